@@ -1,0 +1,144 @@
+import { parseArgs } from 'node:util'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { roles, startKindred, type Role } from '../engine/runtime.js'
+import { openStore } from '../store/open-store.js'
+import { loadMigrations } from '../store/migrate.js'
+
+const help = `kindred — an open-source Customer Data Platform
+
+Usage:
+  kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor]
+  kindred migrate [--data-dir ./.kindred]
+  kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
+  kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
+  kindred --help
+
+Environment:
+  PORT                  port to listen on (default 8787)
+  DATABASE_URL          use this Postgres server instead of the embedded store
+  KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset)
+  KINDRED_DATA_DIR      data dir (default ./.kindred)
+  LOG_LEVEL             pino log level (default info)
+`
+
+function fail(message: string): never {
+  process.stderr.write(`kindred: ${message}\n\n${help}`)
+  process.exit(2)
+}
+
+async function start(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      role: { type: 'string' },
+    },
+    strict: true,
+  })
+  const port = Number(values.port ?? process.env.PORT ?? 8787)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
+  const role = (values.role ?? 'all') as Role
+  if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
+  const kindred = await startKindred({
+    port,
+    host: values.host ?? process.env.HOST ?? '0.0.0.0',
+    role,
+    dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  })
+  if (kindred.generatedAdminToken) {
+    process.stdout.write(
+      `\n  Kindred admin token (shown once, stored hashed): ${kindred.generatedAdminToken}\n` +
+        `  Use it as "Authorization: Bearer <token>" and to sign in to the console.\n\n`,
+    )
+  }
+  if (kindred.url) {
+    const shown = kindred.url.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost')
+    process.stdout.write(`  Kindred is running: console and API at ${shown}\n`)
+  }
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write(`  ${signal}: draining and shutting down\n`)
+    const force = setTimeout(() => process.exit(1), 30_000)
+    force.unref()
+    kindred.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+async function migrateCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'data-dir': { type: 'string' } },
+    strict: true,
+  })
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+  })
+  const all = await loadMigrations()
+  await store.close()
+  process.stdout.write(
+    `schema is at version ${all.at(-1)?.version ?? 0} (${all.length} migrations)\n`,
+  )
+}
+
+async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void> {
+  const modulePath = new URL('./linkage-commands.ts', import.meta.url)
+  if (!existsSync(modulePath)) fail(`${command} is not available in this build`)
+  const mod = (await import(modulePath.href)) as {
+    parseLinkageArgs: (command: string, argv: string[]) => unknown
+    runDedupe: (opts: never) => Promise<unknown>
+    runLink: (opts: never) => Promise<unknown>
+  }
+  let opts: unknown
+  try {
+    opts = mod.parseLinkageArgs(command, argv)
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  const result =
+    command === 'dedupe' ? await mod.runDedupe(opts as never) : await mod.runLink(opts as never)
+  if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'start':
+      return start(rest)
+    case 'migrate':
+      return migrateCommand(rest)
+    case 'dedupe':
+    case 'link':
+      return linkage(command, rest)
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(help)
+      return
+    default:
+      fail(`unknown command "${command}"`)
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const e = err as { code?: string; message?: string }
+  process.stderr.write(`kindred: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`)
+  process.exit(1)
+})

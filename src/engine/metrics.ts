@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** One Prometheus registry per Kindred instance (tests run several in one process). */
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'kindred_process_' })
+  return {
+    registry,
+    eventsReceived: new Counter({
+      name: 'kindred_events_received_total',
+      help: 'Events accepted by the tracking API and durable in the event log',
+      registers: [registry],
+    }),
+    eventsRejected: new Counter({
+      name: 'kindred_events_rejected_total',
+      help: 'Events rejected by the tracking API, by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    eventsProcessed: new Counter({
+      name: 'kindred_events_processed_total',
+      help: 'Events applied by the processor (identity, profiles, event store)',
+      registers: [registry],
+    }),
+    eventsDuplicate: new Counter({
+      name: 'kindred_events_duplicate_total',
+      help: 'Events dropped by the processor because their messageId was already stored for the source',
+      registers: [registry],
+    }),
+    processorLag: new Gauge({
+      name: 'kindred_processor_lag_events',
+      help: 'Events in the last read batch of the event log (0 when caught up)',
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'kindred_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    processorBatchDuration: new Histogram({
+      name: 'kindred_processor_batch_duration_seconds',
+      help: 'Time to apply one micro-batch',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

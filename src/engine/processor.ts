@@ -1,0 +1,213 @@
+import type { KindredEvent } from '../protocol/event-schema.js'
+import type { Db, Queryable } from '../store/db.js'
+import { readEventLog } from '../stream/postgres-event-log.js'
+import type { LogRecord } from '../stream/event-log.js'
+import type { Metrics } from './metrics.js'
+
+export interface ProcessedEvent {
+  workspaceId: string
+  sourceId: string
+  seq: number
+  event: KindredEvent
+  profileId: string | null
+}
+
+/**
+ * A stage applied inside the processor's transaction, in order, after dedup. Identity resolution
+ * assigns `profileId`s; later stages (profiles, computed traits, segments, outbox) read them.
+ */
+export type ProcessorStage = (tx: Queryable, batch: ProcessedEvent[]) => Promise<void>
+
+export interface ProcessorOptions {
+  db: Db
+  metrics: Metrics
+  consumer?: string
+  /** Most events applied in one micro-batch (one transaction). */
+  maxBatchEvents?: number
+  /** Fallback poll when no in-process append wakes us (other ingest nodes). */
+  pollIntervalMs?: number
+  stages?: ProcessorStage[]
+  onError?: (err: unknown) => void
+  onBatch?: (batch: ProcessedEvent[]) => void
+}
+
+export interface Processor {
+  /** Applies at most one micro-batch; returns how many log events it consumed. */
+  runOnce(): Promise<number>
+  /** Runs until caught up with the log (tests, `kindred reprocess`). */
+  drain(): Promise<number>
+  start(): void
+  wake(): void
+  stop(): Promise<void>
+}
+
+const eventColumns = `workspace_id text, profile_id text, source_id text, message_id text, seq bigint,
+  type text, event text, user_id text, anonymous_id text, "timestamp" timestamptz,
+  received_at timestamptz, properties jsonb, traits jsonb, context jsonb, payload jsonb`
+
+export function createProcessor(options: ProcessorOptions): Processor {
+  const { db, metrics } = options
+  const consumer = options.consumer ?? 'processor'
+  const maxBatchEvents = options.maxBatchEvents ?? 2_000
+  const pollIntervalMs = options.pollIntervalMs ?? 200
+  const stages = options.stages ?? []
+  let running = false
+  let loop: Promise<void> | undefined
+  let wakeUp: (() => void) | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  async function applyBatch(
+    tx: Queryable,
+  ): Promise<{ consumed: number; applied: ProcessedEvent[] }> {
+    await tx.query(
+      `INSERT INTO stream_cursors (consumer, partition, position) VALUES ($1, 0, 0)
+       ON CONFLICT (consumer, partition) DO NOTHING`,
+      [consumer],
+    )
+    // The row lock makes concurrent processors of one partition take turns.
+    const cur = await tx.query<{ position: number | string }>(
+      'SELECT position FROM stream_cursors WHERE consumer = $1 AND partition = 0 FOR UPDATE',
+      [consumer],
+    )
+    const position = Number(cur.rows[0]?.position ?? 0)
+    const records: LogRecord[] = await readEventLog(tx, position, maxBatchEvents)
+    if (records.length === 0) return { consumed: 0, applied: [] }
+
+    const all: ProcessedEvent[] = []
+    for (const r of records) {
+      for (const event of r.events) {
+        all.push({
+          workspaceId: r.workspaceId,
+          sourceId: r.sourceId,
+          seq: r.seq,
+          event,
+          profileId: null,
+        })
+      }
+    }
+    const fresh = await dedup(tx, all)
+    for (const stage of stages) await stage(tx, fresh)
+    if (fresh.length > 0) await insertEvents(tx, fresh)
+    const last = records[records.length - 1] as LogRecord
+    await tx.query(
+      'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = 0',
+      [consumer, last.seq],
+    )
+    metrics.eventsDuplicate.inc(all.length - fresh.length)
+    return { consumed: all.length, applied: fresh }
+  }
+
+  async function runOnce(): Promise<number> {
+    const end = metrics.processorBatchDuration.startTimer()
+    const { consumed, applied } = await db.transaction(applyBatch)
+    if (consumed > 0) {
+      end()
+      metrics.eventsProcessed.inc(applied.length)
+      options.onBatch?.(applied)
+    }
+    metrics.processorLag.set(consumed >= maxBatchEvents ? consumed : 0)
+    return consumed
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0
+    for (;;) {
+      const n = await runOnce()
+      if (n === 0) return total
+      total += n
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let n = 0
+      try {
+        n = await runOnce()
+      } catch (err) {
+        options.onError?.(err)
+        await new Promise((r) => setTimeout(r, 500))
+      }
+      if (n > 0 || !running) continue
+      await new Promise<void>((resolve) => {
+        wakeUp = resolve
+        timer = setTimeout(resolve, pollIntervalMs)
+      })
+      if (timer) clearTimeout(timer)
+      wakeUp = undefined
+    }
+  }
+
+  return {
+    runOnce,
+    drain,
+    start() {
+      if (running) return
+      running = true
+      loop = run()
+    },
+    wake() {
+      wakeUp?.()
+    },
+    async stop() {
+      running = false
+      wakeUp?.()
+      await loop
+    },
+  }
+}
+
+/** Keeps the first occurrence of each (source, messageId) never stored before. */
+async function dedup(tx: Queryable, batch: ProcessedEvent[]): Promise<ProcessedEvent[]> {
+  if (batch.length === 0) return batch
+  const res = await tx.query<{ source_id: string; message_id: string }>(
+    `INSERT INTO event_ids (workspace_id, source_id, message_id, seen_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+     ON CONFLICT DO NOTHING RETURNING source_id, message_id`,
+    [
+      batch.map((e) => e.workspaceId),
+      batch.map((e) => e.sourceId),
+      batch.map((e) => e.event.messageId),
+      batch.map((e) => e.event.receivedAt),
+    ],
+  )
+  const fresh = new Set(res.rows.map((r) => `${r.source_id}\u0000${r.message_id}`))
+  const out: ProcessedEvent[] = []
+  for (const e of batch) {
+    const key = `${e.sourceId}\u0000${e.event.messageId}`
+    if (fresh.delete(key)) out.push(e)
+  }
+  return out
+}
+
+async function insertEvents(tx: Queryable, batch: ProcessedEvent[]): Promise<void> {
+  const rows = batch.map(({ workspaceId, sourceId, seq, event, profileId }) => {
+    const { properties, traits, context, ...payload } = event
+    return {
+      workspace_id: workspaceId,
+      profile_id: profileId,
+      source_id: sourceId,
+      message_id: event.messageId,
+      seq,
+      type: event.type,
+      event:
+        event.event ??
+        (event.type === 'page' || event.type === 'screen' ? (event.name ?? null) : null),
+      user_id: event.userId ?? null,
+      anonymous_id: event.anonymousId ?? null,
+      timestamp: event.timestamp,
+      received_at: event.receivedAt,
+      properties,
+      traits,
+      context,
+      payload,
+    }
+  })
+  await tx.query(
+    `INSERT INTO events (workspace_id, profile_id, source_id, message_id, seq, type, event, user_id,
+       anonymous_id, "timestamp", received_at, properties, traits, context, payload)
+     SELECT workspace_id, profile_id, source_id, message_id, seq, type, event, user_id, anonymous_id,
+       "timestamp", received_at, properties, traits, context, payload
+     FROM jsonb_to_recordset($1::jsonb) AS x(${eventColumns})`,
+    [JSON.stringify(rows)],
+  )
+}

@@ -1,0 +1,115 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pino, { type Logger } from 'pino'
+import { openStore, type Store } from '../store/open-store.js'
+import { newId } from '../store/ids.js'
+import { createPostgresEventLog } from '../stream/postgres-event-log.js'
+import type { EventLogWriter } from '../stream/event-log.js'
+import { createApp, type RouteModule } from '../server/app.js'
+import { createLiveFeed } from '../server/live-feed.js'
+import { createRateLimiter } from '../server/rate-limiter.js'
+import type { AppContext } from '../server/context.js'
+import { bootstrap } from './bootstrap.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
+
+export const roles = ['all', 'ingest', 'processor'] as const
+export type Role = (typeof roles)[number]
+
+export interface KindredOptions {
+  port?: number
+  host?: string
+  dataDir?: string | undefined
+  databaseUrl?: string | undefined
+  adminToken?: string | undefined
+  role?: Role
+  logger?: Logger
+  logLevel?: string
+  consoleDir?: string | undefined
+  defaultRateLimit?: { eventsPerSecond: number; burst: number }
+  /** Extra processor stages and HTTP route modules (identity, profiles, segments…). */
+  stages?: ProcessorStage[]
+  routes?: RouteModule[]
+}
+
+export interface Kindred {
+  url: string | undefined
+  store: Store
+  metrics: Metrics
+  processor: Processor | undefined
+  eventLog: EventLogWriter
+  generatedAdminToken: string | undefined
+  close(): Promise<void>
+}
+
+export const defaultConsoleDir = fileURLToPath(new URL('../../console/dist/', import.meta.url))
+
+export async function startKindred(options: KindredOptions = {}): Promise<Kindred> {
+  const logger =
+    options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'kindred' } })
+  const role = options.role ?? 'all'
+  const store = await openStore({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
+  })
+  const { db } = store
+  const { generatedToken } = await bootstrap(db, options.adminToken)
+  const metrics = createMetrics()
+  const eventLog = createPostgresEventLog(db)
+
+  let processor: Processor | undefined
+  if (role === 'all' || role === 'processor') {
+    processor = createProcessor({
+      db,
+      metrics,
+      stages: options.stages ?? [],
+      onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
+    })
+    const p = processor
+    eventLog.onAppended(() => p.wake())
+    processor.start()
+  }
+
+  let fastify: Awaited<ReturnType<typeof createApp>>['fastify'] | undefined
+  let url: string | undefined
+  if (role === 'all' || role === 'ingest') {
+    const ctx: AppContext = {
+      db,
+      eventLog,
+      metrics,
+      liveFeed: createLiveFeed(),
+      rateLimiter: createRateLimiter(() => Date.now()),
+      logger,
+      clock: () => new Date(),
+      newId: (kind) => newId(kind === 'message' ? 'message' : kind),
+      config: {
+        defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
+        consoleDir: options.consoleDir ?? defaultConsoleDir,
+      },
+    }
+    const app = await createApp(ctx, options.routes ?? [])
+    fastify = app.fastify
+    url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
+    logger.info({ url, role, store: db.dialect }, 'kindred listening')
+  }
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    store,
+    metrics,
+    processor,
+    eventLog,
+    generatedAdminToken: generatedToken,
+    close() {
+      // Drain in order: stop taking requests, flush accepted events, finish the current batch.
+      closing ??= (async () => {
+        await fastify?.close()
+        await eventLog.close()
+        await processor?.stop()
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}

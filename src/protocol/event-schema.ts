@@ -1,0 +1,249 @@
+/**
+ * The Segment-compatible event spec: what SDKs send, validated with zod, and the canonical event
+ * Kindred stores. Unknown fields are kept (a CDP keeps every detail it receives).
+ * @module
+ */
+import { z } from 'zod'
+import type { FieldIssue } from './errors.js'
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js'
+
+export const eventTypes = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const
+export type EventType = (typeof eventTypes)[number]
+
+/** SDKs send ids as strings, some as numbers; we store strings. */
+const idValue = z
+  .union([z.string(), z.number().finite()])
+  .transform((v) => String(v))
+  .pipe(z.string().max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`))
+
+const isoTimestamp = z
+  .string()
+  .max(64)
+  .refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date-time' })
+
+const jsonObject = z.record(z.string(), z.unknown())
+
+export const externalIdSchema = z.looseObject({
+  id: idValue,
+  type: z.string().min(1).max(128),
+  collection: z.string().max(128).optional(),
+  encoding: z.string().max(32).optional(),
+})
+
+export const contextSchema = z.looseObject({
+  ip: z.string().max(64).optional(),
+  userAgent: z.string().max(2048).optional(),
+  locale: z.string().max(64).optional(),
+  library: z
+    .looseObject({ name: z.string().max(128).optional(), version: z.string().max(64).optional() })
+    .optional(),
+  page: jsonObject.optional(),
+  campaign: jsonObject.optional(),
+  traits: jsonObject.optional(),
+  externalIds: z.array(externalIdSchema).max(100).optional(),
+  consent: jsonObject.optional(),
+})
+
+const common = {
+  messageId: idValue.optional(),
+  userId: idValue.nullish(),
+  anonymousId: idValue.nullish(),
+  timestamp: isoTimestamp.optional(),
+  originalTimestamp: isoTimestamp.optional(),
+  sentAt: isoTimestamp.optional(),
+  context: contextSchema.optional(),
+  integrations: jsonObject.optional(),
+  channel: z.string().max(64).optional(),
+  writeKey: z.string().optional(),
+}
+
+export const trackSchema = z.looseObject({
+  ...common,
+  type: z.literal('track'),
+  event: z.string().min(1, 'is required').max(MAX_NAME_LENGTH),
+  properties: jsonObject.optional(),
+})
+export const identifySchema = z.looseObject({
+  ...common,
+  type: z.literal('identify'),
+  traits: jsonObject.optional(),
+})
+export const pageSchema = z.looseObject({
+  ...common,
+  type: z.literal('page'),
+  name: z.string().max(MAX_NAME_LENGTH).nullish(),
+  category: z.string().max(MAX_NAME_LENGTH).nullish(),
+  properties: jsonObject.optional(),
+})
+export const screenSchema = z.looseObject({
+  ...common,
+  type: z.literal('screen'),
+  name: z.string().max(MAX_NAME_LENGTH).nullish(),
+  category: z.string().max(MAX_NAME_LENGTH).nullish(),
+  properties: jsonObject.optional(),
+})
+export const groupSchema = z.looseObject({
+  ...common,
+  type: z.literal('group'),
+  groupId: idValue,
+  traits: jsonObject.optional(),
+})
+export const aliasSchema = z.looseObject({
+  ...common,
+  type: z.literal('alias'),
+  previousId: idValue,
+  userId: idValue,
+})
+
+export const incomingEventSchema = z.discriminatedUnion('type', [
+  trackSchema,
+  identifySchema,
+  pageSchema,
+  screenSchema,
+  groupSchema,
+  aliasSchema,
+])
+export type IncomingEvent = z.infer<typeof incomingEventSchema>
+
+/** The batch envelope of `/v1/batch` and `/v1/import`: batch-level context applies to every event. */
+export const batchEnvelopeSchema = z.looseObject({
+  batch: z.array(z.unknown()),
+  context: jsonObject.optional(),
+  integrations: jsonObject.optional(),
+  sentAt: isoTimestamp.optional(),
+  writeKey: z.string().optional(),
+})
+
+/** The canonical event as stored in the event log and the events table. */
+export interface KindredEvent {
+  [field: string]: unknown
+  messageId: string
+  type: EventType
+  event?: string
+  name?: string | null
+  userId?: string | null
+  anonymousId?: string | null
+  previousId?: string
+  groupId?: string
+  properties: Record<string, unknown>
+  traits: Record<string, unknown>
+  context: Record<string, unknown>
+  integrations: Record<string, unknown>
+  /** Event time, corrected for client clock skew. */
+  timestamp: string
+  /** Event time as the client's clock saw it. */
+  originalTimestamp: string
+  sentAt?: string
+  receivedAt: string
+}
+
+export interface NormalizeOptions {
+  receivedAt: Date
+  /** Makes a messageId for events that arrive without one. */
+  newMessageId: () => string
+  /** Batch-level fields (context, integrations, sentAt) that apply to each event. */
+  envelope?: {
+    context?: Record<string, unknown>
+    integrations?: Record<string, unknown>
+    sentAt?: string
+  }
+  /** Historical imports keep their timestamps as given: no clock-skew correction. */
+  correctSkew?: boolean
+}
+
+export type NormalizeResult =
+  { ok: true; event: KindredEvent } | { ok: false; issues: FieldIssue[] }
+
+/** The type implied by the path when the body does not say it (`/v1/track` → track). */
+export function normalizeEvent(
+  raw: unknown,
+  impliedType: EventType | undefined,
+  options: NormalizeOptions,
+): NormalizeResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return {
+      ok: false,
+      issues: [{ path: '', code: 'invalid_type', message: 'event must be a JSON object' }],
+    }
+  }
+  const input = raw as Record<string, unknown>
+  const candidate =
+    impliedType !== undefined && input.type === undefined ? { ...input, type: impliedType } : input
+  if (impliedType !== undefined && candidate.type !== impliedType) {
+    return {
+      ok: false,
+      issues: [
+        {
+          path: 'type',
+          code: 'invalid_value',
+          message: `must be "${impliedType}" on this endpoint`,
+        },
+      ],
+    }
+  }
+  const parsed = incomingEventSchema.safeParse(candidate)
+  if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) }
+  const e = parsed.data
+  const userId = e.userId ?? null
+  const anonymousId = e.anonymousId ?? null
+  if (
+    e.type !== 'alias' &&
+    (userId === null || userId === '') &&
+    (anonymousId === null || anonymousId === '')
+  ) {
+    return {
+      ok: false,
+      issues: [
+        { path: 'userId', code: 'missing_identity', message: 'userId or anonymousId is required' },
+      ],
+    }
+  }
+
+  const envelope = options.envelope ?? {}
+  const receivedAt = options.receivedAt
+  const context: Record<string, unknown> = { ...(envelope.context ?? {}), ...(e.context ?? {}) }
+  const integrations = { ...(envelope.integrations ?? {}), ...(e.integrations ?? {}) }
+  const sentAt = e.sentAt ?? envelope.sentAt
+  const original = e.originalTimestamp ?? e.timestamp
+  const originalTimestamp = original === undefined ? receivedAt : new Date(original)
+  let timestamp = originalTimestamp
+  // Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp). It moves the event onto
+  // the server's clock while keeping the client's notion of how long ago it happened.
+  if (options.correctSkew !== false && sentAt !== undefined && original !== undefined) {
+    const skew = receivedAt.getTime() - new Date(sentAt).getTime()
+    timestamp = new Date(originalTimestamp.getTime() + skew)
+  }
+  const { writeKey: _writeKey, ...rest } = e
+  const traits: Record<string, unknown> =
+    'traits' in e && e.traits
+      ? (e.traits as Record<string, unknown>)
+      : e.type === 'identify' || e.type === 'group'
+        ? ((context.traits as Record<string, unknown> | undefined) ?? {})
+        : {}
+  const event: KindredEvent = {
+    ...rest,
+    messageId:
+      e.messageId !== undefined && e.messageId !== '' ? e.messageId : options.newMessageId(),
+    type: e.type,
+    userId,
+    anonymousId,
+    properties: 'properties' in e && e.properties ? (e.properties as Record<string, unknown>) : {},
+    traits,
+    context,
+    integrations,
+    timestamp: timestamp.toISOString(),
+    originalTimestamp: originalTimestamp.toISOString(),
+    receivedAt: receivedAt.toISOString(),
+    ...(sentAt === undefined ? {} : { sentAt: new Date(sentAt).toISOString() }),
+  }
+  return { ok: true, event }
+}
+
+export function zodIssues(error: z.ZodError, index?: number): FieldIssue[] {
+  return error.issues.slice(0, 20).map((issue) => ({
+    ...(index === undefined ? {} : { index }),
+    path: issue.path.map(String).join('.'),
+    code: issue.code,
+    message: issue.message,
+  }))
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino'
+import type { Db } from '../store/db.js'
+import type { EventLogWriter } from '../stream/event-log.js'
+import type { Metrics } from '../engine/metrics.js'
+import type { LiveFeed } from './live-feed.js'
+import type { RateLimiter, BucketConfig } from './rate-limiter.js'
+
+/** Everything the HTTP layer needs, handed in from outside (tests build their own). */
+export interface AppContext {
+  db: Db
+  eventLog: EventLogWriter
+  metrics: Metrics
+  liveFeed: LiveFeed
+  rateLimiter: RateLimiter
+  logger: Logger
+  clock: () => Date
+  newId: (kind: 'source' | 'apiKey' | 'message' | 'workspace') => string
+  config: {
+    /** Default per-source ingest limit; a source's `settings.rateLimit` overrides it. */
+    defaultRateLimit: BucketConfig
+    /** Directory of the built console, served at `/` when present. */
+    consoleDir?: string | undefined
+  }
+}

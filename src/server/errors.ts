@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { KindredError, isKindredError } from '../protocol/errors.js'
+
+/** Normalises anything thrown into a KindredError, once, at the edge. */
+export function toKindredError(err: unknown): KindredError {
+  if (isKindredError(err)) return err
+  const fe = err as Partial<FastifyError> & { code?: string }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new KindredError('PAYLOAD_TOO_LARGE', 'request body is too large', { cause: err })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new KindredError('UNSUPPORTED_ENCODING', 'unsupported content type', { cause: err })
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new KindredError('INVALID_JSON', 'request body is not valid JSON', { cause: err })
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new KindredError(
+      fe.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED',
+      fe.message ?? 'bad request',
+      {
+        cause: err,
+      },
+    )
+  }
+  return new KindredError('INTERNAL', 'internal error; retry, and report it if it persists', {
+    cause: err,
+  })
+}
+
+export function sendError(reply: FastifyReply, err: unknown, req?: FastifyRequest): FastifyReply {
+  const ke = toKindredError(err)
+  if (ke.status >= 500 && req) req.log.error({ err: ke.cause ?? ke }, ke.message)
+  for (const [k, v] of Object.entries(ke.headers)) void reply.header(k, v)
+  return reply.code(ke.status).type('application/json').send(ke.toBody())
+}

@@ -1,0 +1,319 @@
+import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import {
+  KindredError,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_EVENT_BYTES,
+  MAX_INFLATED_BYTES,
+  batchEnvelopeSchema,
+  normalizeEvent,
+  zodIssues,
+  type EventType,
+  type FieldIssue,
+  type KindredEvent,
+} from '../protocol/index.js'
+import type { Source } from '../store/repositories/sources-repository.js'
+import { writeKeyFromHeader, type Auth } from './auth.js'
+import type { AppContext } from './context.js'
+import { sendError } from './errors.js'
+
+const singlePaths: Record<string, EventType> = {
+  track: 'track',
+  t: 'track',
+  identify: 'identify',
+  i: 'identify',
+  page: 'page',
+  p: 'page',
+  screen: 'screen',
+  s: 'screen',
+  group: 'group',
+  g: 'group',
+  alias: 'alias',
+  a: 'alias',
+}
+
+const corsAllowHeaders =
+  'Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt, X-Requested-With'
+
+/** Browser SDKs post cross-origin with credentials: echo the origin (a wildcard is not allowed). */
+function cors(req: FastifyRequest, reply: FastifyReply): void {
+  const origin = req.headers.origin
+  if (!origin) return
+  void reply
+    .header('Access-Control-Allow-Origin', origin)
+    .header('Access-Control-Allow-Credentials', 'true')
+    .header('Vary', 'Origin')
+}
+
+/** Decode by Content-Encoding and never trust Content-Type (SDKs mislabel gzip and JSON). */
+function decodeBody(req: FastifyRequest): Buffer {
+  const body = req.body
+  const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0)
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toString().toLowerCase().trim()
+  try {
+    switch (encoding) {
+      case 'identity':
+      case '':
+        return raw
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(raw, { maxOutputLength: MAX_INFLATED_BYTES })
+      case 'deflate':
+        return inflateSync(raw, { maxOutputLength: MAX_INFLATED_BYTES })
+      case 'br':
+        return brotliDecompressSync(raw, { maxOutputLength: MAX_INFLATED_BYTES })
+      default:
+        throw new KindredError(
+          'UNSUPPORTED_ENCODING',
+          `Content-Encoding "${encoding}" is not supported; use gzip`,
+        )
+    }
+  } catch (err) {
+    if (err instanceof KindredError) throw err
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new KindredError('BATCH_TOO_LARGE', `inflated body exceeds ${MAX_BATCH_BYTES} bytes`)
+    }
+    throw new KindredError('INVALID_JSON', `body could not be decoded as ${encoding}`)
+  }
+}
+
+function parseJson(buf: Buffer): unknown {
+  if (buf.length === 0)
+    throw new KindredError('INVALID_JSON', 'request body is empty; send a JSON object')
+  try {
+    return JSON.parse(buf.toString('utf8'))
+  } catch (err) {
+    throw new KindredError(
+      'INVALID_JSON',
+      `request body is not valid JSON: ${(err as Error).message}`,
+    )
+  }
+}
+
+export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+  async function authenticate(req: FastifyRequest, body: unknown): Promise<Source> {
+    const bodyKey =
+      typeof body === 'object' &&
+      body !== null &&
+      typeof (body as { writeKey?: unknown }).writeKey === 'string'
+        ? ((body as { writeKey: string }).writeKey as string)
+        : undefined
+    const writeKey = writeKeyFromHeader(req.headers.authorization) ?? bodyKey
+    if (!writeKey) {
+      throw new KindredError(
+        'UNAUTHORIZED',
+        'missing write key: send it as the HTTP Basic username or as "writeKey"',
+      )
+    }
+    const source = await auth.sourceForWriteKey(writeKey)
+    if (!source) throw new KindredError('UNAUTHORIZED', 'invalid write key')
+    return source
+  }
+
+  function rateLimit(source: Source, n: number): void {
+    const config = source.settings.rateLimit ?? ctx.config.defaultRateLimit
+    const r = ctx.rateLimiter.take(source.id, n, config)
+    if (!r.ok) {
+      throw new KindredError(
+        'RATE_LIMITED',
+        `rate limit of ${config.eventsPerSecond} events/s exceeded; retry later`,
+        {
+          headers: {
+            'Retry-After': String(r.retryAfterSeconds),
+            'X-RateLimit-Reset': String(r.resetAtMs),
+          },
+          details: { eventsPerSecond: config.eventsPerSecond, burst: config.burst },
+        },
+      )
+    }
+  }
+
+  async function ingest(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    mode: { kind: 'single'; type: EventType } | { kind: 'batch'; correctSkew: boolean },
+  ): Promise<FastifyReply> {
+    cors(req, reply)
+    let source: Source | undefined
+    try {
+      const buf = decodeBody(req)
+      if (mode.kind === 'single' && buf.length > MAX_EVENT_BYTES) {
+        throw new KindredError(
+          'EVENT_TOO_LARGE',
+          `event is ${buf.length} bytes; the limit is ${MAX_EVENT_BYTES}`,
+        )
+      }
+      if (buf.length > MAX_BATCH_BYTES) {
+        throw new KindredError(
+          'BATCH_TOO_LARGE',
+          `batch is ${buf.length} bytes; the limit is ${MAX_BATCH_BYTES}`,
+        )
+      }
+      const body = parseJson(buf)
+      source = await authenticate(req, body)
+      const receivedAt = ctx.clock()
+      const newMessageId = () => ctx.newId('message')
+      const events: KindredEvent[] = []
+      const issues: FieldIssue[] = []
+      if (mode.kind === 'single') {
+        rateLimit(source, 1)
+        const r = normalizeEvent(body, mode.type, { receivedAt, newMessageId })
+        if (r.ok) events.push(r.event)
+        else issues.push(...r.issues)
+      } else {
+        const env = batchEnvelopeSchema.safeParse(body)
+        if (!env.success) {
+          throw new KindredError('VALIDATION_FAILED', 'body must be {"batch": [events…]}', {
+            details: zodIssues(env.error),
+          })
+        }
+        const batch = env.data.batch
+        if (batch.length === 0) throw new KindredError('VALIDATION_FAILED', 'batch is empty')
+        if (batch.length > MAX_BATCH_EVENTS) {
+          throw new KindredError(
+            'BATCH_TOO_LARGE',
+            `batch has ${batch.length} events; the limit is ${MAX_BATCH_EVENTS}`,
+          )
+        }
+        rateLimit(source, batch.length)
+        const envelope = {
+          ...(env.data.context ? { context: env.data.context } : {}),
+          ...(env.data.integrations ? { integrations: env.data.integrations } : {}),
+          ...(env.data.sentAt ? { sentAt: env.data.sentAt } : {}),
+        }
+        // Only a body over 32 KB can hold an event over 32 KB: skip the re-serialisation otherwise.
+        const checkSizes = buf.length > MAX_EVENT_BYTES
+        batch.forEach((raw, index) => {
+          if (checkSizes) {
+            const size = Buffer.byteLength(JSON.stringify(raw))
+            if (size > MAX_EVENT_BYTES) {
+              issues.push({
+                index,
+                path: '',
+                code: 'event_too_large',
+                message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
+              })
+              return
+            }
+          }
+          const r = normalizeEvent(raw, undefined, {
+            receivedAt,
+            newMessageId,
+            envelope,
+            correctSkew: mode.correctSkew,
+          })
+          if (r.ok) events.push(r.event)
+          else issues.push(...r.issues.map((i) => ({ ...i, index })))
+        })
+      }
+      if (issues.length > 0) {
+        // All-or-nothing: SDKs retry whole requests, so a partial accept would duplicate or lose.
+        const tooLarge = issues.some((i) => i.code === 'event_too_large')
+        throw new KindredError(
+          tooLarge ? 'EVENT_TOO_LARGE' : 'VALIDATION_FAILED',
+          mode.kind === 'batch'
+            ? `${new Set(issues.map((i) => i.index)).size} event(s) rejected; nothing in this batch was accepted`
+            : 'event rejected',
+          { details: issues },
+        )
+      }
+      await ctx.eventLog.append({
+        workspaceId: source.workspaceId,
+        sourceId: source.id,
+        receivedAt: receivedAt.toISOString(),
+        events,
+      })
+      ctx.metrics.eventsReceived.inc(events.length)
+      if (ctx.liveFeed.has(source.id)) {
+        for (const event of events) {
+          ctx.liveFeed.publish(source.id, {
+            receivedAt: event.receivedAt,
+            status: 'accepted',
+            event,
+          })
+        }
+      }
+      return reply.code(200).send({ success: true })
+    } catch (err) {
+      const ke = err instanceof KindredError ? err : undefined
+      ctx.metrics.eventsRejected.inc({ code: ke?.code ?? 'INTERNAL' })
+      if (source && ke && ctx.liveFeed.has(source.id)) {
+        const details = Array.isArray(ke.details)
+          ? (ke.details as FieldIssue[])
+          : [{ path: '', code: ke.code, message: ke.message }]
+        ctx.liveFeed.publish(source.id, {
+          receivedAt: ctx.clock().toISOString(),
+          status: 'rejected',
+          event: safeBody(req),
+          errors: details,
+        })
+      }
+      return sendError(reply, err, req)
+    }
+  }
+
+  for (const [path, type] of Object.entries(singlePaths)) {
+    app.post(`/v1/${path}`, (req, reply) => ingest(req, reply, { kind: 'single', type }))
+  }
+  app.post('/v1/batch', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
+  app.post('/v1/b', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
+  app.post('/v1/import', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: false }))
+
+  app.options('/v1/*', (req, reply) => {
+    cors(req, reply)
+    return reply
+      .header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
+      .header(
+        'Access-Control-Allow-Headers',
+        req.headers['access-control-request-headers'] ?? corsAllowHeaders,
+      )
+      .header('Access-Control-Max-Age', '86400')
+      .code(204)
+      .send()
+  })
+
+  // analytics.js fetches its settings from `${cdnURL}/v1/projects/:writeKey/settings` first.
+  app.get<{ Params: { writeKey: string } }>(
+    '/v1/projects/:writeKey/settings',
+    async (req, reply) => {
+      cors(req, reply)
+      const source = await auth.sourceForWriteKey(req.params.writeKey)
+      if (!source) return sendError(reply, new KindredError('NOT_FOUND', 'unknown write key'))
+      const host = req.headers.host ?? 'localhost'
+      return {
+        integrations: {
+          'Segment.io': {
+            apiKey: req.params.writeKey,
+            apiHost: `${host}/v1`,
+            unbundledIntegrations: [],
+            addBundledMetadata: true,
+          },
+        },
+        plan: {
+          track: { __default: { enabled: true, integrations: {} } },
+          identify: { __default: { enabled: true } },
+          group: { __default: { enabled: true } },
+        },
+        edgeFunction: {},
+        analyticsNextEnabled: true,
+        middlewareSettings: {},
+        enabledMiddleware: {},
+        metrics: { sampleRate: 0 },
+        legacyVideoPluginsEnabled: false,
+        remotePlugins: [],
+      }
+    },
+  )
+}
+
+function safeBody(req: FastifyRequest): unknown {
+  try {
+    const buf = decodeBody(req)
+    return buf.length <= MAX_EVENT_BYTES
+      ? JSON.parse(buf.toString('utf8'))
+      : { truncated: true, bytes: buf.length }
+  } catch {
+    return null
+  }
+}
