@@ -6,6 +6,7 @@ import { afterAll, expect, it } from 'vitest'
 import { openStore } from '../src/store/open-store.js'
 import { createProcessor } from '../src/engine/processor.js'
 import { createMetrics } from '../src/engine/metrics.js'
+import { openFileEventLog } from '../src/stream/file-event-log.js'
 
 const root = path.resolve(import.meta.dirname, '..')
 const token = 'crash-test-admin-token-0123456789'
@@ -121,7 +122,9 @@ it('loses no acknowledged event when the server is killed with SIGKILL mid-inges
   // Every acknowledged event is in the store exactly once.
   const store = await openStore({ dataDir })
   try {
-    await createProcessor({ db: store.db, metrics: createMetrics() }).drain()
+    const log = await openFileEventLog(path.join(dataDir, 'event-log'))
+    await createProcessor({ db: store.db, log, metrics: createMetrics() }).drain()
+    await log.close()
     const res = await store.db.query<{ message_id: string; n: number }>(
       'SELECT message_id, count(*)::int AS n FROM events GROUP BY message_id',
     )

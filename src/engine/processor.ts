@@ -1,7 +1,6 @@
 import type { KindredEvent } from '../protocol/event-schema.js'
 import type { Db, Queryable } from '../store/db.js'
-import { readEventLog } from '../stream/postgres-event-log.js'
-import type { LogRecord } from '../stream/event-log.js'
+import type { EventLogReader, LogRecord } from '../stream/event-log.js'
 import type { Metrics } from './metrics.js'
 
 export interface ProcessedEvent {
@@ -20,6 +19,7 @@ export type ProcessorStage = (tx: Queryable, batch: ProcessedEvent[]) => Promise
 
 export interface ProcessorOptions {
   db: Db
+  log: EventLogReader
   metrics: Metrics
   consumer?: string
   /** Most events applied in one micro-batch (one transaction). */
@@ -58,7 +58,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
 
   async function applyBatch(
     tx: Queryable,
-  ): Promise<{ consumed: number; applied: ProcessedEvent[] }> {
+  ): Promise<{ consumed: number; applied: ProcessedEvent[]; lastSeq?: number }> {
     await tx.query(
       `INSERT INTO stream_cursors (consumer, partition, position) VALUES ($1, 0, 0)
        ON CONFLICT (consumer, partition) DO NOTHING`,
@@ -70,7 +70,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       [consumer],
     )
     const position = Number(cur.rows[0]?.position ?? 0)
-    const records: LogRecord[] = await readEventLog(tx, position, maxBatchEvents)
+    const records: LogRecord[] = await options.log.read(tx, position, maxBatchEvents)
     if (records.length === 0) return { consumed: 0, applied: [] }
 
     const all: ProcessedEvent[] = []
@@ -94,13 +94,15 @@ export function createProcessor(options: ProcessorOptions): Processor {
       [consumer, last.seq],
     )
     metrics.eventsDuplicate.inc(all.length - fresh.length)
-    return { consumed: all.length, applied: fresh }
+    return { consumed: all.length, applied: fresh, lastSeq: last.seq }
   }
 
   async function runOnce(): Promise<number> {
     const end = metrics.processorBatchDuration.startTimer()
-    const { consumed, applied } = await db.transaction(applyBatch)
+    const { consumed, applied, lastSeq } = await db.transaction(applyBatch)
     if (consumed > 0) {
+      // Only after COMMIT may the log forget what this batch read.
+      if (lastSeq !== undefined) await options.log.release?.(lastSeq)
       end()
       metrics.eventsProcessed.inc(applied.length)
       options.onBatch?.(applied)

@@ -4,7 +4,8 @@ import pino, { type Logger } from 'pino'
 import { openStore, type Store } from '../store/open-store.js'
 import { newId } from '../store/ids.js'
 import { createPostgresEventLog } from '../stream/postgres-event-log.js'
-import type { EventLogWriter } from '../stream/event-log.js'
+import { openFileEventLog } from '../stream/file-event-log.js'
+import type { EventLog } from '../stream/event-log.js'
 import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
@@ -37,7 +38,7 @@ export interface Kindred {
   store: Store
   metrics: Metrics
   processor: Processor | undefined
-  eventLog: EventLogWriter
+  eventLog: EventLog
   generatedAdminToken: string | undefined
   close(): Promise<void>
 }
@@ -55,12 +56,18 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   const { db } = store
   const { generatedToken } = await bootstrap(db, options.adminToken)
   const metrics = createMetrics()
-  const eventLog = createPostgresEventLog(db)
+  // Embedded: segment files in the data dir (ADR 0002). Server: the event_log table, shared by
+  // every ingest node. In-memory (tests): the table on PGlite, so both adapters stay exercised.
+  const eventLog =
+    options.databaseUrl || options.dataDir === undefined
+      ? createPostgresEventLog(db)
+      : await openFileEventLog(path.join(path.resolve(options.dataDir), 'event-log'))
 
   let processor: Processor | undefined
   if (role === 'all' || role === 'processor') {
     processor = createProcessor({
       db,
+      log: eventLog,
       metrics,
       stages: options.stages ?? [],
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),

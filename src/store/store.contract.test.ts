@@ -140,7 +140,12 @@ describe.each(storeTargets())('store on $name', (target) => {
       receivedAt: '2026-01-01T00:00:00Z',
       events: [ev('dup')],
     })
-    const processor = createProcessor({ db: store.db, metrics: createMetrics(), maxBatchEvents: 7 })
+    const processor = createProcessor({
+      db: store.db,
+      log,
+      metrics: createMetrics(),
+      maxBatchEvents: 7,
+    })
     await processor.drain()
     const rows = await store.db.query<{
       message_id: string

@@ -1,10 +1,13 @@
 /**
  * The event-log port. Ingest appends (and answers 200 only once `append` resolves, i.e. the
- * events are durable); processors read in order and keep a cursor per partition.
- * Adapters: `postgres-event-log.ts` (default; PGlite or a Postgres server) and NATS JetStream.
+ * events are durable); processors read in order and keep a cursor (in the store, in the same
+ * transaction as their effects).
+ * Adapters: `file-event-log.ts` (embedded default: segment files with group commit and fsync),
+ * `postgres-event-log.ts` (Postgres server, shared by many ingest nodes), NATS JetStream.
  * @module
  */
 import type { KindredEvent } from '../protocol/event-schema.js'
+import type { Queryable } from '../store/db.js'
 
 export interface LogEntry {
   workspaceId: string
@@ -14,7 +17,7 @@ export interface LogEntry {
 }
 
 export interface LogRecord extends LogEntry {
-  /** Position in the log (monotonic per partition). */
+  /** Position in the log after this record; strictly increasing. Cursors store it. */
   seq: number
 }
 
@@ -26,3 +29,15 @@ export interface EventLogWriter {
   /** Waits for queued appends, then stops accepting new ones. */
   close(): Promise<void>
 }
+
+export interface EventLogReader {
+  /**
+   * Records after position `afterSeq`, in order, about `maxEvents` events (always at least one
+   * record when any is there). `tx` is the processor's transaction (used by table-backed logs).
+   */
+  read(tx: Queryable, afterSeq: number, maxEvents: number): Promise<LogRecord[]>
+  /** Everything up to `seq` is applied: the log may drop it. */
+  release?(seq: number): Promise<void>
+}
+
+export interface EventLog extends EventLogWriter, EventLogReader {}

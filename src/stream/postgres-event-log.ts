@@ -1,6 +1,6 @@
 import { KindredError } from '../protocol/errors.js'
 import type { Db, Queryable } from '../store/db.js'
-import type { EventLogWriter, LogEntry, LogRecord } from './event-log.js'
+import type { EventLog, LogEntry, LogRecord } from './event-log.js'
 
 interface Pending {
   entry: LogEntry
@@ -22,7 +22,7 @@ export interface GroupCommitOptions {
  * transaction-level advisory lock makes appends commit in `seq` order, so a reader that has seen
  * seq N will never later find a smaller seq appear (no gaps skipped).
  */
-export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {}): EventLogWriter {
+export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {}): EventLog {
   const maxGroupRows = options.maxGroupRows ?? 500
   const maxQueuedEvents = options.maxQueuedEvents ?? 200_000
   const queue: Pending[] = []
@@ -116,6 +116,11 @@ export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {})
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
+    read: (tx, afterSeq, maxEvents) => readEventLog(tx, afterSeq, maxEvents),
+    async release(seq) {
+      // Applied rows are in the events store; the log keeps no second copy.
+      await db.query('DELETE FROM event_log WHERE seq <= $1', [seq])
+    },
     async close() {
       closed = true
       while (flushing) await flushing
@@ -141,9 +146,9 @@ export async function readEventLog(
     `SELECT seq, workspace_id, source_id, received_at, events FROM (
        SELECT seq, workspace_id, source_id, received_at, events,
               sum(event_count) OVER (ORDER BY seq) - event_count AS before
-       FROM (SELECT * FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $3) head
+       FROM (SELECT * FROM event_log WHERE seq > $1 ORDER BY seq LIMIT $2) head
      ) t WHERE before < $2 ORDER BY seq`,
-    [afterSeq, maxEvents, Math.max(1, Math.ceil(maxEvents / 1))],
+    [afterSeq, maxEvents],
   )
   return res.rows.map((r) => ({
     seq: Number(r.seq),

@@ -1,0 +1,133 @@
+import { mkdtempSync, readdirSync, statSync, appendFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openFileEventLog } from './file-event-log.js'
+import type { KindredEvent } from '../protocol/event-schema.js'
+import type { Queryable } from '../store/db.js'
+
+const noTx = {} as Queryable
+const dirs: string[] = []
+const tempDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'kindred-log-'))
+  dirs.push(d)
+  return d
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+const ev = (messageId: string): KindredEvent => ({
+  messageId,
+  type: 'track',
+  event: 'E',
+  userId: 'u',
+  properties: { text: 'é ✓ "quoted"' },
+  traits: {},
+  context: {},
+  integrations: {},
+  timestamp: '2026-01-01T00:00:00.000Z',
+  originalTimestamp: '2026-01-01T00:00:00.000Z',
+  receivedAt: '2026-01-01T00:00:00.000Z',
+})
+const entry = (...ids: string[]) => ({
+  workspaceId: 'w',
+  sourceId: 's',
+  receivedAt: '2026-01-01T00:00:00.000Z',
+  events: ids.map(ev),
+})
+
+describe('file event log', () => {
+  it('group-commits concurrent appends and reads them back in order, by event budget', async () => {
+    const dir = tempDir()
+    const log = await openFileEventLog(dir)
+    await Promise.all(Array.from({ length: 30 }, (_, i) => log.append(entry(`m${i}a`, `m${i}b`))))
+    const all = await log.read(noTx, 0, 1_000)
+    expect(all.flatMap((r) => r.events.map((e) => e.messageId))).toEqual(
+      Array.from({ length: 30 }, (_, i) => [`m${i}a`, `m${i}b`]).flat(),
+    )
+    expect(all[0]?.events[0]?.properties).toEqual({ text: 'é ✓ "quoted"' })
+    const seqs = all.map((r) => r.seq)
+    expect(new Set(seqs).size).toBe(30)
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs)
+    const firstFive = await log.read(noTx, 0, 10)
+    expect(firstFive).toHaveLength(5)
+    const rest = await log.read(noTx, firstFive.at(-1)?.seq ?? 0, 1_000)
+    expect(rest).toHaveLength(25)
+    expect(await log.read(noTx, all.at(-1)?.seq ?? 0, 1_000)).toEqual([])
+    await log.close()
+  })
+
+  it('survives reopen, and cuts a torn tail left by a crash mid-write', async () => {
+    const dir = tempDir()
+    const log = await openFileEventLog(dir)
+    await log.append(entry('a'))
+    await log.append(entry('b'))
+    await log.close()
+    const [segment] = readdirSync(dir)
+    const file = path.join(dir, segment as string)
+    const goodSize = statSync(file).size
+    // A half-written record: a header promising more bytes than follow.
+    appendFileSync(file, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5, 6]))
+    const reopened = await openFileEventLog(dir)
+    expect(statSync(file).size).toBe(goodSize)
+    await reopened.append(entry('c'))
+    const records = await reopened.read(noTx, 0, 100)
+    expect(records.flatMap((r) => r.events.map((e) => e.messageId))).toEqual(['a', 'b', 'c'])
+    await reopened.close()
+  })
+
+  it('cuts a tail whose checksum does not match', async () => {
+    const dir = tempDir()
+    const log = await openFileEventLog(dir)
+    await log.append(entry('a'))
+    await log.close()
+    const file = path.join(dir, readdirSync(dir)[0] as string)
+    const body = Buffer.from('{"w":"w","s":"s","r":"x","e":[]}')
+    const header = Buffer.alloc(8)
+    header.writeUInt32LE(body.length, 0)
+    header.writeUInt32LE(12345, 4)
+    appendFileSync(file, Buffer.concat([header, body]))
+    const reopened = await openFileEventLog(dir)
+    expect(
+      (await reopened.read(noTx, 0, 100)).flatMap((r) => r.events.map((e) => e.messageId)),
+    ).toEqual(['a'])
+    await reopened.close()
+  })
+
+  it('rolls segments and drops the ones fully released', async () => {
+    const dir = tempDir()
+    const log = await openFileEventLog(dir, { segmentBytes: 600 })
+    for (let i = 0; i < 12; i++) await log.append(entry(`r${i}`))
+    const segmentsBefore = readdirSync(dir).length
+    expect(segmentsBefore).toBeGreaterThan(2)
+    const records = await log.read(noTx, 0, 1_000)
+    expect(records.flatMap((r) => r.events.map((e) => e.messageId))).toEqual(
+      Array.from({ length: 12 }, (_, i) => `r${i}`),
+    )
+    const middle = records[6]?.seq ?? 0
+    await log.release?.(middle)
+    expect(readdirSync(dir).length).toBeLessThan(segmentsBefore)
+    const after = await log.read(noTx, middle, 1_000)
+    expect(after.flatMap((r) => r.events.map((e) => e.messageId))).toEqual(
+      Array.from({ length: 5 }, (_, i) => `r${i + 7}`),
+    )
+    await log.close()
+    const reopened = await openFileEventLog(dir, { segmentBytes: 600 })
+    expect((await reopened.read(noTx, middle, 1_000)).length).toBe(5)
+    await reopened.close()
+  })
+
+  it('pushes back with OVERLOADED instead of queueing without bound, and refuses appends once closed', async () => {
+    const dir = tempDir()
+    const log = await openFileEventLog(dir, { maxQueuedEvents: 3 })
+    const results = await Promise.allSettled([
+      log.append(entry('1', '2')),
+      log.append(entry('3', '4')),
+    ])
+    expect(results[0]?.status).toBe('fulfilled')
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'OVERLOADED' } })
+    await log.close()
+    await expect(log.append(entry('x'))).rejects.toMatchObject({ code: 'UNAVAILABLE' })
+  })
+})
