@@ -13,6 +13,9 @@ import type { AppContext } from '../server/context.js'
 import { bootstrap } from './bootstrap.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
+import { createIdentitySettingsCache } from './identity-settings.js'
+import { createIdentityStage } from './identity-stage.js'
+import { registerProfileRoutes } from '../server/profile-routes.js'
 
 export const roles = ['all', 'ingest', 'processor'] as const
 export type Role = (typeof roles)[number]
@@ -63,13 +66,18 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       ? createPostgresEventLog(db)
       : await openFileEventLog(path.join(path.resolve(options.dataDir), 'event-log'))
 
+  const identitySettings = createIdentitySettingsCache(() => Date.now())
+  const stages: ProcessorStage[] = [
+    createIdentityStage(identitySettings),
+    ...(options.stages ?? []),
+  ]
   let processor: Processor | undefined
   if (role === 'all' || role === 'processor') {
     processor = createProcessor({
       db,
       log: eventLog,
       metrics,
-      stages: options.stages ?? [],
+      stages,
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
     })
     const p = processor
@@ -94,7 +102,10 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         consoleDir: options.consoleDir ?? defaultConsoleDir,
       },
     }
-    const app = await createApp(ctx, options.routes ?? [])
+    const app = await createApp(ctx, [
+      (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
+      ...(options.routes ?? []),
+    ])
     fastify = app.fastify
     url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')

@@ -4,7 +4,17 @@ import { KindredError, isKindredError } from '../protocol/errors.js'
 /** Normalises anything thrown into a KindredError, once, at the edge. */
 export function toKindredError(err: unknown): KindredError {
   if (isKindredError(err)) return err
-  const fe = err as Partial<FastifyError> & { code?: string }
+  const fe = err as Partial<FastifyError> & { code?: string; name?: string; details?: unknown }
+  // Domain errors (identity, segments…) are input problems with their own stable codes.
+  if (fe.name === 'IdentityError' || fe.name === 'ZodError') {
+    return new KindredError('VALIDATION_FAILED', fe.message ?? 'invalid input', {
+      cause: err,
+      details:
+        fe.name === 'ZodError'
+          ? (err as { issues?: unknown }).issues
+          : { code: fe.code, details: fe.details },
+    })
+  }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new KindredError('PAYLOAD_TOO_LARGE', 'request body is too large', { cause: err })
