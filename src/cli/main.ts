@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util'
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { roles, startKindred, type Role } from '../engine/runtime.js'
 import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
+import { reprocess } from '../engine/reprocess.js'
 
 const help = `kindred — an open-source Customer Data Platform
 
 Usage:
-  kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor]
+  kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
   kindred migrate [--data-dir ./.kindred]
+  kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
@@ -49,6 +52,7 @@ async function start(argv: string[]): Promise<void> {
     dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
     databaseUrl: process.env.DATABASE_URL || undefined,
     adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
+    secretKey: process.env.KINDRED_SECRET_KEY || undefined,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   })
   if (kindred.generatedAdminToken) {
@@ -97,6 +101,41 @@ async function migrateCommand(argv: string[]): Promise<void> {
   )
 }
 
+async function reprocessCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'data-dir': { type: 'string' },
+      workspace: { type: 'string' },
+      rules: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+    },
+    strict: true,
+  })
+  const rules =
+    values.rules === undefined
+      ? undefined
+      : (JSON.parse(await readFile(values.rules, 'utf8')) as unknown)
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+  })
+  try {
+    const report = await reprocess(store.db, {
+      workspaceId: values.workspace ?? 'default',
+      rules,
+      dryRun: values['dry-run'] ?? false,
+    })
+    const { diff } = report
+    process.stdout.write(
+      `${report.dryRun ? 'dry run: would change' : 'reprocessed'} ${report.events} events: profiles ${diff.profiles.before} → ${diff.profiles.after}, ` +
+        `${diff.merged.length} would merge groups, ${diff.split.length} would split\n${JSON.stringify(diff, null, 2)}\n`,
+    )
+  } finally {
+    await store.close()
+  }
+}
+
 async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void> {
   const modulePath = new URL('./linkage-commands.ts', import.meta.url)
   if (!existsSync(modulePath)) fail(`${command} is not available in this build`)
@@ -123,6 +162,8 @@ export async function main(argv: string[]): Promise<void> {
       return start(rest)
     case 'migrate':
       return migrateCommand(rest)
+    case 'reprocess':
+      return reprocessCommand(rest)
     case 'dedupe':
     case 'link':
       return linkage(command, rest)

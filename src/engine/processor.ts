@@ -26,7 +26,10 @@ export interface ProcessorOptions {
   maxBatchEvents?: number
   /** Fallback poll when no in-process append wakes us (other ingest nodes). */
   pollIntervalMs?: number
+  /** Run before the batch's events are inserted (identity: they decide each event's profile). */
   stages?: ProcessorStage[]
+  /** Run after the events are inserted (computed traits, segments, destinations read them). */
+  postStages?: ProcessorStage[]
   onError?: (err: unknown) => void
   onBatch?: (batch: ProcessedEvent[]) => void
 }
@@ -88,6 +91,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const fresh = await dedup(tx, all)
     for (const stage of stages) await stage(tx, fresh)
     if (fresh.length > 0) await insertEvents(tx, fresh)
+    if (fresh.length > 0) for (const stage of options.postStages ?? []) await stage(tx, fresh)
     const last = records[records.length - 1] as LogRecord
     await tx.query(
       'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = 0',

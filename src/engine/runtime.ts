@@ -16,8 +16,12 @@ import { createProcessor, type Processor, type ProcessorStage } from './processo
 import { createIdentitySettingsCache } from './identity-settings.js'
 import { createIdentityStage } from './identity-stage.js'
 import { registerProfileRoutes } from '../server/profile-routes.js'
+import type { KindredModule, ModuleFactory } from './modules/module.js'
+import { segmentsModule } from './modules/segments-module.js'
+import { destinationsModule } from './modules/destinations-module.js'
+import { loadSecretKey } from './secret-key.js'
 
-export const roles = ['all', 'ingest', 'processor'] as const
+export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
 export type Role = (typeof roles)[number]
 
 export interface KindredOptions {
@@ -34,6 +38,9 @@ export interface KindredOptions {
   /** Extra processor stages and HTTP route modules (identity, profiles, segments…). */
   stages?: ProcessorStage[]
   routes?: RouteModule[]
+  /** Domain modules; defaults to segments then destinations. */
+  modules?: ModuleFactory[]
+  secretKey?: string | undefined
 }
 
 export interface Kindred {
@@ -67,8 +74,23 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       : await openFileEventLog(path.join(path.resolve(options.dataDir), 'event-log'))
 
   const identitySettings = createIdentitySettingsCache(() => Date.now())
-  const stages: ProcessorStage[] = [
-    createIdentityStage(identitySettings),
+  const stages: ProcessorStage[] = [createIdentityStage(identitySettings)]
+  const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
+  const deps = {
+    db,
+    metrics,
+    logger,
+    clock: () => new Date(),
+    role,
+    dataDir,
+    secretKey: loadSecretKey(options.secretKey, dataDir),
+  }
+  const modules: KindredModule[] = []
+  for (const factory of options.modules ?? [segmentsModule, destinationsModule]) {
+    modules.push(await factory(deps))
+  }
+  const postStages: ProcessorStage[] = [
+    ...modules.flatMap((m) => m.stages ?? []),
     ...(options.stages ?? []),
   ]
   let processor: Processor | undefined
@@ -78,6 +100,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       log: eventLog,
       metrics,
       stages,
+      postStages,
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
     })
     const p = processor
@@ -104,12 +127,16 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     }
     const app = await createApp(ctx, [
       (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
+      ...modules.flatMap((m) => m.routes ?? []),
       ...(options.routes ?? []),
     ])
     fastify = app.fastify
     url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')
   }
+
+  // Workers run in `all` and in their own role (dispatcher, scheduler); modules decide which.
+  for (const m of modules) await m.start?.()
 
   let closing: Promise<void> | undefined
   return {
@@ -125,6 +152,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         await fastify?.close()
         await eventLog.close()
         await processor?.stop()
+        for (const m of [...modules].reverse()) await m.stop?.()
         await store.close()
       })()
       return closing

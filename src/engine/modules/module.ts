@@ -1,0 +1,37 @@
+/**
+ * A Kindred module plugs a domain (segments, destinations, …) into the runtime: processor stages
+ * that run in the batch transaction after the events are stored, HTTP routes, and background
+ * workers (dispatcher, scheduler) started for the roles that run them.
+ */
+import type { Logger } from 'pino'
+import type { Db } from '../../store/db.js'
+import type { RouteModule } from '../../server/app.js'
+import type { Metrics } from '../metrics.js'
+import type { ProcessorStage } from '../processor.js'
+
+export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
+
+export interface ModuleDeps {
+  db: Db
+  metrics: Metrics
+  logger: Logger
+  clock: () => Date
+  role: Role
+  /** Local state (file exports, generated keys); undefined for in-memory test stores. */
+  dataDir: string | undefined
+  /** 32-byte key for secrets at rest (KINDRED_SECRET_KEY, or generated into the data dir). */
+  secretKey: Buffer
+}
+
+export interface KindredModule {
+  name: string
+  /** Appended after the identity stage, in module order, inside the batch transaction. */
+  stages?: ProcessorStage[]
+  routes?: RouteModule[]
+  /** Background work for this role (dispatcher loop, scheduler); resolves once started. */
+  start?(): Promise<void>
+  /** Stops background work and waits for what is in flight. */
+  stop?(): Promise<void>
+}
+
+export type ModuleFactory = (deps: ModuleDeps) => KindredModule | Promise<KindredModule>
