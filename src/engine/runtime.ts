@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
 import { openStore, type Store } from '../store/open-store.js'
 import { newId } from '../store/ids.js'
+import { ensureEventPartitions } from '../store/partitions.js'
 import { createPostgresEventLog } from '../stream/postgres-event-log.js'
 import { openFileEventLog } from '../stream/file-event-log.js'
 import type { EventLog } from '../stream/event-log.js'
@@ -65,6 +66,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   })
   const { db } = store
   const { generatedToken } = await bootstrap(db, options.adminToken)
+  await ensureEventPartitions(db, new Date())
   const metrics = createMetrics()
   // Embedded: segment files in the data dir (ADR 0002). Server: the event_log table, shared by
   // every ingest node. In-memory (tests): the table on PGlite, so both adapters stay exercised.

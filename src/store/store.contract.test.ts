@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeTargets } from './testing.js'
 import type { Store } from './open-store.js'
 import { migrate } from './migrate.js'
+import { ensureEventPartitions } from './partitions.js'
 import { workspacesRepository, DEFAULT_WORKSPACE_ID } from './repositories/workspaces-repository.js'
 import { sourcesRepository } from './repositories/sources-repository.js'
 import { apiKeysRepository } from './repositories/api-keys-repository.js'
@@ -165,5 +166,37 @@ describe.each(storeTargets())('store on $name', (target) => {
     )
     expect(count.rows[0]?.n).toBe(2)
     await log.close()
+  })
+
+  it('keeps events in monthly partitions created ahead, and historical months in the default one', async () => {
+    const now = new Date('2026-03-15T00:00:00Z')
+    const created = await ensureEventPartitions(store.db, now)
+    expect(created).toEqual([
+      'events_2026_02',
+      'events_2026_03',
+      'events_2026_04',
+      'events_2026_05',
+      'events_2026_06',
+    ])
+    expect(await ensureEventPartitions(store.db, now)).toEqual([])
+    const insert = (id: string, ts: string) =>
+      store.db.query(
+        `INSERT INTO events (workspace_id, source_id, message_id, seq, type, "timestamp", received_at, payload)
+         VALUES ('default', 'src_part', $1, 1, 'track', $2, now(), '{}')`,
+        [id, ts],
+      )
+    await insert('in-march', '2026-03-20T10:00:00Z')
+    await insert('old', '2019-01-01T00:00:00Z')
+    const where = await store.db.query<{ message_id: string; part: string }>(
+      "SELECT message_id, tableoid::regclass::text AS part FROM events WHERE source_id = 'src_part' ORDER BY message_id",
+    )
+    expect(where.rows).toEqual([
+      { message_id: 'in-march', part: 'events_2026_03' },
+      { message_id: 'old', part: 'events_default' },
+    ])
+    // A month that already has rows in the default partition is not attached (it would fail).
+    expect(await ensureEventPartitions(store.db, new Date('2019-01-10T00:00:00Z'), 0, 0)).toEqual(
+      [],
+    )
   })
 })
