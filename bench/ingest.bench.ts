@@ -34,6 +34,15 @@ const batchBody = JSON.stringify({ batch: Array.from({ length: 100 }, (_, i) => 
 const singleBody = JSON.stringify(event(1))
 
 async function load(url: string, body: string, auth?: string) {
+  // Warm-up (JIT, caches, first segment file) is not measured.
+  await autocannon({
+    url,
+    method: 'POST',
+    connections,
+    duration: 2,
+    body,
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+  })
   const result = await autocannon({
     url,
     method: 'POST',
