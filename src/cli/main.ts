@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util'
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { roles, startKindred, type Role } from '../engine/runtime.js'
 import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
+import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
 
 const help = `kindred — an open-source Customer Data Platform
 
@@ -137,22 +137,14 @@ async function reprocessCommand(argv: string[]): Promise<void> {
 }
 
 async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void> {
-  const modulePath = new URL('./linkage-commands.ts', import.meta.url)
-  if (!existsSync(modulePath)) fail(`${command} is not available in this build`)
-  const mod = (await import(modulePath.href)) as {
-    parseLinkageArgs: (command: string, argv: string[]) => unknown
-    runDedupe: (opts: never) => Promise<unknown>
-    runLink: (opts: never) => Promise<unknown>
+  const parsed = parseLinkageArgs(command, argv)
+  if (!parsed.ok) {
+    process.stderr.write(`kindred: ${parsed.error.message}\n`)
+    process.exit(2)
   }
-  let opts: unknown
-  try {
-    opts = mod.parseLinkageArgs(command, argv)
-  } catch (err) {
-    fail((err as Error).message)
-  }
-  const result =
-    command === 'dedupe' ? await mod.runDedupe(opts as never) : await mod.runLink(opts as never)
-  if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`)
+  const summary =
+    parsed.command === 'dedupe' ? await runDedupe(parsed.options) : await runLink(parsed.options)
+  process.stdout.write(`${JSON.stringify(summary)}\n`)
 }
 
 export async function main(argv: string[]): Promise<void> {
