@@ -20,6 +20,7 @@ import { registerProfileRoutes } from '../server/profile-routes.js'
 import type { KindredModule, ModuleFactory } from './modules/module.js'
 import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
+import { importsModule } from './modules/imports-module.js'
 import { loadSecretKey } from './secret-key.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -85,10 +86,11 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     clock: () => new Date(),
     role,
     dataDir,
+    eventLog,
     secretKey: loadSecretKey(options.secretKey, dataDir),
   }
   const modules: KindredModule[] = []
-  for (const factory of options.modules ?? [segmentsModule, destinationsModule]) {
+  for (const factory of options.modules ?? [segmentsModule, destinationsModule, importsModule]) {
     modules.push(await factory(deps))
   }
   const postStages: ProcessorStage[] = [

@@ -1,4 +1,63 @@
+/**
+ * Destinations and the dispatcher (issue 5): the processor stage that turns events and trait
+ * changes into delivery jobs, the `/api/v1/destinations` routes, and the dispatcher loop (in the
+ * `all` and `dispatcher` roles) that delivers jobs and fans outbox segment changes out.
+ */
+import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../dispatcher.js'
+import { createDestinationConfigCache, createDestinationsStage } from '../destinations/stage.js'
+import { destinationRoutes } from '../../server/destination-routes.js'
 import type { ModuleFactory } from './module.js'
 
-/** Destinations and the dispatcher: wired by the activation work (issue 5). */
-export const destinationsModule: ModuleFactory = () => ({ name: 'destinations' })
+export type DestinationsModuleOptions = Omit<
+  DispatcherOptions,
+  'db' | 'secretKey' | 'logger' | 'registry' | 'dataDir'
+>
+
+/** The module with dispatcher options (tests shorten the backoff; benches raise limits). */
+export function createDestinationsModule(options: DestinationsModuleOptions = {}): ModuleFactory {
+  return (deps) => {
+    const clock = options.clock ?? (() => deps.clock().getTime())
+    const runsDispatcher = deps.role === 'all' || deps.role === 'dispatcher'
+    const cache = createDestinationConfigCache(clock)
+    let dispatcher: Dispatcher | undefined
+    if (runsDispatcher) {
+      dispatcher = createDispatcher({
+        ...options,
+        clock,
+        db: deps.db,
+        secretKey: deps.secretKey,
+        logger: deps.logger,
+        registry: deps.metrics.registry,
+        ...(deps.dataDir === undefined ? {} : { dataDir: deps.dataDir }),
+      })
+    }
+    // The stage runs inside the batch transaction: the jobs are visible only after COMMIT, a few
+    // ms later, so the wake-ups are deferred a little (the poll catches anything missed).
+    const nudge = () => {
+      if (!dispatcher) return
+      const d = dispatcher
+      setTimeout(() => d.wake(), 5)
+      setTimeout(() => d.wake(), 40)
+    }
+    return {
+      name: 'destinations',
+      stages: [createDestinationsStage({ cache, clock, onEnqueued: nudge })],
+      routes: [
+        destinationRoutes({
+          secretKey: deps.secretKey,
+          onChange: (ws) => cache.invalidate(ws),
+          wake: () => dispatcher?.wake(),
+        }),
+      ],
+      start() {
+        dispatcher?.start()
+        return Promise.resolve()
+      },
+      async stop() {
+        await dispatcher?.stop()
+      },
+    }
+  }
+}
+
+export const destinationsModule: ModuleFactory = createDestinationsModule()

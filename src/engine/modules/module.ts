@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { Db } from '../../store/db.js'
 import type { RouteModule } from '../../server/app.js'
 import type { Metrics } from '../metrics.js'
+import type { EventLogWriter } from '../../stream/event-log.js'
 import type { ProcessorStage } from '../processor.js'
 
 export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
@@ -19,6 +20,8 @@ export interface ModuleDeps {
   role: Role
   /** Local state (file exports, generated keys); undefined for in-memory test stores. */
   dataDir: string | undefined
+  /** Append canonical events (imports go through the same pipeline as live events). */
+  eventLog: EventLogWriter
   /** 32-byte key for secrets at rest (KINDRED_SECRET_KEY, or generated into the data dir). */
   secretKey: Buffer
 }
