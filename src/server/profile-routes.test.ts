@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, type TestKindred } from './test-server.js'
+import { startTestKindred, testStores, type TestKindred } from './test-server.js'
 
 let k: TestKindred
 let writeKey: string
@@ -31,17 +31,17 @@ async function lookup(type: string, value: string): Promise<Profile | undefined>
 const ids = (p: Profile | undefined) =>
   (p?.identities ?? []).map((i) => `${i.type}:${i.value}`).sort()
 
-beforeAll(async () => {
-  k = await startTestKindred()
-  writeKey = (await k.createSource('Web', { rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } }))
-    .writeKey
-  const crm = await k.createSource('CRM', { rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } })
-  crmKey = crm.writeKey
-  crmSource = crm.id
-})
-afterAll(() => k.close())
+describe.each(testStores())('identity resolution through the API on %s', (store) => {
+  beforeAll(async () => {
+    k = await startTestKindred({ store })
+    writeKey = (await k.createSource('Web', { rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } }))
+      .writeKey
+    const crm = await k.createSource('CRM', { rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } })
+    crmKey = crm.writeKey
+    crmSource = crm.id
+  })
+  afterAll(() => k.close())
 
-describe('identity resolution through the API', () => {
   it('joins anonymous browsing, login and a second device with the same email into one profile', async () => {
     await send('/v1/page', { anonymousId: 'anon-laptop', name: 'Home', messageId: 'j1' })
     await send('/v1/track', {

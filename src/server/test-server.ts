@@ -1,6 +1,7 @@
 /** Test support: a real Kindred (HTTP + in-memory PGlite) on a free port. */
 import pino from 'pino'
 import { startKindred, type Kindred, type KindredOptions } from '../engine/runtime.js'
+import { createTestDatabase } from '../store/testing.js'
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789'
 
@@ -28,16 +29,25 @@ export function basic(writeKey: string): string {
   return `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`
 }
 
+/** Store targets for suites that run on both: PGlite always, a server when configured. */
+export function testStores(): Array<'pglite' | 'postgres'> {
+  return process.env.KINDRED_TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite']
+}
+
 export async function startTestKindred(
-  options: Partial<KindredOptions> = {},
+  options: Partial<KindredOptions> & { store?: 'pglite' | 'postgres' } = {},
 ): Promise<TestKindred> {
+  const { store = 'pglite', ...rest } = options
+  const baseUrl = process.env.KINDRED_TEST_DATABASE_URL
+  const database = store === 'postgres' && baseUrl ? await createTestDatabase(baseUrl) : undefined
   const kindred = await startKindred({
     port: 0,
     host: '127.0.0.1',
     adminToken: TEST_ADMIN_TOKEN,
     logger: pino({ level: 'silent' }),
     consoleDir: '/nonexistent',
-    ...options,
+    ...(database ? { databaseUrl: database.url } : {}),
+    ...rest,
   })
   const url = kindred.url as string
   const admin: TestKindred['admin'] = (path, init = {}) =>
@@ -73,6 +83,9 @@ export async function startTestKindred(
               : JSON.stringify(body),
       })
     },
-    close: () => kindred.close(),
+    async close() {
+      await kindred.close()
+      await database?.drop()
+    },
   }
 }
