@@ -1,0 +1,201 @@
+/**
+ * The console shell: sign-in gate, header with the workspace switcher, navigation, and the
+ * route table. Each page lives in `pages/` and owns its data fetching.
+ */
+import { AppShell, Badge, Box, Button, Group, NavLink, Select, Text, Tooltip } from '@mantine/core'
+import { useQuery, useQueryClient } from '@tanstack/react-query'
+import { lazy, Suspense, type ReactNode } from 'react'
+import { api } from './api/client.js'
+import { setWorkspace, signOut, useSession } from './api/session.js'
+import type { Me, Page, Workspace } from './api/types.js'
+import { Icon, type IconName } from './components/icons.js'
+import { Loading } from './components/states.js'
+import { Link, navigate, usePath } from './lib/router.js'
+import { matchPath, type Params } from './lib/routes.js'
+import { SignInPage } from './pages/sign-in.js'
+
+// Pages load on demand: charts (ECharts) and the graph (React Flow) stay out of the first load.
+const ComputedTraitsPage = lazy(() =>
+  import('./pages/computed-traits.js').then((m) => ({ default: m.ComputedTraitsPage })),
+)
+const DashboardPage = lazy(() =>
+  import('./pages/dashboard.js').then((m) => ({ default: m.DashboardPage })),
+)
+const DestinationDetailPage = lazy(() =>
+  import('./pages/destination-detail.js').then((m) => ({ default: m.DestinationDetailPage })),
+)
+const DestinationsPage = lazy(() =>
+  import('./pages/destinations.js').then((m) => ({ default: m.DestinationsPage })),
+)
+const ProfileDetailPage = lazy(() =>
+  import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
+)
+const ProfilesPage = lazy(() =>
+  import('./pages/profiles.js').then((m) => ({ default: m.ProfilesPage })),
+)
+const SegmentDetailPage = lazy(() =>
+  import('./pages/segment-detail.js').then((m) => ({ default: m.SegmentDetailPage })),
+)
+const SegmentEditorPage = lazy(() =>
+  import('./pages/segment-editor.js').then((m) => ({ default: m.SegmentEditorPage })),
+)
+const SegmentsPage = lazy(() =>
+  import('./pages/segments.js').then((m) => ({ default: m.SegmentsPage })),
+)
+const SourceDetailPage = lazy(() =>
+  import('./pages/source-detail.js').then((m) => ({ default: m.SourceDetailPage })),
+)
+const SourcesPage = lazy(() =>
+  import('./pages/sources.js').then((m) => ({ default: m.SourcesPage })),
+)
+
+interface Route {
+  pattern: string
+  render: (params: Params) => ReactNode
+}
+
+const routes: Route[] = [
+  { pattern: '/', render: () => <DashboardPage /> },
+  { pattern: '/sources', render: () => <SourcesPage /> },
+  { pattern: '/sources/:id', render: (p) => <SourceDetailPage id={p.id!} /> },
+  { pattern: '/profiles', render: () => <ProfilesPage /> },
+  { pattern: '/profiles/:id', render: (p) => <ProfileDetailPage key={p.id} id={p.id!} /> },
+  { pattern: '/segments', render: () => <SegmentsPage /> },
+  { pattern: '/segments/new', render: () => <SegmentEditorPage /> },
+  { pattern: '/segments/:id/edit', render: (p) => <SegmentEditorPage id={p.id!} /> },
+  { pattern: '/segments/:id', render: (p) => <SegmentDetailPage id={p.id!} /> },
+  { pattern: '/computed-traits', render: () => <ComputedTraitsPage /> },
+  { pattern: '/destinations', render: () => <DestinationsPage /> },
+  { pattern: '/destinations/:id', render: (p) => <DestinationDetailPage id={p.id!} /> },
+]
+
+const nav: Array<{ to: string; label: string; icon: IconName }> = [
+  { to: '/', label: 'Dashboard', icon: 'dashboard' },
+  { to: '/sources', label: 'Sources', icon: 'sources' },
+  { to: '/profiles', label: 'Profiles', icon: 'profiles' },
+  { to: '/segments', label: 'Segments', icon: 'segments' },
+  { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
+  { to: '/destinations', label: 'Destinations', icon: 'destinations' },
+]
+
+export function App() {
+  const session = useSession()
+  const path = usePath()
+  if (!session.token) return <SignInPage />
+  let page: ReactNode = null
+  for (const route of routes) {
+    const params = matchPath(route.pattern, path)
+    if (params) {
+      page = route.render(params)
+      break
+    }
+  }
+  return (
+    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'xs' }} padding="lg">
+      <AppShell.Header>
+        <Header />
+      </AppShell.Header>
+      <AppShell.Navbar p="xs" aria-label="Main navigation">
+        {nav.map((item) => {
+          const active = item.to === '/' ? path === '/' : path.startsWith(item.to)
+          return (
+            <NavLink
+              key={item.to}
+              component={Link}
+              to={item.to}
+              active={active}
+              label={item.label}
+              leftSection={<Icon name={item.icon} />}
+              aria-current={active ? 'page' : undefined}
+              style={{ borderRadius: 6 }}
+            />
+          )
+        })}
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Box maw={1280} mx="auto">
+          <Suspense fallback={<Loading />}>{page ?? <NotFoundPage />}</Suspense>
+        </Box>
+      </AppShell.Main>
+    </AppShell>
+  )
+}
+
+function Header() {
+  const session = useSession()
+  const queryClient = useQueryClient()
+  const me = useQuery({ queryKey: ['me'], queryFn: () => api<Me>('/me') })
+  const workspaces = useQuery({
+    queryKey: ['workspaces'],
+    queryFn: () => api<Page<Workspace>>('/workspaces'),
+  })
+  const list: Workspace[] = workspaces.data?.data ?? (me.data ? [me.data.workspace] : [])
+  const currentId = session.workspaceId ?? me.data?.workspace.id ?? null
+  return (
+    <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+      <Group gap="xs" wrap="nowrap">
+        <Link to="/" style={{ textDecoration: 'none', color: 'inherit' }}>
+          <Group gap={8} wrap="nowrap">
+            <Box
+              aria-hidden
+              w={28}
+              h={28}
+              style={{
+                borderRadius: 8,
+                background:
+                  'linear-gradient(135deg, var(--mantine-color-indigo-6), var(--mantine-color-grape-5))',
+              }}
+            />
+            <Text fw={700} size="lg">
+              Kindred
+            </Text>
+          </Group>
+        </Link>
+        <Badge variant="light" color="gray" size="sm">
+          console
+        </Badge>
+      </Group>
+      <Group gap="sm" wrap="nowrap">
+        <Select
+          aria-label="Workspace"
+          size="xs"
+          w={220}
+          data-testid="workspace-switcher"
+          placeholder="Workspace"
+          data={list.map((w) => ({ value: w.id, label: w.name || w.id }))}
+          value={currentId}
+          allowDeselect={false}
+          onChange={(value) => {
+            if (!value || value === currentId) return
+            setWorkspace(value)
+            queryClient.clear()
+          }}
+        />
+        <Tooltip label="Forget the admin token on this browser">
+          <Button
+            size="xs"
+            variant="default"
+            onClick={() => {
+              signOut()
+              queryClient.clear()
+              navigate('/')
+            }}
+          >
+            Sign out
+          </Button>
+        </Tooltip>
+      </Group>
+    </Group>
+  )
+}
+
+function NotFoundPage() {
+  return (
+    <Box py="xl">
+      <Text fw={600}>This page does not exist.</Text>
+      <Text c="dimmed" size="sm">
+        Check the address, or pick a page on the left. <Link to="/">Go to the dashboard</Link>.
+      </Text>
+    </Box>
+  )
+}

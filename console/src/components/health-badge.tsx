@@ -1,0 +1,37 @@
+import { Badge, Tooltip } from '@mantine/core'
+import type { Destination } from '../api/types.js'
+
+export function healthOf(d: Destination): { status: string; message?: string } | null {
+  const h = d.health
+  if (typeof h === 'string') return { status: h }
+  if (h) return h
+  if (d.status === 'healthy' || d.status === 'degraded') {
+    const failures = d.consecutiveFailures
+      ? `${d.consecutiveFailures} failed deliveries in a row`
+      : ''
+    const message = [failures, d.lastError ?? ''].filter(Boolean).join(': ')
+    return message ? { status: d.status, message } : { status: d.status }
+  }
+  return null
+}
+
+export function HealthBadge({ destination }: { destination: Destination }) {
+  const health = healthOf(destination)
+  if (destination.enabled === false)
+    return (
+      <Badge color="gray" variant="light">
+        paused
+      </Badge>
+    )
+  if (!health) return null
+  const badge = (
+    <Badge
+      color={health.status === 'healthy' ? 'teal' : 'orange'}
+      variant="light"
+      data-testid="health-badge"
+    >
+      {health.status}
+    </Badge>
+  )
+  return health.message ? <Tooltip label={health.message}>{badge}</Tooltip> : badge
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { sourceSnippets } from './snippets.js'
+
+describe('sourceSnippets', () => {
+  it('points every snippet at the given origin with the write key', () => {
+    const s = sourceSnippets('https://cdp.example.com', 'wk_abc')
+    expect(s.curl).toContain("'https://cdp.example.com/v1/track'")
+    expect(s.curl).toContain("-u 'wk_abc:'")
+    expect(s.node).toContain("host: 'https://cdp.example.com'")
+    expect(s.node).toContain("writeKey: 'wk_abc'")
+    expect(s.browser).toContain("cdnURL: 'https://cdp.example.com'")
+    expect(s.browser).toContain("apiHost: 'cdp.example.com/v1', protocol: 'https'")
+  })
+
+  it('keeps the port and the plain-http protocol of a local server', () => {
+    const s = sourceSnippets('http://127.0.0.1:8787', 'k')
+    expect(s.browser).toContain("apiHost: '127.0.0.1:8787/v1', protocol: 'http'")
+    expect(s.curl).toContain('http://127.0.0.1:8787/v1/track')
+  })
+})

@@ -1,0 +1,387 @@
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Code,
+  Group,
+  Modal,
+  Paper,
+  Stack,
+  Switch,
+  Table,
+  Tabs,
+  Text,
+  Title,
+  Tooltip,
+} from '@mantine/core'
+import { notifications } from '@mantine/notifications'
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState } from 'react'
+import { api, errorMessage, isNotFound } from '../api/client.js'
+import type { CatalogEntry, Delivery, Destination, DestinationActions, Page } from '../api/types.js'
+import { ActionsEditor, supportedActions } from '../components/destination-actions.js'
+import { HealthBadge, healthOf } from '../components/health-badge.js'
+import { SchemaForm } from '../components/schema-form.js'
+import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { formatTime } from '../lib/format.js'
+import { missingRequired } from '../lib/json-schema.js'
+import { Link, navigate } from '../lib/router.js'
+
+const dpath = (id: string, rest = '') => `/destinations/${encodeURIComponent(id)}${rest}`
+
+export function DestinationDetailPage({ id }: { id: string }) {
+  const destination = useQuery({
+    queryKey: ['destinations', id],
+    queryFn: () => api<Destination>(dpath(id)),
+    refetchInterval: 10_000,
+  })
+  return (
+    <QueryView query={destination} what="Destinations">
+      {(d) => <DestinationView destination={d} />}
+    </QueryView>
+  )
+}
+
+function DestinationView({ destination }: { destination: Destination }) {
+  const queryClient = useQueryClient()
+  const catalog = useQuery({
+    queryKey: ['destinations', 'catalog'],
+    queryFn: () => api<Page<CatalogEntry>>('/destinations/catalog'),
+  })
+  const entry = catalog.data?.data.find((c) => c.id === (destination.catalogId ?? destination.type))
+  const [deleting, setDeleting] = useState(false)
+  const update = useMutation({
+    // Send only what changed: secrets come back redacted and must not be written back.
+    mutationFn: (patch: Partial<Destination>) =>
+      api<Destination>(dpath(destination.id), { method: 'PUT', body: patch }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['destinations'] })
+      notifications.show({ color: 'teal', message: 'Destination saved.' })
+    },
+    onError: (error) =>
+      notifications.show({ color: 'red', title: 'Could not save', message: errorMessage(error) }),
+  })
+  const remove = useMutation({
+    mutationFn: () => api(dpath(destination.id), { method: 'DELETE' }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['destinations'] })
+      navigate('/destinations')
+    },
+  })
+  return (
+    <Stack gap="lg">
+      <Group justify="space-between" align="flex-start">
+        <Stack gap={4}>
+          <Anchor component={Link} to="/destinations" size="sm">
+            ← Destinations
+          </Anchor>
+          <Group gap="sm">
+            <Title order={2}>{destination.name}</Title>
+            <HealthBadge destination={destination} />
+          </Group>
+          <Text size="sm" c="dimmed">
+            {entry
+              ? `${entry.name} · ${entry.category}`
+              : (destination.catalogId ?? destination.type)}{' '}
+            · id <Code>{destination.id}</Code>
+          </Text>
+        </Stack>
+        <Group gap="sm">
+          {destination.enabled !== undefined ? (
+            <Switch
+              label="Enabled"
+              checked={destination.enabled}
+              onChange={(e) => update.mutate({ enabled: e.currentTarget.checked })}
+            />
+          ) : null}
+          <Button variant="light" color="red" onClick={() => setDeleting(true)}>
+            Delete
+          </Button>
+        </Group>
+      </Group>
+      {healthOf(destination)?.status === 'degraded' ? (
+        <Alert color="orange" title="Degraded: deliveries are failing">
+          {healthOf(destination)?.message ?? 'Recent deliveries failed.'} Check the errors in the
+          log, fix the settings, then replay the failed deliveries.
+        </Alert>
+      ) : null}
+      <Paper withBorder p="md">
+        <Tabs defaultValue="deliveries" keepMounted={false}>
+          <Tabs.List mb="md">
+            <Tabs.Tab value="deliveries">Delivery log</Tabs.Tab>
+            <Tabs.Tab value="settings">Settings</Tabs.Tab>
+            <Tabs.Tab value="actions">Actions &amp; mapping</Tabs.Tab>
+          </Tabs.List>
+          <Tabs.Panel value="deliveries">
+            <Deliveries destinationId={destination.id} />
+          </Tabs.Panel>
+          <Tabs.Panel value="settings">
+            <SettingsForm
+              destination={destination}
+              entry={entry}
+              saving={update.isPending}
+              onSave={(settings) => update.mutate({ settings })}
+            />
+          </Tabs.Panel>
+          <Tabs.Panel value="actions">
+            <ActionsForm
+              destination={destination}
+              supported={supportedActions(entry?.actions)}
+              saving={update.isPending}
+              onSave={(actions) => update.mutate({ actions })}
+            />
+          </Tabs.Panel>
+        </Tabs>
+      </Paper>
+      <Modal opened={deleting} onClose={() => setDeleting(false)} title="Delete this destination?">
+        <Stack>
+          <Text size="sm">Nothing more is sent to it. Its delivery log is deleted too.</Text>
+          {remove.isError ? <Alert color="red">{errorMessage(remove.error)}</Alert> : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setDeleting(false)}>
+              Keep it
+            </Button>
+            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+              Delete destination
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  )
+}
+
+function statusColor(status: string): string {
+  if (['success', 'succeeded', 'delivered', 'ok'].includes(status)) return 'teal'
+  if (['failed', 'error', 'dead', 'dead_letter'].includes(status)) return 'red'
+  if (['retry', 'retrying', 'pending', 'queued'].includes(status)) return 'yellow'
+  if (status === 'partial') return 'orange'
+  return 'gray'
+}
+
+function Deliveries({ destinationId }: { destinationId: string }) {
+  const queryClient = useQueryClient()
+  const deliveries = useInfiniteQuery({
+    queryKey: ['destinations', destinationId, 'deliveries'],
+    queryFn: ({ pageParam }) =>
+      api<Page<Delivery>>(dpath(destinationId, '/deliveries'), { query: { cursor: pageParam } }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    refetchInterval: 3_000,
+  })
+  const replay = useMutation({
+    mutationFn: (body: { ids?: string[] }) =>
+      api<{ replayed?: number }>(dpath(destinationId, '/replay'), { method: 'POST', body }),
+    onSuccess: (result) => {
+      const n = result?.replayed
+      notifications.show({
+        color: n === 0 ? 'gray' : 'teal',
+        message:
+          n === 0
+            ? 'Nothing to replay: only deliveries that gave up (dead letters) can be replayed; retries still in progress run by themselves.'
+            : `Replay queued${n !== undefined ? ` for ${n} deliver${n === 1 ? 'y' : 'ies'}` : ''}: new attempts will appear in the log.`,
+      })
+      void queryClient.invalidateQueries({
+        queryKey: ['destinations', destinationId, 'deliveries'],
+      })
+    },
+    onError: (error) =>
+      notifications.show({ color: 'red', title: 'Replay failed', message: errorMessage(error) }),
+  })
+  if (deliveries.isPending) return <Loading />
+  if (deliveries.isError)
+    return isNotFound(deliveries.error) ? (
+      <Text size="sm" c="dimmed">
+        The delivery log is not available in this version yet.
+      </Text>
+    ) : (
+      <ErrorNotice error={deliveries.error} onRetry={() => void deliveries.refetch()} />
+    )
+  const rows = deliveries.data.pages.flatMap((p) => p.data)
+  const failed = rows.filter((r) => statusColor(r.status) === 'red').length
+  return (
+    <Stack gap="sm">
+      <Group justify="space-between">
+        <Text size="sm" c="dimmed">
+          Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
+        </Text>
+        <Button
+          size="xs"
+          variant="light"
+          disabled={!failed}
+          loading={replay.isPending}
+          onClick={() => replay.mutate({})}
+        >
+          Replay failed deliveries
+        </Button>
+      </Group>
+      {rows.length === 0 ? (
+        <Empty
+          icon="inbox"
+          title="No deliveries yet"
+          description="Deliveries appear here when events, profile changes or segment changes reach this destination. Send an event to a source to try it."
+        />
+      ) : (
+        <Table verticalSpacing={6} data-testid="deliveries-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>When</Table.Th>
+              <Table.Th>Status</Table.Th>
+              <Table.Th>Request</Table.Th>
+              <Table.Th>Response</Table.Th>
+              <Table.Th ta="right">Latency</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((d) => (
+              <Table.Tr key={d.id} data-testid="delivery-row">
+                <Table.Td>
+                  <Text size="xs">{formatTime(d.at)}</Text>
+                </Table.Td>
+                <Table.Td>
+                  <Badge size="sm" variant="light" color={statusColor(d.status)}>
+                    {d.status}
+                  </Badge>
+                  {d.attempt && d.attempt > 1 ? (
+                    <Text size="xs" c="dimmed">
+                      attempt {d.attempt}
+                    </Text>
+                  ) : null}
+                </Table.Td>
+                <Table.Td maw={320}>
+                  {d.request ? (
+                    <Text size="xs" ff="monospace" truncate>
+                      {d.request.method} {d.request.url}
+                    </Text>
+                  ) : (
+                    '—'
+                  )}
+                </Table.Td>
+                <Table.Td maw={300}>
+                  <Text size="xs">
+                    {d.responseStatus ? <Code>{d.responseStatus}</Code> : null}{' '}
+                    {d.responseExcerpt ?? ''}
+                  </Text>
+                  {d.error ? (
+                    <Text size="xs" c="red">
+                      {d.error}
+                    </Text>
+                  ) : null}
+                </Table.Td>
+                <Table.Td ta="right">
+                  <Text size="xs">
+                    {d.latencyMs !== undefined && d.latencyMs !== null
+                      ? `${Math.round(d.latencyMs)} ms`
+                      : '—'}
+                  </Text>
+                </Table.Td>
+                <Table.Td ta="right">
+                  {statusColor(d.status) === 'red' && d.jobIds?.length ? (
+                    <Tooltip label="Send these items again">
+                      <Button
+                        size="compact-xs"
+                        variant="subtle"
+                        onClick={() => replay.mutate({ ids: d.jobIds })}
+                      >
+                        Retry
+                      </Button>
+                    </Tooltip>
+                  ) : null}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {deliveries.hasNextPage ? (
+        <Button
+          variant="default"
+          size="xs"
+          loading={deliveries.isFetchingNextPage}
+          onClick={() => void deliveries.fetchNextPage()}
+        >
+          Load older deliveries
+        </Button>
+      ) : null}
+    </Stack>
+  )
+}
+
+function SettingsForm({
+  destination,
+  entry,
+  saving,
+  onSave,
+}: {
+  destination: Destination
+  entry: CatalogEntry | undefined
+  saving: boolean
+  onSave: (settings: Record<string, unknown>) => void
+}) {
+  const [settings, setSettings] = useState<Record<string, unknown>>(destination.settings ?? {})
+  if (!entry?.settingsSchema)
+    return (
+      <Text size="sm" c="dimmed">
+        This destination type publishes no settings schema.
+      </Text>
+    )
+  const missing = missingRequired(entry.settingsSchema, settings)
+  return (
+    <Stack maw={640}>
+      <SchemaForm
+        schema={entry.settingsSchema}
+        value={settings}
+        onChange={setSettings}
+        secretFields={entry.secretFields}
+      />
+      {entry.secretFields?.length ? (
+        <Text size="xs" c="dimmed">
+          Secret fields are never shown again once saved; leave them as they are to keep the stored
+          value.
+        </Text>
+      ) : null}
+      <Group>
+        <Button loading={saving} disabled={missing.length > 0} onClick={() => onSave(settings)}>
+          Save settings
+        </Button>
+        {missing.length ? (
+          <Text size="xs" c="dimmed">
+            Still needed: {missing.join(', ')}
+          </Text>
+        ) : null}
+      </Group>
+    </Stack>
+  )
+}
+
+/** The destination's actions, edited locally and saved with one PUT. */
+function ActionsForm({
+  destination,
+  supported,
+  saving,
+  onSave,
+}: {
+  destination: Destination
+  supported: string[]
+  saving: boolean
+  onSave: (actions: DestinationActions) => void
+}) {
+  const [actions, setActions] = useState<DestinationActions>(destination.actions ?? {})
+  return (
+    <Stack maw={760}>
+      <ActionsEditor value={actions} onChange={setActions} supported={supported} />
+      {Object.keys(actions).length === 0 ? (
+        <Text size="xs" c="orange">
+          No action is on: nothing is sent to this destination.
+        </Text>
+      ) : null}
+      <Group>
+        <Button loading={saving} onClick={() => onSave(actions)}>
+          Save actions
+        </Button>
+      </Group>
+    </Stack>
+  )
+}

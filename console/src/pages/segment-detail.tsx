@@ -1,0 +1,245 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Grid,
+  Group,
+  Modal,
+  Paper,
+  Stack,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core'
+import { notifications } from '@mantine/notifications'
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState } from 'react'
+import { api, errorMessage, isNotFound } from '../api/client.js'
+import type { Page, ProfileSummary, Segment } from '../api/types.js'
+import { Chart } from '../components/chart.js'
+import { JsonView } from '../components/json-view.js'
+import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { formatNumber, formatTime, profileName } from '../lib/format.js'
+import { Link, navigate } from '../lib/router.js'
+
+interface Member extends Partial<ProfileSummary> {
+  id?: string
+  profileId?: string
+  enteredAt?: string
+}
+
+export function SegmentDetailPage({ id }: { id: string }) {
+  const segment = useQuery({
+    queryKey: ['segments', id],
+    queryFn: () => api<Segment>(`/segments/${encodeURIComponent(id)}`),
+  })
+  return (
+    <QueryView query={segment} what="Segments">
+      {(s) => <SegmentView segment={s} />}
+    </QueryView>
+  )
+}
+
+function SegmentView({ segment }: { segment: Segment }) {
+  const queryClient = useQueryClient()
+  const [deleting, setDeleting] = useState(false)
+  const remove = useMutation({
+    mutationFn: () => api(`/segments/${encodeURIComponent(segment.id)}`, { method: 'DELETE' }),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['segments'] })
+      notifications.show({ message: `Segment “${segment.name}” deleted.` })
+      navigate('/segments')
+    },
+  })
+  return (
+    <Stack gap="lg">
+      <Group justify="space-between" align="flex-start">
+        <Stack gap={4}>
+          <Anchor component={Link} to="/segments" size="sm">
+            ← Segments
+          </Anchor>
+          <Title order={2}>{segment.name}</Title>
+          {segment.description ? <Text c="dimmed">{segment.description}</Text> : null}
+          <Text size="sm" c="dimmed">
+            {segment.size !== undefined
+              ? `${formatNumber(segment.size)} member${segment.size === 1 ? '' : 's'} · `
+              : ''}
+            updated {formatTime(segment.updatedAt ?? segment.createdAt)}
+          </Text>
+        </Stack>
+        <Group gap="xs">
+          <Button component={Link} to={`/segments/${encodeURIComponent(segment.id)}/edit`}>
+            Edit
+          </Button>
+          <Button variant="light" color="red" onClick={() => setDeleting(true)}>
+            Delete
+          </Button>
+        </Group>
+      </Group>
+      <Grid gap="lg">
+        <Grid.Col span={{ base: 12, md: 7 }}>
+          <Stack gap="lg">
+            <Paper withBorder p="md">
+              <Title order={4} mb="xs">
+                Size over time
+              </Title>
+              <SizeChart segmentId={segment.id} currentSize={segment.size} />
+            </Paper>
+            <Paper withBorder p="md">
+              <Title order={4} mb="xs">
+                Definition
+              </Title>
+              <JsonView value={segment.definition} maxHeight={360} />
+            </Paper>
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, md: 5 }}>
+          <Paper withBorder p="md">
+            <Title order={4} mb="xs">
+              Members
+            </Title>
+            <Members segmentId={segment.id} />
+          </Paper>
+        </Grid.Col>
+      </Grid>
+      <Modal opened={deleting} onClose={() => setDeleting(false)} title="Delete this segment?">
+        <Stack>
+          <Text size="sm">
+            Destinations and other segments that use it stop receiving its changes. Membership
+            history is kept.
+          </Text>
+          {remove.isError ? <Alert color="red">{errorMessage(remove.error)}</Alert> : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setDeleting(false)}>
+              Keep it
+            </Button>
+            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
+              Delete segment
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </Stack>
+  )
+}
+
+function SizeChart({ segmentId, currentSize }: { segmentId: string; currentSize?: number }) {
+  const sizes = useQuery({
+    queryKey: ['segments', segmentId, 'sizes'],
+    queryFn: () =>
+      api<{ data: Array<{ at: string; size: number }> }>(
+        `/segments/${encodeURIComponent(segmentId)}/sizes`,
+      ),
+  })
+  if (sizes.isPending) return <Loading />
+  if (sizes.isError)
+    return isNotFound(sizes.error) ? (
+      <Text size="sm" c="dimmed">
+        Size history is not available in this version yet.
+      </Text>
+    ) : (
+      <ErrorNotice error={sizes.error} />
+    )
+  if (sizes.data.data.length === 0)
+    return (
+      <Text size="sm" c="dimmed">
+        No history yet: sizes are recorded as the segment is evaluated.
+      </Text>
+    )
+  return (
+    <Chart
+      testId="segment-size-chart"
+      option={{
+        tooltip: { trigger: 'axis' },
+        grid: { left: 48, right: 16, top: 16, bottom: 32 },
+        xAxis: { type: 'time' },
+        yAxis: { type: 'value', minInterval: 1 },
+        series: [
+          {
+            type: 'line',
+            name: 'members',
+            step: 'end',
+            areaStyle: { opacity: 0.15 },
+            showSymbol: sizes.data.data.length < 3,
+            // The last recorded size holds until now: extend the step line to the present.
+            data: [
+              ...sizes.data.data.map((d) => [d.at, d.size]),
+              [new Date().toISOString(), currentSize ?? sizes.data.data.at(-1)?.size ?? 0],
+            ],
+          },
+        ],
+      }}
+    />
+  )
+}
+
+function Members({ segmentId }: { segmentId: string }) {
+  const members = useInfiniteQuery({
+    queryKey: ['segments', segmentId, 'members'],
+    queryFn: ({ pageParam }) =>
+      api<Page<Member>>(`/segments/${encodeURIComponent(segmentId)}/members`, {
+        query: { cursor: pageParam },
+      }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  })
+  if (members.isPending) return <Loading />
+  if (members.isError)
+    return isNotFound(members.error) ? (
+      <Text size="sm" c="dimmed">
+        The members list is not available in this version yet.
+      </Text>
+    ) : (
+      <ErrorNotice error={members.error} />
+    )
+  const rows = members.data.pages.flatMap((p) => p.data)
+  if (rows.length === 0)
+    return (
+      <Empty
+        icon="profiles"
+        title="No members yet"
+        description="Profiles join as soon as they match. Check the definition, or send events that match it."
+      />
+    )
+  return (
+    <Stack gap="xs">
+      <Table verticalSpacing={6} data-testid="segment-members">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Profile</Table.Th>
+            <Table.Th>Entered</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {rows.map((m) => {
+            const pid = m.profileId ?? m.id ?? ''
+            return (
+              <Table.Tr key={pid}>
+                <Table.Td>
+                  <Anchor component={Link} to={`/profiles/${encodeURIComponent(pid)}`} size="sm">
+                    {m.traits || m.identities
+                      ? profileName({ id: pid, traits: m.traits, identities: m.identities })
+                      : pid}
+                  </Anchor>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="xs">{formatTime(m.enteredAt)}</Text>
+                </Table.Td>
+              </Table.Tr>
+            )
+          })}
+        </Table.Tbody>
+      </Table>
+      {members.hasNextPage ? (
+        <Button
+          variant="default"
+          size="xs"
+          loading={members.isFetchingNextPage}
+          onClick={() => void members.fetchNextPage()}
+        >
+          Load more
+        </Button>
+      ) : null}
+    </Stack>
+  )
+}

@@ -1,0 +1,219 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Code,
+  Group,
+  Modal,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+} from '@mantine/core'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState, type FormEvent } from 'react'
+import { api, errorMessage } from '../api/client.js'
+import type { CreatedSource, Page, Source } from '../api/types.js'
+import { CopyField } from '../components/copy-field.js'
+import { PageHeader } from '../components/page-header.js'
+import { Empty, QueryView } from '../components/states.js'
+import { formatTime } from '../lib/format.js'
+import { Link, navigate } from '../lib/router.js'
+import { sourceSnippets } from '../lib/snippets.js'
+
+export function SourcesPage() {
+  const [creating, setCreating] = useState(false)
+  const [created, setCreated] = useState<CreatedSource | null>(null)
+  const sources = useQuery({
+    queryKey: ['sources'],
+    queryFn: () => api<Page<Source>>('/sources'),
+  })
+  return (
+    <>
+      <PageHeader
+        title="Sources"
+        description="Where events come from: each source has a write key for the Segment-compatible tracking API."
+        actions={
+          <Button onClick={() => setCreating(true)} data-testid="new-source">
+            New source
+          </Button>
+        }
+      />
+      <QueryView query={sources} what="Sources">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty
+              icon="sources"
+              title="No sources yet"
+              description="Create a source to get a write key, then send events with curl, analytics-node or analytics.js."
+              action={<Button onClick={() => setCreating(true)}>Create your first source</Button>}
+            />
+          ) : (
+            <Table
+              highlightOnHover
+              withTableBorder
+              verticalSpacing="sm"
+              data-testid="sources-table"
+            >
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Write key</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {page.data.map((source) => (
+                  <Table.Tr key={source.id}>
+                    <Table.Td>
+                      <Anchor component={Link} to={`/sources/${source.id}`} fw={600}>
+                        {source.name}
+                      </Anchor>
+                    </Table.Td>
+                    <Table.Td>
+                      <Code>{source.writeKeyPrefix}…</Code>
+                    </Table.Td>
+                    <Table.Td>{formatTime(source.createdAt)}</Table.Td>
+                    <Table.Td ta="right">
+                      <Button
+                        size="xs"
+                        variant="light"
+                        component={Link}
+                        to={`/sources/${source.id}`}
+                      >
+                        Live events
+                      </Button>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )
+        }
+      </QueryView>
+      <CreateSourceModal
+        opened={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(source) => {
+          setCreating(false)
+          setCreated(source)
+        }}
+      />
+      <WriteKeyModal source={created} onClose={() => setCreated(null)} />
+    </>
+  )
+}
+
+function CreateSourceModal({
+  opened,
+  onClose,
+  onCreated,
+}: {
+  opened: boolean
+  onClose: () => void
+  onCreated: (source: CreatedSource) => void
+}) {
+  const queryClient = useQueryClient()
+  const [name, setName] = useState('')
+  const create = useMutation({
+    mutationFn: (sourceName: string) =>
+      api<CreatedSource>('/sources', { method: 'POST', body: { name: sourceName } }),
+    onSuccess: (source) => {
+      void queryClient.invalidateQueries({ queryKey: ['sources'] })
+      setName('')
+      onCreated(source)
+    },
+  })
+  function submit(event: FormEvent) {
+    event.preventDefault()
+    if (name.trim()) create.mutate(name.trim())
+  }
+  return (
+    <Modal opened={opened} onClose={onClose} title="New source">
+      <form onSubmit={submit}>
+        <Stack>
+          <TextInput
+            label="Name"
+            description="For you and your team, e.g. “Website” or “Billing backend”."
+            placeholder="Website"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            data-autofocus
+            data-testid="source-name"
+            required
+          />
+          {create.isError ? (
+            <Alert color="red" role="alert">
+              {errorMessage(create.error)}
+            </Alert>
+          ) : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending} data-testid="create-source">
+              Create source
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  )
+}
+
+function WriteKeyModal({ source, onClose }: { source: CreatedSource | null; onClose: () => void }) {
+  const snippets = source ? sourceSnippets(window.location.origin, source.writeKey) : null
+  return (
+    <Modal
+      opened={source !== null}
+      onClose={onClose}
+      title={source ? `Source “${source.name}” is ready` : ''}
+      size="xl"
+      closeOnClickOutside={false}
+    >
+      {source && snippets ? (
+        <Stack>
+          <Alert color="yellow" title="Copy the write key now">
+            This is the only time the full write key is shown. Kindred keeps only a hash of it.
+          </Alert>
+          <CopyField label="Write key" value={source.writeKey} testId="write-key" />
+          <Tabs defaultValue="curl" keepMounted={false}>
+            <Tabs.List>
+              <Tabs.Tab value="curl">curl</Tabs.Tab>
+              <Tabs.Tab value="node">Node (analytics-node)</Tabs.Tab>
+              <Tabs.Tab value="browser">Browser (analytics.js)</Tabs.Tab>
+            </Tabs.List>
+            <Tabs.Panel value="curl" pt="sm">
+              <CopyField label="Send a test event" value={snippets.curl} block />
+            </Tabs.Panel>
+            <Tabs.Panel value="node" pt="sm">
+              <CopyField label="@segment/analytics-node" value={snippets.node} block />
+            </Tabs.Panel>
+            <Tabs.Panel value="browser" pt="sm">
+              <CopyField label="@segment/analytics-next" value={snippets.browser} block />
+            </Tabs.Panel>
+          </Tabs>
+          <Text size="sm" c="dimmed">
+            Open the live debugger to watch events arrive as you send them.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Done
+            </Button>
+            <Button
+              data-testid="open-debugger"
+              onClick={() => {
+                onClose()
+                navigate(`/sources/${source.id}`)
+              }}
+            >
+              Open live debugger
+            </Button>
+          </Group>
+        </Stack>
+      ) : null}
+    </Modal>
+  )
+}
