@@ -17,6 +17,7 @@ import { createProcessor, type Processor, type ProcessorStage } from './processo
 import { createIdentitySettingsCache } from './identity-settings.js'
 import { createIdentityStage } from './identity-stage.js'
 import { registerProfileRoutes } from '../server/profile-routes.js'
+import { registerStatsRoutes } from '../server/stats-routes.js'
 import type { KindredModule, ModuleFactory } from './modules/module.js'
 import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
@@ -131,6 +132,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     }
     const app = await createApp(ctx, [
       (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
+      registerStatsRoutes,
       ...modules.flatMap((m) => m.routes ?? []),
       ...(options.routes ?? []),
     ])
