@@ -155,6 +155,14 @@ async function applyPlan(tx: Queryable, workspaceId: string, plan: IdentityPlan)
        WHERE p.workspace_id = $1 AND (p.id = r.from_id OR p.merged_into = r.from_id)`,
       [workspaceId, from, into],
     )
+    // One consent per (profile, purpose): the newer decision of the two profiles survives.
+    await tx.query(
+      `DELETE FROM profile_consents c USING unnest($2::text[], $3::text[]) AS r(from_id, into_id), profile_consents o
+       WHERE c.workspace_id = $1 AND o.workspace_id = $1 AND c.purpose = o.purpose AND (
+         (c.profile_id = r.from_id AND o.profile_id = r.into_id AND o.updated_at >= c.updated_at) OR
+         (c.profile_id = r.into_id AND o.profile_id = r.from_id AND o.updated_at > c.updated_at))`,
+      [workspaceId, from, into],
+    )
     for (const table of ['identities', 'events', 'computed_trait_values', 'profile_consents']) {
       await tx.query(
         `UPDATE ${table} t SET profile_id = r.into_id FROM unnest($2::text[], $3::text[]) AS r(from_id, into_id)

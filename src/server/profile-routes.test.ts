@@ -293,6 +293,33 @@ describe.each(testStores())('identity resolution through the API on %s', (store)
     expect((await k.admin('/api/v1/profiles?cursor=garbage!')).status).toBe(400)
   })
 
+  it('merges two profiles that both hold a consent for the same purpose, keeping the newer one', async () => {
+    await send('/v1/identify', { userId: 'hank', messageId: 'c1' })
+    await send('/v1/track', { anonymousId: 'hank-phone', event: 'Opened', messageId: 'c2' })
+    await settle()
+    const hank = await lookup('user_id', 'hank')
+    const phone = await lookup('anonymous_id', 'hank-phone')
+    const db = k.kindred.store.db
+    await db.query(
+      `INSERT INTO profile_consents (workspace_id, profile_id, purpose, status, updated_at) VALUES
+       ('default', $1, 'marketing', 'granted', '2026-01-01'), ('default', $2, 'marketing', 'denied', '2026-06-01'),
+       ('default', $2, 'analytics', 'granted', '2026-06-01')`,
+      [hank?.id, phone?.id],
+    )
+    await send('/v1/identify', { userId: 'hank', anonymousId: 'hank-phone', messageId: 'c3' })
+    await settle()
+    const merged = await lookup('user_id', 'hank')
+    expect(merged?.id).toBe(hank?.id)
+    const consents = await db.query<{ purpose: string; status: string }>(
+      'SELECT purpose, status FROM profile_consents WHERE profile_id = $1 ORDER BY purpose',
+      [hank?.id],
+    )
+    expect(consents.rows).toEqual([
+      { purpose: 'analytics', status: 'granted' },
+      { purpose: 'marketing', status: 'denied' },
+    ])
+  })
+
   it('reads and changes identity rules per workspace', async () => {
     const rules = (await (await k.admin('/api/v1/identity/rules')).json()) as {
       rules: { limits: Record<string, number>; priority: string[] }

@@ -128,12 +128,19 @@ export function registerProfileRoutes(
   }
 
   async function segmentsOf(workspaceId: string, profileId: string) {
-    const res = await db.query<{ segment_id: string; entered_at: Date | string }>(
-      'SELECT segment_id, entered_at FROM segment_members WHERE workspace_id = $1 AND profile_id = $2 ORDER BY entered_at',
+    const res = await db.query<{
+      segment_id: string
+      name: string | null
+      entered_at: Date | string
+    }>(
+      `SELECT m.segment_id, s.name, m.entered_at FROM segment_members m
+       LEFT JOIN segments s ON s.workspace_id = m.workspace_id AND s.id = m.segment_id
+       WHERE m.workspace_id = $1 AND m.profile_id = $2 ORDER BY m.entered_at`,
       [workspaceId, profileId],
     )
     return res.rows.map((r) => ({
       id: r.segment_id,
+      name: r.name ?? r.segment_id,
       enteredAt: new Date(r.entered_at).toISOString(),
       exitedAt: null,
     }))
@@ -155,14 +162,20 @@ export function registerProfileRoutes(
   async function computedOf(workspaceId: string, profileId: string) {
     const res = await db.query<{
       computed_trait_id: string
+      name: string | null
+      definition: unknown
       value: unknown
       updated_at: Date | string
     }>(
-      'SELECT computed_trait_id, value, updated_at FROM computed_trait_values WHERE workspace_id = $1 AND profile_id = $2',
+      `SELECT v.computed_trait_id, t.name, t.definition, v.value, v.updated_at FROM computed_trait_values v
+       LEFT JOIN computed_traits t ON t.workspace_id = v.workspace_id AND t.id = v.computed_trait_id
+       WHERE v.workspace_id = $1 AND v.profile_id = $2 ORDER BY t.name`,
       [workspaceId, profileId],
     )
     return res.rows.map((r) => ({
       id: r.computed_trait_id,
+      name: r.name ?? r.computed_trait_id,
+      definition: r.definition,
       value: r.value,
       updatedAt: new Date(r.updated_at).toISOString(),
     }))

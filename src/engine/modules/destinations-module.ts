@@ -60,4 +60,31 @@ export function createDestinationsModule(options: DestinationsModuleOptions = {}
   }
 }
 
-export const destinationsModule: ModuleFactory = createDestinationsModule()
+/**
+ * Dispatcher tuning from the environment (operators, end-to-end runs against a real process):
+ * `KINDRED_DISPATCHER_BASE_DELAY_MS`, `_MAX_DELAY_MS`, `_MAX_ATTEMPTS`, `_POLL_MS`,
+ * `_TIMEOUT_MS`, `_CONCURRENCY`.
+ */
+export function dispatcherOptionsFromEnv(
+  env: Record<string, string | undefined>,
+): DestinationsModuleOptions {
+  const num = (name: string): number | undefined => {
+    const v = env[`KINDRED_DISPATCHER_${name}`]
+    const n = v === undefined || v === '' ? NaN : Number(v)
+    return Number.isFinite(n) && n > 0 ? n : undefined
+  }
+  const out: DestinationsModuleOptions = {}
+  const set = <K extends keyof DestinationsModuleOptions>(key: K, v: number | undefined) => {
+    if (v !== undefined) (out as Record<string, unknown>)[key] = v
+  }
+  set('baseDelayMs', num('BASE_DELAY_MS'))
+  set('maxDelayMs', num('MAX_DELAY_MS'))
+  set('maxAttempts', num('MAX_ATTEMPTS'))
+  set('pollIntervalMs', num('POLL_MS'))
+  set('requestTimeoutMs', num('TIMEOUT_MS'))
+  set('concurrencyPerDestination', num('CONCURRENCY'))
+  return out
+}
+
+export const destinationsModule: ModuleFactory = (deps) =>
+  createDestinationsModule(dispatcherOptionsFromEnv(process.env))(deps)

@@ -1,0 +1,398 @@
+/**
+ * Admin API of destinations: catalog, instances (secrets encrypted at rest, never returned),
+ * delivery log, dead letters and replay. Every route is scoped to the caller's workspace.
+ */
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import {
+  DestinationError,
+  REDACTED,
+  decryptSettings,
+  encryptSettings,
+  getDestination,
+  listDestinations,
+  mergeSecretUpdate,
+  parseSettings,
+  redactSettings,
+  settingsJsonSchema,
+  type Action,
+  type AnyDestination,
+} from '../destinations/index.js'
+import { KindredError } from '../protocol/errors.js'
+import { actionsSchema, type DestinationActions } from '../engine/destinations/config.js'
+import {
+  destinationsRepository,
+  enqueueInitialAudienceSync,
+  type DestinationRow,
+} from '../engine/destinations/repository.js'
+import type { RouteModule } from './app.js'
+import type { Auth } from './auth.js'
+import type { AppContext } from './context.js'
+import { jsonBody, notFound } from './http-helpers.js'
+
+export interface DestinationRoutesDeps {
+  secretKey: Uint8Array
+  /** Config changed for a workspace (processor stage cache). */
+  onChange(workspaceId: string): void
+  /** New work was enqueued (initial audience sync, replay). */
+  wake(): void
+}
+
+const nameSchema = z.string().trim().min(1).max(200)
+const rateLimitSchema = z.number().positive().max(100_000).nullable()
+
+const createSchema = z.object({
+  type: z.string().min(1),
+  name: nameSchema,
+  settings: z.record(z.string(), z.unknown()).default({}),
+  actions: actionsSchema.default({}),
+  enabled: z.boolean().default(true),
+  rateLimit: rateLimitSchema.optional(),
+})
+
+const updateSchema = z.object({
+  type: z.string().optional(),
+  name: nameSchema.optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  actions: actionsSchema.optional(),
+  enabled: z.boolean().optional(),
+  rateLimit: rateLimitSchema.optional(),
+})
+
+const replaySchema = z.object({ ids: z.array(z.string().regex(/^\d+$/)).max(10_000).optional() })
+
+const listQuery = z.object({
+  cursor: z.string().regex(/^\d+$/).optional(),
+  status: z.enum(['success', 'retry', 'failed', 'partial']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+})
+
+const actionKeys: Record<keyof DestinationActions, Action> = {
+  forwardEvents: 'forwardEvents',
+  upsertProfiles: 'upsertProfiles',
+  syncAudience: 'syncAudience',
+}
+
+function destinationType(type: string): AnyDestination {
+  try {
+    return getDestination(type)
+  } catch (err) {
+    throw new KindredError('VALIDATION_FAILED', (err as Error).message, {
+      details: [{ path: 'type', message: 'unknown destination type' }],
+    })
+  }
+}
+
+function checkActions(def: AnyDestination, actions: DestinationActions): void {
+  for (const [key, action] of Object.entries(actionKeys)) {
+    const v = actions[key as keyof DestinationActions]
+    if (v === undefined || v === false) continue
+    if (!def.manifest.actions.includes(action)) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `${def.manifest.name} does not support ${action}: use one of ${def.manifest.actions.join(', ')}`,
+        { details: [{ path: `actions.${key}`, message: 'unsupported action' }] },
+      )
+    }
+  }
+}
+
+function validSettings(def: AnyDestination, settings: Record<string, unknown>) {
+  try {
+    return parseSettings(def, settings) as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof DestinationError) {
+      throw new KindredError('VALIDATION_FAILED', err.message, { details: err.details })
+    }
+    throw err
+  }
+}
+
+function output(d: DestinationRow) {
+  let settings: Record<string, unknown> = d.settings
+  try {
+    settings = redactSettings(getDestination(d.type).manifest, d.settings)
+  } catch {
+    // unknown type: nothing to redact against, hide everything
+    settings = Object.fromEntries(Object.keys(d.settings).map((k) => [k, REDACTED]))
+  }
+  return {
+    id: d.id,
+    type: d.type,
+    name: d.name,
+    settings,
+    actions: d.actions,
+    enabled: d.enabled,
+    rateLimit: d.rateLimit,
+    status: d.status,
+    consecutiveFailures: d.consecutiveFailures,
+    lastError: d.lastError,
+    lastSuccessAt: d.lastSuccessAt,
+    lastFailureAt: d.lastFailureAt,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  }
+}
+
+function requestSummary(request: Record<string, unknown>): { method: string; url: string } {
+  if (request.type === 'sql') return { method: 'SQL', url: String(request.statement ?? '') }
+  if (request.type === 'file') return { method: 'FILE', url: String(request.path ?? '') }
+  return { method: String(request.method ?? ''), url: String(request.url ?? '') }
+}
+
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : new Date(v as string).toISOString()
+
+export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
+  return (app: FastifyInstance, ctx: AppContext, auth: Auth) =>
+    registerDestinationRoutes(app, ctx, auth, deps)
+}
+
+export function registerDestinationRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  auth: Auth,
+  deps: DestinationRoutesDeps,
+): void {
+  const { db } = ctx
+
+  async function load(workspaceId: string, id: string): Promise<DestinationRow> {
+    const d = await destinationsRepository.get(db, workspaceId, id)
+    if (!d) throw notFound(`destination ${id}`)
+    return d
+  }
+
+  app.get('/api/v1/destinations/catalog', async (req) => {
+    await auth.admin(req)
+    return {
+      data: listDestinations().map((d) => ({
+        id: d.manifest.id,
+        name: d.manifest.name,
+        category: d.manifest.category,
+        purpose: d.manifest.purpose,
+        actions: d.manifest.actions,
+        settingsSchema: settingsJsonSchema(d),
+        secretFields: d.manifest.secretFields,
+        description: d.manifest.description,
+        docs: d.manifest.docs,
+        maxBatchSize: d.manifest.maxBatchSize,
+        rateLimit: d.manifest.rateLimit,
+      })),
+    }
+  })
+
+  app.get('/api/v1/destinations', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    return { data: (await destinationsRepository.list(db, workspaceId)).map(output) }
+  })
+
+  app.post('/api/v1/destinations', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req)
+    const body = jsonBody(req, createSchema)
+    const def = destinationType(body.type)
+    checkActions(def, body.actions)
+    const settings = validSettings(def, body.settings)
+    const now = ctx.clock()
+    const row = await db.transaction(async (tx) => {
+      const d = await destinationsRepository.insert(
+        tx,
+        {
+          workspaceId,
+          id: `dst_${randomBytes(12).toString('base64url')}`,
+          type: def.manifest.id,
+          name: body.name,
+          settings: encryptSettings(def.manifest, settings, deps.secretKey),
+          actions: body.actions,
+          enabled: body.enabled,
+          rateLimit: body.rateLimit ?? null,
+        },
+        now,
+      )
+      if (d.enabled && body.actions.syncAudience) {
+        await enqueueInitialAudienceSync(tx, d, body.actions.syncAudience.segmentIds, now)
+      }
+      return d
+    })
+    deps.onChange(workspaceId)
+    deps.wake()
+    return reply.code(201).send(output(row))
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    const d = await load(workspaceId, req.params.id)
+    const counts = await db.query<{ state: string; n: string | number }>(
+      `SELECT state, count(*) AS n FROM delivery_jobs
+       WHERE workspace_id = $1 AND destination_id = $2 GROUP BY state`,
+      [workspaceId, d.id],
+    )
+    const jobs: Record<string, number> = {
+      pending: 0,
+      in_flight: 0,
+      succeeded: 0,
+      skipped: 0,
+      dead: 0,
+    }
+    for (const c of counts.rows) jobs[c.state] = Number(c.n)
+    return { ...output(d), jobs }
+  })
+
+  app.put<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    const body = jsonBody(req, updateSchema)
+    const stored = await load(workspaceId, req.params.id)
+    const def = destinationType(stored.type)
+    if (body.type !== undefined && body.type !== stored.type) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `a destination's type cannot change (it is ${stored.type}): create a new destination`,
+      )
+    }
+    const actions = body.actions ?? stored.actions
+    checkActions(def, actions)
+    let settings = stored.settings
+    if (body.settings !== undefined) {
+      let current: Record<string, unknown>
+      try {
+        current = decryptSettings(def.manifest, stored.settings, deps.secretKey)
+      } catch {
+        current = {}
+      }
+      const merged = mergeSecretUpdate(def.manifest, current, body.settings)
+      settings = encryptSettings(def.manifest, validSettings(def, merged), deps.secretKey)
+    }
+    const now = ctx.clock()
+    const enabled = body.enabled ?? stored.enabled
+    const row = await db.transaction(async (tx) => {
+      const d = await destinationsRepository.update(
+        tx,
+        {
+          workspaceId,
+          id: stored.id,
+          name: body.name ?? stored.name,
+          settings,
+          actions,
+          enabled,
+          rateLimit: body.rateLimit === undefined ? stored.rateLimit : body.rateLimit,
+        },
+        now,
+      )
+      const before = new Set(stored.enabled ? (stored.actions.syncAudience?.segmentIds ?? []) : [])
+      const added = (actions.syncAudience?.segmentIds ?? []).filter((s) => !before.has(s))
+      if (d && enabled && added.length > 0) await enqueueInitialAudienceSync(tx, d, added, now)
+      return d
+    })
+    if (!row) throw notFound(`destination ${req.params.id}`)
+    deps.onChange(workspaceId)
+    deps.wake()
+    return output(row)
+  })
+
+  app.delete<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req)
+    const deleted = await db.transaction((tx) =>
+      destinationsRepository.delete(tx, workspaceId, req.params.id),
+    )
+    if (!deleted) throw notFound(`destination ${req.params.id}`)
+    deps.onChange(workspaceId)
+    return reply.code(204).send()
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/deliveries', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    await load(workspaceId, req.params.id)
+    const q = listQuery.safeParse(req.query)
+    if (!q.success) throw new KindredError('VALIDATION_FAILED', 'invalid query parameters')
+    const { cursor, status, limit } = q.data
+    const r = await db.query<{
+      id: string | number
+      at: string
+      status: string
+      attempt: number
+      job_ids: (string | number)[]
+      request: Record<string, unknown>
+      response_status: number | null
+      response_excerpt: string | null
+      latency_ms: number | null
+      error: string | null
+    }>(
+      `SELECT id, at, status, attempt, job_ids, request, response_status, response_excerpt,
+         latency_ms, error
+       FROM delivery_attempts WHERE workspace_id = $1 AND destination_id = $2
+         AND ($3::bigint IS NULL OR id < $3::bigint) AND ($4::text IS NULL OR status = $4)
+       ORDER BY id DESC LIMIT $5`,
+      [workspaceId, req.params.id, cursor ?? null, status ?? null, limit + 1],
+    )
+    const rows = r.rows.slice(0, limit)
+    return {
+      data: rows.map((x) => ({
+        id: String(x.id),
+        at: iso(x.at),
+        status: x.status,
+        attempt: x.attempt,
+        jobIds: x.job_ids.map(String),
+        request: requestSummary(x.request),
+        responseStatus: x.response_status,
+        responseExcerpt: x.response_excerpt,
+        latencyMs: x.latency_ms === null ? null : Math.round(Number(x.latency_ms) * 10) / 10,
+        error: x.error,
+      })),
+      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+    }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/dead-letters', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    await load(workspaceId, req.params.id)
+    const q = listQuery.omit({ status: true }).safeParse(req.query)
+    if (!q.success) throw new KindredError('VALIDATION_FAILED', 'invalid query parameters')
+    const { cursor, limit } = q.data
+    const r = await db.query<{
+      id: string | number
+      kind: string
+      profile_id: string | null
+      attempts: number
+      last_error: string | null
+      created_at: string
+      finished_at: string | null
+      input: unknown
+    }>(
+      `SELECT id, kind, profile_id, attempts, last_error, created_at, finished_at, input
+       FROM delivery_jobs WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint IS NULL OR id < $3::bigint)
+       ORDER BY id DESC LIMIT $4`,
+      [workspaceId, req.params.id, cursor ?? null, limit + 1],
+    )
+    const rows = r.rows.slice(0, limit)
+    return {
+      data: rows.map((x) => ({
+        id: String(x.id),
+        kind: x.kind,
+        profileId: x.profile_id,
+        attempts: x.attempts,
+        lastError: x.last_error,
+        createdAt: iso(x.created_at),
+        failedAt: iso(x.finished_at),
+        input: x.input,
+      })),
+      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+    }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/destinations/:id/replay', async (req) => {
+    const { workspaceId } = await auth.admin(req)
+    await load(workspaceId, req.params.id)
+    const body = jsonBody(req, replaySchema)
+    const now = ctx.clock().toISOString()
+    const r = await db.query(
+      `UPDATE delivery_jobs SET state = 'pending', attempts = 0, next_attempt_at = $4,
+         finished_at = NULL, locked_until = NULL, updated_at = $4
+       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
+      [workspaceId, req.params.id, body.ids ?? null, now],
+    )
+    deps.wake()
+    return { replayed: r.rowCount }
+  })
+}
