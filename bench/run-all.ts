@@ -5,7 +5,7 @@ import path from 'node:path'
 import { repoRoot } from './support.js'
 import { renderBenchmarks } from './render.js'
 
-const benches = ['ingest', 'matching']
+const benches = ['ingest', 'processing', 'lookup', 'matching', 'destinations', 'segments', 'import']
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)
   if (!existsSync(file)) continue

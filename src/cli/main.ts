@@ -6,6 +6,7 @@ import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
+import { IMPORT_USAGE, parseImportArgs, runImportCommand } from './import-command.js'
 
 const help = `kindred — an open-source Customer Data Platform
 
@@ -13,6 +14,7 @@ Usage:
   kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
+  ${IMPORT_USAGE.replace(/^Usage: /, '')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
@@ -156,6 +158,12 @@ export async function main(argv: string[]): Promise<void> {
       return migrateCommand(rest)
     case 'reprocess':
       return reprocessCommand(rest)
+    case 'import': {
+      const parsed = parseImportArgs(rest)
+      if (!parsed.ok) fail(parsed.error)
+      await runImportCommand(parsed.options)
+      return
+    }
     case 'dedupe':
     case 'link':
       return linkage(command, rest)
