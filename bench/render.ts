@@ -3,7 +3,16 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from './support.js'
 
-const order = ['ingest', 'processing', 'profiles', 'segments', 'destinations', 'import', 'matching']
+const order = [
+  'ingest',
+  'processing',
+  'lookup',
+  'profiles',
+  'segments',
+  'destinations',
+  'import',
+  'matching',
+]
 
 export function renderBenchmarks(): void {
   const dir = path.join(repoRoot, 'bench', 'results')

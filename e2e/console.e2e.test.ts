@@ -66,13 +66,16 @@ describe('Kindred console', () => {
     await screenshot(page, '01-sign-in')
     await page.getByTestId('token-input').fill('not-the-token')
     await page.getByTestId('sign-in').click()
-    await expect(page.getByTestId('sign-in-error').textContent()).resolves.toContain('not accepted')
+    await expect
+      .poll(() => page.getByTestId('sign-in-error').textContent(), { timeout: 20_000 })
+      .toContain('not accepted')
     await page.getByTestId('token-input').fill(token)
     await page.getByTestId('sign-in').click()
     await page.getByRole('navigation', { name: 'Main navigation' }).waitFor()
-    await expect(page.getByTestId('workspace-switcher').inputValue()).resolves.toBe(
-      'Default workspace',
-    )
+    // The switcher fills in once the workspaces list arrives: poll, do not read once.
+    await expect
+      .poll(() => page.getByTestId('workspace-switcher').inputValue(), { timeout: 20_000 })
+      .toBe('Default workspace')
     if ((await apiStatus('/stats/overview')) === 404)
       await page.getByTestId('not-available').waitFor()
     else await page.getByTestId('dashboard-charts').waitFor()
@@ -98,7 +101,9 @@ describe('Kindred console', () => {
   })
 
   it('shows accepted and rejected events live, with validation errors highlighted', async () => {
-    await expect(page.getByTestId('live-status').textContent()).resolves.toMatch(/live|connecting/)
+    await expect
+      .poll(() => page.getByTestId('live-status').textContent(), { timeout: 20_000 })
+      .toMatch(/live|connecting/)
     await eventually(
       async () => (await page.getByTestId('live-status').textContent())?.includes('live'),
       'the live stream to connect',
@@ -127,7 +132,9 @@ describe('Kindred console', () => {
     await expect(
       page.locator('[data-testid="live-event"][data-status="accepted"]').count(),
     ).resolves.toBe(2)
-    await expect(page.getByTestId('live-list').textContent()).resolves.toContain('Order Completed')
+    await expect
+      .poll(() => page.getByTestId('live-list').textContent(), { timeout: 20_000 })
+      .toContain('Order Completed')
     await rows.first().click()
     await page.getByTestId('live-errors').waitFor()
     await expect(page.getByTestId('json-error').count()).resolves.toBeGreaterThan(0)
@@ -174,7 +181,9 @@ describe('Kindred console', () => {
     await screenshot(page, '05-profiles')
     await page.getByTestId('profile-row').first().getByRole('link').click()
     await page.getByTestId('profile-360').waitFor()
-    await expect(page.getByTestId('profile-name').textContent()).resolves.toBe('Ada Lovelace')
+    await expect
+      .poll(() => page.getByTestId('profile-name').textContent(), { timeout: 20_000 })
+      .toBe('Ada Lovelace')
     try {
       await eventually(
         async () => {
@@ -195,7 +204,9 @@ describe('Kindred console', () => {
       await screenshot(page, '06-profile-360-timeline-missing')
       throw error
     }
-    await expect(page.getByTestId('timeline').textContent()).resolves.toContain('Order Completed')
+    await expect
+      .poll(() => page.getByTestId('timeline').textContent(), { timeout: 20_000 })
+      .toContain('Order Completed')
     await screenshot(page, '06-profile-360')
     await page.getByTestId('tab-graph').click()
     await page.getByTestId('identity-graph').waitFor()
@@ -203,7 +214,9 @@ describe('Kindred console', () => {
       async () => (await page.locator('.react-flow__node').count()) >= 3,
       'graph nodes: profile + identifiers',
     )
-    await expect(page.getByTestId('identity-graph').textContent()).resolves.toContain(email)
+    await expect
+      .poll(() => page.getByTestId('identity-graph').textContent(), { timeout: 20_000 })
+      .toContain(email)
     await screenshot(page, '07-identity-graph')
   })
 
