@@ -140,6 +140,8 @@ export interface KindredEvent {
 
 export interface NormalizeOptions {
   receivedAt: Date
+  /** `receivedAt.toISOString()`, computed once per request by callers that normalise many events. */
+  receivedAtIso?: string
   /** Makes a messageId for events that arrive without one. */
   newMessageId: () => string
   /** Batch-level fields (context, integrations, sentAt) that apply to each event. */
@@ -207,17 +209,25 @@ export function normalizeEvent(
 
   const envelope = options.envelope ?? {}
   const receivedAt = options.receivedAt
-  const context: Record<string, unknown> = { ...(envelope.context ?? {}), ...(e.context ?? {}) }
-  const integrations = { ...(envelope.integrations ?? {}), ...(e.integrations ?? {}) }
+  const receivedIso = options.receivedAtIso ?? receivedAt.toISOString()
+  const context: Record<string, unknown> =
+    envelope.context === undefined
+      ? { ...(e.context ?? {}) }
+      : { ...envelope.context, ...(e.context ?? {}) }
+  const integrations =
+    envelope.integrations === undefined
+      ? { ...(e.integrations ?? {}) }
+      : { ...envelope.integrations, ...(e.integrations ?? {}) }
   const sentAt = e.sentAt ?? envelope.sentAt
   const original = e.originalTimestamp ?? e.timestamp
-  const originalTimestamp = original === undefined ? receivedAt : new Date(original)
-  let timestamp = originalTimestamp
+  // Hot path: canonical ISO strings are kept as they are instead of a Date round trip.
+  const originalIso = original === undefined ? receivedIso : canonicalIso(original)
+  let timestampIso = originalIso
   // Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp). It moves the event onto
   // the server's clock while keeping the client's notion of how long ago it happened.
   if (options.correctSkew !== false && sentAt !== undefined && original !== undefined) {
-    const skew = receivedAt.getTime() - new Date(sentAt).getTime()
-    timestamp = new Date(originalTimestamp.getTime() + skew)
+    const skew = receivedAt.getTime() - Date.parse(sentAt)
+    if (skew !== 0) timestampIso = new Date(Date.parse(originalIso) + skew).toISOString()
   }
   const traits: Record<string, unknown> =
     'traits' in e && e.traits
@@ -237,16 +247,28 @@ export function normalizeEvent(
     traits,
     context,
     integrations,
-    timestamp: timestamp.toISOString(),
-    originalTimestamp: originalTimestamp.toISOString(),
-    receivedAt: receivedAt.toISOString(),
+    timestamp: timestampIso,
+    originalTimestamp: originalIso,
+    receivedAt: receivedIso,
   }
-  if (sentAt !== undefined) event.sentAt = new Date(sentAt).toISOString()
+  if (sentAt !== undefined) event.sentAt = canonicalIso(sentAt)
   const source = e as Record<string, unknown>
   for (const key in source) {
     if (!(key in event) && key !== 'writeKey' && key !== 'sentAt') event[key] = source[key]
   }
   return { ok: true, event }
+}
+
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/**
+ * `toISOString()` form; strings already in it are returned unchanged (no Date round trip). Days
+ * 29–31 take the round trip: V8 rolls "02-30" over into March where Postgres would refuse it.
+ */
+function canonicalIso(value: string): string {
+  return CANONICAL_ISO.test(value) && value.charCodeAt(8) <= 50 && value.slice(8, 10) <= '28'
+    ? value
+    : new Date(value).toISOString()
 }
 
 export function zodIssues(error: z.ZodError, index?: number): FieldIssue[] {

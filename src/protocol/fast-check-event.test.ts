@@ -119,3 +119,22 @@ describe('fast event check', () => {
     expect(isCertainlyValidEvent({ type: 'track', event: 'A', userId: 7 })).toBe(false)
   })
 })
+
+describe('timestamps', () => {
+  it('keeps canonical timestamps and normalises the rest, including days past the month end', () => {
+    const opts = { receivedAt: new Date('2026-03-01T00:00:00.000Z'), newMessageId: () => 'm' }
+    const norm = (timestamp: string) => {
+      const r = normalizeEvent(
+        { type: 'track', event: 'E', userId: 'u', timestamp },
+        undefined,
+        opts,
+      )
+      if (!r.ok) throw new Error('rejected')
+      return r.event.timestamp
+    }
+    expect(norm('2026-01-05T10:00:00.000Z')).toBe('2026-01-05T10:00:00.000Z')
+    expect(norm('2026-01-05T12:00:00+02:00')).toBe('2026-01-05T10:00:00.000Z')
+    expect(norm('2026-02-30T00:00:00.000Z')).toBe('2026-03-02T00:00:00.000Z')
+    expect(norm('2026-01-31T23:59:59.999Z')).toBe('2026-01-31T23:59:59.999Z')
+  })
+})

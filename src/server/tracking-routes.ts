@@ -153,14 +153,19 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       const body = parseJson(buf)
       source = await authenticate(req, body)
       const receivedAt = ctx.clock()
+      const receivedAtIso = receivedAt.toISOString()
       const newMessageId = () => ctx.newId('message')
       const events: KindredEvent[] = []
+      /** Serialised events, made once: they size-check each event and become the log record. */
+      const parts: string[] = []
       const issues: FieldIssue[] = []
       if (mode.kind === 'single') {
         rateLimit(source, 1)
-        const r = normalizeEvent(body, mode.type, { receivedAt, newMessageId })
-        if (r.ok) events.push(r.event)
-        else issues.push(...r.issues)
+        const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
+        if (r.ok) {
+          events.push(r.event)
+          parts.push(JSON.stringify(r.event))
+        } else issues.push(...r.issues)
       } else {
         const env = batchEnvelopeSchema.safeParse(body)
         if (!env.success) {
@@ -182,10 +187,24 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           ...(env.data.integrations ? { integrations: env.data.integrations } : {}),
           ...(env.data.sentAt ? { sentAt: env.data.sentAt } : {}),
         }
-        // Only a body over 32 KB can hold an event over 32 KB: skip the re-serialisation otherwise.
+        // Only a body over 32 KB can hold an event over 32 KB. The canonical event is serialised
+        // anyway (it is what the log stores); only when it comes near the limit is the event as
+        // sent measured exactly, since the limit is on what the client sent.
         const checkSizes = buf.length > MAX_EVENT_BYTES
         batch.forEach((raw, index) => {
-          if (checkSizes) {
+          const r = normalizeEvent(raw, undefined, {
+            receivedAt,
+            receivedAtIso,
+            newMessageId,
+            envelope,
+            correctSkew: mode.correctSkew,
+          })
+          if (!r.ok) {
+            issues.push(...r.issues.map((i) => ({ ...i, index })))
+            return
+          }
+          const json = JSON.stringify(r.event)
+          if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
             const size = Buffer.byteLength(JSON.stringify(raw))
             if (size > MAX_EVENT_BYTES) {
               issues.push({
@@ -197,14 +216,8 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
               return
             }
           }
-          const r = normalizeEvent(raw, undefined, {
-            receivedAt,
-            newMessageId,
-            envelope,
-            correctSkew: mode.correctSkew,
-          })
-          if (r.ok) events.push(r.event)
-          else issues.push(...r.issues.map((i) => ({ ...i, index })))
+          events.push(r.event)
+          parts.push(json)
         })
       }
       if (issues.length > 0) {
@@ -221,8 +234,9 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       await ctx.eventLog.append({
         workspaceId: source.workspaceId,
         sourceId: source.id,
-        receivedAt: receivedAt.toISOString(),
+        receivedAt: receivedAtIso,
         events,
+        eventsJson: `[${parts.join(',')}]`,
       })
       ctx.metrics.eventsReceived.inc(events.length)
       if (ctx.liveFeed.has(source.id)) {

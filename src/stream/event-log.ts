@@ -14,6 +14,8 @@ export interface LogEntry {
   sourceId: string
   receivedAt: string
   events: KindredEvent[]
+  /** `JSON.stringify(events)` when the caller already has it (ingest does): saves a pass. */
+  eventsJson?: string
 }
 
 export interface LogRecord extends LogEntry {

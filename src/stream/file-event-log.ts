@@ -159,7 +159,7 @@ export async function openFileEventLog(
   function frameOf(entry: LogEntry): Buffer {
     // Build the JSON by hand around the events array: one stringify per request, no wrapper copy.
     const body = Buffer.from(
-      `{"w":${JSON.stringify(entry.workspaceId)},"s":${JSON.stringify(entry.sourceId)},"r":${JSON.stringify(entry.receivedAt)},"e":${JSON.stringify(entry.events)}}`,
+      `{"w":${JSON.stringify(entry.workspaceId)},"s":${JSON.stringify(entry.sourceId)},"r":${JSON.stringify(entry.receivedAt)},"e":${entry.eventsJson ?? JSON.stringify(entry.events)}}`,
     )
     const frame = Buffer.allocUnsafe(HEADER + body.length)
     frame.writeUInt32LE(body.length, 0)

@@ -105,7 +105,7 @@ export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {})
         )
       }
       // Serialise here, on the request's own turn, not inside the shared flush.
-      const json = JSON.stringify(entry.events)
+      const json = entry.eventsJson ?? JSON.stringify(entry.events)
       queuedEvents += entry.events.length
       return new Promise<void>((resolve, reject) => {
         queue.push({ entry, json, resolve, reject })
