@@ -7,6 +7,7 @@ import { z } from 'zod'
 import type { FieldIssue } from './errors.js'
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js'
 import { isCertainlyValidEvent } from './fast-check-event.js'
+import { inStoreRange, isStorableTimestamp } from './timestamps.js'
 
 export const eventTypes = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const
 export type EventType = (typeof eventTypes)[number]
@@ -20,7 +21,9 @@ const idValue = z
 const isoTimestamp = z
   .string()
   .max(64)
-  .refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO-8601 date-time' })
+  .refine(isStorableTimestamp, {
+    message: 'must be an ISO-8601 date-time between years 1 and 9999',
+  })
 
 const jsonObject = z.record(z.string(), z.unknown())
 
@@ -227,7 +230,9 @@ export function normalizeEvent(
   // the server's clock while keeping the client's notion of how long ago it happened.
   if (options.correctSkew !== false && sentAt !== undefined && original !== undefined) {
     const skew = receivedAt.getTime() - Date.parse(sentAt)
-    if (skew !== 0) timestampIso = new Date(Date.parse(originalIso) + skew).toISOString()
+    const corrected = Date.parse(originalIso) + skew
+    // An absurd sentAt must not push the event out of the storable range: keep the client's time.
+    if (skew !== 0 && inStoreRange(corrected)) timestampIso = new Date(corrected).toISOString()
   }
   const traits: Record<string, unknown> =
     'traits' in e && e.traits

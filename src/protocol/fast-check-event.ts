@@ -5,6 +5,7 @@
  * with generated inputs. Measured: zod's discriminated union cost ~20× this per event.
  */
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js'
+import { isStorableTimestamp } from './timestamps.js'
 
 type Obj = Record<string, unknown>
 
@@ -14,8 +15,7 @@ const optStr = (v: unknown, max: number) =>
   v === undefined || (typeof v === 'string' && v.length <= max)
 const nullishStr = (v: unknown, max: number) =>
   v === undefined || v === null || (typeof v === 'string' && v.length <= max)
-const optTime = (v: unknown) =>
-  v === undefined || (typeof v === 'string' && v.length <= 64 && !Number.isNaN(Date.parse(v)))
+const optTime = (v: unknown) => v === undefined || (typeof v === 'string' && isStorableTimestamp(v))
 
 function contextOk(c: unknown): boolean {
   if (c === undefined) return true

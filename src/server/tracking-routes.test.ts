@@ -189,6 +189,45 @@ describe.each(testStores())('tracking API on %s', (store) => {
       expect(row?.traits).toEqual({ email: 'x@y.z' })
     })
 
+    it('refuses what the store could not hold, instead of acknowledging it', async () => {
+      const nul = await k.track(writeKey, '/v1/track', {
+        userId: 'u',
+        event: 'Nul',
+        messageId: 'nul-1',
+        properties: { note: 'a\u0000b' },
+      })
+      expect(nul.status).toBe(400)
+      expect((await errorOf(nul)).details).toEqual([
+        expect.objectContaining({ path: 'properties.note' }),
+      ])
+      // A user typing a backslash-u0000 literally is fine.
+      const literal = await k.track(writeKey, '/v1/track', {
+        userId: 'u',
+        event: 'Literal',
+        messageId: 'nul-2',
+        properties: { note: 'a\\u0000b' },
+      })
+      expect(literal.status).toBe(200)
+      const far = await k.track(writeKey, '/v1/track', {
+        userId: 'u',
+        event: 'Far',
+        timestamp: '+010000-01-01T00:00:00.000Z',
+      })
+      expect(far.status).toBe(400)
+      // An absurd sentAt cannot push the corrected time out of range either.
+      const skewed = await k.track(writeKey, '/v1/track', {
+        userId: 'u',
+        event: 'Skew',
+        messageId: 'nul-3',
+        timestamp: '9999-06-01T00:00:00.000Z',
+        sentAt: '0001-01-01T00:00:00.000Z',
+      })
+      expect(skewed.status).toBe(200)
+      const rows = await storedEvents(['nul-1', 'nul-2', 'nul-3'])
+      expect(rows.map((r) => r.message_id)).toEqual(['nul-2', 'nul-3'])
+      expect(new Date(rows[1]?.timestamp as Date).toISOString()).toBe('9999-06-01T00:00:00.000Z')
+    })
+
     it('stores a retried messageId once', async () => {
       const body = { userId: 'u', event: 'Retry', messageId: 'retry-1' }
       for (let i = 0; i < 3; i++)

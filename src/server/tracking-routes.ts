@@ -8,6 +8,7 @@ import {
   MAX_INFLATED_BYTES,
   batchEnvelopeSchema,
   normalizeEvent,
+  serializeEvent,
   zodIssues,
   type EventType,
   type FieldIssue,
@@ -162,10 +163,11 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       if (mode.kind === 'single') {
         rateLimit(source, 1)
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
-        if (r.ok) {
+        const serialized = r.ok ? serializeEvent(r.event) : r
+        if (r.ok && serialized.ok) {
           events.push(r.event)
-          parts.push(JSON.stringify(r.event))
-        } else issues.push(...r.issues)
+          parts.push(serialized.json)
+        } else if (!serialized.ok) issues.push(...serialized.issues)
       } else {
         const env = batchEnvelopeSchema.safeParse(body)
         if (!env.success) {
@@ -199,11 +201,12 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
             envelope,
             correctSkew: mode.correctSkew,
           })
-          if (!r.ok) {
-            issues.push(...r.issues.map((i) => ({ ...i, index })))
+          const serialized = r.ok ? serializeEvent(r.event) : r
+          if (!serialized.ok || !r.ok) {
+            if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))
             return
           }
-          const json = JSON.stringify(r.event)
+          const json = serialized.json
           if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
             const size = Buffer.byteLength(JSON.stringify(raw))
             if (size > MAX_EVENT_BYTES) {

@@ -24,6 +24,7 @@ import { ftruncateSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { KindredError, isKindredError, type FieldIssue } from '../../protocol/errors.js'
 import { normalizeEvent, type KindredEvent } from '../../protocol/event-schema.js'
+import { serializeEvent } from '../../protocol/serialize-event.js'
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js'
 import type { Db } from '../../store/db.js'
 import { newId } from '../../store/ids.js'
@@ -304,10 +305,12 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
               newMessageId: () => raw.messageId as string,
               correctSkew: false,
             })
-            if (n.ok) {
+            // The same checks as the tracking API, including what the store cannot hold.
+            const serialized = n.ok ? serializeEvent(n.event) : n
+            if (n.ok && serialized.ok) {
               state.rowsAccepted++
               events.push(n.event)
-            } else reject(r.row, r.values, n.issues)
+            } else if (!serialized.ok) reject(r.row, r.values, serialized.issues)
           }
         }
       }
