@@ -291,6 +291,16 @@ describe.each(testStores())('identity resolution through the API on %s', (store)
     ).toBe(404)
     expect((await k.admin('/api/v1/profiles/p_missing')).status).toBe(404)
     expect((await k.admin('/api/v1/profiles?cursor=garbage!')).status).toBe(400)
+    // A well-formed cursor with the wrong contents is a 400 too, never a failed SQL cast.
+    const forged = Buffer.from(JSON.stringify(['not a date', 1])).toString('base64url')
+    expect((await k.admin(`/api/v1/profiles?cursor=${forged}`)).status).toBe(400)
+    expect(
+      (await k.admin(`/api/v1/profiles/${byEmail.data[0]?.id}/events?cursor=${forged}`)).status,
+    ).toBe(400)
+    // LIKE wildcards in a search are literal characters.
+    expect(
+      ((await (await k.admin('/api/v1/profiles?q=%25')).json()) as { data: unknown[] }).data,
+    ).toEqual([])
   })
 
   it('merges two profiles that both hold a consent for the same purpose, keeping the newer one', async () => {

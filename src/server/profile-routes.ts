@@ -25,6 +25,7 @@ import {
   type TraitUpdate,
 } from '../profiles/index.js'
 import { KindredError } from '../protocol/errors.js'
+import { isStorableTimestamp } from '../protocol/timestamps.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
 import type { Queryable } from '../store/db.js'
 import type { IdentitySettingsCache } from '../engine/identity-settings.js'
@@ -55,16 +56,28 @@ const pageQuery = z.object({
 function encodeCursor(parts: unknown[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url')
 }
-function decodeCursor(cursor: string | undefined): unknown[] | undefined {
+/** Cursors are `[timestamp, id]`; anything else is refused before it reaches a SQL cast. */
+function decodeCursor(cursor: string | undefined): [string, string] | undefined {
   if (cursor === undefined) return undefined
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (Array.isArray(parts)) return parts
+    if (
+      Array.isArray(parts) &&
+      parts.length === 2 &&
+      typeof parts[0] === 'string' &&
+      isStorableTimestamp(parts[0]) &&
+      typeof parts[1] === 'string' &&
+      parts[1].length <= 1024
+    ) {
+      return [parts[0], parts[1]]
+    }
   } catch {
     // fall through to the error
   }
   throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass back nextCursor unchanged')
 }
+
+const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
 function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
   const r = schema.safeParse(query)
@@ -285,10 +298,12 @@ export function registerProfileRoutes(
     const params: unknown[] = [workspaceId, q.limit + 1]
     let where = 'p.workspace_id = $1 AND p.merged_into IS NULL'
     if (text) {
-      params.push(text.toLowerCase(), `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
-      // Identifiers by prefix (index), names by substring.
-      where += ` AND (p.id = $3 OR EXISTS (SELECT 1 FROM identities i WHERE i.workspace_id = p.workspace_id
-        AND i.profile_id = p.id AND lower(i.value) LIKE $3 || '%')
+      const lower = text.toLowerCase()
+      params.push(text, `%${likePrefix(lower)}`, likePrefix(text), likePrefix(lower))
+      // Identifiers by prefix, as typed or lower-cased (emails are stored lower-cased): two range
+      // scans of the identities prefix index. Names by substring.
+      where += ` AND (p.id = $3 OR p.id IN (SELECT i.profile_id FROM identities i WHERE i.workspace_id = $1
+        AND (i.value LIKE $5 OR i.value LIKE $6))
         OR lower(coalesce(p.traits->>'name', '') || ' ' || coalesce(p.traits->>'first_name', '') || ' ' ||
                  coalesce(p.traits->>'last_name', '') || ' ' || coalesce(p.traits->>'email', '')) LIKE $4)`
     }
