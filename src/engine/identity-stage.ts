@@ -24,7 +24,7 @@ import {
 } from '../profiles/index.js'
 import type { Queryable } from '../store/db.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
-import type { ProcessedEvent, ProcessorStage } from './processor.js'
+import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from './processor.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -39,13 +39,7 @@ export function createIdentityStage(
   onStats?: (s: IdentityStageStats) => void,
 ): ProcessorStage {
   return async (tx, batch) => {
-    const byWorkspace = new Map<string, ProcessedEvent[]>()
-    for (const e of batch) {
-      let list = byWorkspace.get(e.workspaceId)
-      if (!list) byWorkspace.set(e.workspaceId, (list = []))
-      list.push(e)
-    }
-    for (const [workspaceId, events] of byWorkspace) {
+    for (const [workspaceId, events] of groupByWorkspace(batch)) {
       const stats = await resolveWorkspace(tx, workspaceId, events, settings)
       onStats?.(stats)
     }

@@ -11,6 +11,17 @@ export interface ProcessedEvent {
   profileId: string | null
 }
 
+/** Every stage works per workspace (rules, definitions and destinations are per workspace). */
+export function groupByWorkspace(batch: readonly ProcessedEvent[]): Map<string, ProcessedEvent[]> {
+  const groups = new Map<string, ProcessedEvent[]>()
+  for (const e of batch) {
+    let list = groups.get(e.workspaceId)
+    if (!list) groups.set(e.workspaceId, (list = []))
+    list.push(e)
+  }
+  return groups
+}
+
 /**
  * A stage applied inside the processor's transaction, in order, after dedup. Identity resolution
  * assigns `profileId`s; later stages (profiles, computed traits, segments, outbox) read them.

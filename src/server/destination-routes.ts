@@ -63,7 +63,7 @@ const updateSchema = z.object({
 const replaySchema = z.object({ ids: z.array(z.string().regex(/^\d+$/)).max(10_000).optional() })
 
 const listQuery = z.object({
-  cursor: z.string().regex(/^\d+$/).optional(),
+  cursor: z.string().regex(/^\d{1,18}$/, "pass back nextCursor unchanged").optional(),
   status: z.enum(['success', 'retry', 'failed', 'partial']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 })

@@ -6,7 +6,7 @@
  * seconds, and invalidated at once by the API of this process).
  */
 import type { Queryable } from '../../store/db.js'
-import type { ProcessedEvent, ProcessorStage } from '../processor.js'
+import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../processor.js'
 import { insertJobs } from '../dispatcher.js'
 import { applyMapping, matchesForward } from './config.js'
 import { destinationsRepository, type DestinationRow } from './repository.js'
@@ -60,14 +60,8 @@ export function createDestinationsStage(opts: {
   onEnqueued?: (count: number) => void
 }): ProcessorStage {
   return async (tx, batch) => {
-    const byWorkspace = new Map<string, ProcessedEvent[]>()
-    for (const e of batch) {
-      let list = byWorkspace.get(e.workspaceId)
-      if (!list) byWorkspace.set(e.workspaceId, (list = []))
-      list.push(e)
-    }
     const jobs: Record<string, unknown>[] = []
-    for (const [workspaceId, events] of byWorkspace) {
+    for (const [workspaceId, events] of groupByWorkspace(batch)) {
       const dests = await opts.cache.enabled(tx, workspaceId)
       if (dests.length === 0) continue
       const forwarders = dests.filter((d) => d.actions.forwardEvents)

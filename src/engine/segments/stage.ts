@@ -12,7 +12,7 @@
  */
 import type { TraitEvent } from '../../profiles/computed/index.js'
 import type { Queryable } from '../../store/db.js'
-import type { ProcessedEvent, ProcessorStage } from '../processor.js'
+import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../processor.js'
 import { updateComputedTraits } from './computed-traits.js'
 import { loadComputedTraits, loadSegments } from './definitions.js'
 import { emptyChange, exitMergedProfiles, reevaluate, type Change } from './reevaluate.js'
@@ -35,15 +35,8 @@ export function createSegmentsStage(
   onStats?: (s: SegmentsStageStats) => void,
 ): ProcessorStage {
   return async (tx, batch) => {
-    const byWorkspace = new Map<string, ProcessedEvent[]>()
-    for (const e of batch) {
-      if (e.profileId === null) continue
-      let l = byWorkspace.get(e.workspaceId)
-      if (l === undefined) byWorkspace.set(e.workspaceId, (l = []))
-      l.push(e)
-    }
     const now = clock()
-    for (const [ws, events] of byWorkspace) {
+    for (const [ws, events] of groupByWorkspace(batch.filter((e) => e.profileId !== null))) {
       const stats = await applyWorkspace(tx, ws, events, now)
       if (stats !== undefined) onStats?.(stats)
     }
