@@ -20,21 +20,23 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { renderBenchmarks } from './render.js'
-import { freePort, machine, spawnNode, stop, waitFor, writeResult } from './support.js'
+import {
+  freePort,
+  machine,
+  spawnNode,
+  stop,
+  waitFor,
+  writeResult,
+  quantile,
+  fmt,
+  round,
+} from './support.js'
 
 const probes = Number(process.env.BENCH_PROBES ?? 200)
 const probeIntervalMs = Number(process.env.BENCH_PROBE_INTERVAL_MS ?? 50)
 const jobs = Number(process.env.BENCH_JOBS ?? 5_000)
 const concurrency = Number(process.env.BENCH_DISPATCH_CONCURRENCY ?? 16)
 const token = 'bench-admin-token-0123456789'
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i] as number
-}
-const round = (v: number, digits = 1) => Number(v.toFixed(digits))
-const fmt = (v: number) => Math.round(v).toLocaleString('en')
 
 interface Arrival {
   at: number

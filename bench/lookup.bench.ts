@@ -24,7 +24,20 @@ import { openStore } from '../src/store/open-store.js'
 import type { Db } from '../src/store/db.js'
 import { createRng, type Rng } from './data-generator.js'
 import { renderBenchmarks } from './render.js'
-import { freePort, machine, spawnNode, stop, waitFor, writeResult } from './support.js'
+import {
+  freePort,
+  machine,
+  spawnNode,
+  stop,
+  waitFor,
+  writeResult,
+  quantile,
+  fmt,
+  round as roundTo,
+} from './support.js'
+
+// Lookups are fast: two decimals by default here.
+const round = (v: number, digits = 2) => roundTo(v, digits)
 
 const profiles = Number(process.env.BENCH_PROFILES ?? 1_000_000)
 const seconds = Number(process.env.BENCH_LOOKUP_SECONDS ?? 10)
@@ -32,15 +45,6 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
 const chunk = 100_000
 const token = 'bench-admin-token-0123456789'
 const workspace = 'default'
-
-const round = (v: number, digits = 2) => Number(v.toFixed(digits))
-const fmt = (v: number) => Math.round(v).toLocaleString('en')
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i] as number
-}
 
 type Kind = 'user_id' | 'email' | 'miss'
 interface Key {

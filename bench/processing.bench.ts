@@ -20,7 +20,17 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { generateEvents, type GeneratedEvent } from './data-generator.js'
 import { renderBenchmarks } from './render.js'
-import { freePort, machine, spawnNode, stop, waitFor, writeResult } from './support.js'
+import {
+  freePort,
+  machine,
+  spawnNode,
+  stop,
+  waitFor,
+  writeResult,
+  quantile,
+  fmt,
+  round,
+} from './support.js'
 
 const totalEvents = Number(process.env.BENCH_EVENTS ?? 100_000)
 const senders = Number(process.env.BENCH_SENDERS ?? 4)
@@ -35,14 +45,6 @@ const probeEvery = Number(process.env.BENCH_PROBE_EVERY ?? 2)
 const probeGiveUpMs = 120_000
 
 const token = 'bench-admin-token-0123456789'
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
-  return sorted[i] as number
-}
-const round = (v: number, digits = 1) => Number(v.toFixed(digits))
-const fmt = (v: number) => Math.round(v).toLocaleString('en')
 
 interface MetricsSnapshot {
   processed: number

@@ -29,7 +29,7 @@ import {
   previewSegment,
 } from '../src/engine/segments/service.js'
 import { renderBenchmarks } from './render.js'
-import { machine, writeResult } from './support.js'
+import { machine, writeResult, fmt } from './support.js'
 
 const profiles = Number(process.env.BENCH_PROFILES ?? 100_000)
 const perProfile = Number(process.env.BENCH_EVENTS_PER_PROFILE ?? 10)
@@ -41,7 +41,6 @@ const q = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number
 const loadAvg = () => r1(loadavg()[0] ?? 0)
 const r1 = (v: number) => Math.round(v * 10) / 10
-const fmt = (v: number) => Math.round(v).toLocaleString('en')
 
 const threeConditions = {
   kind: 'and',

@@ -66,3 +66,12 @@ export function writeResult(name: string, json: unknown, markdown: string): void
 export function freePort(): number {
   return 30_000 + Math.floor(Math.random() * 20_000)
 }
+
+/** The q-quantile of an ascending array (nearest rank). */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[i] as number
+}
+export const round = (v: number, digits = 1) => Number(v.toFixed(digits))
+export const fmt = (v: number) => Math.round(v).toLocaleString('en')
