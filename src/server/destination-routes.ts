@@ -29,7 +29,7 @@ import {
 import type { RouteModule } from './app.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
-import { jsonBody, notFound } from './http-helpers.js'
+import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 export interface DestinationRoutesDeps {
   secretKey: Uint8Array
@@ -63,7 +63,10 @@ const updateSchema = z.object({
 const replaySchema = z.object({ ids: z.array(z.string().regex(/^\d+$/)).max(10_000).optional() })
 
 const listQuery = z.object({
-  cursor: z.string().regex(/^\d{1,18}$/, "pass back nextCursor unchanged").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, 'pass back nextCursor unchanged')
+    .optional(),
   status: z.enum(['success', 'retry', 'failed', 'partial']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 })
@@ -302,9 +305,7 @@ export function registerDestinationRoutes(
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/deliveries', async (req) => {
     const { workspaceId } = await auth.admin(req)
     await load(workspaceId, req.params.id)
-    const q = listQuery.safeParse(req.query)
-    if (!q.success) throw new KindredError('VALIDATION_FAILED', 'invalid query parameters')
-    const { cursor, status, limit } = q.data
+    const { cursor, status, limit } = parseQuery(listQuery, req.query)
     const r = await db.query<{
       id: string | number
       at: string
@@ -345,9 +346,7 @@ export function registerDestinationRoutes(
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/dead-letters', async (req) => {
     const { workspaceId } = await auth.admin(req)
     await load(workspaceId, req.params.id)
-    const q = listQuery.omit({ status: true }).safeParse(req.query)
-    if (!q.success) throw new KindredError('VALIDATION_FAILED', 'invalid query parameters')
-    const { cursor, limit } = q.data
+    const { cursor, limit } = parseQuery(listQuery.omit({ status: true }), req.query)
     const r = await db.query<{
       id: string | number
       kind: string

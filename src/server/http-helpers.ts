@@ -28,3 +28,14 @@ export function jsonBody<S extends z.ZodType>(req: FastifyRequest, schema: S): z
 export function notFound(what: string): KindredError {
   return new KindredError('NOT_FOUND', `${what} not found`)
 }
+
+/** Query strings, validated like bodies: a bad parameter is a 400 that names it. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
+  const r = schema.safeParse(query)
+  if (!r.success) {
+    throw new KindredError('VALIDATION_FAILED', 'invalid query parameters', {
+      details: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    })
+  }
+  return r.data
+}

@@ -31,7 +31,7 @@ import type { Queryable } from '../store/db.js'
 import type { IdentitySettingsCache } from '../engine/identity-settings.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
-import { jsonBody, notFound } from './http-helpers.js'
+import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 const READ = 'read:profiles'
 
@@ -78,16 +78,6 @@ function decodeCursor(cursor: string | undefined): [string, string] | undefined 
 }
 
 const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-
-function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
-  const r = schema.safeParse(query)
-  if (!r.success) {
-    throw new KindredError('VALIDATION_FAILED', 'invalid query parameters', {
-      details: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    })
-  }
-  return r.data
-}
 
 /** The canonical event back from its stored columns. */
 function eventFromRow(r: {

@@ -22,7 +22,7 @@ import {
 import type { StoredSegment } from '../engine/segments/definitions.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
-import { jsonBody, notFound } from './http-helpers.js'
+import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 const READ = 'read:segments'
 
@@ -102,8 +102,7 @@ export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, aut
 
   app.get<{ Params: { id: string } }>('/api/v1/segments/:id/members', async (req) => {
     const { workspaceId } = await auth.admin(req, READ)
-    const q = membersQuery.safeParse(req.query)
-    const { cursor, limit } = q.success ? q.data : { cursor: undefined, limit: 100 }
+    const { cursor, limit } = parseQuery(membersQuery, req.query)
     if ((await getSegment(db, workspaceId, req.params.id)) === undefined)
       throw notFound(`segment ${req.params.id}`)
     return segmentMembers(db, workspaceId, req.params.id, cursor, limit)
