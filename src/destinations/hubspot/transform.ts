@@ -3,7 +3,6 @@ import type {
   ClassifyContext,
   Destination,
   DestinationInput,
-  HttpEffect,
   HttpResponseLike,
   ProfileSnapshot,
   TransformContext,
@@ -15,6 +14,7 @@ import {
   chunk,
   idempotencyKey,
   mapTraits,
+  jsonRequests,
   partitionSupported,
   profileEmail,
   resolveListId,
@@ -32,23 +32,7 @@ export function transform(
   const result: TransformResult = { effects: [], skipped }
   const s = ctx.settings
   const headers = { authorization: `Bearer ${s.accessToken}`, 'content-type': 'application/json' }
-  const http = (
-    op: string,
-    itemIds: string[],
-    method: HttpEffect['method'],
-    url: string,
-    body: unknown,
-    extra: Partial<HttpEffect> = {},
-  ): HttpEffect => ({
-    type: 'http',
-    method,
-    url,
-    headers,
-    body: JSON.stringify(body),
-    idempotencyKey: idempotencyKey(ctx.destinationId, `hubspot:${op}`, itemIds),
-    itemIds,
-    ...extra,
-  })
+  const http = jsonRequests(ctx.destinationId, 'hubspot', headers)
   type Item = { id: string; email: string; profile: ProfileSnapshot }
   const upsertBody = (items: Item[]) => ({
     inputs: items.map((i) => ({

@@ -3,7 +3,6 @@ import type {
   ClassifyContext,
   Destination,
   DestinationInput,
-  HttpEffect,
   HttpResponseLike,
   InputOf,
   ProfileSnapshot,
@@ -16,6 +15,7 @@ import { normalisePhoneE164 } from '../shared/hashing.js'
 import {
   chunk,
   idempotencyKey,
+  jsonRequests,
   partitionSupported,
   profileEmail,
   profilePhone,
@@ -68,23 +68,7 @@ export function transform(
     accept: 'application/vnd.api+json',
     'content-type': 'application/vnd.api+json',
   }
-  const http = (
-    op: string,
-    itemIds: string[],
-    method: HttpEffect['method'],
-    url: string,
-    body: unknown,
-    extra: Partial<HttpEffect> = {},
-  ): HttpEffect => ({
-    type: 'http',
-    method,
-    url,
-    headers,
-    body: body === null ? null : JSON.stringify(body),
-    idempotencyKey: idempotencyKey(ctx.destinationId, `klaviyo:${op}`, itemIds),
-    itemIds,
-    ...extra,
-  })
+  const http = jsonRequests(ctx.destinationId, 'klaviyo', headers)
   const importJob = (
     items: { id: string; profile: ProfileSnapshot; email?: string }[],
     listId?: string,

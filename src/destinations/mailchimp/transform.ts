@@ -10,8 +10,8 @@ import { defineDestination } from '../contract.js'
 import { defaultClassify } from '../shared/classify.js'
 import { md5Hex } from '../shared/hashing.js'
 import {
-  idempotencyKey,
   mapTraits,
+  jsonRequests,
   partitionSupported,
   profileEmail,
   skip,
@@ -40,6 +40,7 @@ export function transform(
     authorization: `Basic ${Buffer.from(`kindred:${s.apiKey}`).toString('base64')}`,
     'content-type': 'application/json',
   }
+  const request = jsonRequests(ctx.destinationId, 'mailchimp', headers)
   const http = (
     id: string,
     op: string,
@@ -47,16 +48,7 @@ export function transform(
     url: string,
     body: unknown,
     extra: Partial<HttpEffect> = {},
-  ): HttpEffect => ({
-    type: 'http',
-    method,
-    url,
-    headers,
-    body: body === null ? null : JSON.stringify(body),
-    idempotencyKey: idempotencyKey(ctx.destinationId, `mailchimp:${op}`, [id]),
-    itemIds: [id],
-    ...extra,
-  })
+  ): HttpEffect => request(op, [id], method, url, body, extra)
   const upsert = (id: string, email: string, profile: ProfileSnapshot, chain?: string) =>
     http(
       id,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import type {
   Action,
   DestinationInput,
+  HttpEffect,
   ProfileSnapshot,
   Skipped,
   TransformResult,
@@ -44,6 +45,34 @@ export function idempotencyKey(destinationId: string, op: string, itemIds: strin
   h.update(destinationId).update('\0').update(op)
   for (const id of itemIds) h.update('\0').update(id)
   return h.digest('hex').slice(0, 32)
+}
+
+/**
+ * The JSON request builder vendor transforms share: fixed headers, a JSON body (or none), and an
+ * idempotency key derived from the destination, the vendor operation and the items carried.
+ */
+export function jsonRequests(
+  destinationId: string,
+  vendor: string,
+  headers: Record<string, string>,
+) {
+  return (
+    op: string,
+    itemIds: string[],
+    method: HttpEffect['method'],
+    url: string,
+    body: unknown,
+    extra: Partial<HttpEffect> = {},
+  ): HttpEffect => ({
+    type: 'http',
+    method,
+    url,
+    headers,
+    body: body === null ? null : JSON.stringify(body),
+    idempotencyKey: idempotencyKey(destinationId, `${vendor}:${op}`, itemIds),
+    itemIds,
+    ...extra,
+  })
 }
 
 /** Split a batch into inputs for supported actions and skips (UNSUPPORTED_ACTION). */
