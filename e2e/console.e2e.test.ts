@@ -52,7 +52,8 @@ beforeAll(async () => {
   browser = await launchBrowser()
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.setDefaultTimeout(20_000)
+  // The full suite shares 2 cores with this browser: pages may take long to appear, never fail to.
+  page.setDefaultTimeout(45_000)
 }, 240_000)
 
 afterAll(async () => {
@@ -60,21 +61,21 @@ afterAll(async () => {
   await server?.stop()
 })
 
-describe('Kindred console', () => {
+describe('Kindred console', { timeout: 240_000 }, () => {
   it('refuses a wrong token with a plain message, then signs in with the admin token', async () => {
     await page.goto(server.url + '/')
     await screenshot(page, '01-sign-in')
     await page.getByTestId('token-input').fill('not-the-token')
     await page.getByTestId('sign-in').click()
     await expect
-      .poll(() => page.getByTestId('sign-in-error').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('sign-in-error').textContent(), { timeout: 45_000 })
       .toContain('not accepted')
     await page.getByTestId('token-input').fill(token)
     await page.getByTestId('sign-in').click()
     await page.getByRole('navigation', { name: 'Main navigation' }).waitFor()
     // The switcher fills in once the workspaces list arrives: poll, do not read once.
     await expect
-      .poll(() => page.getByTestId('workspace-switcher').inputValue(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('workspace-switcher').inputValue(), { timeout: 45_000 })
       .toBe('Default workspace')
     if ((await apiStatus('/stats/overview')) === 404)
       await page.getByTestId('not-available').waitFor()
@@ -102,7 +103,7 @@ describe('Kindred console', () => {
 
   it('shows accepted and rejected events live, with validation errors highlighted', async () => {
     await expect
-      .poll(() => page.getByTestId('live-status').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('live-status').textContent(), { timeout: 45_000 })
       .toMatch(/live|connecting/)
     await eventually(
       async () => (await page.getByTestId('live-status').textContent())?.includes('live'),
@@ -133,7 +134,7 @@ describe('Kindred console', () => {
       page.locator('[data-testid="live-event"][data-status="accepted"]').count(),
     ).resolves.toBe(2)
     await expect
-      .poll(() => page.getByTestId('live-list').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('live-list').textContent(), { timeout: 45_000 })
       .toContain('Order Completed')
     await rows.first().click()
     await page.getByTestId('live-errors').waitFor()
@@ -182,7 +183,7 @@ describe('Kindred console', () => {
     await page.getByTestId('profile-row').first().getByRole('link').click()
     await page.getByTestId('profile-360').waitFor()
     await expect
-      .poll(() => page.getByTestId('profile-name').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('profile-name').textContent(), { timeout: 45_000 })
       .toBe('Ada Lovelace')
     try {
       await eventually(
@@ -205,7 +206,7 @@ describe('Kindred console', () => {
       throw error
     }
     await expect
-      .poll(() => page.getByTestId('timeline').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('timeline').textContent(), { timeout: 45_000 })
       .toContain('Order Completed')
     await screenshot(page, '06-profile-360')
     await page.getByTestId('tab-graph').click()
@@ -215,7 +216,7 @@ describe('Kindred console', () => {
       'graph nodes: profile + identifiers',
     )
     await expect
-      .poll(() => page.getByTestId('identity-graph').textContent(), { timeout: 20_000 })
+      .poll(() => page.getByTestId('identity-graph').textContent(), { timeout: 45_000 })
       .toContain(email)
     await screenshot(page, '07-identity-graph')
   })
