@@ -110,8 +110,22 @@ async function readSnapshot(
             [workspaceId, profileIds],
           )
         ).rows
+  const separations =
+    profileIds.length === 0
+      ? []
+      : (
+          await tx.query<{ profile_id: string; other_profile_id: string }>(
+            `SELECT profile_id, other_profile_id FROM profile_separations
+             WHERE workspace_id = $1 AND profile_id = ANY($2)`,
+            [workspaceId, profileIds],
+          )
+        ).rows
   return {
     identifiers: ids.rows.map((r) => ({ type: r.type, value: r.value, profileId: r.profile_id })),
+    separations: separations.map((r) => ({
+      profileId: r.profile_id,
+      otherProfileId: r.other_profile_id,
+    })),
     profiles: profiles.map((p) => ({
       id: p.id,
       createdAt: new Date(p.created_at).getTime(),
@@ -161,6 +175,14 @@ async function applyPlan(tx: Queryable, workspaceId: string, plan: IdentityPlan)
       await tx.query(
         `UPDATE ${table} t SET profile_id = r.into_id FROM unnest($2::text[], $3::text[]) AS r(from_id, into_id)
          WHERE t.workspace_id = $1 AND t.profile_id = r.from_id`,
+        [workspaceId, from, into],
+      )
+    }
+    // A survivor inherits the splits that kept its merged-away profiles apart from others.
+    for (const column of ['profile_id', 'other_profile_id']) {
+      await tx.query(
+        `UPDATE profile_separations t SET ${column} = r.into_id FROM unnest($2::text[], $3::text[]) AS r(from_id, into_id)
+         WHERE t.workspace_id = $1 AND t.${column} = r.from_id`,
         [workspaceId, from, into],
       )
     }

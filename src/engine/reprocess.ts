@@ -157,7 +157,10 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
         [workspaceId, JSON.stringify(rules)],
       )
     }
-    for (const table of ['identities', 'profile_merges', 'identity_events', 'profiles']) {
+    // A rebuild starts from the events alone: splits made by hand are forgotten with the profile
+    // ids they named (documented in src/engine/README.md).
+    const tables = ['identities', 'profile_merges', 'profile_separations', 'identity_events']
+    for (const table of [...tables, 'profiles']) {
       await tx.query(`DELETE FROM ${table} WHERE workspace_id = $1`, [workspaceId])
     }
     await tx.query(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { IdentityError } from './errors.js'
 import { IdentityGraph } from './identity-graph.js'
-import type { PlannerEvent } from './merge-planner.js'
+import type { GraphSnapshot, PlannerEvent } from './merge-planner.js'
 import { identifiersToLookup, planIdentity } from './merge-planner.js'
 import { extractIdentifiers } from './identifiers.js'
 import { deterministicProfileIds } from './profile-ids.js'
@@ -464,5 +464,66 @@ describe('planIdentity (input checks)', () => {
         rules: DEFAULT_IDENTITY_RULES,
       }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_EVENT_TIMESTAMP' }) as IdentityError)
+  })
+})
+
+describe('separations (a split keeps two profiles apart)', () => {
+  const snapshot: GraphSnapshot = {
+    identifiers: [
+      { type: 'user_id', value: 'frank', profileId: 'p_frank' },
+      { type: 'anonymous_id', value: 'phone', profileId: 'p_grace' },
+      { type: 'anonymous_id', value: 'tablet', profileId: 'p_tablet' },
+    ],
+    profiles: [
+      { id: 'p_frank', createdAt: 1, mergeCount: 0, counts: { user_id: 1 } },
+      { id: 'p_grace', createdAt: 2, mergeCount: 0, counts: { anonymous_id: 1 } },
+      { id: 'p_tablet', createdAt: 3, mergeCount: 0, counts: { anonymous_id: 1 } },
+    ],
+    separations: [{ profileId: 'p_grace', otherProfileId: 'p_frank' }],
+  }
+
+  it('drops the lower-priority identifier instead of merging separated profiles', () => {
+    const plan = planIdentity({
+      events: [ev('m1', { user: 'frank', anon: 'phone' }, 10)],
+      snapshot,
+      rules: DEFAULT_IDENTITY_RULES,
+    })
+    expect(plan.merges).toEqual([])
+    expect(plan.events[0]?.profileId).toBe('p_frank')
+    expect(plan.dropped).toEqual([
+      expect.objectContaining({
+        messageId: 'm1',
+        identifier: { type: 'anonymous_id', value: 'phone' },
+        profileId: 'p_grace',
+        reason: 'separated',
+        separatedFrom: 'p_frank',
+      }),
+    ])
+    expect(plan.capsHit).toEqual([])
+  })
+
+  it('follows merges made earlier in the same batch', () => {
+    // The tablet merges into Grace's profile first; Frank then cannot reach it either.
+    const plan = planIdentity({
+      events: [
+        ev('m1', { anon: 'phone', device: 'd1' }, 10),
+        ev('m2', { anon: 'tablet', device: 'd1' }, 11),
+        ev('m3', { user: 'frank', anon: 'tablet' }, 12),
+      ],
+      snapshot,
+      rules: DEFAULT_IDENTITY_RULES,
+    })
+    expect(plan.merges.map((m) => [m.from, m.into])).toEqual([['p_tablet', 'p_grace']])
+    expect(plan.events[2]?.profileId).toBe('p_frank')
+    expect(plan.dropped.map((d) => [d.messageId, d.reason])).toEqual([['m3', 'separated']])
+  })
+
+  it('leaves profiles that no split separated free to merge', () => {
+    const plan = planIdentity({
+      events: [ev('m1', { user: 'frank', anon: 'tablet' }, 10)],
+      snapshot,
+      rules: DEFAULT_IDENTITY_RULES,
+    })
+    expect(plan.merges.map((m) => [m.from, m.into])).toEqual([['p_tablet', 'p_frank']])
   })
 })

@@ -43,6 +43,11 @@ export interface SnapshotProfile {
 export interface GraphSnapshot {
   identifiers: Array<Identifier & { profileId: string }>
   profiles: SnapshotProfile[]
+  /**
+   * Pairs of live profiles that must never merge (a split separated them). Only pairs touching a
+   * snapshot profile matter; either order.
+   */
+  separations?: Array<{ profileId: string; otherProfileId: string }>
 }
 
 export interface PlanInput {
@@ -53,7 +58,7 @@ export interface PlanInput {
   newProfileId?: ProfileIdGenerator
 }
 
-export type DropReason = 'limit' | 'max_merges' | 'max_identifiers'
+export type DropReason = 'limit' | 'max_merges' | 'max_identifiers' | 'separated'
 
 export interface DroppedIdentifier {
   messageId: string
@@ -63,6 +68,8 @@ export interface DroppedIdentifier {
   reason: DropReason
   /** For `limit`: the identifier type whose per-profile limit would break. */
   limitType?: string
+  /** For `separated`: the profile a split keeps apart from the one the identifier points to. */
+  separatedFrom?: string
   limit: number
   /** The count the profile would have reached. */
   wouldBe: number
@@ -189,6 +196,7 @@ interface Candidate {
 interface Violation {
   reason: DropReason
   limitType?: string
+  separatedFrom?: string
   limit: number
   wouldBe: number
 }
@@ -202,8 +210,9 @@ function olderFirst(a: WorkingProfile, b: WorkingProfile): number {
  * 1. its identifiers (plus alias candidates) are ranked: priority of the type, then existing
  *    before new, then older profile first, then value;
  * 2. greedily, in that order, each identifier joins the event's matching set unless the profiles
- *    and new identifiers gathered so far would break a per-type limit or a cap: then it is dropped
- *    (merge protection), so the lowest-priority conflicting identifiers are the ones left out;
+ *    and new identifiers gathered so far would break a per-type limit or a cap, or would join two
+ *    profiles a split separated: then it is dropped (merge protection), so the lowest-priority
+ *    conflicting identifiers are the ones left out;
  * 3. no profile matched → a new profile (id from the event); several → all merge into the oldest;
  * 4. new identifiers attach to the resulting profile.
  */
@@ -244,7 +253,10 @@ export function planIdentity(input: PlanInput): IdentityPlan {
       }
       const nextProfiles = owner ? [...profiles, owner] : profiles
       const nextFresh = owner ? fresh : [...fresh, candidate]
-      const violation = checkViolation(nextProfiles, nextFresh, rules, bypassLimits)
+      const apart = owner ? profiles.find((p) => state.separated(p, owner)) : undefined
+      const violation: Violation | undefined = apart
+        ? { reason: 'separated', separatedFrom: apart.id, limit: 0, wouldBe: 0 }
+        : checkViolation(nextProfiles, nextFresh, rules, bypassLimits)
       if (violation) {
         dropped.push(candidate.identifier)
         plan.dropped.push({
@@ -253,7 +265,7 @@ export function planIdentity(input: PlanInput): IdentityPlan {
           profileId: owner?.id ?? null,
           ...violation,
         })
-        if (violation.reason !== 'limit') {
+        if (violation.reason === 'max_merges' || violation.reason === 'max_identifiers') {
           plan.capsHit.push({
             messageId: event.messageId,
             profileId: [...profiles].sort(olderFirst)[0]?.id ?? null,
@@ -395,6 +407,8 @@ class PlanState {
   private readonly owners = new Map<string, string>()
   private readonly profiles = new Map<string, WorkingProfile>()
   private readonly touched = new Set<string>()
+  /** Profile id → ids it must never merge with; unioned into the survivor on merge. */
+  private readonly apart = new Map<string, Set<string>>()
 
   constructor(snapshot: GraphSnapshot) {
     for (const profile of snapshot.profiles) {
@@ -424,6 +438,23 @@ class PlanState {
       }
       this.owners.set(identifierKey(entry), entry.profileId)
     }
+    for (const { profileId, otherProfileId } of snapshot.separations ?? []) {
+      this.keepApart(profileId, otherProfileId)
+      this.keepApart(otherProfileId, profileId)
+    }
+  }
+
+  private keepApart(id: string, other: string): void {
+    let set = this.apart.get(id)
+    if (!set) this.apart.set(id, (set = new Set()))
+    set.add(other)
+  }
+
+  /** Whether a split separated these two (live) profiles, following the batch's merges. */
+  separated(a: WorkingProfile, b: WorkingProfile): boolean {
+    for (const other of this.apart.get(a.id) ?? []) if (this.resolve(other) === b.id) return true
+    for (const other of this.apart.get(b.id) ?? []) if (this.resolve(other) === a.id) return true
+    return false
   }
 
   has(id: string): boolean {
@@ -498,6 +529,7 @@ class PlanState {
     for (const [type, count] of from.counts)
       into.counts.set(type, (into.counts.get(type) ?? 0) + count)
     from.mergedInto = into.id
+    for (const other of this.apart.get(from.id) ?? []) this.keepApart(into.id, other)
     this.touched.add(into.id)
     this.touched.add(from.id)
   }

@@ -267,6 +267,21 @@ describe.each(testStores())('identity resolution through the API on %s', (store)
     await send('/v1/track', { anonymousId: 'grace-phone', event: 'Later', messageId: 'x5' })
     await settle()
     expect((await lookup('anonymous_id', 'grace-phone'))?.id).toBe(split.newProfileId)
+    // The split sticks: Frank signing in on Grace's phone does not merge them again; the event
+    // goes to the side of its highest-priority identifier (user_id) and the other is set aside.
+    await send('/v1/track', {
+      userId: 'frank',
+      anonymousId: 'grace-phone',
+      event: 'Shared Phone',
+      messageId: 'x6',
+    })
+    await settle()
+    expect((await lookup('user_id', 'frank'))?.id).toBe(split.profileId)
+    expect((await lookup('anonymous_id', 'grace-phone'))?.id).toBe(split.newProfileId)
+    const frankEvents = (await (await k.admin(`/api/v1/profiles/${frank?.id}/events`)).json()) as {
+      data: { messageId: string }[]
+    }
+    expect(frankEvents.data.map((e) => e.messageId)).toContain('x6')
     const history = (await (await k.admin(`/api/v1/profiles/${frank?.id}/merges`)).json()) as {
       data: { kind: string }[]
     }

@@ -627,6 +627,12 @@ export function registerProfileRoutes(
           ],
         )
       }
+      // The split sticks: later events carrying identifiers of both sides do not re-merge them.
+      await tx.query(
+        `INSERT INTO profile_separations (workspace_id, profile_id, other_profile_id, reason, created_at)
+         VALUES ($1, $2, $3, 'split', to_timestamp($4 / 1000.0)), ($1, $3, $2, 'split', to_timestamp($4 / 1000.0))`,
+        [workspaceId, row.id, newId, at],
+      )
       await tx.query(
         `INSERT INTO profile_merges (workspace_id, kind, from_profile_id, into_profile_id, rule, identifiers, details, at)
          VALUES ($1, 'split', $2, $3, 'split', $4, $5, to_timestamp($6 / 1000.0))`,
