@@ -173,7 +173,14 @@ export function registerAuditHook(app: FastifyInstance, ctx: AppContext): void {
         after = undefined
       }
     }
-    const target = more.target ?? derived.target
+    // A create has no id in its path: the new row's id is in the answer.
+    const createdId = (after as { id?: unknown } | undefined)?.id
+    const target =
+      more.target ??
+      derived.target ??
+      (typeof createdId === 'string' && derived.action.endsWith('.create')
+        ? { type: derived.action.split('.')[0] as string, id: createdId }
+        : undefined)
     try {
       await writeAudit(
         ctx.db,
