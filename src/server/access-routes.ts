@@ -325,10 +325,11 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   /** Role changes and removals: never leave a workspace without an owner. */
   async function changeMember(
     req: FastifyRequest,
-    next: UserRole | null,
+    nextRole: () => UserRole | null,
   ): Promise<{ before: unknown; after: unknown }> {
     const { workspaceId, principal } = await auth.admin(req, 'write:users')
     const { id } = parseQuery(idParams, req.params)
+    const next = nextRole()
     return db.transaction(async (tx) => {
       const owners = await usersRepository.lockOwners(tx, workspaceId)
       const member = await usersRepository.getMember(tx, workspaceId, id)
@@ -359,12 +360,11 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   }
 
   app.patch('/api/v1/users/:id', async (req) => {
-    const body = jsonBody(req, patchUserSchema)
-    return (await changeMember(req, body.role)).after
+    return (await changeMember(req, () => jsonBody(req, patchUserSchema).role)).after
   })
 
   app.delete('/api/v1/users/:id', async (req, reply: FastifyReply) => {
-    await changeMember(req, null)
+    await changeMember(req, () => null)
     return reply.code(204).send()
   })
 
