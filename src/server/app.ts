@@ -54,6 +54,8 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
     bodyLimit: MAX_BATCH_BYTES * 2,
     trustProxy: true,
     return503OnClosing: true,
+    // Errors Fastify raises before routing (a malformed URL) get our error shape too.
+    frameworkErrors: (err, req, reply) => sendError(reply, err, req),
   })
   // One parser for every content type: SDKs mislabel bodies (gzip as form-urlencoded, JSON as
   // text/plain), so routes decode by Content-Encoding and parse JSON themselves.
@@ -84,6 +86,17 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
       { method: req.method, route, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
+  })
+  // Postgres text cannot hold NUL: a `%00` in a path or query is a bad request, not a 500.
+  fastify.addHook('preHandler', async (req) => {
+    for (const bag of [req.params, req.query]) {
+      if (bag === null || typeof bag !== 'object') continue
+      for (const [name, value] of Object.entries(bag as Record<string, unknown>)) {
+        if (typeof value === 'string' && value.includes('\u0000')) {
+          throw new KindredError('VALIDATION_FAILED', `"${name}" contains a NUL character`)
+        }
+      }
+    }
   })
   // Security headers on everything but the tracking API (which answers SDKs on other sites).
   fastify.addHook('onSend', async (req, reply, payload) => {

@@ -236,7 +236,8 @@ export function registerProfileRoutes(
     const { workspaceId } = await auth.admin(req, 'write:identity')
     const body = jsonBody(
       req,
-      z.object({ rules: z.unknown().optional(), survivorship: z.unknown().optional() }),
+      // Strict: a misspelt field is an error, not a silent no-op that rewrites the rules.
+      z.strictObject({ rules: z.unknown().optional(), survivorship: z.unknown().optional() }),
     )
     const current = await identitySettings.get(db, workspaceId)
     const rules = body.rules === undefined ? current.rules : parseIdentityRules(body.rules)
