@@ -9,6 +9,7 @@ import { KindredError } from '../protocol/errors.js'
 import {
   isKnownScope,
   roleScopes,
+  scopeCatalog,
   scopesBeyond,
   sourceOfScope,
   userRoles,
@@ -261,6 +262,15 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
     return reply
       .code(201)
       .send({ id: workspace.id, name: workspace.name, createdAt: workspace.createdAt })
+  })
+
+  // The vocabulary, for the console's key form and for scripts.
+  app.get('/api/v1/scopes', async (req) => {
+    await auth.admin(req, null)
+    return {
+      data: Object.entries(scopeCatalog).map(([scope, description]) => ({ scope, description })),
+      roles: roleScopes,
+    }
   })
 
   // ---- members ---------------------------------------------------------------------------------
