@@ -228,6 +228,54 @@ describe('users, roles and sessions', () => {
   })
 })
 
+describe('workspaces', () => {
+  it('only owners delete a workspace, named twice, and everything in it goes', async () => {
+    const inGone = { 'x-kindred-workspace': 'gone' }
+    expect(
+      (await k.admin('/api/v1/workspaces', { body: { id: 'gone', name: 'Gone' } })).status,
+    ).toBe(201)
+    const src = await k.admin('/api/v1/sources', { body: { name: 'in gone' }, headers: inGone })
+    expect(src.status).toBe(201)
+    await k.admin('/api/v1/users', {
+      body: { email: 'gone-admin@example.com', password: PASSWORD, role: 'admin' },
+      headers: inGone,
+    })
+    const adminToken = (await login('gone-admin@example.com')).body.token as string
+    const denied = await call('/api/v1/workspaces/gone', {
+      token: adminToken,
+      method: 'DELETE',
+      body: { confirm: 'gone' },
+      headers: inGone,
+    })
+    expect(denied.status).toBe(403)
+    const unconfirmed = await k.admin('/api/v1/workspaces/gone', {
+      method: 'DELETE',
+      body: { confirm: 'nope' },
+      headers: inGone,
+    })
+    expect(unconfirmed.status).toBe(400)
+    const del = await k.admin('/api/v1/workspaces/gone', {
+      method: 'DELETE',
+      body: { confirm: 'gone' },
+      headers: inGone,
+    })
+    expect(del.status).toBe(204)
+    const left = await k.kindred.store.db.query(
+      `SELECT (SELECT count(*)::int FROM sources WHERE workspace_id = 'gone') AS s,
+              (SELECT count(*)::int FROM workspace_members WHERE workspace_id = 'gone') AS m,
+              (SELECT count(*)::int FROM workspaces WHERE id = 'gone') AS w,
+              (SELECT count(*)::int FROM audit_log WHERE workspace_id = 'gone'
+                 AND action = 'workspace.delete' AND outcome = 'success') AS a`,
+    )
+    expect(left.rows[0]).toEqual({ s: 0, m: 0, w: 0, a: 1 })
+    const def = await k.admin('/api/v1/workspaces/default', {
+      method: 'DELETE',
+      body: { confirm: 'default' },
+    })
+    expect(def.status).toBe(409)
+  })
+})
+
 describe('API keys', () => {
   it('shows the secret once, stores it hashed, enforces scopes', async () => {
     const created = await k.admin('/api/v1/api-keys', {

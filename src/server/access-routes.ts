@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { KindredError } from '../protocol/errors.js'
+import type { Queryable } from '../store/db.js'
 import {
   isKnownScope,
   roleScopes,
@@ -20,7 +21,10 @@ import { auditRepository } from '../store/repositories/audit-repository.js'
 import { sessionsRepository } from '../store/repositories/sessions-repository.js'
 import { sourcesRepository } from '../store/repositories/sources-repository.js'
 import { usersRepository, type User } from '../store/repositories/users-repository.js'
-import { workspacesRepository } from '../store/repositories/workspaces-repository.js'
+import {
+  DEFAULT_WORKSPACE_ID,
+  workspacesRepository,
+} from '../store/repositories/workspaces-repository.js'
 import { hashSecret, newSecret, secretPrefix } from '../store/ids.js'
 import { SESSION_COOKIE, type Auth, type Principal } from './auth.js'
 import { writeAudit } from './audit.js'
@@ -76,6 +80,35 @@ const createWorkspaceSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes'),
   name: z.string().trim().min(1).max(200),
 })
+
+/**
+ * Every table with a workspace_id (partitions through their parent, the audit log excluded),
+ * children before the tables their foreign keys point at, so deletes never trip a constraint.
+ */
+async function workspaceTablesInDeleteOrder(db: Queryable): Promise<string[]> {
+  const tables = await db.query<{ table_name: string }>(
+    `SELECT c.table_name FROM information_schema.columns c
+     JOIN pg_class k ON k.relname = c.table_name AND k.relnamespace = 'public'::regnamespace
+     WHERE c.table_schema = 'public' AND c.column_name = 'workspace_id'
+       AND k.relkind IN ('r', 'p') AND NOT k.relispartition AND c.table_name <> 'audit_log'`,
+  )
+  const fks = await db.query<{ child: string; parent: string }>(
+    `SELECT cl.relname AS child, pa.relname AS parent FROM pg_constraint co
+     JOIN pg_class cl ON cl.oid = co.conrelid JOIN pg_class pa ON pa.oid = co.confrelid
+     WHERE co.contype = 'f' AND cl.relname <> pa.relname`,
+  )
+  const names = new Set(tables.rows.map((r) => r.table_name))
+  const order: string[] = []
+  const visit = (t: string, seen: Set<string>) => {
+    if (order.includes(t) || seen.has(t)) return
+    seen.add(t)
+    // Tables referencing `t` first.
+    for (const fk of fks.rows) if (fk.parent === t && names.has(fk.child)) visit(fk.child, seen)
+    order.push(t)
+  }
+  for (const t of [...names].sort()) visit(t, new Set())
+  return order
+}
 
 const actorRef = (p: Principal) => `${p.kind}:${p.id}`
 const keyView = (k: ApiKey) => ({
@@ -262,6 +295,48 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
     return reply
       .code(201)
       .send({ id: workspace.id, name: workspace.name, createdAt: workspace.createdAt })
+  })
+
+  // Deleting a workspace: owners only, named twice (path and `confirm`), never `default` (it is
+  // recreated on every start). Every row carrying its workspace_id goes, in one transaction; the
+  // audit log stays (history outlives what it describes).
+  app.delete('/api/v1/workspaces/:id', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, 'write:workspace')
+    const { id } = parseQuery(idParams, req.params)
+    if (id !== workspaceId) {
+      throw new KindredError(
+        'FORBIDDEN',
+        `send "X-Kindred-Workspace: ${id}" to act on workspace ${id}`,
+      )
+    }
+    const body = jsonBody(req, z.object({ confirm: z.string().max(100) }))
+    if (body.confirm !== id) {
+      throw new KindredError('VALIDATION_FAILED', `confirm by sending { "confirm": "${id}" }`)
+    }
+    if (id === DEFAULT_WORKSPACE_ID) {
+      throw new KindredError('CONFLICT', 'the default workspace cannot be deleted')
+    }
+    await db.transaction(async (tx) => {
+      const before = await workspacesRepository.get(tx, id)
+      if (!before) throw notFound(`workspace ${id}`)
+      for (const table of await workspaceTablesInDeleteOrder(tx)) {
+        await tx.query(`DELETE FROM "${table}" WHERE workspace_id = $1`, [id])
+      }
+      await tx.query('DELETE FROM workspaces WHERE id = $1', [id])
+      await writeAudit(
+        tx,
+        req,
+        {
+          action: 'workspace.delete',
+          target: { type: 'workspace', id },
+          before,
+          status: 204,
+        },
+        ctx.clock,
+      )
+    })
+    auth.invalidate()
+    return reply.code(204).send()
   })
 
   // The vocabulary, for the console's key form and for scripts.

@@ -37,6 +37,7 @@ function fixtureFor(url: string, param: string): string | undefined {
     profiles: A.profile,
     users: A.user,
     'api-keys': A.key,
+    workspaces: 'default',
   }
   return byResource[resource]
 }
@@ -78,6 +79,7 @@ function inputsFor(method: string, url: string): { query?: string; body?: unknow
       },
     },
     'PUT /api/v1/destinations/:id': { body: { name: 'by B' } },
+    'DELETE /api/v1/workspaces/:id': { body: { confirm: 'default' } },
   }
   return table[route] ?? changes[route] ?? { body: {} }
 }
