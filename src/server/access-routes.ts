@@ -134,9 +134,10 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   const { db } = ctx
 
   function rateLimitLogin(req: FastifyRequest, who: string): void {
+    // Per IP first: a blocked IP does not get to create a bucket per e-mail it tries.
     for (const [key, config] of [
-      [`login:${req.ip}:${who}`, LOGIN_PER_ACCOUNT],
       [`login-ip:${req.ip}`, LOGIN_PER_IP],
+      [`login:${req.ip}:${who}`, LOGIN_PER_ACCOUNT],
     ] as const) {
       const r = ctx.rateLimiter.take(key, 1, config)
       if (!r.ok) {
