@@ -398,8 +398,12 @@ function AuditTab() {
                     }
                   >
                     {r.outcome}
-                    {r.status ? ` ${r.status}` : ''}
-                  </Badge>
+                  </Badge>{' '}
+                  {r.status ? (
+                    <Text span c="dimmed" size="xs">
+                      {r.status}
+                    </Text>
+                  ) : null}
                 </Table.Td>
               </Table.Tr>
             ))}
