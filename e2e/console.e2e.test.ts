@@ -65,6 +65,7 @@ describe('Kindred console', { timeout: 240_000 }, () => {
   it('refuses a wrong token with a plain message, then signs in with the admin token', async () => {
     await page.goto(server.url + '/')
     await screenshot(page, '01-sign-in')
+    await page.getByTestId('sign-in-mode').getByText('Admin token').click()
     await page.getByTestId('token-input').fill('not-the-token')
     await page.getByTestId('sign-in').click()
     await expect

@@ -6,7 +6,7 @@ import { AppShell, Badge, Box, Button, Group, NavLink, Select, Text, Tooltip } f
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { lazy, Suspense, type ReactNode } from 'react'
 import { api } from './api/client.js'
-import { setWorkspace, signOut, useSession } from './api/session.js'
+import { isSignedIn, setWorkspace, signOut, useSession } from './api/session.js'
 import type { Me, Page, Workspace } from './api/types.js'
 import { Icon, type IconName } from './components/icons.js'
 import { Loading } from './components/states.js'
@@ -45,6 +45,9 @@ const SegmentsPage = lazy(() =>
 const SourceDetailPage = lazy(() =>
   import('./pages/source-detail.js').then((m) => ({ default: m.SourceDetailPage })),
 )
+const SettingsPage = lazy(() =>
+  import('./pages/settings.js').then((m) => ({ default: m.SettingsPage })),
+)
 const SourcesPage = lazy(() =>
   import('./pages/sources.js').then((m) => ({ default: m.SourcesPage })),
 )
@@ -67,6 +70,7 @@ const routes: Route[] = [
   { pattern: '/computed-traits', render: () => <ComputedTraitsPage /> },
   { pattern: '/destinations', render: () => <DestinationsPage /> },
   { pattern: '/destinations/:id', render: (p) => <DestinationDetailPage id={p.id!} /> },
+  { pattern: '/settings', render: () => <SettingsPage /> },
 ]
 
 const nav: Array<{ to: string; label: string; icon: IconName }> = [
@@ -76,12 +80,13 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/segments', label: 'Segments', icon: 'segments' },
   { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
   { to: '/destinations', label: 'Destinations', icon: 'destinations' },
+  { to: '/settings', label: 'Settings', icon: 'settings' },
 ]
 
 export function App() {
   const session = useSession()
   const path = usePath()
-  if (!session.token) return <SignInPage />
+  if (!isSignedIn(session)) return <SignInPage />
   let page: ReactNode = null
   for (const route of routes) {
     const params = matchPath(route.pattern, path)
@@ -171,11 +176,15 @@ function Header() {
             queryClient.clear()
           }}
         />
-        <Tooltip label="Forget the admin token on this browser">
+        <Tooltip
+          label={session.cookie ? 'End this session' : 'Forget the admin token on this browser'}
+        >
           <Button
             size="xs"
             variant="default"
-            onClick={() => {
+            data-testid="sign-out"
+            onClick={async () => {
+              if (session.cookie) await api('/auth/logout', { method: 'POST' }).catch(() => null)
               signOut()
               queryClient.clear()
               navigate('/')

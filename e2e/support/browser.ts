@@ -35,6 +35,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** Signs in through the console's sign-in page with the admin token. */
 export async function signIn(page: Page, baseUrl: string, token: string): Promise<void> {
   await page.goto(baseUrl + '/')
+  await page.getByTestId('sign-in-mode').getByText('Admin token').click()
   await page.getByTestId('token-input').fill(token)
   await page.getByTestId('sign-in').click()
   await page.getByRole('navigation', { name: 'Main navigation' }).waitFor()

@@ -7,6 +7,7 @@ import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
 import { IMPORT_USAGE, parseImportArgs, runImportCommand } from './import-command.js'
+import { USER_USAGE, createMember, parseUserArgs } from './user-command.js'
 
 const help = `kindred — an open-source Customer Data Platform
 
@@ -15,6 +16,7 @@ Usage:
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
+  ${USER_USAGE.replace(/^Usage: /, '')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
@@ -149,6 +151,23 @@ async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void
   process.stdout.write(`${JSON.stringify(summary)}\n`)
 }
 
+async function userCommand(argv: string[]): Promise<void> {
+  const parsed = parseUserArgs(argv)
+  if (!parsed.ok) fail(parsed.error)
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(parsed.options.dataDir ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+  })
+  try {
+    const member = await createMember(store.db, parsed.options)
+    process.stdout.write(
+      `${member.email} is ${member.role} of workspace ${parsed.options.workspace} (${member.id})\n`,
+    )
+  } finally {
+    await store.close()
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   switch (command) {
@@ -167,6 +186,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'dedupe':
     case 'link':
       return linkage(command, rest)
+    case 'user':
+      return userCommand(rest)
     case undefined:
     case '--help':
     case '-h':

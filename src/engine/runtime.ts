@@ -44,6 +44,8 @@ export interface KindredOptions {
   /** Domain modules; defaults to segments then destinations. */
   modules?: ModuleFactory[]
   secretKey?: string | undefined
+  /** Console session lifetime (default 12 hours). */
+  sessionTtlMs?: number | undefined
 }
 
 export interface Kindred {
@@ -53,6 +55,8 @@ export interface Kindred {
   processor: Processor | undefined
   eventLog: EventLog
   generatedAdminToken: string | undefined
+  /** The HTTP routes, `{ method, url }` (empty for roles without HTTP). */
+  routes: Array<{ method: string; url: string }>
   close(): Promise<void>
 }
 
@@ -115,6 +119,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
 
   let fastify: Awaited<ReturnType<typeof createApp>>['fastify'] | undefined
   let url: string | undefined
+  let routes: Kindred['routes'] = []
   if (role === 'all' || role === 'ingest') {
     const ctx: AppContext = {
       db,
@@ -128,6 +133,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
         consoleDir: options.consoleDir ?? defaultConsoleDir,
+        sessionTtlMs: options.sessionTtlMs,
       },
     }
     const app = await createApp(ctx, [
@@ -137,6 +143,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       ...(options.routes ?? []),
     ])
     fastify = app.fastify
+    routes = app.routes
     url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')
   }
@@ -152,6 +159,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     processor,
     eventLog,
     generatedAdminToken: generatedToken,
+    routes,
     close() {
       // Drain in order: stop taking requests, flush accepted events, finish the current batch.
       closing ??= (async () => {

@@ -11,6 +11,7 @@ export const errorCodes = {
   BATCH_TOO_LARGE: { status: 413, action: 'fix_input' },
   PAYLOAD_TOO_LARGE: { status: 413, action: 'fix_input' },
   UNSUPPORTED_ENCODING: { status: 415, action: 'fix_input' },
+  URI_TOO_LONG: { status: 414, action: 'fix_input' },
   UNAUTHORIZED: { status: 401, action: 'fix_config' },
   FORBIDDEN: { status: 403, action: 'fix_config' },
   NOT_FOUND: { status: 404, action: 'fix_input' },

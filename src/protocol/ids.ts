@@ -7,6 +7,9 @@ export const idPrefixes = {
   adminToken: 'kdr',
   profile: 'prf',
   message: 'kdr-msg',
+  user: 'usr',
+  session: 'ses',
+  sessionToken: 'kss',
 } as const
 
 export type IdKind = keyof typeof idPrefixes

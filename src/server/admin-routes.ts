@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { sourcesRepository } from '../store/repositories/sources-repository.js'
-import { workspacesRepository } from '../store/repositories/workspaces-repository.js'
 import { hashSecret, newSecret, secretPrefix } from '../store/ids.js'
 import type { Auth } from './auth.js'
+import { annotateAudit } from './audit.js'
 import type { AppContext } from './context.js'
 import { jsonBody, notFound } from './http-helpers.js'
 
@@ -32,33 +32,13 @@ const patchSourceSchema = z.object({
 })
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
-  app.get('/api/v1/me', async (req) => {
-    const { key, workspaceId } = await auth.admin(req)
-    const workspace = await workspacesRepository.get(ctx.db, workspaceId)
-    if (!workspace) throw notFound(`workspace ${workspaceId}`)
-    return {
-      workspace: { id: workspace.id, name: workspace.name },
-      scopes: key.scopes,
-      keyId: key.id,
-    }
-  })
-
-  app.get('/api/v1/workspaces', async (req) => {
-    const { key } = await auth.admin(req)
-    const list = await workspacesRepository.list(
-      ctx.db,
-      key.workspaceId === null ? undefined : [key.workspaceId],
-    )
-    return { data: list.map((w) => ({ id: w.id, name: w.name, createdAt: w.createdAt })) }
-  })
-
   app.get('/api/v1/sources', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:sources')
     return { data: await sourcesRepository.list(ctx.db, workspaceId) }
   })
 
   app.post('/api/v1/sources', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:sources')
     const body = jsonBody(req, createSourceSchema)
     const writeKey = newSecret('writeKey')
     const source = await sourcesRepository.insert(ctx.db, {
@@ -74,15 +54,17 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext, auth:
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:sources')
     const source = await sourcesRepository.get(ctx.db, workspaceId, req.params.id)
     if (!source) throw notFound(`source ${req.params.id}`)
     return source
   })
 
   app.patch<{ Params: { id: string } }>('/api/v1/sources/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:sources')
     const body = jsonBody(req, patchSourceSchema)
+    const before = await sourcesRepository.get(ctx.db, workspaceId, req.params.id)
+    if (before) annotateAudit(req, { before })
     const writeKey = body.rotateWriteKey ? newSecret('writeKey') : undefined
     const source = await sourcesRepository.update(ctx.db, workspaceId, req.params.id, {
       ...(body.name === undefined ? {} : { name: body.name }),
@@ -98,7 +80,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext, auth:
   })
 
   app.delete<{ Params: { id: string } }>('/api/v1/sources/:id', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:sources')
+    const before = await sourcesRepository.get(ctx.db, workspaceId, req.params.id)
+    if (before) annotateAudit(req, { before })
     const deleted = await sourcesRepository.delete(ctx.db, workspaceId, req.params.id)
     if (!deleted) throw notFound(`source ${req.params.id}`)
     auth.invalidate()
@@ -107,7 +91,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext, auth:
 
   // Live debugger: Server-Sent Events of what the source receives, accepted and rejected.
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id/events/live', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:sources')
     const source = await sourcesRepository.get(ctx.db, workspaceId, req.params.id)
     if (!source) throw notFound(`source ${req.params.id}`)
     reply.hijack()

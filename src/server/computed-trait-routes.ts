@@ -24,6 +24,7 @@ import type { AppContext } from './context.js'
 import { jsonBody, notFound } from './http-helpers.js'
 
 const READ = 'read:segments'
+const WRITE = 'write:segments'
 
 export function computedTraitView(c: StoredComputedTrait & { profiles?: number }) {
   return {
@@ -63,7 +64,7 @@ export function registerComputedTraitRoutes(
   })
 
   app.post('/api/v1/computed-traits', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const input = jsonBody(req, computedTraitInputSchema)
     const ct = await createComputedTrait(db, workspaceId, input, ctx.clock())
     return reply.code(201).send(computedTraitView(ct))
@@ -83,7 +84,7 @@ export function registerComputedTraitRoutes(
   })
 
   app.put<{ Params: { id: string } }>('/api/v1/computed-traits/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const input = jsonBody(req, computedTraitUpdateSchema)
     const ct = await updateComputedTrait(db, workspaceId, req.params.id, input, ctx.clock())
     if (ct === undefined) throw notFound(`computed trait ${req.params.id}`)
@@ -91,7 +92,7 @@ export function registerComputedTraitRoutes(
   })
 
   app.delete<{ Params: { id: string } }>('/api/v1/computed-traits/:id', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     if (!(await deleteComputedTrait(db, workspaceId, req.params.id)))
       throw notFound(`computed trait ${req.params.id}`)
     return reply.code(204).send()

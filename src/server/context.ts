@@ -14,11 +14,13 @@ export interface AppContext {
   rateLimiter: RateLimiter
   logger: Logger
   clock: () => Date
-  newId: (kind: 'source' | 'apiKey' | 'message' | 'workspace') => string
+  newId: (kind: 'source' | 'apiKey' | 'message' | 'workspace' | 'user' | 'session') => string
   config: {
     /** Default per-source ingest limit; a source's `settings.rateLimit` overrides it. */
     defaultRateLimit: BucketConfig
     /** Directory of the built console, served at `/` when present. */
     consoleDir?: string | undefined
+    /** Console session lifetime; default 12 hours. */
+    sessionTtlMs?: number | undefined
   }
 }

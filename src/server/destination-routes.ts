@@ -39,6 +39,8 @@ export interface DestinationRoutesDeps {
   wake(): void
 }
 
+const READ = 'read:destinations'
+const WRITE = 'write:destinations'
 const nameSchema = z.string().trim().min(1).max(200)
 const rateLimitSchema = z.number().positive().max(100_000).nullable()
 
@@ -167,7 +169,7 @@ export function registerDestinationRoutes(
   }
 
   app.get('/api/v1/destinations/catalog', async (req) => {
-    await auth.admin(req)
+    await auth.admin(req, READ)
     return {
       data: listDestinations().map((d) => ({
         id: d.manifest.id,
@@ -186,12 +188,12 @@ export function registerDestinationRoutes(
   })
 
   app.get('/api/v1/destinations', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, READ)
     return { data: (await destinationsRepository.list(db, workspaceId)).map(output) }
   })
 
   app.post('/api/v1/destinations', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const body = jsonBody(req, createSchema)
     const def = destinationType(body.type)
     checkActions(def, body.actions)
@@ -223,7 +225,7 @@ export function registerDestinationRoutes(
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, READ)
     const d = await load(workspaceId, req.params.id)
     const counts = await db.query<{ state: string; n: string | number }>(
       `SELECT state, count(*) AS n FROM delivery_jobs
@@ -242,7 +244,7 @@ export function registerDestinationRoutes(
   })
 
   app.put<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const body = jsonBody(req, updateSchema)
     const stored = await load(workspaceId, req.params.id)
     const def = destinationType(stored.type)
@@ -293,7 +295,7 @@ export function registerDestinationRoutes(
   })
 
   app.delete<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const deleted = await db.transaction((tx) =>
       destinationsRepository.delete(tx, workspaceId, req.params.id),
     )
@@ -303,7 +305,7 @@ export function registerDestinationRoutes(
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/deliveries', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, READ)
     await load(workspaceId, req.params.id)
     const { cursor, status, limit } = parseQuery(listQuery, req.query)
     const r = await db.query<{
@@ -344,7 +346,7 @@ export function registerDestinationRoutes(
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/dead-letters', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, READ)
     await load(workspaceId, req.params.id)
     const { cursor, limit } = parseQuery(listQuery.omit({ status: true }), req.query)
     const r = await db.query<{
@@ -380,7 +382,7 @@ export function registerDestinationRoutes(
   })
 
   app.post<{ Params: { id: string } }>('/api/v1/destinations/:id/replay', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     await load(workspaceId, req.params.id)
     const body = jsonBody(req, replaySchema)
     const now = ctx.clock().toISOString()

@@ -5,10 +5,23 @@ import { KindredError, zodIssues } from '../protocol/index.js'
 /** Admin bodies arrive as raw buffers (one content parser for the whole app); parse and validate. */
 export function jsonBody<S extends z.ZodType>(req: FastifyRequest, schema: S): z.infer<S> {
   const body = req.body
+  const encoding = req.headers['content-encoding']
+  if (encoding !== undefined && encoding !== 'identity') {
+    // Admin bodies are small and sent uncompressed; a body we would not decode is refused whole.
+    throw new KindredError(
+      'UNSUPPORTED_ENCODING',
+      `Content-Encoding "${encoding}" is not accepted here; send plain JSON`,
+    )
+  }
   let value: unknown = {}
   if (Buffer.isBuffer(body) && body.length > 0) {
+    const text = body.toString('utf8')
+    // Postgres text and jsonb cannot hold NUL; refuse it here rather than fail at the store.
+    if (text.includes('\u0000') || text.includes('\\u0000')) {
+      throw new KindredError('VALIDATION_FAILED', 'request body contains a NUL character')
+    }
     try {
-      value = JSON.parse(body.toString('utf8'))
+      value = JSON.parse(text)
     } catch (err) {
       throw new KindredError(
         'INVALID_JSON',

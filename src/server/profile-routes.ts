@@ -227,16 +227,17 @@ export function registerProfileRoutes(
   }
 
   app.get('/api/v1/identity/rules', async (req) => {
-    const { workspaceId } = await auth.admin(req, READ)
+    const { workspaceId } = await auth.admin(req, 'read:identity')
     const s = await identitySettings.get(db, workspaceId)
     return { rules: s.rules, survivorship: s.survivorship }
   })
 
   app.put('/api/v1/identity/rules', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:identity')
     const body = jsonBody(
       req,
-      z.object({ rules: z.unknown().optional(), survivorship: z.unknown().optional() }),
+      // Strict: a misspelt field is an error, not a silent no-op that rewrites the rules.
+      z.strictObject({ rules: z.unknown().optional(), survivorship: z.unknown().optional() }),
     )
     const current = await identitySettings.get(db, workspaceId)
     const rules = body.rules === undefined ? current.rules : parseIdentityRules(body.rules)
@@ -492,7 +493,7 @@ export function registerProfileRoutes(
   })
 
   app.post<{ Params: { id: string } }>('/api/v1/profiles/:id/split', async (req) => {
-    const { workspaceId, key } = await auth.admin(req)
+    const { workspaceId, key } = await auth.admin(req, 'write:profiles')
     const body = jsonBody(
       req,
       z.object({

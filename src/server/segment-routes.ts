@@ -25,6 +25,7 @@ import type { AppContext } from './context.js'
 import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 const READ = 'read:segments'
+const WRITE = 'write:segments'
 
 export function segmentView(s: StoredSegment & { size: number }) {
   return {
@@ -66,7 +67,7 @@ export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.post('/api/v1/segments', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const input = jsonBody(req, segmentInputSchema)
     const seg = await createSegment(db, workspaceId, input, ctx.clock())
     return reply.code(201).send(segmentView(seg))
@@ -86,7 +87,7 @@ export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.put<{ Params: { id: string } }>('/api/v1/segments/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const input = jsonBody(req, segmentUpdateSchema)
     const seg = await updateSegment(db, workspaceId, req.params.id, input, ctx.clock())
     if (seg === undefined) throw notFound(`segment ${req.params.id}`)
@@ -94,7 +95,7 @@ export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.delete<{ Params: { id: string } }>('/api/v1/segments/:id', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     if (!(await deleteSegment(db, workspaceId, req.params.id)))
       throw notFound(`segment ${req.params.id}`)
     return reply.code(204).send()

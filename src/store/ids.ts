@@ -15,7 +15,7 @@ export function newId(kind: IdKind, length = 16): string {
   return `${idPrefixes[kind]}_${randomToken(length)}`
 }
 
-export function newSecret(kind: 'writeKey' | 'adminToken' | 'apiKey'): string {
+export function newSecret(kind: 'writeKey' | 'adminToken' | 'apiKey' | 'sessionToken'): string {
   return `${idPrefixes[kind]}_${randomToken(32)}`
 }
 

@@ -44,7 +44,11 @@ export function apiUrl(path: string, query?: RequestOptions['query']): string {
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const session = getSession()
   const token = options.token ?? session.token
-  const headers: Record<string, string> = { accept: 'application/json' }
+  // The server accepts its session cookie for changes only with this header (CSRF defence).
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'x-kindred-client': 'console',
+  }
   if (token) headers.authorization = `Bearer ${token}`
   if (session.workspaceId && !options.token) headers['x-kindred-workspace'] = session.workspaceId
   if (options.body !== undefined) headers['content-type'] = 'application/json'
@@ -55,6 +59,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
       headers,
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       signal: options.signal,
+      credentials: 'same-origin',
     })
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error
@@ -78,7 +83,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
         ? 'Not available in this version yet.'
         : `The server answered ${response.status} ${response.statusText}.`)
     // A stored token that stopped working (rotated, wrong server): go back to sign-in.
-    if (response.status === 401 && !options.token && session.token) signOut()
+    if (response.status === 401 && !options.token && (session.token || session.cookie)) signOut()
     throw new ApiError(
       response.status,
       error?.code ?? `HTTP_${response.status}`,

@@ -1,14 +1,18 @@
 /**
- * The signed-in session: the admin token and the chosen workspace, kept in localStorage so a
- * reload keeps you signed in. Components subscribe with `useSession()`.
+ * The signed-in session: an admin token (or a flag saying the server's HttpOnly session cookie
+ * signs us in) and the chosen workspace, kept in localStorage so a reload keeps you signed in.
+ * Components subscribe with `useSession()`.
  */
 import { useSyncExternalStore } from 'react'
 
 const TOKEN_KEY = 'kindred.adminToken'
 const WORKSPACE_KEY = 'kindred.workspace'
+const COOKIE_KEY = 'kindred.cookieSession'
 
 export interface Session {
   token: string | null
+  /** Signed in with e-mail and password: the session lives in an HttpOnly cookie we cannot read. */
+  cookie: boolean
   workspaceId: string | null
 }
 
@@ -19,10 +23,11 @@ function read(): Session {
   try {
     return {
       token: localStorage.getItem(TOKEN_KEY),
+      cookie: localStorage.getItem(COOKIE_KEY) === '1',
       workspaceId: localStorage.getItem(WORKSPACE_KEY),
     }
   } catch {
-    return { token: null, workspaceId: null }
+    return { token: null, cookie: false, workspaceId: null }
   }
 }
 
@@ -31,6 +36,8 @@ function write(next: Session): void {
   try {
     if (next.token) localStorage.setItem(TOKEN_KEY, next.token)
     else localStorage.removeItem(TOKEN_KEY)
+    if (next.cookie) localStorage.setItem(COOKIE_KEY, '1')
+    else localStorage.removeItem(COOKIE_KEY)
     if (next.workspaceId) localStorage.setItem(WORKSPACE_KEY, next.workspaceId)
     else localStorage.removeItem(WORKSPACE_KEY)
   } catch {
@@ -44,11 +51,19 @@ export function getSession(): Session {
 }
 
 export function signIn(token: string, workspaceId: string | null): void {
-  write({ token, workspaceId })
+  write({ token, cookie: false, workspaceId })
+}
+
+export function signInWithCookie(workspaceId: string | null): void {
+  write({ token: null, cookie: true, workspaceId })
 }
 
 export function signOut(): void {
-  write({ token: null, workspaceId: null })
+  write({ token: null, cookie: false, workspaceId: null })
+}
+
+export function isSignedIn(session: Session): boolean {
+  return session.token !== null || session.cookie
 }
 
 export function setWorkspace(workspaceId: string): void {

@@ -8,6 +8,60 @@ export interface Page<T> {
 export interface Me {
   workspace: { id: string; name: string }
   scopes: string[]
+  kind?: 'key' | 'user'
+  role?: Role
+  user?: { id: string; email: string; name: string | null }
+}
+
+export type Role = 'owner' | 'admin' | 'editor' | 'viewer'
+
+export interface LoginResult {
+  token: string
+  expiresAt: string
+  user: { id: string; email: string }
+  workspaces: Array<{ workspaceId: string; workspaceName: string; role: Role }>
+}
+
+export interface Member {
+  id: string
+  email: string
+  name: string | null
+  role: Role
+  createdAt: string
+}
+
+export interface ApiKeyInfo {
+  id: string
+  name: string
+  keyPrefix: string
+  scopes: string[]
+  createdAt: string
+  createdBy: string | null
+}
+
+export interface CreatedApiKey extends ApiKeyInfo {
+  secret: string
+}
+
+export interface AuditEntry {
+  id: string
+  at: string
+  actorKind: string
+  actorId: string | null
+  actorLabel: string | null
+  action: string
+  targetType: string | null
+  targetId: string | null
+  outcome: 'success' | 'failure' | 'denied'
+  status: number | null
+  before: unknown
+  after: unknown
+  ip: string | null
+}
+
+export interface ScopeInfo {
+  scope: string
+  description: string
 }
 
 export interface Workspace {

@@ -153,7 +153,8 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
   const counter = useRef(0)
 
   useEffect(() => {
-    if (!session.token) return undefined
+    if (!session.token && !session.cookie) return undefined
+    // With a cookie session the browser sends the cookie itself (same origin).
     const url = apiUrl(`/sources/${encodeURIComponent(sourceId)}/events/live`, {
       token: session.token,
       workspace: session.workspaceId,
@@ -178,7 +179,7 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
       else setRows((prev) => [row, ...prev].slice(0, MAX_EVENTS))
     })
     return () => source.close()
-  }, [sourceId, session.token, session.workspaceId])
+  }, [sourceId, session.token, session.cookie, session.workspaceId])
 
   function resume() {
     setRows((prev) => [...buffered, ...prev].slice(0, MAX_EVENTS))

@@ -28,6 +28,7 @@ import { importsRepository, type ImportRecord } from './imports-repository.js'
 import { importKeyFor, newImportId, runImport } from './import-runner.js'
 
 const READ = 'read:imports'
+const WRITE = 'write:imports'
 
 const createImportSchema = z.strictObject({
   sourceId: z.string().min(1),
@@ -109,7 +110,7 @@ export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: Imp
   })
 
   app.post('/api/v1/imports', async (req, reply) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, WRITE)
     const body = jsonBody(req, createImportSchema)
     const source = await sourcesRepository.get(db, workspaceId, body.sourceId)
     if (!source) throw notFound(`source ${body.sourceId}`)
@@ -137,7 +138,7 @@ export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: Imp
     child.removeAllContentTypeParsers()
     child.addContentTypeParser('*', (_req, payload, done) => done(null, payload))
     child.put('/api/v1/imports/:id/file', async (req, reply) => {
-      const { workspaceId } = await auth.admin(req)
+      const { workspaceId } = await auth.admin(req, WRITE)
       const { id } = req.params as { id: string }
       const record = await importsRepository.get(db, workspaceId, id)
       if (!record) throw notFound(`import ${id}`)

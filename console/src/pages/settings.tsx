@@ -1,0 +1,424 @@
+/**
+ * Settings: the workspace's members and their roles, API keys (the secret is shown once), and the
+ * audit log. Each tab answers "not available" by itself when the caller's role may not see it.
+ */
+import {
+  Alert,
+  Badge,
+  Button,
+  Code,
+  Group,
+  Modal,
+  MultiSelect,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Tabs,
+  Text,
+  TextInput,
+} from '@mantine/core'
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useState, type FormEvent } from 'react'
+import { api, errorMessage } from '../api/client.js'
+import type {
+  ApiKeyInfo,
+  AuditEntry,
+  CreatedApiKey,
+  Member,
+  Page,
+  Role,
+  ScopeInfo,
+} from '../api/types.js'
+import { CopyField } from '../components/copy-field.js'
+import { PageHeader } from '../components/page-header.js'
+import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { formatTime } from '../lib/format.js'
+
+const ROLES: Array<{ value: Role; label: string }> = [
+  { value: 'viewer', label: 'Viewer: reads everything but keys, privacy and audit' },
+  { value: 'editor', label: 'Editor: + segments, traits, destinations, tracking plans' },
+  { value: 'admin', label: 'Admin: + sources, imports, keys, members, privacy, audit' },
+  { value: 'owner', label: 'Owner: everything, including the workspace itself' },
+]
+
+export function SettingsPage() {
+  return (
+    <>
+      <PageHeader
+        title="Settings"
+        description="Who may do what in this workspace, the keys scripts use, and the record of every change."
+      />
+      <Tabs defaultValue="users" keepMounted={false}>
+        <Tabs.List mb="md">
+          <Tabs.Tab value="users" data-testid="tab-users">
+            Users
+          </Tabs.Tab>
+          <Tabs.Tab value="keys" data-testid="tab-keys">
+            API keys
+          </Tabs.Tab>
+          <Tabs.Tab value="audit" data-testid="tab-audit">
+            Audit log
+          </Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="users">
+          <UsersTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="keys">
+          <KeysTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="audit">
+          <AuditTab />
+        </Tabs.Panel>
+      </Tabs>
+    </>
+  )
+}
+
+function UsersTab() {
+  const queryClient = useQueryClient()
+  const members = useQuery({ queryKey: ['users'], queryFn: () => api<Page<Member>>('/users') })
+  const [email, setEmail] = useState('')
+  const [password, setPassword] = useState('')
+  const [role, setRole] = useState<Role>('viewer')
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['users'] })
+  const add = useMutation({
+    mutationFn: () =>
+      api<Member>('/users', {
+        method: 'POST',
+        body: { email: email.trim(), role, ...(password ? { password } : {}) },
+      }),
+    onSuccess: () => {
+      setEmail('')
+      setPassword('')
+      refresh()
+    },
+  })
+  const change = useMutation({
+    mutationFn: (v: { id: string; role: Role | null }) =>
+      v.role
+        ? api(`/users/${encodeURIComponent(v.id)}`, { method: 'PATCH', body: { role: v.role } })
+        : api(`/users/${encodeURIComponent(v.id)}`, { method: 'DELETE' }),
+    onSettled: refresh,
+  })
+  function submit(event: FormEvent) {
+    event.preventDefault()
+    if (email.trim()) add.mutate()
+  }
+  return (
+    <Stack>
+      <QueryView query={members} what="Users">
+        {(page) => (
+          <Table withTableBorder verticalSpacing="sm" data-testid="users-table">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>E-mail</Table.Th>
+                <Table.Th>Role</Table.Th>
+                <Table.Th>Added</Table.Th>
+                <Table.Th />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {page.data.map((m) => (
+                <Table.Tr key={m.id}>
+                  <Table.Td>{m.email}</Table.Td>
+                  <Table.Td w={160}>
+                    <Select
+                      size="xs"
+                      aria-label={`Role of ${m.email}`}
+                      data={ROLES.map((r) => r.value)}
+                      value={m.role}
+                      allowDeselect={false}
+                      onChange={(v) =>
+                        v && v !== m.role && change.mutate({ id: m.id, role: v as Role })
+                      }
+                    />
+                  </Table.Td>
+                  <Table.Td>{formatTime(m.createdAt)}</Table.Td>
+                  <Table.Td ta="right">
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color="red"
+                      onClick={() => change.mutate({ id: m.id, role: null })}
+                    >
+                      Remove
+                    </Button>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        )}
+      </QueryView>
+      {change.isError ? <Alert color="red">{errorMessage(change.error)}</Alert> : null}
+      <form onSubmit={submit}>
+        <Group align="flex-end">
+          <TextInput
+            label="E-mail"
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.currentTarget.value)}
+            w={240}
+          />
+          <PasswordInput
+            label="Password"
+            description="For a new account (10+ characters)"
+            value={password}
+            onChange={(e) => setPassword(e.currentTarget.value)}
+            w={220}
+          />
+          <Select
+            label="Role"
+            data={ROLES}
+            value={role}
+            allowDeselect={false}
+            onChange={(v) => v && setRole(v as Role)}
+            w={340}
+          />
+          <Button type="submit" loading={add.isPending}>
+            Add user
+          </Button>
+        </Group>
+      </form>
+      {add.isError ? <Alert color="red">{errorMessage(add.error)}</Alert> : null}
+    </Stack>
+  )
+}
+
+function KeysTab() {
+  const queryClient = useQueryClient()
+  const keys = useQuery({
+    queryKey: ['api-keys'],
+    queryFn: () => api<Page<ApiKeyInfo>>('/api-keys'),
+  })
+  const scopes = useQuery({
+    queryKey: ['scopes'],
+    queryFn: () => api<Page<ScopeInfo>>('/scopes'),
+  })
+  const sources = useQuery({
+    queryKey: ['sources'],
+    queryFn: () => api<Page<{ id: string; name: string }>>('/sources'),
+  })
+  const [name, setName] = useState('')
+  const [chosen, setChosen] = useState<string[]>([])
+  const [created, setCreated] = useState<CreatedApiKey | null>(null)
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: ['api-keys'] })
+  const create = useMutation({
+    mutationFn: () =>
+      api<CreatedApiKey>('/api-keys', {
+        method: 'POST',
+        body: { name: name.trim(), scopes: chosen },
+      }),
+    onSuccess: (key) => {
+      setName('')
+      setChosen([])
+      setCreated(key)
+      refresh()
+    },
+  })
+  const revoke = useMutation({
+    mutationFn: (id: string) => api(`/api-keys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    onSettled: refresh,
+  })
+  const options = [
+    ...(scopes.data?.data ?? []).map((s) => ({
+      value: s.scope,
+      label: `${s.scope}: ${s.description}`,
+    })),
+    ...(sources.data?.data ?? []).map((s) => ({
+      value: `write:source:${s.id}`,
+      label: `write:source:${s.id}: send events to ${s.name}`,
+    })),
+  ]
+  function submit(event: FormEvent) {
+    event.preventDefault()
+    if (name.trim() && chosen.length > 0) create.mutate()
+  }
+  return (
+    <Stack>
+      <QueryView query={keys} what="API keys">
+        {(page) =>
+          page.data.length === 0 ? (
+            <Empty
+              icon="link"
+              title="No API keys yet"
+              description="Create a key for a script or a server: it gets only the scopes you pick."
+            />
+          ) : (
+            <Table withTableBorder verticalSpacing="sm" data-testid="keys-table">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Key</Table.Th>
+                  <Table.Th>Scopes</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th />
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {page.data.map((k) => (
+                  <Table.Tr key={k.id}>
+                    <Table.Td>{k.name}</Table.Td>
+                    <Table.Td>
+                      <Code>{k.keyPrefix}…</Code>
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={4}>
+                        {k.scopes.map((s) => (
+                          <Badge key={s} variant="light" size="sm">
+                            {s}
+                          </Badge>
+                        ))}
+                      </Group>
+                    </Table.Td>
+                    <Table.Td>{formatTime(k.createdAt)}</Table.Td>
+                    <Table.Td ta="right">
+                      <Button
+                        size="xs"
+                        variant="subtle"
+                        color="red"
+                        onClick={() => revoke.mutate(k.id)}
+                      >
+                        Revoke
+                      </Button>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )
+        }
+      </QueryView>
+      <form onSubmit={submit}>
+        <Group align="flex-end">
+          <TextInput
+            label="Name"
+            placeholder="Nightly export"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            w={220}
+            data-testid="key-name"
+          />
+          <MultiSelect
+            label="Scopes"
+            placeholder="Pick what the key may do"
+            data={options}
+            value={chosen}
+            onChange={setChosen}
+            searchable
+            w={460}
+            data-testid="key-scopes"
+          />
+          <Button type="submit" loading={create.isPending} data-testid="create-key">
+            Create key
+          </Button>
+        </Group>
+      </form>
+      {create.isError ? <Alert color="red">{errorMessage(create.error)}</Alert> : null}
+      <Modal opened={created !== null} onClose={() => setCreated(null)} title="Your new API key">
+        {created ? (
+          <Stack>
+            <Alert color="yellow">
+              Copy the key now: it is shown once and only its hash is stored.
+            </Alert>
+            <CopyField label="API key" value={created.secret} testId="new-key-secret" />
+            <Text size="sm">
+              Send it as <Code>Authorization: Bearer …</Code>. Scopes: {created.scopes.join(', ')}.
+            </Text>
+            <Button onClick={() => setCreated(null)}>Done</Button>
+          </Stack>
+        ) : null}
+      </Modal>
+    </Stack>
+  )
+}
+
+function AuditTab() {
+  const [action, setAction] = useState('')
+  const audit = useInfiniteQuery({
+    queryKey: ['audit', action],
+    initialPageParam: null as string | null,
+    queryFn: ({ pageParam }) =>
+      api<{ data: AuditEntry[]; nextCursor: string | null }>('/audit', {
+        query: { limit: 50, cursor: pageParam, action: action || undefined },
+      }),
+    getNextPageParam: (last) => last.nextCursor,
+  })
+  const rows = audit.data?.pages.flatMap((p) => p.data) ?? []
+  return (
+    <Stack>
+      <TextInput
+        label="Action"
+        description='Exact ("source.create") or a prefix ending in a dot ("source.")'
+        value={action}
+        onChange={(e) => setAction(e.currentTarget.value.trim())}
+        w={320}
+      />
+      {audit.isPending ? (
+        <Loading />
+      ) : audit.isError ? (
+        <ErrorNotice error={audit.error} onRetry={() => void audit.refetch()} />
+      ) : rows.length === 0 ? (
+        <Empty
+          icon="clock"
+          title="Nothing recorded yet"
+          description="Every change made through the API appears here."
+        />
+      ) : (
+        <Table withTableBorder verticalSpacing="xs" data-testid="audit-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>When</Table.Th>
+              <Table.Th>Who</Table.Th>
+              <Table.Th>Action</Table.Th>
+              <Table.Th>Target</Table.Th>
+              <Table.Th>Outcome</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((r) => (
+              <Table.Tr key={r.id} data-testid="audit-row">
+                <Table.Td>{formatTime(r.at)}</Table.Td>
+                <Table.Td>
+                  {r.actorLabel ?? r.actorId ?? '—'}{' '}
+                  <Text span c="dimmed" size="xs">
+                    ({r.actorKind})
+                  </Text>
+                </Table.Td>
+                <Table.Td>
+                  <Code>{r.action}</Code>
+                </Table.Td>
+                <Table.Td>{r.targetId ? `${r.targetType ?? ''} ${r.targetId}` : '—'}</Table.Td>
+                <Table.Td>
+                  <Badge
+                    variant="light"
+                    color={
+                      r.outcome === 'success' ? 'teal' : r.outcome === 'denied' ? 'orange' : 'red'
+                    }
+                  >
+                    {r.outcome}
+                  </Badge>{' '}
+                  {r.status ? (
+                    <Text span c="dimmed" size="xs">
+                      {r.status}
+                    </Text>
+                  ) : null}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {audit.hasNextPage ? (
+        <Button
+          variant="default"
+          onClick={() => void audit.fetchNextPage()}
+          loading={audit.isFetchingNextPage}
+        >
+          Load more
+        </Button>
+      ) : null}
+    </Stack>
+  )
+}

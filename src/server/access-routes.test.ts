@@ -1,0 +1,444 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { basic, startTestKindred, type TestKindred } from './test-server.js'
+import { createMember } from '../cli/user-command.js'
+
+let k: TestKindred
+beforeAll(async () => {
+  k = await startTestKindred()
+})
+afterAll(() => k.close())
+
+const PASSWORD = 'correct horse battery'
+type Json = Record<string, unknown>
+
+async function call(
+  path: string,
+  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
+  const res = await fetch(`${k.url}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      'content-type': 'application/json',
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {}, headers: res.headers }
+}
+
+async function addUser(email: string, role: string): Promise<void> {
+  const res = await k.admin('/api/v1/users', { body: { email, password: PASSWORD, role } })
+  expect(res.status, await res.clone().text()).toBe(201)
+}
+
+async function login(email: string, password = PASSWORD) {
+  return call('/api/v1/auth/login', { body: { email, password } })
+}
+
+async function sessionOf(email: string, role: string): Promise<string> {
+  await addUser(email, role)
+  const res = await login(email)
+  expect(res.status).toBe(200)
+  return res.body.token as string
+}
+
+describe('users, roles and sessions', () => {
+  it('signs in with e-mail and password: an HttpOnly SameSite=Strict cookie and a bearer token', async () => {
+    await addUser('Owner@Example.com', 'owner')
+    const res = await login('owner@example.com')
+    expect(res.status).toBe(200)
+    expect(res.body.token).toMatch(/^kss_/)
+    const cookie = res.headers.get('set-cookie') ?? ''
+    expect(cookie).toMatch(/^kindred_session=kss_/)
+    expect(cookie).toContain('HttpOnly')
+    expect(cookie).toContain('SameSite=Strict')
+    const me = await call('/api/v1/me', { token: res.body.token as string })
+    expect(me.body).toMatchObject({
+      kind: 'user',
+      role: 'owner',
+      user: { email: 'owner@example.com' },
+      workspaces: [{ workspaceId: 'default', role: 'owner' }],
+    })
+    const viaCookie = await call('/api/v1/me', {
+      headers: { cookie: cookie.split(';')[0] as string },
+    })
+    expect(viaCookie.status).toBe(200)
+    // Passwords are stored as scrypt hashes with their own salt.
+    const rows = await k.kindred.store.db.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users',
+    )
+    expect(JSON.stringify(rows.rows)).not.toContain(PASSWORD)
+    expect(rows.rows[0]?.password_hash).toMatch(/^scrypt\$/)
+  })
+
+  it('refuses a wrong password the same way as an unknown e-mail, and audits both', async () => {
+    const wrong = await login('owner@example.com', 'not the password')
+    const unknown = await login('nobody@example.com', 'not the password')
+    expect(wrong.status).toBe(401)
+    expect(unknown.status).toBe(401)
+    expect(wrong.body).toEqual(unknown.body)
+    const audit = await k.admin('/api/v1/audit?action=auth.login')
+    const rows = ((await audit.json()) as { data: Json[] }).data
+    expect(rows.filter((r) => r.outcome === 'failure').map((r) => r.actorLabel)).toEqual(
+      expect.arrayContaining(['owner@example.com', 'nobody@example.com']),
+    )
+    expect(rows.some((r) => r.outcome === 'success')).toBe(true)
+  })
+
+  it('viewer reads but cannot change anything', async () => {
+    const token = await sessionOf('viewer@example.com', 'viewer')
+    expect((await call('/api/v1/sources', { token })).status).toBe(200)
+    expect((await call('/api/v1/segments', { token })).status).toBe(200)
+    const create = await call('/api/v1/sources', { token, body: { name: 'nope' } })
+    expect(create.status).toBe(403)
+    expect(create.body).toMatchObject({ error: { code: 'FORBIDDEN' } })
+    expect((await call('/api/v1/identity/rules', { token, method: 'PUT', body: {} })).status).toBe(
+      403,
+    )
+    expect((await call('/api/v1/audit', { token })).status).toBe(403)
+    expect((await call('/api/v1/api-keys', { token })).status).toBe(403)
+  })
+
+  it('editor changes configuration but cannot manage sources, keys or users', async () => {
+    const token = await sessionOf('editor@example.com', 'editor')
+    const rules = await call('/api/v1/identity/rules', { token })
+    expect(rules.status).toBe(200)
+    const put = await call('/api/v1/identity/rules', { token, method: 'PUT', body: rules.body })
+    expect(put.status).toBe(200)
+    expect(
+      (await call('/api/v1/api-keys', { token, body: { name: 'k', scopes: ['read:profiles'] } }))
+        .status,
+    ).toBe(403)
+    expect(
+      (
+        await call('/api/v1/users', {
+          token,
+          body: { email: 'x@example.com', password: PASSWORD, role: 'viewer' },
+        })
+      ).status,
+    ).toBe(403)
+    expect((await call('/api/v1/sources', { token, body: { name: 'nope' } })).status).toBe(403)
+  })
+
+  it('admin manages members but cannot create owners or grant "admin"', async () => {
+    const token = await sessionOf('admin@example.com', 'admin')
+    const viewer = await call('/api/v1/users', {
+      token,
+      body: { email: 'v2@example.com', password: PASSWORD, role: 'viewer' },
+    })
+    expect(viewer.status).toBe(201)
+    const owner = await call('/api/v1/users', {
+      token,
+      body: { email: 'o2@example.com', password: PASSWORD, role: 'owner' },
+    })
+    expect(owner.status).toBe(403)
+    const promote = await call(`/api/v1/users/${viewer.body.id as string}`, {
+      token,
+      method: 'PATCH',
+      body: { role: 'owner' },
+    })
+    expect(promote.status).toBe(403)
+    const key = await call('/api/v1/api-keys', { token, body: { name: 'k', scopes: ['admin'] } })
+    expect(key.status).toBe(403)
+    expect(key.body).toMatchObject({ error: { details: { missing: ['admin'] } } })
+    const members = await call('/api/v1/users', { token })
+    const owners = (members.body.data as Json[]).filter((m) => m.role === 'owner')
+    expect(owners).toHaveLength(1)
+    // Admins cannot touch an owner at all.
+    const demote = await call(`/api/v1/users/${owners[0]?.id as string}`, {
+      token,
+      method: 'DELETE',
+    })
+    expect(demote.status).toBe(403)
+  })
+
+  it('never removes or demotes the last owner', async () => {
+    const members = (await (await k.admin('/api/v1/users')).json()) as { data: Json[] }
+    const owner = members.data.find((m) => m.role === 'owner') as Json
+    const del = await k.admin(`/api/v1/users/${owner.id as string}`, { method: 'DELETE' })
+    expect(del.status).toBe(409)
+    const demote = await k.admin(`/api/v1/users/${owner.id as string}`, {
+      method: 'PATCH',
+      body: { role: 'admin' },
+    })
+    expect(demote.status).toBe(409)
+    const still = (await (await k.admin('/api/v1/users')).json()) as { data: Json[] }
+    expect(still.data.find((m) => m.id === owner.id)?.role).toBe('owner')
+  })
+
+  it('sessions expire and logout revokes them (cookie cleared too)', async () => {
+    const token = await sessionOf('temp@example.com', 'viewer')
+    expect((await call('/api/v1/me', { token })).status).toBe(200)
+    await k.kindred.store.db.query(
+      `UPDATE user_sessions SET expires_at = now() - interval '1 second'
+       WHERE user_id = (SELECT id FROM users WHERE email = 'temp@example.com')`,
+    )
+    const expired = await call('/api/v1/me', { token })
+    expect(expired.status).toBe(401)
+
+    const again = (await login('temp@example.com')).body.token as string
+    const out = await call('/api/v1/auth/logout', { token: again, method: 'POST' })
+    expect(out.status).toBe(200)
+    expect(out.headers.get('set-cookie')).toContain('Max-Age=0')
+    expect((await call('/api/v1/me', { token: again })).status).toBe(401)
+    // An API key is not a session: it cannot "log out".
+    expect((await k.admin('/api/v1/auth/logout', { method: 'POST' })).status).toBe(400)
+  })
+
+  it('accepts the session cookie for changes only with the X-Kindred-Client header (CSRF)', async () => {
+    const token = await sessionOf('csrf@example.com', 'admin')
+    const cookie = `kindred_session=${token}`
+    const bare = await call('/api/v1/sources', { body: { name: 'csrf' }, headers: { cookie } })
+    expect(bare.status).toBe(403)
+    const withHeader = await call('/api/v1/sources', {
+      body: { name: 'csrf ok' },
+      headers: { cookie, 'x-kindred-client': 'console' },
+    })
+    expect(withHeader.status).toBe(201)
+    const sources = (await (await k.admin('/api/v1/sources')).json()) as { data: Json[] }
+    expect(sources.data.map((s) => s.name)).not.toContain('csrf')
+  })
+
+  it('rate-limits sign-in attempts per IP and e-mail with 429 and Retry-After', async () => {
+    await addUser('limited@example.com', 'viewer')
+    const statuses: number[] = []
+    let last: Awaited<ReturnType<typeof login>> | undefined
+    for (let i = 0; i < 6; i++) {
+      last = await login('limited@example.com', 'wrong password!')
+      statuses.push(last.status)
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(last?.body).toMatchObject({ error: { code: 'RATE_LIMITED' } })
+    // Even the right password waits now.
+    expect((await login('limited@example.com')).status).toBe(429)
+  })
+
+  it('creates the first owner from the CLI helper', async () => {
+    const m = await createMember(k.kindred.store.db, {
+      email: 'cli@example.com',
+      password: PASSWORD,
+      role: 'owner',
+      workspace: 'default',
+    })
+    expect(m.role).toBe('owner')
+    expect((await login('cli@example.com')).status).toBe(200)
+  })
+})
+
+describe('workspaces', () => {
+  it('only owners delete a workspace, named twice, and everything in it goes', async () => {
+    const inGone = { 'x-kindred-workspace': 'gone' }
+    expect(
+      (await k.admin('/api/v1/workspaces', { body: { id: 'gone', name: 'Gone' } })).status,
+    ).toBe(201)
+    const src = await k.admin('/api/v1/sources', { body: { name: 'in gone' }, headers: inGone })
+    expect(src.status).toBe(201)
+    await k.admin('/api/v1/users', {
+      body: { email: 'gone-admin@example.com', password: PASSWORD, role: 'admin' },
+      headers: inGone,
+    })
+    const adminToken = (await login('gone-admin@example.com')).body.token as string
+    const denied = await call('/api/v1/workspaces/gone', {
+      token: adminToken,
+      method: 'DELETE',
+      body: { confirm: 'gone' },
+      headers: inGone,
+    })
+    expect(denied.status).toBe(403)
+    const unconfirmed = await k.admin('/api/v1/workspaces/gone', {
+      method: 'DELETE',
+      body: { confirm: 'nope' },
+      headers: inGone,
+    })
+    expect(unconfirmed.status).toBe(400)
+    const del = await k.admin('/api/v1/workspaces/gone', {
+      method: 'DELETE',
+      body: { confirm: 'gone' },
+      headers: inGone,
+    })
+    expect(del.status).toBe(204)
+    const left = await k.kindred.store.db.query(
+      `SELECT (SELECT count(*)::int FROM sources WHERE workspace_id = 'gone') AS s,
+              (SELECT count(*)::int FROM workspace_members WHERE workspace_id = 'gone') AS m,
+              (SELECT count(*)::int FROM workspaces WHERE id = 'gone') AS w,
+              (SELECT count(*)::int FROM audit_log WHERE workspace_id = 'gone'
+                 AND action = 'workspace.delete' AND outcome = 'success') AS a`,
+    )
+    expect(left.rows[0]).toEqual({ s: 0, m: 0, w: 0, a: 1 })
+    const def = await k.admin('/api/v1/workspaces/default', {
+      method: 'DELETE',
+      body: { confirm: 'default' },
+    })
+    expect(def.status).toBe(409)
+  })
+})
+
+describe('API keys', () => {
+  it('shows the secret once, stores it hashed, enforces scopes', async () => {
+    const created = await k.admin('/api/v1/api-keys', {
+      body: { name: 'reader', scopes: ['read:profiles'] },
+    })
+    expect(created.status).toBe(201)
+    const key = (await created.json()) as { id: string; secret: string; scopes: string[] }
+    expect(key.secret).toMatch(/^key_/)
+    const list = await (await k.admin('/api/v1/api-keys')).text()
+    expect(list).toContain(key.id)
+    expect(list).not.toContain(key.secret)
+    const stored = await k.kindred.store.db.query('SELECT * FROM api_keys')
+    expect(JSON.stringify(stored.rows)).not.toContain(key.secret)
+
+    expect((await call('/api/v1/profiles', { token: key.secret })).status).toBe(200)
+    expect((await call('/api/v1/sources', { token: key.secret })).status).toBe(403)
+    expect((await call('/api/v1/segments', { token: key.secret })).status).toBe(403)
+    // A key cannot mint keys beyond its scopes (it lacks write:api-keys altogether).
+    const mint = await call('/api/v1/api-keys', {
+      token: key.secret,
+      body: { name: 'x', scopes: ['admin'] },
+    })
+    expect(mint.status).toBe(403)
+    const unknown = await k.admin('/api/v1/api-keys', { body: { name: 'x', scopes: ['root'] } })
+    expect(unknown.status).toBe(400)
+
+    const del = await k.admin(`/api/v1/api-keys/${key.id}`, { method: 'DELETE' })
+    expect(del.status).toBe(204)
+    expect((await call('/api/v1/profiles', { token: key.secret })).status).toBe(401)
+  })
+
+  it('a write:source key and a write key only ever write to their own source', async () => {
+    const a = await k.createSource('A')
+    const b = await k.createSource('B')
+    const res = await k.admin('/api/v1/api-keys', {
+      body: { name: 'ingest A', scopes: [`write:source:${a.id}`] },
+    })
+    const key = (await res.json()) as { secret: string }
+    // The key is not an admin credential.
+    expect((await call('/api/v1/sources', { token: key.secret })).status).toBe(403)
+    const viaKey = await k.track(key.secret, '/v1/track', { userId: 'u1', event: 'Via key' })
+    expect(viaKey.status).toBe(200)
+    // B's write key in the body does not redirect A's write key (the header wins).
+    const viaWriteKey = await k.track(a.writeKey, '/v1/track', {
+      userId: 'u1',
+      event: 'Via write key',
+      writeKey: b.writeKey,
+    })
+    expect(viaWriteKey.status).toBe(200)
+    let landed: string[] = []
+    for (let i = 0; i < 100 && landed.length < 2; i++) {
+      const rows = await k.kindred.store.db.query<{ source_id: string }>(
+        `SELECT source_id FROM events WHERE event IN ('Via key', 'Via write key')`,
+      )
+      landed = rows.rows.map((r) => r.source_id)
+      if (landed.length < 2) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(landed).toEqual([a.id, a.id])
+    // Two sources in one key would be ambiguous.
+    const two = await k.admin('/api/v1/api-keys', {
+      body: { name: 'x', scopes: [`write:source:${a.id}`, `write:source:${b.id}`] },
+    })
+    expect(two.status).toBe(400)
+    const foreign = await k.admin('/api/v1/api-keys', {
+      body: { name: 'x', scopes: ['write:source:src_doesnotexist'] },
+    })
+    expect(foreign.status).toBe(404)
+    // A key without a source scope is no write key.
+    const reader = (await (
+      await k.admin('/api/v1/api-keys', { body: { name: 'r', scopes: ['read:profiles'] } })
+    ).json()) as { secret: string }
+    expect((await k.track(reader.secret, '/v1/track', { userId: 'u', event: 'x' })).status).toBe(
+      401,
+    )
+    void basic
+  })
+})
+
+describe('audit log', () => {
+  it('records each admin change with actor, target, before/after (secrets redacted)', async () => {
+    const s = await k.createSource('Audited')
+    await k.admin(`/api/v1/sources/${s.id}`, { method: 'PATCH', body: { name: 'Audited 2' } })
+    const res = await k.admin(`/api/v1/audit?action=source.&limit=50`)
+    expect(res.status).toBe(200)
+    const rows = ((await res.json()) as { data: Json[] }).data.filter((r) => r.targetId === s.id)
+    expect(rows.map((r) => r.action)).toEqual(['source.update', 'source.create'])
+    const [update, create] = rows as [Json, Json]
+    expect(create).toMatchObject({
+      actorKind: 'key',
+      workspaceId: 'default',
+      targetType: 'source',
+      outcome: 'success',
+      status: 201,
+      after: { name: 'Audited', writeKey: '[redacted]' },
+    })
+    expect(JSON.stringify(create)).not.toContain(s.writeKey)
+    expect(update).toMatchObject({ before: { name: 'Audited' }, after: { name: 'Audited 2' } })
+    expect(typeof update.requestId).toBe('string')
+    expect(update.ip).toBeTruthy()
+  })
+
+  it('records refused attempts of identified callers', async () => {
+    const token = (await login('viewer@example.com')).body.token as string
+    await call('/api/v1/sources', { token, body: { name: 'nope' } })
+    const rows = (
+      (await (await k.admin('/api/v1/audit?action=source.create')).json()) as {
+        data: Json[]
+      }
+    ).data
+    expect(rows[0]).toMatchObject({
+      actorKind: 'user',
+      actorLabel: 'viewer@example.com',
+      outcome: 'denied',
+      status: 403,
+    })
+  })
+
+  it('pages with a cursor and filters by actor and time', async () => {
+    const page1 = (await (await k.admin('/api/v1/audit?limit=2')).json()) as {
+      data: Json[]
+      nextCursor: string
+    }
+    expect(page1.data).toHaveLength(2)
+    const page2 = (await (
+      await k.admin(`/api/v1/audit?limit=2&cursor=${page1.nextCursor}`)
+    ).json()) as { data: Json[] }
+    expect(Number(page2.data[0]?.id)).toBeLessThan(Number(page1.data[1]?.id))
+    const future = (await (
+      await k.admin(`/api/v1/audit?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`)
+    ).json()) as { data: Json[] }
+    expect(future.data).toEqual([])
+    const actor = String(page1.data[0]?.actorId)
+    const byActor = (await (
+      await k.admin(`/api/v1/audit?actor=${encodeURIComponent(actor)}`)
+    ).json()) as { data: Json[] }
+    expect(byActor.data.every((r) => r.actorId === actor)).toBe(true)
+    expect((await k.admin('/api/v1/audit?since=yesterday')).status).toBe(400)
+  })
+
+  it('is append-only in the database: UPDATE, DELETE and TRUNCATE fail', async () => {
+    const db = k.kindred.store.db
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')
+    await expect(db.query(`UPDATE audit_log SET action = 'x'`)).rejects.toThrow(/append-only/)
+    await expect(db.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/)
+    await expect(db.query('TRUNCATE audit_log')).rejects.toThrow(/append-only/)
+    const after = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n)
+  })
+})
+
+describe('hardening', () => {
+  it('sends security headers and refuses oversized URLs and bodies with JSON errors', async () => {
+    const res = await k.admin('/api/v1/me')
+    expect(res.headers.get('x-frame-options')).toBe('DENY')
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(res.headers.get('permissions-policy')).toContain('camera=()')
+    const long = await k.admin(`/api/v1/sources?x=${'a'.repeat(9000)}`)
+    expect(long.status).toBe(414)
+    expect(await long.json()).toMatchObject({ error: { code: 'URI_TOO_LONG' } })
+    const big = await k.admin('/api/v1/sources', { body: { name: 'x'.repeat(600_000) } })
+    expect(big.status).toBe(413)
+    expect(await big.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })
+  })
+})
