@@ -28,6 +28,12 @@ export function groupByWorkspace(batch: readonly ProcessedEvent[]): Map<string, 
  */
 export type ProcessorStage = (tx: Queryable, batch: ProcessedEvent[]) => Promise<void>
 
+/**
+ * Runs after dedup and before every stage: returns the events to apply. What it leaves out it
+ * must keep elsewhere in the same transaction (tracking-plan quarantine), never drop.
+ */
+export type ProcessorFilter = (tx: Queryable, batch: ProcessedEvent[]) => Promise<ProcessedEvent[]>
+
 export interface ProcessorOptions {
   db: Db
   log: EventLogReader
@@ -37,6 +43,8 @@ export interface ProcessorOptions {
   maxBatchEvents?: number
   /** Fallback poll when no in-process append wakes us (other ingest nodes). */
   pollIntervalMs?: number
+  /** Run first, over the fresh events: may set events aside (data quality). */
+  filters?: ProcessorFilter[]
   /** Run before the batch's events are inserted (identity: they decide each event's profile). */
   stages?: ProcessorStage[]
   /** Run after the events are inserted (computed traits, segments, destinations read them). */
@@ -99,7 +107,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
         })
       }
     }
-    const fresh = await dedup(tx, all)
+    const unique = await dedup(tx, all)
+    let fresh = unique
+    for (const filter of options.filters ?? []) fresh = await filter(tx, fresh)
     for (const stage of stages) await stage(tx, fresh)
     if (fresh.length > 0) await insertEvents(tx, fresh)
     if (fresh.length > 0) for (const stage of options.postStages ?? []) await stage(tx, fresh)
@@ -108,7 +118,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = 0',
       [consumer, last.seq],
     )
-    metrics.eventsDuplicate.inc(all.length - fresh.length)
+    metrics.eventsDuplicate.inc(all.length - unique.length)
     return { consumed: all.length, applied: fresh, lastSeq: last.seq }
   }
 
