@@ -111,6 +111,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       log: eventLog,
       metrics,
       filters: modules.flatMap((m) => m.filters ?? []),
+      onPoison: modules.find((m) => m.onPoison)?.onPoison,
       stages,
       postStages,
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),

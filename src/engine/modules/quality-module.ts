@@ -6,7 +6,7 @@
 import { Counter } from 'prom-client'
 import { createPlanCache } from '../../quality/tracking-plan.js'
 import { registerQualityRoutes } from '../../server/quality-routes.js'
-import { createQualityFilter } from '../quality/quality-filter.js'
+import { createQualityFilter, quarantine } from '../quality/quality-filter.js'
 import { createRetentionScheduler, type RetentionScheduler } from '../quality/retention.js'
 import type { ModuleFactory } from './module.js'
 
@@ -39,6 +39,28 @@ export function createQualityModule(options: QualityModuleOptions = {}): ModuleF
       name: 'quality',
       filters: [createQualityFilter({ plans: createPlanCache(), violations, clock: deps.clock })],
       routes: [registerQualityRoutes],
+      onPoison: (tx, poison) =>
+        quarantine(
+          tx,
+          poison.map(({ event: e, error }) => ({
+            workspaceId: e.workspaceId,
+            sourceId: e.sourceId,
+            messageId: e.event.messageId,
+            reason: 'poison' as const,
+            event: e.event,
+            violations: [],
+            error: (error instanceof Error ? error.message : String(error)).slice(0, 2_000),
+            planVersion: null,
+          })),
+          deps.clock(),
+        ).then(() => {
+          for (const p of poison) {
+            deps.logger.warn(
+              { sourceId: p.event.sourceId, messageId: p.event.event.messageId, err: p.error },
+              'event quarantined: it fails its batch on its own',
+            )
+          }
+        }),
       start() {
         if (runsScheduler) retention.start()
         return Promise.resolve()
