@@ -4,7 +4,7 @@
  * event before it is serialised into the event log (ADR 0003).
  * @module
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { z } from 'zod'
 import type { KindredEvent } from '../protocol/event-schema.js'
 
@@ -99,7 +99,7 @@ export function hashValue(value: string, salt: string, field: string): string {
   let normalised = value.trim().toLowerCase()
   if (SHA256_HEX.test(normalised)) return normalised
   if (field.includes('phone')) normalised = normalised.replace(/[^+0-9]/g, '')
-  return createHash('sha256').update(salt).update(normalised).digest('hex')
+  return hash('sha256', salt + normalised, 'hex')
 }
 
 function hashAny(value: unknown, salt: string, field: string): unknown {
