@@ -302,6 +302,28 @@ describe.each(testStores())('data quality on %s', (store) => {
     })
   })
 
+  it("never shows or changes another workspace's plan, violations or quarantine", async () => {
+    const { id } = await k.createSource('mine')
+    await k.admin(`/api/v1/sources/${id}/tracking-plan`, { method: 'PUT', body: orderPlan })
+    const other = { 'x-kindred-workspace': 'ws_elsewhere' }
+    for (const [path, method, body] of [
+      [`/api/v1/sources/${id}/tracking-plan`, 'GET', undefined],
+      [`/api/v1/sources/${id}/tracking-plan`, 'PUT', orderPlan],
+      [`/api/v1/sources/${id}/tracking-plan`, 'DELETE', undefined],
+      [`/api/v1/sources/${id}/violations`, 'GET', undefined],
+      [`/api/v1/sources/${id}/quarantine`, 'GET', undefined],
+      [`/api/v1/sources/${id}/quarantine/replay`, 'POST', {}],
+      ['/api/v1/privacy/pii', 'PUT', { retentionDays: 1 }],
+    ] as const) {
+      const res = await k.admin(path, { method, body, headers: other })
+      expect(res.status, `${method} ${path}`).toBe(404)
+    }
+    const plan = (await (await k.admin(`/api/v1/sources/${id}/tracking-plan`)).json()) as {
+      version: number
+    }
+    expect(plan.version).toBe(1)
+  })
+
   it('refuses requests without the admin token', async () => {
     for (const path of [
       '/api/v1/sources/x/tracking-plan',
