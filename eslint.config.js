@@ -50,6 +50,7 @@ export default tseslint.config(
       'src/profiles/**/*.ts',
       'src/segments/**/*.ts',
       'src/privacy/**/*.ts',
+      'src/quality/**/*.ts',
       'src/destinations/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
@@ -72,7 +73,7 @@ export default tseslint.config(
     files: ['src/protocol/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { ...pureRestriction, patterns: [...pureRestriction.patterns, { group: ['**/identity/**', '**/profiles/**', '**/segments/**', '**/privacy/**', '**/destinations/**'], message: 'protocol imports nothing of ours.' }] }],
+      'no-restricted-imports': ['error', { ...pureRestriction, patterns: [...pureRestriction.patterns, { group: ['**/identity/**', '**/profiles/**', '**/segments/**', '**/privacy/**', '**/quality/**', '**/destinations/**'], message: 'protocol imports nothing of ours.' }] }],
     },
   },
 )

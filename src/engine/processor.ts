@@ -2,6 +2,7 @@ import type { KindredEvent } from '../protocol/event-schema.js'
 import type { Db, Queryable } from '../store/db.js'
 import type { EventLogReader, LogRecord } from '../stream/event-log.js'
 import type { Metrics } from './metrics.js'
+import { POISON_AFTER_FAILURES, setPoisonAside, type PoisonHandler } from './poison.js'
 
 export interface ProcessedEvent {
   workspaceId: string
@@ -28,6 +29,12 @@ export function groupByWorkspace(batch: readonly ProcessedEvent[]): Map<string, 
  */
 export type ProcessorStage = (tx: Queryable, batch: ProcessedEvent[]) => Promise<void>
 
+/**
+ * Runs after dedup and before every stage: returns the events to apply. What it leaves out it
+ * must keep elsewhere in the same transaction (tracking-plan quarantine), never drop.
+ */
+export type ProcessorFilter = (tx: Queryable, batch: ProcessedEvent[]) => Promise<ProcessedEvent[]>
+
 export interface ProcessorOptions {
   db: Db
   log: EventLogReader
@@ -37,11 +44,15 @@ export interface ProcessorOptions {
   maxBatchEvents?: number
   /** Fallback poll when no in-process append wakes us (other ingest nodes). */
   pollIntervalMs?: number
+  /** Run first, over the fresh events: may set events aside (data quality). */
+  filters?: ProcessorFilter[]
   /** Run before the batch's events are inserted (identity: they decide each event's profile). */
   stages?: ProcessorStage[]
   /** Run after the events are inserted (computed traits, segments, destinations read them). */
   postStages?: ProcessorStage[]
   onError?: (err: unknown) => void
+  /** Keeps events that fail their batch on their own (see poison.ts); without it, retry forever. */
+  onPoison?: PoisonHandler
   onBatch?: (batch: ProcessedEvent[]) => void
 }
 
@@ -69,6 +80,16 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let loop: Promise<void> | undefined
   let wakeUp: (() => void) | undefined
   let timer: NodeJS.Timeout | undefined
+  let failures = 0
+
+  async function applyEvents(tx: Queryable, unique: ProcessedEvent[]): Promise<ProcessedEvent[]> {
+    let fresh = unique
+    for (const filter of options.filters ?? []) fresh = await filter(tx, fresh)
+    for (const stage of stages) await stage(tx, fresh)
+    if (fresh.length > 0) await insertEvents(tx, fresh)
+    if (fresh.length > 0) for (const stage of options.postStages ?? []) await stage(tx, fresh)
+    return fresh
+  }
 
   async function applyBatch(
     tx: Queryable,
@@ -99,22 +120,32 @@ export function createProcessor(options: ProcessorOptions): Processor {
         })
       }
     }
-    const fresh = await dedup(tx, all)
-    for (const stage of stages) await stage(tx, fresh)
-    if (fresh.length > 0) await insertEvents(tx, fresh)
-    if (fresh.length > 0) for (const stage of options.postStages ?? []) await stage(tx, fresh)
+    const unique = await dedup(tx, all)
+    const healthy =
+      failures >= POISON_AFTER_FAILURES && options.onPoison
+        ? await setPoisonAside(tx, unique, applyEvents, options.onPoison)
+        : unique
+    const fresh = await applyEvents(tx, healthy)
     const last = records[records.length - 1] as LogRecord
     await tx.query(
       'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = 0',
       [consumer, last.seq],
     )
-    metrics.eventsDuplicate.inc(all.length - fresh.length)
+    metrics.eventsDuplicate.inc(all.length - unique.length)
     return { consumed: all.length, applied: fresh, lastSeq: last.seq }
   }
 
   async function runOnce(): Promise<number> {
     const end = metrics.processorBatchDuration.startTimer()
-    const { consumed, applied, lastSeq } = await db.transaction(applyBatch)
+    let result: Awaited<ReturnType<typeof applyBatch>>
+    try {
+      result = await db.transaction(applyBatch)
+      failures = 0
+    } catch (err) {
+      failures++
+      throw err
+    }
+    const { consumed, applied, lastSeq } = result
     if (consumed > 0) {
       // Only after COMMIT may the log forget what this batch read.
       if (lastSeq !== undefined) await options.log.release?.(lastSeq)

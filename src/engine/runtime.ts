@@ -22,6 +22,7 @@ import type { KindredModule, ModuleFactory } from './modules/module.js'
 import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
 import { importsModule } from './modules/imports-module.js'
+import { qualityModule } from './modules/quality-module.js'
 import { loadSecretKey } from './secret-key.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -95,7 +96,12 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     secretKey: loadSecretKey(options.secretKey, dataDir),
   }
   const modules: KindredModule[] = []
-  for (const factory of options.modules ?? [segmentsModule, destinationsModule, importsModule]) {
+  for (const factory of options.modules ?? [
+    segmentsModule,
+    destinationsModule,
+    importsModule,
+    qualityModule,
+  ]) {
     modules.push(await factory(deps))
   }
   const postStages: ProcessorStage[] = [
@@ -108,6 +114,8 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       db,
       log: eventLog,
       metrics,
+      filters: modules.flatMap((m) => m.filters ?? []),
+      onPoison: modules.find((m) => m.onPoison)?.onPoison,
       stages,
       postStages,
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),

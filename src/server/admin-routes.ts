@@ -6,6 +6,7 @@ import type { Auth } from './auth.js'
 import { annotateAudit } from './audit.js'
 import type { AppContext } from './context.js'
 import { jsonBody, notFound } from './http-helpers.js'
+import { sourcePiiSchema } from '../quality/pii.js'
 
 const rateLimitSchema = z.object({
   eventsPerSecond: z
@@ -20,7 +21,10 @@ const rateLimitSchema = z.object({
     .max(100_000_000)
     .describe('Events allowed in a burst above the sustained rate'),
 })
-const sourceSettingsSchema = z.looseObject({ rateLimit: rateLimitSchema.optional() })
+const sourceSettingsSchema = z.looseObject({
+  rateLimit: rateLimitSchema.optional(),
+  pii: sourcePiiSchema.optional().describe('IP anonymisation and hashed fields for this source'),
+})
 const createSourceSchema = z.object({
   name: z.string().trim().min(1).max(200),
   settings: sourceSettingsSchema.optional(),

@@ -18,6 +18,8 @@ import type { Source } from '../store/repositories/sources-repository.js'
 import { writeKeyFromHeader, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
+import { piiPoliciesFor } from './pii-policies.js'
+import { protectEvent } from '../quality/pii.js'
 
 const singlePaths: Record<string, EventType> = {
   track: 'track',
@@ -93,6 +95,7 @@ function parseJson(buf: Buffer): unknown {
 }
 
 export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+  const piiPolicies = piiPoliciesFor(ctx)
   async function authenticate(req: FastifyRequest, body: unknown): Promise<Source> {
     const bodyKey =
       typeof body === 'object' &&
@@ -153,6 +156,8 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       }
       const body = parseJson(buf)
       source = await authenticate(req, body)
+      // PII controls (ADR 0003): IPs anonymised and chosen fields hashed before the event log.
+      const pii = await piiPolicies.forSource(source)
       const receivedAt = ctx.clock()
       const receivedAtIso = receivedAt.toISOString()
       const newMessageId = () => ctx.newId('message')
@@ -163,6 +168,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       if (mode.kind === 'single') {
         rateLimit(source, 1)
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
+        if (r.ok && pii) r.event = protectEvent(r.event, pii)
         const serialized = r.ok ? serializeEvent(r.event) : r
         if (r.ok && serialized.ok) {
           events.push(r.event)
@@ -201,6 +207,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
             envelope,
             correctSkew: mode.correctSkew,
           })
+          if (r.ok && pii) r.event = protectEvent(r.event, pii)
           const serialized = r.ok ? serializeEvent(r.event) : r
           if (!serialized.ok || !r.ok) {
             if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))

@@ -22,6 +22,7 @@ import { useEffect, useRef, useState } from 'react'
 import { api, apiUrl, errorMessage } from '../api/client.js'
 import { useSession } from '../api/session.js'
 import type { LiveEvent, Source } from '../api/types.js'
+import { DataQuality } from '../components/data-quality.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
@@ -42,6 +43,7 @@ export function SourceDetailPage({ id }: { id: string }) {
         <Stack gap="lg">
           <SourceHeader source={s} />
           <LiveDebugger sourceId={s.id} />
+          <DataQuality sourceId={s.id} />
         </Stack>
       )}
     </QueryView>

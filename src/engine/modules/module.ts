@@ -8,7 +8,8 @@ import type { Db } from '../../store/db.js'
 import type { RouteModule } from '../../server/app.js'
 import type { Metrics } from '../metrics.js'
 import type { EventLogWriter } from '../../stream/event-log.js'
-import type { ProcessorStage } from '../processor.js'
+import type { ProcessorFilter, ProcessorStage } from '../processor.js'
+import type { PoisonHandler } from '../poison.js'
 
 export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
 
@@ -28,6 +29,10 @@ export interface ModuleDeps {
 
 export interface KindredModule {
   name: string
+  /** Run before identity, over the fresh events of a batch (see ProcessorFilter). */
+  filters?: ProcessorFilter[]
+  /** Keeps events that fail their batch on their own (the first module that has one wins). */
+  onPoison?: PoisonHandler
   /** Appended after the identity stage, in module order, inside the batch transaction. */
   stages?: ProcessorStage[]
   routes?: RouteModule[]
