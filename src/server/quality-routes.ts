@@ -39,7 +39,9 @@ const replayBody = z.object({
   messageIds: z.array(z.string().min(1).max(1024)).min(1).max(5_000).optional(),
   limit: z.number().int().min(1).max(5_000).default(1_000),
 })
-const putPiiBody = piiSettingsSchema.extend({
+// Strict: a misspelt key must be a 400, not a silent reset of the settings to their defaults.
+const putPiiBody = z.strictObject({
+  ...piiSettingsSchema.shape,
   // Write-only: omitted keeps the stored salt, null removes it.
   hashSalt: z.string().min(8).max(200).nullable().optional(),
 })
@@ -74,7 +76,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   }
 
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id/tracking-plan', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:tracking-plans')
     await sourceOf(workspaceId, req.params.id)
     const stored = await getPlan(ctx.db, workspaceId, req.params.id)
     // No plan yet: version 0, checks nothing, so the console can start from it.
@@ -89,7 +91,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.put<{ Params: { id: string } }>('/api/v1/sources/:id/tracking-plan', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:tracking-plans')
     const plan = jsonBody(req, trackingPlanSchema)
     await sourceOf(workspaceId, req.params.id)
     try {
@@ -106,7 +108,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   app.delete<{ Params: { id: string } }>(
     '/api/v1/sources/:id/tracking-plan',
     async (req, reply) => {
-      const { workspaceId } = await auth.admin(req)
+      const { workspaceId } = await auth.admin(req, 'write:tracking-plans')
       await sourceOf(workspaceId, req.params.id)
       if (!(await deletePlan(ctx.db, workspaceId, req.params.id))) {
         throw notFound(`tracking plan of source ${req.params.id}`)
@@ -116,7 +118,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   )
 
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id/violations', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:tracking-plans')
     const q = parseQuery(violationsQuery, req.query)
     await sourceOf(workspaceId, req.params.id)
     const to = q.to ? new Date(q.to) : ctx.clock()
@@ -193,7 +195,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id/quarantine', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:tracking-plans')
     const q = parseQuery(quarantineQuery, req.query)
     const after = decodeCursor(q.cursor)
     await sourceOf(workspaceId, req.params.id)
@@ -261,7 +263,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
    * replay whose append was lost (crash) is offered again after ten minutes.
    */
   app.post<{ Params: { id: string } }>('/api/v1/sources/:id/quarantine/replay', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:tracking-plans')
     const body = jsonBody(req, replayBody)
     const source = await sourceOf(workspaceId, req.params.id)
     const now = ctx.clock()
@@ -312,13 +314,13 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
   })
 
   app.get('/api/v1/privacy/pii', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'read:tracking-plans')
     const { hashSalt, ...rest } = await loadPiiSettings(ctx.db, workspaceId)
     return { ...rest, hasHashSalt: hashSalt !== undefined }
   })
 
   app.put('/api/v1/privacy/pii', async (req) => {
-    const { workspaceId } = await auth.admin(req)
+    const { workspaceId } = await auth.admin(req, 'write:tracking-plans')
     const body = jsonBody(req, putPiiBody)
     const current = await loadPiiSettings(ctx.db, workspaceId)
     const salt = body.hashSalt === undefined ? current.hashSalt : (body.hashSalt ?? undefined)
