@@ -18,6 +18,7 @@ import type { Source } from '../store/repositories/sources-repository.js'
 import { writeKeyFromHeader, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
+import { suppressionMatcher, suppressedCounter } from '../engine/privacy/suppression-cache.js'
 
 const singlePaths: Record<string, EventType> = {
   track: 'track',
@@ -234,13 +235,23 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           { details: issues },
         )
       }
-      await ctx.eventLog.append({
-        workspaceId: source.workspaceId,
-        sourceId: source.id,
-        receivedAt: receivedAtIso,
-        events,
-        eventsJson: `[${parts.join(',')}]`,
-      })
+      // Suppressed identifiers (privacy): dropped and counted, still a 200 so SDKs do not retry.
+      const kept = await suppressionMatcher(ctx.db).filter(source.workspaceId, events, () =>
+        ctx.clock().getTime(),
+      )
+      if (kept.length < events.length) {
+        suppressedCounter(ctx.metrics.registry).inc(events.length - kept.length)
+      }
+      if (kept.length > 0) {
+        const all = kept.length === events.length
+        await ctx.eventLog.append({
+          workspaceId: source.workspaceId,
+          sourceId: source.id,
+          receivedAt: receivedAtIso,
+          events: all ? events : kept.map((i) => events[i] as KindredEvent),
+          eventsJson: `[${(all ? parts : kept.map((i) => parts[i])).join(',')}]`,
+        })
+      }
       ctx.metrics.eventsReceived.inc(events.length)
       if (ctx.liveFeed.has(source.id)) {
         for (const event of events) {
