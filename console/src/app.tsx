@@ -27,6 +27,9 @@ const DestinationDetailPage = lazy(() =>
 const DestinationsPage = lazy(() =>
   import('./pages/destinations.js').then((m) => ({ default: m.DestinationsPage })),
 )
+const PrivacyPage = lazy(() =>
+  import('./pages/privacy.js').then((m) => ({ default: m.PrivacyPage })),
+)
 const ProfileDetailPage = lazy(() =>
   import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
 )
@@ -67,6 +70,7 @@ const routes: Route[] = [
   { pattern: '/computed-traits', render: () => <ComputedTraitsPage /> },
   { pattern: '/destinations', render: () => <DestinationsPage /> },
   { pattern: '/destinations/:id', render: (p) => <DestinationDetailPage id={p.id!} /> },
+  { pattern: '/privacy', render: () => <PrivacyPage /> },
 ]
 
 const nav: Array<{ to: string; label: string; icon: IconName }> = [
@@ -76,6 +80,7 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/segments', label: 'Segments', icon: 'segments' },
   { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
   { to: '/destinations', label: 'Destinations', icon: 'destinations' },
+  { to: '/privacy', label: 'Privacy', icon: 'shield' },
 ]
 
 export function App() {
