@@ -18,12 +18,13 @@ export function identifierHash(identifier: HashableIdentifier): string {
 
 /**
  * A form people can recognise without it being the identifier: the first character, then `***`,
- * and for emails the domain (`a***@example.com`). Values of 3 characters or fewer become `***`.
+ * and for emails the domain (`a***@example.com`; a one-letter local part is hidden whole). Other
+ * values of 3 characters or fewer become `***`.
  */
 export function maskIdentifier(identifier: HashableIdentifier): string {
   const v = identifier.value
   const at = identifier.type === 'email' ? v.lastIndexOf('@') : -1
-  if (at > 0) return `${v.length > 4 ? v.slice(0, 1) : ''}***${v.slice(at)}`
+  if (at > 0) return `${at > 1 ? v.slice(0, 1) : ''}***${v.slice(at)}`
   return v.length <= 3 ? '***' : `${v.slice(0, 1)}***`
 }
 
