@@ -352,6 +352,39 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
     expect(await profileIdOf('email', 'carol@example.com')).toBeDefined()
   })
 
+  it('deletion by a merged-away profile id deletes the whole person', async () => {
+    await send('/v1/page', { anonymousId: 'anon-gina-1', name: 'Home' })
+    await drain()
+    await send('/v1/identify', {
+      userId: 'gina-5',
+      anonymousId: 'anon-gina-2',
+      traits: { email: 'gina@example.com' },
+    })
+    await drain()
+    await send('/v1/alias', { userId: 'gina-5', previousId: 'anon-gina-1' })
+    await drain()
+    const db = k.kindred.store.db
+    const merged = await db.query<{ id: string; merged_into: string }>(
+      `SELECT id, merged_into FROM profiles WHERE merged_into = $1`,
+      [await profileIdOf('user_id', 'gina-5')],
+    )
+    expect(merged.rows).toHaveLength(1)
+    const gone = merged.rows[0]!.id
+    const done = await finished((await create({ type: 'deletion', profileId: gone })).id)
+    expect(done.status).toBe('completed')
+    expect(done.identifier.type).toBe('profile_id')
+    expect(
+      await sweep([
+        'gina-5',
+        'gina@example.com',
+        'anon-gina-1',
+        'anon-gina-2',
+        gone,
+        merged.rows[0]!.merged_into,
+      ]),
+    ).toEqual([])
+  })
+
   it('picks up a request whose worker died mid-way (restart) and finishes it', async () => {
     await send('/v1/identify', { userId: 'frank-3', traits: { email: 'frank@example.net' } })
     await drain()
