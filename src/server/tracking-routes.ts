@@ -252,7 +252,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           eventsJson: `[${(all ? parts : kept.map((i) => parts[i])).join(',')}]`,
         })
       }
-      ctx.metrics.eventsReceived.inc(events.length)
+      ctx.metrics.eventsReceived.inc(kept.length)
       if (ctx.liveFeed.has(source.id)) {
         for (const event of events) {
           ctx.liveFeed.publish(source.id, {

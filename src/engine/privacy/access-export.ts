@@ -142,7 +142,19 @@ export async function* accessExport(
            FROM delivery_attempts WHERE workspace_id = $1 AND job_ids && $2::bigint[] ORDER BY id`,
           [ws, jobs.map((j) => j.id)],
         )
-  yield field('deliveries', { jobs, attempts })
+  // A batched request also carried other people's data: only its summary is theirs to see.
+  const own = new Set(jobs.map((j) => j.id as string))
+  const shown = attempts.map((a) => {
+    const jobIds = a.jobIds as string[]
+    if (jobIds.every((id) => own.has(id))) return a
+    const req = (a.request ?? {}) as { method?: unknown; url?: unknown }
+    return {
+      ...a,
+      jobIds: jobIds.filter((id) => own.has(id)),
+      request: { method: req.method, url: req.url, body: 'omitted: batched with other people' },
+    }
+  })
+  yield field('deliveries', { jobs, attempts: shown })
   yield field(
     'outbox',
     await rows(
