@@ -27,6 +27,9 @@ const DestinationDetailPage = lazy(() =>
 const DestinationsPage = lazy(() =>
   import('./pages/destinations.js').then((m) => ({ default: m.DestinationsPage })),
 )
+const PrivacyPage = lazy(() =>
+  import('./pages/privacy.js').then((m) => ({ default: m.PrivacyPage })),
+)
 const ProfileDetailPage = lazy(() =>
   import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
 )
@@ -71,6 +74,7 @@ const routes: Route[] = [
   { pattern: '/destinations', render: () => <DestinationsPage /> },
   { pattern: '/destinations/:id', render: (p) => <DestinationDetailPage id={p.id!} /> },
   { pattern: '/settings', render: () => <SettingsPage /> },
+  { pattern: '/privacy', render: () => <PrivacyPage /> },
 ]
 
 const nav: Array<{ to: string; label: string; icon: IconName }> = [
@@ -81,6 +85,7 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
   { to: '/destinations', label: 'Destinations', icon: 'destinations' },
   { to: '/settings', label: 'Settings', icon: 'settings' },
+  { to: '/privacy', label: 'Privacy', icon: 'shield' },
 ]
 
 export function App() {

@@ -432,7 +432,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     )
     const inputs: DestinationInput[] = []
     for (const j of jobs) {
-      const profile = j.profileId ? snaps.get(j.profileId) : undefined
+      // A privacy deletion erased the profile before forwarding: its job carries the snapshot.
+      const profile =
+        j.kind === 'delete' && j.input.profile
+          ? (j.input.profile as ProfileSnapshot)
+          : j.profileId
+            ? snaps.get(j.profileId)
+            : undefined
       if (j.kind !== 'event' && !profile) {
         outcomes.set(j.id, {
           kind: 'skip',

@@ -23,6 +23,7 @@ import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
 import { importsModule } from './modules/imports-module.js'
 import { qualityModule } from './modules/quality-module.js'
+import { privacyModule } from './modules/privacy-module.js'
 import { loadSecretKey } from './secret-key.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -101,6 +102,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     destinationsModule,
     importsModule,
     qualityModule,
+    privacyModule,
   ]) {
     modules.push(await factory(deps))
   }

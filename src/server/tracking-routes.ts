@@ -20,6 +20,7 @@ import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
 import { piiPoliciesFor } from './pii-policies.js'
 import { protectEvent } from '../quality/pii.js'
+import { suppressionMatcher, suppressedCounter } from '../engine/privacy/suppression-cache.js'
 
 const singlePaths: Record<string, EventType> = {
   track: 'track',
@@ -162,15 +163,19 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       const receivedAtIso = receivedAt.toISOString()
       const newMessageId = () => ctx.newId('message')
       const events: KindredEvent[] = []
+      // Suppression matches identifiers as sent, so it checks the events before PII hashing.
+      const asSent: KindredEvent[] = []
       /** Serialised events, made once: they size-check each event and become the log record. */
       const parts: string[] = []
       const issues: FieldIssue[] = []
       if (mode.kind === 'single') {
         rateLimit(source, 1)
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
+        const original = r.ok ? r.event : undefined
         if (r.ok && pii) r.event = protectEvent(r.event, pii)
         const serialized = r.ok ? serializeEvent(r.event) : r
         if (r.ok && serialized.ok) {
+          if (pii && original) asSent.push(original)
           events.push(r.event)
           parts.push(serialized.json)
         } else if (!serialized.ok) issues.push(...serialized.issues)
@@ -207,6 +212,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
             envelope,
             correctSkew: mode.correctSkew,
           })
+          const original = r.ok ? r.event : undefined
           if (r.ok && pii) r.event = protectEvent(r.event, pii)
           const serialized = r.ok ? serializeEvent(r.event) : r
           if (!serialized.ok || !r.ok) {
@@ -226,6 +232,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
               return
             }
           }
+          if (pii && original) asSent.push(original)
           events.push(r.event)
           parts.push(json)
         })
@@ -241,14 +248,26 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           { details: issues },
         )
       }
-      await ctx.eventLog.append({
-        workspaceId: source.workspaceId,
-        sourceId: source.id,
-        receivedAt: receivedAtIso,
-        events,
-        eventsJson: `[${parts.join(',')}]`,
-      })
-      ctx.metrics.eventsReceived.inc(events.length)
+      // Suppressed identifiers (privacy): dropped and counted, still a 200 so SDKs do not retry.
+      const kept = await suppressionMatcher(ctx.db).filter(
+        source.workspaceId,
+        pii ? asSent : events,
+        () => ctx.clock().getTime(),
+      )
+      if (kept.length < events.length) {
+        suppressedCounter(ctx.metrics.registry).inc(events.length - kept.length)
+      }
+      if (kept.length > 0) {
+        const all = kept.length === events.length
+        await ctx.eventLog.append({
+          workspaceId: source.workspaceId,
+          sourceId: source.id,
+          receivedAt: receivedAtIso,
+          events: all ? events : kept.map((i) => events[i] as KindredEvent),
+          eventsJson: `[${(all ? parts : kept.map((i) => parts[i])).join(',')}]`,
+        })
+      }
+      ctx.metrics.eventsReceived.inc(kept.length)
       if (ctx.liveFeed.has(source.id)) {
         for (const event of events) {
           ctx.liveFeed.publish(source.id, {

@@ -25,7 +25,9 @@ const MARKER = 'alpha-marker'
 
 /** The A id a path parameter takes, by resource (first path segment) or parameter name. */
 function fixtureFor(url: string, param: string): string | undefined {
-  const resource = url.split('/')[3] ?? ''
+  // `/api/v1/privacy/<kind>/:id` names its resource one level down.
+  const parts = url.split('/')
+  const resource = (parts[3] === 'privacy' ? `privacy/${parts[4]}` : parts[3]) ?? ''
   const byParam: Record<string, string | undefined> = { profileId: A.profile }
   if (param !== 'id') return byParam[param]
   const byResource: Record<string, string | undefined> = {
@@ -38,6 +40,8 @@ function fixtureFor(url: string, param: string): string | undefined {
     users: A.user,
     'api-keys': A.key,
     workspaces: 'default',
+    'privacy/requests': A.privacyRequest,
+    'privacy/suppressions': A.suppression,
   }
   return byResource[resource]
 }
@@ -207,6 +211,26 @@ beforeAll(async () => {
   )
   A.user = user.id
   A.keyActor = key.id
+  const request = await json<{ id: string }>(
+    await k.admin('/api/v1/privacy/requests', {
+      body: { type: 'access', identifier: { type: 'email', value: A.email } },
+    }),
+  )
+  A.privacyRequest = request.id
+  // Finished before the fingerprint is taken: the worker changing it later is not B's doing.
+  let status = ''
+  for (let i = 0; i < 300 && status !== 'completed'; i++) {
+    const res = await k.admin(`/api/v1/privacy/requests/${request.id}`)
+    status = ((await res.json()) as { status: string }).status
+    if (status !== 'completed') await new Promise((r) => setTimeout(r, 100))
+  }
+  expect(status).toBe('completed')
+  const suppression = await json<{ id: string }>(
+    await k.admin('/api/v1/privacy/suppressions', {
+      body: { identifier: { type: 'email', value: 'suppressed-alpha@example.com' } },
+    }),
+  )
+  A.suppression = suppression.id
   // The profile, once the processor has run.
   for (let i = 0; i < 150 && !A.profile; i++) {
     const res = await k.admin(`/api/v1/profiles/lookup?type=email&value=${A.email}`)

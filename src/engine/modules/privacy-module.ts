@@ -1,0 +1,58 @@
+/**
+ * Privacy requests (issue 7 item 2): the `/api/v1/privacy` routes, the worker that runs requests
+ * in the background (in the `all` and `dispatcher` roles), and the tombstone stage that keeps a
+ * deleted person from being recreated by events still in the log. Ingest's suppression check is
+ * the store-wide matcher (src/engine/privacy/suppression-cache.ts) the tracking routes call.
+ */
+import { randomBytes } from 'node:crypto'
+import { privacyRoutes } from '../../server/privacy-routes.js'
+import { suppressionMatcher } from '../privacy/suppression-cache.js'
+import { createTombstoneStage } from '../privacy/tombstone-stage.js'
+import {
+  createPrivacyWorker,
+  type PrivacyWorker,
+  type PrivacyWorkerOptions,
+} from '../privacy/worker.js'
+import type { ModuleFactory } from './module.js'
+
+export type PrivacyModuleOptions = Pick<
+  PrivacyWorkerOptions,
+  'pollIntervalMs' | 'leaseMs' | 'tombstoneGraceMs' | 'maxAttempts'
+>
+
+/** `prq_…` / `sup_…`: 16 URL-safe random characters. */
+export function privacyId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('base64url')}`
+}
+
+export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleFactory {
+  return (deps) => {
+    const clock = () => deps.clock().getTime()
+    const matcher = suppressionMatcher(deps.db)
+    const runsWorker = deps.role === 'all' || deps.role === 'dispatcher'
+    const worker: PrivacyWorker | undefined = runsWorker
+      ? createPrivacyWorker({
+          ...options,
+          db: deps.db,
+          logger: deps.logger,
+          clock,
+          newId: privacyId,
+        })
+      : undefined
+    return {
+      name: 'privacy',
+      stages: [createTombstoneStage(matcher, clock)],
+      routes: [privacyRoutes({ matcher, newId: privacyId, wake: () => worker?.wake() })],
+      start() {
+        worker?.start()
+        return Promise.resolve()
+      },
+      async stop() {
+        await worker?.stop()
+        await matcher.flush().catch(() => undefined)
+      },
+    }
+  }
+}
+
+export const privacyModule: ModuleFactory = createPrivacyModule()
