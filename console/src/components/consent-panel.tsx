@@ -23,6 +23,8 @@ import type { ConsentStatus, ProfileConsent } from '../api/types.js'
 import { formatShort, formatTime } from '../lib/format.js'
 import { ErrorNotice, Loading } from './states.js'
 
+const shorten = (s: string) => (s.length > 18 ? `${s.slice(0, 17)}…` : s)
+
 const statusColor = (s: string) => (s === 'granted' ? 'teal' : s === 'denied' ? 'red' : 'gray')
 
 export function ConsentPanel({ profileId }: { profileId: string }) {
@@ -37,40 +39,42 @@ export function ConsentPanel({ profileId }: { profileId: string }) {
   const c = consent.data
   return (
     <Stack gap="sm" data-testid="consent">
-      <Table verticalSpacing={4} fz="sm">
-        <Table.Tbody>
-          {c.purposes.map((p) => (
-            <Table.Tr key={p.purpose} data-testid={`consent-${p.purpose}`}>
-              <Table.Td fw={500}>{p.purpose}</Table.Td>
-              <Table.Td>
-                <Group gap={4} wrap="nowrap">
-                  <Badge
-                    color={statusColor(p.status)}
-                    variant="light"
-                    tt="none"
-                    data-testid="consent-status"
-                  >
-                    {p.status}
+      <Stack gap={6}>
+        {c.purposes.map((p) => (
+          <Group
+            key={p.purpose}
+            justify="space-between"
+            wrap="nowrap"
+            data-testid={`consent-${p.purpose}`}
+          >
+            <Group gap="xs" wrap="nowrap">
+              <Text size="sm" fw={500}>
+                {p.purpose}
+              </Text>
+              <Badge
+                color={statusColor(p.status)}
+                variant="light"
+                tt="none"
+                style={{ flexShrink: 0 }}
+                data-testid="consent-status"
+              >
+                {p.status}
+              </Badge>
+              {p.allowed ? null : (
+                <Tooltip label="Destinations with this purpose receive nothing for this person">
+                  <Badge color="orange" variant="outline" tt="none" style={{ flexShrink: 0 }}>
+                    blocked
                   </Badge>
-                  {p.allowed ? null : (
-                    <Tooltip label="Destinations with this purpose receive nothing for this person">
-                      <Badge color="orange" variant="outline" tt="none">
-                        blocked
-                      </Badge>
-                    </Tooltip>
-                  )}
-                </Group>
-              </Table.Td>
-              <Table.Td>
-                <Text size="xs" c="dimmed" ta="right" data-testid="consent-source">
-                  {p.source ?? (p.status === 'unknown' ? 'workspace default' : '')}
-                  {p.updatedAt ? ` · ${formatShort(p.updatedAt)}` : ''}
-                </Text>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+                </Tooltip>
+              )}
+            </Group>
+            <Text size="xs" c="dimmed" ta="right" data-testid="consent-source">
+              {p.source ?? (p.status === 'unknown' ? 'workspace default' : '')}
+              {p.updatedAt ? ` · ${formatShort(p.updatedAt)}` : ''}
+            </Text>
+          </Group>
+        ))}
+      </Stack>
       {editing ? (
         <ConsentEditor
           consent={c}
@@ -97,37 +101,47 @@ export function ConsentPanel({ profileId }: { profileId: string }) {
                 identify traits <code>consent</code>, or edit above.
               </Text>
             ) : (
-              <Table fz="xs" verticalSpacing={2} data-testid="consent-history">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>when</Table.Th>
-                    <Table.Th>purpose</Table.Th>
-                    <Table.Th>status</Table.Th>
-                    <Table.Th>source</Table.Th>
-                    <Table.Th>proof</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {c.history.map((h) => (
-                    <Table.Tr key={h.id}>
-                      <Table.Td title={`recorded ${formatTime(h.recordedAt)}`}>
-                        {formatShort(h.occurredAt)}
-                      </Table.Td>
-                      <Table.Td>{h.purpose}</Table.Td>
-                      <Table.Td>
-                        <Badge size="xs" color={statusColor(h.status)} variant="light" tt="none">
-                          {h.status}
-                        </Badge>
-                      </Table.Td>
-                      <Table.Td>{h.source}</Table.Td>
-                      <Table.Td style={{ wordBreak: 'break-all' }}>
-                        {h.proof}
-                        {typeof h.details.proof === 'string' ? ` · ${h.details.proof}` : ''}
-                      </Table.Td>
+              <Table.ScrollContainer minWidth={520}>
+                <Table fz="xs" verticalSpacing={2} data-testid="consent-history">
+                  <Table.Thead>
+                    <Table.Tr>
+                      <Table.Th>when</Table.Th>
+                      <Table.Th>purpose</Table.Th>
+                      <Table.Th>status</Table.Th>
+                      <Table.Th>source</Table.Th>
+                      <Table.Th>proof</Table.Th>
                     </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
+                  </Table.Thead>
+                  <Table.Tbody>
+                    {c.history.map((h) => (
+                      <Table.Tr key={h.id}>
+                        <Table.Td
+                          title={`recorded ${formatTime(h.recordedAt)}`}
+                          style={{ whiteSpace: 'nowrap' }}
+                        >
+                          {formatShort(h.occurredAt)}
+                        </Table.Td>
+                        <Table.Td>{h.purpose}</Table.Td>
+                        <Table.Td>
+                          <Badge
+                            size="xs"
+                            color={statusColor(h.status)}
+                            variant="light"
+                            tt="none"
+                            style={{ flexShrink: 0, overflow: 'visible' }}
+                          >
+                            {h.status}
+                          </Badge>
+                        </Table.Td>
+                        <Table.Td>{h.source}</Table.Td>
+                        <Table.Td title={h.proof}>
+                          {typeof h.details.proof === 'string' ? h.details.proof : shorten(h.proof)}
+                        </Table.Td>
+                      </Table.Tr>
+                    ))}
+                  </Table.Tbody>
+                </Table>
+              </Table.ScrollContainer>
             )}
           </Accordion.Panel>
         </Accordion.Item>
