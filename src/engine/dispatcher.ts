@@ -26,7 +26,9 @@ import {
   type Effect,
   type ProfileSnapshot,
 } from '../destinations/index.js'
+import { allowed, type ConsentSettings, type ConsentStatus } from '../privacy/index.js'
 import type { Db, Queryable } from '../store/db.js'
+import { loadConsentSettings } from './consent/settings.js'
 import {
   createPgPool,
   executeGroup,
@@ -379,18 +381,23 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return out
   }
 
-  async function deniedConsent(
+  /**
+   * The consent state, for `purpose`, of the given live profiles and the workspace's policy
+   * (settings are read per claim: a change applies at once on every dispatcher).
+   */
+  async function consentFor(
     workspaceId: string,
     profileIds: string[],
     purpose: string,
-  ): Promise<Set<string>> {
-    if (profileIds.length === 0) return new Set()
-    const r = await db.query<{ profile_id: string }>(
-      `SELECT profile_id FROM profile_consents WHERE workspace_id = $1
-       AND profile_id = ANY($2::text[]) AND purpose = $3 AND status = 'denied'`,
+  ): Promise<{ state: Map<string, ConsentStatus>; settings: ConsentSettings }> {
+    const settings = await loadConsentSettings(db, workspaceId)
+    if (profileIds.length === 0) return { state: new Map(), settings }
+    const r = await db.query<{ profile_id: string; status: ConsentStatus }>(
+      `SELECT profile_id, status FROM profile_consents WHERE workspace_id = $1
+       AND profile_id = ANY($2::text[]) AND purpose = $3`,
       [workspaceId, profileIds, purpose],
     )
-    return new Set(r.rows.map((x) => x.profile_id))
+    return { state: new Map(r.rows.map((x) => [x.profile_id, x.status])), settings }
   }
 
   async function serveClaim(d: DestinationRow, jobs: ClaimedJob[]): Promise<void> {
@@ -425,11 +432,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const secrets = secretStrings(def.manifest, settings)
     const profileIds = [...new Set(jobs.flatMap((j) => (j.profileId ? [j.profileId] : [])))]
     const snaps = await snapshots(d.workspaceId, profileIds)
-    const denied = await deniedConsent(
+    const purpose = def.manifest.purpose
+    const consent = await consentFor(
       d.workspaceId,
       [...new Set([...snaps.values()].map((s) => s.id))],
-      def.manifest.purpose,
+      purpose,
     )
+    const permitted = (profileId: string | undefined): boolean => {
+      const status = profileId === undefined ? undefined : consent.state.get(profileId)
+      return allowed(status ? { [purpose]: { status } } : {}, purpose, consent.settings)
+    }
     const inputs: DestinationInput[] = []
     for (const j of jobs) {
       // A privacy deletion erased the profile before forwarding: its job carries the snapshot.
@@ -446,10 +458,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         })
         continue
       }
-      if (j.kind !== 'delete' && profile && denied.has(profile.id)) {
+      // Deletions, and removals caused by a revocation, must reach the vendor precisely when
+      // consent is gone; everything else needs the destination's purpose allowed.
+      const exempt =
+        j.kind === 'delete' ||
+        (j.kind === 'audience' && j.input.action === 'remove' && j.input.reason === 'consent')
+      if (!exempt && !permitted(profile?.id)) {
         outcomes.set(j.id, {
           kind: 'skip',
-          message: `CONSENT_DENIED: the profile denied consent for ${def.manifest.purpose}`,
+          message: `CONSENT_DENIED: the profile has not granted consent for ${purpose}`,
         })
         continue
       }

@@ -171,7 +171,13 @@ async function applyPlan(tx: Queryable, workspaceId: string, plan: IdentityPlan)
          (c.profile_id = r.into_id AND o.profile_id = r.from_id AND o.updated_at > c.updated_at))`,
       [workspaceId, from, into],
     )
-    for (const table of ['identities', 'events', 'computed_trait_values', 'profile_consents']) {
+    for (const table of [
+      'identities',
+      'events',
+      'computed_trait_values',
+      'profile_consents',
+      'consent_history',
+    ]) {
       await tx.query(
         `UPDATE ${table} t SET profile_id = r.into_id FROM unnest($2::text[], $3::text[]) AS r(from_id, into_id)
          WHERE t.workspace_id = $1 AND t.profile_id = r.from_id`,

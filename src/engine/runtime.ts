@@ -19,6 +19,7 @@ import { createIdentityStage } from './identity-stage.js'
 import { registerProfileRoutes } from '../server/profile-routes.js'
 import { registerStatsRoutes } from '../server/stats-routes.js'
 import type { KindredModule, ModuleFactory } from './modules/module.js'
+import { consentModule } from './modules/consent-module.js'
 import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
 import { importsModule } from './modules/imports-module.js'
@@ -43,7 +44,7 @@ export interface KindredOptions {
   /** Extra processor stages and HTTP route modules (identity, profiles, segments…). */
   stages?: ProcessorStage[]
   routes?: RouteModule[]
-  /** Domain modules; defaults to segments then destinations. */
+  /** Domain modules; defaults to consent, segments, destinations, imports. */
   modules?: ModuleFactory[]
   secretKey?: string | undefined
   /** Console session lifetime (default 12 hours). */
@@ -98,6 +99,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   }
   const modules: KindredModule[] = []
   for (const factory of options.modules ?? [
+    consentModule,
     segmentsModule,
     destinationsModule,
     importsModule,

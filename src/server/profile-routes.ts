@@ -29,6 +29,7 @@ import { isStorableTimestamp } from '../protocol/timestamps.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
 import type { Queryable } from '../store/db.js'
 import type { IdentitySettingsCache } from '../engine/identity-settings.js'
+import { splitConsent } from '../engine/consent/split.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { jsonBody, notFound, parseQuery } from './http-helpers.js'
@@ -590,6 +591,13 @@ export function registerProfileRoutes(
           ],
         )
       }
+      await splitConsent(tx, {
+        workspaceId,
+        originalId: row.id,
+        newId,
+        events,
+        moved: plan.movedEvents,
+      })
       const updates: TraitUpdate[] = []
       for (const { sourceId, event } of events) {
         const u = traitUpdateFromEvent(event, {

@@ -121,6 +121,34 @@ export interface ProfileDetail extends ProfileSummary {
   mergedInto?: string | null
 }
 
+export type ConsentStatus = 'granted' | 'denied'
+
+/** `GET /profiles/:id/consent`: state per configured purpose and the history of decisions. */
+export interface ProfileConsent {
+  profileId: string
+  purposes: Array<{
+    purpose: string
+    status: ConsentStatus | 'unknown'
+    /** Whether destinations of this purpose may receive this person (the default decides unknown). */
+    allowed: boolean
+    updatedAt: string | null
+    source: 'event' | 'api' | 'import' | null
+    sourceId: string | null
+    proof: string | null
+  }>
+  history: Array<{
+    id: string
+    purpose: string
+    status: ConsentStatus
+    source: 'event' | 'api' | 'import'
+    sourceId: string | null
+    proof: string
+    details: Record<string, unknown>
+    occurredAt: string
+    recordedAt: string
+  }>
+}
+
 export interface ProfileEvent {
   messageId: string
   type: string

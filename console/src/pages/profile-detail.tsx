@@ -34,6 +34,7 @@ import type {
   ProfileEvent,
   TraitProvenance,
 } from '../api/types.js'
+import { ConsentPanel } from '../components/consent-panel.js'
 import { IdentityGraph } from '../components/identity-graph.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, ErrorNotice, Loading, NotAvailable, QueryView } from '../components/states.js'
@@ -133,7 +134,7 @@ function Profile360({ profile }: { profile: ProfileDetail }) {
               <Segments profile={profile} />
             </Section>
             <Section title="Consent">
-              <Consent profile={profile} />
+              <ConsentPanel profileId={profile.id} />
             </Section>
           </Stack>
         </Grid.Col>
@@ -374,41 +375,6 @@ function Segments({ profile }: { profile: ProfileDetail }) {
         ))}
       </Table.Tbody>
     </Table>
-  )
-}
-
-function Consent({ profile }: { profile: ProfileDetail }) {
-  const entries = Object.entries(profile.consent ?? {})
-  if (entries.length === 0)
-    return (
-      <Text size="sm" c="dimmed">
-        No consent recorded. Send it in <Code>context.consent</Code> or as traits.
-      </Text>
-    )
-  return (
-    <Stack gap={6} data-testid="consent">
-      {entries.map(([purpose, c]) => (
-        <Group key={purpose} justify="space-between" wrap="nowrap">
-          <Group gap="xs" wrap="nowrap">
-            <Text size="sm" fw={500}>
-              {purpose}
-            </Text>
-            <Badge
-              color={c.status === 'granted' ? 'teal' : 'red'}
-              variant="light"
-              tt="none"
-              style={{ flexShrink: 0 }}
-            >
-              {c.status}
-            </Badge>
-          </Group>
-          <Text size="xs" c="dimmed" ta="right">
-            {formatShort(c.updatedAt)}
-            {c.source ? ` · ${c.source}` : ''}
-          </Text>
-        </Group>
-      ))}
-    </Stack>
   )
 }
 

@@ -10,6 +10,7 @@
  *    the SQL compiler's restricted-to-ids variant; membership changes go to segment_members,
  *    history and the outbox in the same transaction.
  */
+import { carriesConsent } from '../../privacy/index.js'
 import type { TraitEvent } from '../../profiles/computed/index.js'
 import type { Queryable } from '../../store/db.js'
 import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../processor.js'
@@ -105,7 +106,7 @@ async function applyWorkspace(
     c.events.push({ name, type: e.event.type })
     for (const src of [e.event.traits, (e.event.context as { traits?: unknown }).traits])
       if (src !== null && typeof src === 'object') for (const k of Object.keys(src)) c.traits.add(k)
-    if ('consent' in e.event.context) for (const p of allPurposes) c.consentPurposes.add(p)
+    if (carriesConsent(e.event)) for (const p of allPurposes) c.consentPurposes.add(p)
     let l = traitEvents.get(pid)
     if (l === undefined) traitEvents.set(pid, (l = []))
     l.push({
