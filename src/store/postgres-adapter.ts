@@ -11,6 +11,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => {
 /** A Postgres server reached by `DATABASE_URL`, through a pool. */
 export async function openPostgresDb(url: string, options: { max?: number } = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 })
+  // An idle connection the server ends (restart, failover, pg_terminate_backend) is emitted as an
+  // 'error' on the pool; unhandled, it would crash the process. The pool drops that client and
+  // the next query opens a new one, so there is nothing else to do here.
+  pool.on('error', () => undefined)
   // Fail fast on a wrong URL instead of at the first request.
   const client = await pool.connect()
   client.release()

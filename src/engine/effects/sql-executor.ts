@@ -54,10 +54,13 @@ export async function executeSql(effect: SqlEffect, pool: SqlPoolLike): Promise<
 
 /** A small pool for one destination instance (cache it per destination id and settings). */
 export function createPgPool(connectionString: string, max = 2): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString,
     max,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   })
+  // A customer database closing an idle connection must not crash Kindred: the pool drops it.
+  pool.on('error', () => undefined)
+  return pool
 }
