@@ -121,6 +121,8 @@ export interface NatsEventLogOptions extends NatsEventLogConfig {
 
 export interface NatsEventLog extends EventLog {
   readonly config: NatsEventLogConfig
+  partitions(): readonly number[]
+  release(seq: number, partition?: number): Promise<void>
 }
 
 interface Feed {
