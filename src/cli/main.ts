@@ -24,6 +24,8 @@ Usage:
 Environment:
   PORT                  port to listen on (default 8787)
   DATABASE_URL          use this Postgres server instead of the embedded store
+  KINDRED_EVENT_LOG     nats://host:4222[,…][?stream=KINDRED_EVENTS&partitions=8&replicas=3]:
+                        NATS JetStream event log for scale-out (needs DATABASE_URL)
   KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset)
   KINDRED_DATA_DIR      data dir (default ./.kindred)
   LOG_LEVEL             pino log level (default info)
@@ -55,6 +57,7 @@ async function start(argv: string[]): Promise<void> {
     role,
     dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
     databaseUrl: process.env.DATABASE_URL || undefined,
+    eventLogUrl: process.env.KINDRED_EVENT_LOG || undefined,
     adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
     secretKey: process.env.KINDRED_SECRET_KEY || undefined,
     logLevel: process.env.LOG_LEVEL ?? 'info',
@@ -63,6 +66,11 @@ async function start(argv: string[]): Promise<void> {
     process.stdout.write(
       `\n  Kindred admin token (shown once, stored hashed): ${kindred.generatedAdminToken}\n` +
         `  Use it as "Authorization: Bearer <token>" and to sign in to the console.\n\n`,
+    )
+  }
+  if (kindred.healthUrl) {
+    process.stdout.write(
+      `  Kindred ${role} is running: health and metrics at ${kindred.healthUrl}\n`,
     )
   }
   if (kindred.url) {

@@ -218,16 +218,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function consumeOutbox(): Promise<number> {
     return db.transaction(async (tx) => {
+      // Fan-out is cheap and its order matters (an exit must follow its entry), so dispatchers
+      // take turns on this row; the deliveries themselves are what scales (SKIP LOCKED jobs).
       await tx.query(
         `INSERT INTO stream_cursors (consumer, partition, position) VALUES ($1, 0, 0)
          ON CONFLICT (consumer, partition) DO NOTHING`,
         [OUTBOX_CONSUMER],
       )
-      const cur = await tx.query<{ position: string | number }>(
+      await tx.query(
         `SELECT position FROM stream_cursors WHERE consumer = $1 AND partition = 0 FOR UPDATE`,
         [OUTBOX_CONSUMER],
       )
-      const position = Number(cur.rows[0]?.position ?? 0)
+      // Pending rows, not rows past a cursor: a row committed late with a smaller id (concurrent
+      // processors) is still found by the pass after its commit.
       const rows = await tx.query<{
         id: string | number
         workspace_id: string
@@ -235,10 +238,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         profile_id: string | null
         payload: Record<string, unknown>
       }>(
-        `SELECT id, workspace_id, kind, profile_id, payload FROM outbox WHERE id > $1
-         ORDER BY id LIMIT 1000`,
-        [position],
+        `UPDATE outbox o SET dispatched_at = $1
+         WHERE o.id IN (SELECT id FROM outbox WHERE dispatched_at IS NULL
+           ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+         RETURNING o.id, o.workspace_id, o.kind, o.profile_id, o.payload`,
+        [new Date(clock()).toISOString()],
       )
+      rows.rows.sort((a, b) => Number(a.id) - Number(b.id))
       if (rows.rows.length === 0) return 0
       const workspaces = [...new Set(rows.rows.map((r) => r.workspace_id))]
       const dests = await tx.query<{ workspace_id: string; id: string; actions: unknown }>(
@@ -276,8 +282,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       if (jobs.length > 0) await insertJobs(tx, jobs, now)
       const last = rows.rows[rows.rows.length - 1]
+      // Kept as progress information (and for the 0500 migration of older deployments).
       await tx.query(
-        `UPDATE stream_cursors SET position = $2, updated_at = now()
+        `UPDATE stream_cursors SET position = GREATEST(position, $2), updated_at = now()
          WHERE consumer = $1 AND partition = 0`,
         [OUTBOX_CONSUMER, Number(last?.id)],
       )

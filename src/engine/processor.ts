@@ -80,7 +80,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let loop: Promise<void> | undefined
   let wakeUp: (() => void) | undefined
   let timer: NodeJS.Timeout | undefined
-  let failures = 0
+  /** Consecutive failures per partition; a batch that keeps failing has its poison set aside. */
+  const failures = new Map<number, number>()
 
   async function applyEvents(tx: Queryable, unique: ProcessedEvent[]): Promise<ProcessedEvent[]> {
     let fresh = unique
@@ -93,19 +94,21 @@ export function createProcessor(options: ProcessorOptions): Processor {
 
   async function applyBatch(
     tx: Queryable,
+    partition: number,
   ): Promise<{ consumed: number; applied: ProcessedEvent[]; lastSeq?: number }> {
     await tx.query(
-      `INSERT INTO stream_cursors (consumer, partition, position) VALUES ($1, 0, 0)
+      `INSERT INTO stream_cursors (consumer, partition, position) VALUES ($1, $2, 0)
        ON CONFLICT (consumer, partition) DO NOTHING`,
-      [consumer],
+      [consumer, partition],
     )
-    // The row lock makes concurrent processors of one partition take turns.
+    // The row lock makes concurrent processors of one partition take turns (a partition lease
+    // that changes hands mid-batch costs a wait, never a double apply).
     const cur = await tx.query<{ position: number | string }>(
-      'SELECT position FROM stream_cursors WHERE consumer = $1 AND partition = 0 FOR UPDATE',
-      [consumer],
+      'SELECT position FROM stream_cursors WHERE consumer = $1 AND partition = $2 FOR UPDATE',
+      [consumer, partition],
     )
     const position = Number(cur.rows[0]?.position ?? 0)
-    const records: LogRecord[] = await options.log.read(tx, position, maxBatchEvents)
+    const records: LogRecord[] = await options.log.read(tx, position, maxBatchEvents, partition)
     if (records.length === 0) return { consumed: 0, applied: [] }
 
     const all: ProcessedEvent[] = []
@@ -122,39 +125,55 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
     const unique = await dedup(tx, all)
     const healthy =
-      failures >= POISON_AFTER_FAILURES && options.onPoison
+      (failures.get(partition) ?? 0) >= POISON_AFTER_FAILURES && options.onPoison
         ? await setPoisonAside(tx, unique, applyEvents, options.onPoison)
         : unique
     const fresh = await applyEvents(tx, healthy)
     const last = records[records.length - 1] as LogRecord
     await tx.query(
-      'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = 0',
-      [consumer, last.seq],
+      'UPDATE stream_cursors SET position = $2, updated_at = now() WHERE consumer = $1 AND partition = $3',
+      [consumer, last.seq, partition],
     )
     metrics.eventsDuplicate.inc(all.length - unique.length)
     return { consumed: all.length, applied: fresh, lastSeq: last.seq }
   }
 
-  async function runOnce(): Promise<number> {
+  async function runPartition(partition: number): Promise<number> {
     const end = metrics.processorBatchDuration.startTimer()
     let result: Awaited<ReturnType<typeof applyBatch>>
     try {
-      result = await db.transaction(applyBatch)
-      failures = 0
+      result = await db.transaction((tx) => applyBatch(tx, partition))
+      failures.delete(partition)
     } catch (err) {
-      failures++
+      // A lost race says nothing about the events: only other failures point at a poison pill.
+      if (!isRace(err)) failures.set(partition, (failures.get(partition) ?? 0) + 1)
       throw err
     }
     const { consumed, applied, lastSeq } = result
     if (consumed > 0) {
       // Only after COMMIT may the log forget what this batch read.
-      if (lastSeq !== undefined) await options.log.release?.(lastSeq)
+      if (lastSeq !== undefined) await options.log.release?.(lastSeq, partition)
       end()
       metrics.eventsProcessed.inc(applied.length)
       options.onBatch?.(applied)
     }
     metrics.processorLag.set(consumed >= maxBatchEvents ? consumed : 0)
     return consumed
+  }
+
+  // Partitioned logs: one micro-batch from the next owned partition that has events, round robin.
+  let turn = 0
+  async function runOnce(): Promise<number> {
+    const owned = options.log.partitions?.() ?? [0]
+    for (let i = 0; i < owned.length; i++) {
+      const partition = owned[(turn + i) % owned.length] as number
+      const n = await runPartition(partition)
+      if (n > 0) {
+        turn = (turn + i + 1) % owned.length
+        return n
+      }
+    }
+    return 0
   }
 
   async function drain(): Promise<number> {
@@ -173,7 +192,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
         n = await runOnce()
       } catch (err) {
         options.onError?.(err)
-        await new Promise((r) => setTimeout(r, 500))
+        // Lost a race with another processor (deadlock, serialization, a key inserted first):
+        // the batch rolled back whole, so retry it soon; anything else backs off longer.
+        await new Promise((r) => setTimeout(r, isRace(err) ? 20 + Math.random() * 80 : 500))
       }
       if (n > 0 || !running) continue
       await new Promise<void>((resolve) => {
@@ -202,6 +223,12 @@ export function createProcessor(options: ProcessorOptions): Processor {
       await loop
     },
   }
+}
+
+/** Deadlock, serialization failure, or a key another processor inserted first. */
+function isRace(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code
+  return code === '40P01' || code === '40001' || code === '23505'
 }
 
 /** Keeps the first occurrence of each (source, messageId) never stored before. */

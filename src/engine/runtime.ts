@@ -6,6 +6,9 @@ import { newId } from '../store/ids.js'
 import { ensureEventPartitions } from '../store/partitions.js'
 import { createPostgresEventLog } from '../stream/postgres-event-log.js'
 import { openFileEventLog } from '../stream/file-event-log.js'
+import { openNatsEventLog, parseNatsEventLogUrl } from '../stream/nats-event-log.js'
+import { KindredError } from '../protocol/errors.js'
+import { startHealthServer } from '../server/health-server.js'
 import type { EventLog } from '../stream/event-log.js'
 import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
@@ -35,6 +38,8 @@ export interface KindredOptions {
   host?: string
   dataDir?: string | undefined
   databaseUrl?: string | undefined
+  /** `nats://…` (KINDRED_EVENT_LOG): NATS JetStream event log, needs `databaseUrl`. */
+  eventLogUrl?: string | undefined
   adminToken?: string | undefined
   role?: Role
   logger?: Logger
@@ -53,6 +58,8 @@ export interface KindredOptions {
 
 export interface Kindred {
   url: string | undefined
+  /** Worker roles (processor, dispatcher, scheduler): the /healthz + /metrics listener. */
+  healthUrl: string | undefined
   store: Store
   metrics: Metrics
   processor: Processor | undefined
@@ -79,10 +86,28 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   const metrics = createMetrics()
   // Embedded: segment files in the data dir (ADR 0002). Server: the event_log table, shared by
   // every ingest node. In-memory (tests): the table on PGlite, so both adapters stay exercised.
-  const eventLog =
-    options.databaseUrl || options.dataDir === undefined
-      ? createPostgresEventLog(db)
-      : await openFileEventLog(path.join(path.resolve(options.dataDir), 'event-log'))
+  // Scale-out: NATS JetStream, partitioned; processors lease partitions in Postgres (ADR 0004).
+  let eventLog: EventLog
+  if (options.eventLogUrl) {
+    if (!options.databaseUrl || !/^(nats|tls):\/\//.test(options.eventLogUrl)) {
+      await store.close()
+      throw new KindredError(
+        'CONFIG_INVALID',
+        'KINDRED_EVENT_LOG=nats://… needs DATABASE_URL (a Postgres server holds the cursors and partition leases)',
+      )
+    }
+    eventLog = await openNatsEventLog({
+      ...parseNatsEventLogUrl(options.eventLogUrl),
+      databaseUrl: options.databaseUrl,
+      consume: role === 'all' || role === 'processor',
+      onError: (err, what) => logger.warn({ err }, `event log: ${what}`),
+    })
+  } else {
+    eventLog =
+      options.databaseUrl || options.dataDir === undefined
+        ? createPostgresEventLog(db)
+        : await openFileEventLog(path.join(path.resolve(options.dataDir), 'event-log'))
+  }
 
   const identitySettings = createIdentitySettingsCache(() => Date.now())
   const stages: ProcessorStage[] = [createIdentityStage(identitySettings)]
@@ -132,6 +157,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   let fastify: Awaited<ReturnType<typeof createApp>>['fastify'] | undefined
   let url: string | undefined
   let routes: Kindred['routes'] = []
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined
   if (role === 'all' || role === 'ingest') {
     const ctx: AppContext = {
       db,
@@ -158,6 +184,16 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     routes = app.routes
     url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')
+  } else if (options.port !== undefined) {
+    // Worker roles answer /healthz and /metrics only (probes and Prometheus), no API.
+    health = await startHealthServer(
+      metrics.registry,
+      db,
+      options.port,
+      options.host ?? '0.0.0.0',
+      () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
+    )
+    logger.info({ url: health.url, role }, 'kindred worker health and metrics listening')
   }
 
   // Workers run in `all` and in their own role (dispatcher, scheduler); modules decide which.
@@ -166,6 +202,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   let closing: Promise<void> | undefined
   return {
     url,
+    healthUrl: health?.url,
     store,
     metrics,
     processor,
@@ -176,6 +213,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       // Drain in order: stop taking requests, flush accepted events, finish the current batch.
       closing ??= (async () => {
         await fastify?.close()
+        await health?.close()
         await eventLog.close()
         await processor?.stop()
         for (const m of [...modules].reverse()) await m.stop?.()

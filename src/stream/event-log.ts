@@ -3,7 +3,8 @@
  * events are durable); processors read in order and keep a cursor (in the store, in the same
  * transaction as their effects).
  * Adapters: `file-event-log.ts` (embedded default: segment files with group commit and fsync),
- * `postgres-event-log.ts` (Postgres server, shared by many ingest nodes), NATS JetStream.
+ * `postgres-event-log.ts` (Postgres server, shared by many ingest nodes), `nats-event-log.ts`
+ * (NATS JetStream, partitioned: processors on many machines share the partitions).
  * @module
  */
 import type { KindredEvent } from '../protocol/event-schema.js'
@@ -34,12 +35,18 @@ export interface EventLogWriter {
 
 export interface EventLogReader {
   /**
-   * Records after position `afterSeq`, in order, about `maxEvents` events (always at least one
-   * record when any is there). `tx` is the processor's transaction (used by table-backed logs).
+   * The partitions this process should consume now (each has its own cursor). Absent: the log is
+   * one partition, 0. A partitioned log changes the answer as processors join and leave.
    */
-  read(tx: Queryable, afterSeq: number, maxEvents: number): Promise<LogRecord[]>
-  /** Everything up to `seq` is applied: the log may drop it. */
-  release?(seq: number): Promise<void>
+  partitions?(): readonly number[]
+  /**
+   * Records of `partition` after position `afterSeq`, in order, about `maxEvents` events (always
+   * at least one record when any is there). `tx` is the processor's transaction (used by
+   * table-backed logs).
+   */
+  read(tx: Queryable, afterSeq: number, maxEvents: number, partition?: number): Promise<LogRecord[]>
+  /** Everything of `partition` up to `seq` is applied (committed): the log may drop it. */
+  release?(seq: number, partition?: number): Promise<void>
 }
 
 export interface EventLog extends EventLogWriter, EventLogReader {}
