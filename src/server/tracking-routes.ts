@@ -6,6 +6,7 @@ import {
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
   MAX_INFLATED_BYTES,
+  batchElementRanges,
   batchEnvelopeSchema,
   normalizeEvent,
   serializeEvent,
@@ -13,6 +14,7 @@ import {
   type EventType,
   type FieldIssue,
   type KindredEvent,
+  type RawEvents,
 } from '../protocol/index.js'
 import type { Source } from '../store/repositories/sources-repository.js'
 import { writeKeyFromHeader, type Auth } from './auth.js'
@@ -155,19 +157,36 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       source = await authenticate(req, body)
       const receivedAt = ctx.clock()
       const receivedAtIso = receivedAt.toISOString()
-      const newMessageId = () => ctx.newId('message')
+      const madeIds: string[] = []
+      const newMessageId = () => {
+        const id = ctx.newId('message')
+        madeIds.push(id)
+        return id
+      }
       const events: KindredEvent[] = []
-      /** Serialised events, made once: they size-check each event and become the log record. */
+      /** Serialised events (slow path only): they size-check each event and become the record. */
       const parts: string[] = []
       const issues: FieldIssue[] = []
+      /**
+       * Fast path (ADR 0003): the log keeps each event's bytes as sent, so no event is serialised
+       * here. Not when the bytes hold a NUL escape (serializeEvent explains those) or a writeKey
+       * (a secret the canonical event drops).
+       */
+      let rawEvents: RawEvents | undefined
+      const noNul = buf.indexOf('\\u0000') < 0
       if (mode.kind === 'single') {
         rateLimit(source, 1)
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
-        const serialized = r.ok ? serializeEvent(r.event) : r
-        if (r.ok && serialized.ok) {
+        if (r.ok && noNul && (body as { writeKey?: unknown }).writeKey === undefined) {
           events.push(r.event)
-          parts.push(serialized.json)
-        } else if (!serialized.ok) issues.push(...serialized.issues)
+          rawEvents = { slices: [buf], impliedType: mode.type, correctSkew: true, madeIds }
+        } else {
+          const serialized = r.ok ? serializeEvent(r.event) : r
+          if (r.ok && serialized.ok) {
+            events.push(r.event)
+            parts.push(serialized.json)
+          } else if (!serialized.ok) issues.push(...serialized.issues)
+        }
       } else {
         const env = batchEnvelopeSchema.safeParse(body)
         if (!env.success) {
@@ -189,39 +208,65 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           ...(env.data.integrations ? { integrations: env.data.integrations } : {}),
           ...(env.data.sentAt ? { sentAt: env.data.sentAt } : {}),
         }
-        // Only a body over 32 KB can hold an event over 32 KB. The canonical event is serialised
-        // anyway (it is what the log stores); only when it comes near the limit is the event as
-        // sent measured exactly, since the limit is on what the client sent.
-        const checkSizes = buf.length > MAX_EVENT_BYTES
-        batch.forEach((raw, index) => {
-          const r = normalizeEvent(raw, undefined, {
-            receivedAt,
-            receivedAtIso,
-            newMessageId,
-            envelope,
-            correctSkew: mode.correctSkew,
-          })
-          const serialized = r.ok ? serializeEvent(r.event) : r
-          if (!serialized.ok || !r.ok) {
-            if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))
-            return
-          }
-          const json = serialized.json
-          if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
-            const size = Buffer.byteLength(JSON.stringify(raw))
-            if (size > MAX_EVENT_BYTES) {
-              issues.push({
-                index,
-                path: '',
-                code: 'event_too_large',
-                message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
-              })
+        const options = {
+          receivedAt,
+          receivedAtIso,
+          newMessageId,
+          envelope,
+          correctSkew: mode.correctSkew,
+        }
+        const ranges =
+          noNul && !batch.some((e) => (e as { writeKey?: unknown } | null)?.writeKey !== undefined)
+            ? batchElementRanges(buf, batch.length)
+            : undefined
+        const tooLarge = (index: number, size: number): FieldIssue => ({
+          index,
+          path: '',
+          code: 'event_too_large',
+          message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
+        })
+        if (ranges) {
+          const slices: Buffer[] = []
+          batch.forEach((raw, index) => {
+            const r = normalizeEvent(raw, undefined, options)
+            if (!r.ok) {
+              issues.push(...r.issues.map((i) => ({ ...i, index })))
               return
             }
-          }
-          events.push(r.event)
-          parts.push(json)
-        })
+            const [start, end] = ranges[index] as [number, number]
+            // The limit is on what the client sent: here that is exactly these bytes.
+            if (end - start > MAX_EVENT_BYTES) {
+              issues.push(tooLarge(index, end - start))
+              return
+            }
+            events.push(r.event)
+            slices.push(buf.subarray(start, end))
+          })
+          rawEvents = { slices, envelope, correctSkew: mode.correctSkew, madeIds }
+        } else {
+          // Only a body over 32 KB can hold an event over 32 KB. The canonical event is
+          // serialised anyway (it is the record); only when it comes near the limit is the event
+          // as sent measured exactly, since the limit is on what the client sent.
+          const checkSizes = buf.length > MAX_EVENT_BYTES
+          batch.forEach((raw, index) => {
+            const r = normalizeEvent(raw, undefined, options)
+            const serialized = r.ok ? serializeEvent(r.event) : r
+            if (!serialized.ok || !r.ok) {
+              if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))
+              return
+            }
+            const json = serialized.json
+            if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
+              const size = Buffer.byteLength(JSON.stringify(raw))
+              if (size > MAX_EVENT_BYTES) {
+                issues.push(tooLarge(index, size))
+                return
+              }
+            }
+            events.push(r.event)
+            parts.push(json)
+          })
+        }
       }
       if (issues.length > 0) {
         // All-or-nothing: SDKs retry whole requests, so a partial accept would duplicate or lose.
@@ -239,7 +284,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
         sourceId: source.id,
         receivedAt: receivedAtIso,
         events,
-        eventsJson: `[${parts.join(',')}]`,
+        ...(rawEvents ? { rawEvents } : { eventsJson: `[${parts.join(',')}]` }),
       })
       ctx.metrics.eventsReceived.inc(events.length)
       if (ctx.liveFeed.has(source.id)) {

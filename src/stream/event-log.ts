@@ -7,6 +7,7 @@
  * @module
  */
 import type { KindredEvent } from '../protocol/event-schema.js'
+import type { RawEvents } from '../protocol/raw-events.js'
 import type { Queryable } from '../store/db.js'
 
 export interface LogEntry {
@@ -16,6 +17,11 @@ export interface LogEntry {
   events: KindredEvent[]
   /** `JSON.stringify(events)` when the caller already has it (ingest does): saves a pass. */
   eventsJson?: string
+  /**
+   * The same events as the client sent them (ingest's fast path, ADR 0003). A log that can store
+   * bytes keeps these instead of serialising `events`; readers still get canonical `events`.
+   */
+  rawEvents?: RawEvents
 }
 
 export interface LogRecord extends LogEntry {
