@@ -1,8 +1,8 @@
 /**
  * Finds the byte range of each element of the top-level `"batch"` array in a request body that
- * `JSON.parse` has already accepted. Ingest uses the ranges twice: as each event's size as sent
- * (the 32 KB limit is on what the client sent) and as the bytes the event log stores, so the hot
- * path never re-serialises an event (ADR 0003).
+ * `JSON.parse` has already accepted: each event's size as sent (the 32 KB limit is on what the
+ * client sent), without re-serialising it. Ingest only scans when `eventSizeLowerBound` cannot
+ * rule out an event over the limit (ADR 0003).
  *
  * It answers `undefined` whenever it is not certain (an escaped or repeated top-level key, a
  * body that is not an object, a count that does not match): the caller then takes the slow path.
@@ -104,4 +104,23 @@ function trimEnd(buf: Buffer, end: number): number {
   let e = end
   while (e > 0 && isSpace(buf[e - 1])) e--
   return e
+}
+
+const BOUND_KEYS = ['type', 'event', 'userId', 'anonymousId', 'messageId', 'timestamp'] as const
+
+/**
+ * A lower bound of the bytes of a parsed event as it was sent: its top-level string fields among
+ * the common ones, each at least `"key":"value"` (a UTF-16 length never exceeds the UTF-8 one,
+ * and escapes only add bytes). Cheap, so a batch whose other events leave no room for an event
+ * over the limit is not scanned at all.
+ */
+export function eventSizeLowerBound(event: unknown): number {
+  if (typeof event !== 'object' || event === null) return 0
+  const e = event as Record<string, unknown>
+  let n = 2
+  for (const key of BOUND_KEYS) {
+    const v = e[key]
+    if (typeof v === 'string') n += key.length + v.length + 5
+  }
+  return n
 }

@@ -1,10 +1,13 @@
 /**
  * Events kept as the client sent them, for the event log (ADR 0003). Ingest validates and
- * normalises every event, then stores the request's own bytes for each event plus the few inputs
+ * normalises every event, then stores the request body's own bytes plus the few inputs
  * normalisation took besides them (implied type, batch envelope, skew rule, the messageIds it
  * made); the reader runs the same `normalizeEvent` on them and gets the same canonical events.
  * That saves re-serialising every event on the ingest hot path: normalising again on read costs
  * a quarter of that, once, off the request path.
+ *
+ * Only bodies that hold no secret and nothing the store refuses qualify (the caller checks: no
+ * `writeKey` anywhere the schema allows one, no `\u0000` escape); others are stored canonical.
  * @module
  */
 import {
@@ -15,8 +18,10 @@ import {
 } from './event-schema.js'
 
 export interface RawEvents {
-  /** Each event's JSON as sent (a batch element, or a single event's whole body), UTF-8. */
-  slices: Buffer[]
+  /** The request body as received (decoded), UTF-8 JSON: one event, or `{"batch":[…]}`. */
+  body: Buffer
+  /** The body is a batch envelope: the events are its `batch`. */
+  batch: boolean
   impliedType?: EventType
   envelope?: NormalizeOptions['envelope']
   correctSkew: boolean
@@ -25,30 +30,24 @@ export interface RawEvents {
 }
 
 /**
- * The stored form, a JSON object `{"t","k","m","v","e":[…events as sent]}`, as the list of
- * buffers to write one after the other (the slices are not copied here).
+ * The stored form, a JSON object `{"t","k","m","v","b"}` (b: the body as sent), as the buffers
+ * to write one after the other (the body is not copied here).
  */
 export function rawEventsJson(raw: RawEvents): Buffer[] {
   const head = Buffer.from(
-    `{"t":${JSON.stringify(raw.impliedType ?? null)},"k":${raw.correctSkew},"m":${JSON.stringify(raw.madeIds)},"v":${JSON.stringify(raw.envelope ?? null)},"e":[`,
+    `{"t":${JSON.stringify(raw.impliedType ?? null)},"k":${raw.correctSkew},"m":${JSON.stringify(raw.madeIds)},"v":${JSON.stringify(raw.envelope ?? null)},"a":${raw.batch},"b":`,
   )
-  const parts: Buffer[] = [head]
-  raw.slices.forEach((s, i) => {
-    if (i > 0) parts.push(COMMA)
-    parts.push(s)
-  })
-  parts.push(CLOSE)
-  return parts
+  return [head, raw.body, CLOSE]
 }
-const COMMA = Buffer.from(',')
-const CLOSE = Buffer.from(']}')
+const CLOSE = Buffer.from('}')
 
 export interface StoredRawEvents {
   t: EventType | null
   k: boolean
   m: string[]
   v: NormalizeOptions['envelope'] | null
-  e: unknown[]
+  a: boolean
+  b: unknown
 }
 
 /**
@@ -70,7 +69,9 @@ export function eventsFromRaw(stored: StoredRawEvents, receivedAtIso: string): K
     ...(stored.v ? { envelope: stored.v } : {}),
     correctSkew: stored.k,
   }
-  return stored.e.map((raw, index) => {
+  const raws = stored.a ? (stored.b as { batch?: unknown }).batch : [stored.b]
+  if (!Array.isArray(raws)) throw new Error('event log record holds a batch without events')
+  return raws.map((raw: unknown, index) => {
     const r = normalizeEvent(raw, stored.t ?? undefined, options)
     if (!r.ok) {
       throw new Error(

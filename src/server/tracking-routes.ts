@@ -8,6 +8,7 @@ import {
   MAX_INFLATED_BYTES,
   batchElementRanges,
   batchEnvelopeSchema,
+  eventSizeLowerBound,
   normalizeEvent,
   serializeEvent,
   zodIssues,
@@ -168,9 +169,9 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       const parts: string[] = []
       const issues: FieldIssue[] = []
       /**
-       * Fast path (ADR 0003): the log keeps each event's bytes as sent, so no event is serialised
-       * here. Not when the bytes hold a NUL escape (serializeEvent explains those) or a writeKey
-       * (a secret the canonical event drops).
+       * Fast path (ADR 0003): the log keeps the body as sent, so no event is serialised here. Not
+       * when the bytes hold a NUL escape (serializeEvent explains those) or a writeKey (a secret
+       * the canonical event drops).
        */
       let rawEvents: RawEvents | undefined
       const noNul = buf.indexOf('\\u0000') < 0
@@ -179,7 +180,13 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
         if (r.ok && noNul && (body as { writeKey?: unknown }).writeKey === undefined) {
           events.push(r.event)
-          rawEvents = { slices: [buf], impliedType: mode.type, correctSkew: true, madeIds }
+          rawEvents = {
+            body: buf,
+            batch: false,
+            impliedType: mode.type,
+            correctSkew: true,
+            madeIds,
+          }
         } else {
           const serialized = r.ok ? serializeEvent(r.event) : r
           if (r.ok && serialized.ok) {
@@ -215,34 +222,50 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           envelope,
           correctSkew: mode.correctSkew,
         }
-        const ranges =
-          noNul && !batch.some((e) => (e as { writeKey?: unknown } | null)?.writeKey !== undefined)
-            ? batchElementRanges(buf, batch.length)
-            : undefined
+        const keepRaw =
+          noNul &&
+          env.data.writeKey === undefined &&
+          !batch.some((e) => (e as { writeKey?: unknown } | null)?.writeKey !== undefined)
         const tooLarge = (index: number, size: number): FieldIssue => ({
           index,
           path: '',
           code: 'event_too_large',
           message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
         })
-        if (ranges) {
-          const slices: Buffer[] = []
+        // Only a body over 32 KB can hold an event over 32 KB, and only when the other events
+        // leave it room: then the events' bytes as sent are found by a scan (cheaper than
+        // serialising, and exactly what the limit is on).
+        let sizes: Array<[number, number]> | undefined
+        let sizesKnown = true
+        if (keepRaw && buf.length > MAX_EVENT_BYTES) {
+          const bounds = batch.map(eventSizeLowerBound)
+          const all = bounds.reduce((a, b) => a + b, 0)
+          if (bounds.some((b) => buf.length - (all - b) > MAX_EVENT_BYTES)) {
+            sizes = batchElementRanges(buf, batch.length)
+            sizesKnown = sizes !== undefined
+          }
+        }
+        if (keepRaw && sizesKnown) {
           batch.forEach((raw, index) => {
             const r = normalizeEvent(raw, undefined, options)
             if (!r.ok) {
               issues.push(...r.issues.map((i) => ({ ...i, index })))
               return
             }
-            const [start, end] = ranges[index] as [number, number]
-            // The limit is on what the client sent: here that is exactly these bytes.
-            if (end - start > MAX_EVENT_BYTES) {
-              issues.push(tooLarge(index, end - start))
+            const range = sizes?.[index]
+            if (range !== undefined && range[1] - range[0] > MAX_EVENT_BYTES) {
+              issues.push(tooLarge(index, range[1] - range[0]))
               return
             }
             events.push(r.event)
-            slices.push(buf.subarray(start, end))
           })
-          rawEvents = { slices, envelope, correctSkew: mode.correctSkew, madeIds }
+          rawEvents = {
+            body: buf,
+            batch: true,
+            envelope,
+            correctSkew: mode.correctSkew,
+            madeIds,
+          }
         } else {
           // Only a body over 32 KB can hold an event over 32 KB. The canonical event is
           // serialised anyway (it is the record); only when it comes near the limit is the event

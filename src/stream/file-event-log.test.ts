@@ -4,7 +4,6 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openFileEventLog } from './file-event-log.js'
 import { normalizeEvent, type KindredEvent } from '../protocol/event-schema.js'
-import { batchElementRanges } from '../protocol/batch-slices.js'
 import type { Queryable } from '../store/db.js'
 
 const noTx = {} as Queryable
@@ -49,7 +48,6 @@ describe('file event log', () => {
         '{"type":"identify","anonymousId":"a","traits":{"n":1e2}} ],"context":{"locale":"fr"}}',
     )
     const batch = (JSON.parse(body.toString()) as { batch: unknown[] }).batch
-    const ranges = batchElementRanges(body, batch.length) ?? []
     const madeIds: string[] = []
     const options = {
       receivedAt,
@@ -74,7 +72,8 @@ describe('file event log', () => {
       ...base,
       events,
       rawEvents: {
-        slices: ranges.map(([s, e]) => body.subarray(s, e)),
+        body,
+        batch: true,
         envelope,
         correctSkew: true,
         madeIds: madeIds.slice(0, 2),
@@ -84,7 +83,8 @@ describe('file event log', () => {
       ...base,
       events: [single.event],
       rawEvents: {
-        slices: [Buffer.from('{"userId":"v","event":"S"}')],
+        body: Buffer.from('{"userId":"v","event":"S"}'),
+        batch: false,
         impliedType: 'track',
         correctSkew: true,
         madeIds: madeIds.slice(2),
