@@ -9,7 +9,9 @@ import {
   batchElementRanges,
   batchEnvelopeSchema,
   eventSizeLowerBound,
+  eventsFromRaw,
   normalizeEvent,
+  quickCheckEvent,
   serializeEvent,
   zodIssues,
   type EventType,
@@ -18,6 +20,7 @@ import {
   type RawEvents,
 } from '../protocol/index.js'
 import type { Source } from '../store/repositories/sources-repository.js'
+import type { LogEntry } from '../stream/event-log.js'
 import { writeKeyFromHeader, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
@@ -246,18 +249,22 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           }
         }
         if (keepRaw && sizesKnown) {
+          // Canonical events are made on demand (the live feed, table logs) or by the reader:
+          // here each event is only checked, in order, making the messageIds the reader reuses.
           batch.forEach((raw, index) => {
-            const r = normalizeEvent(raw, undefined, options)
-            if (!r.ok) {
-              issues.push(...r.issues.map((i) => ({ ...i, index })))
-              return
+            const quick = quickCheckEvent(raw)
+            if (quick) {
+              if (quick.needsId) newMessageId()
+            } else {
+              const r = normalizeEvent(raw, undefined, options)
+              if (!r.ok) {
+                issues.push(...r.issues.map((i) => ({ ...i, index })))
+                return
+              }
             }
             const range = sizes?.[index]
-            if (range !== undefined && range[1] - range[0] > MAX_EVENT_BYTES) {
+            if (range !== undefined && range[1] - range[0] > MAX_EVENT_BYTES)
               issues.push(tooLarge(index, range[1] - range[0]))
-              return
-            }
-            events.push(r.event)
           })
           rawEvents = {
             body: buf,
@@ -302,16 +309,11 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           { details: issues },
         )
       }
-      await ctx.eventLog.append({
-        workspaceId: source.workspaceId,
-        sourceId: source.id,
-        receivedAt: receivedAtIso,
-        events,
-        ...(rawEvents ? { rawEvents } : { eventsJson: `[${parts.join(',')}]` }),
-      })
-      ctx.metrics.eventsReceived.inc(events.length)
+      const entry = logEntry(source, receivedAtIso, events, parts, rawEvents, body)
+      await ctx.eventLog.append(entry)
+      ctx.metrics.eventsReceived.inc(entry.eventCount ?? entry.events.length)
       if (ctx.liveFeed.has(source.id)) {
-        for (const event of events) {
+        for (const event of entry.events) {
           ctx.liveFeed.publish(source.id, {
             receivedAt: event.receivedAt,
             status: 'accepted',
@@ -390,6 +392,41 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       }
     },
   )
+}
+
+/**
+ * The log entry of an accepted request. On the batch fast path the canonical events were never
+ * built: `events` makes them on first use (live feed, table logs) exactly as the reader will.
+ */
+function logEntry(
+  source: Source,
+  receivedAt: string,
+  events: KindredEvent[],
+  parts: string[],
+  rawEvents: RawEvents | undefined,
+  body: unknown,
+): LogEntry {
+  const base = { workspaceId: source.workspaceId, sourceId: source.id, receivedAt }
+  if (!rawEvents) return { ...base, events, eventsJson: `[${parts.join(',')}]` }
+  if (!rawEvents.batch) return { ...base, events, rawEvents }
+  const count = (body as { batch: unknown[] }).batch.length
+  let made: KindredEvent[] | undefined
+  const stored = {
+    t: null,
+    k: rawEvents.correctSkew,
+    m: rawEvents.madeIds,
+    v: rawEvents.envelope ?? null,
+    a: true,
+    b: body,
+  }
+  return {
+    ...base,
+    rawEvents,
+    eventCount: count,
+    get events() {
+      return (made ??= eventsFromRaw(stored, receivedAt))
+    },
+  }
 }
 
 function safeBody(req: FastifyRequest): unknown {

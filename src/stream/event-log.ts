@@ -22,6 +22,8 @@ export interface LogEntry {
    * bytes keeps these instead of serialising `events`; readers still get canonical `events`.
    */
   rawEvents?: RawEvents
+  /** `events.length`, when `events` is computed on demand (a getter over `rawEvents`). */
+  eventCount?: number
 }
 
 export interface LogRecord extends LogEntry {

@@ -236,7 +236,8 @@ export async function openFileEventLog(
           }),
         )
       }
-      if (queuedEvents + entry.events.length > maxQueuedEvents) {
+      const count = entry.eventCount ?? entry.events.length
+      if (queuedEvents + count > maxQueuedEvents) {
         return Promise.reject(
           new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
             headers: { 'Retry-After': '1' },
@@ -244,9 +245,9 @@ export async function openFileEventLog(
         )
       }
       const frame = frameOf(entry)
-      queuedEvents += entry.events.length
+      queuedEvents += count
       return new Promise<void>((resolve, reject) => {
-        queue.push({ frame, events: entry.events.length, resolve, reject })
+        queue.push({ frame, events: count, resolve, reject })
         kick()
       })
     },
