@@ -261,6 +261,20 @@ export function normalizeEvent(
   return { ok: true, event }
 }
 
+/**
+ * The ingest fast path's check of a batch element, without building the canonical event:
+ * `{ needsId }` only when `normalizeEvent(raw, undefined, …)` certainly succeeds (then `needsId`
+ * says whether it calls `newMessageId`), `undefined` when only normalizeEvent can tell.
+ */
+export function quickCheckEvent(raw: unknown): { needsId: boolean } | undefined {
+  if (!isCertainlyValidEvent(raw)) return undefined
+  const e = raw as { type: string; userId?: unknown; anonymousId?: unknown; messageId?: unknown }
+  const hasUser = typeof e.userId === 'string' && e.userId !== ''
+  const hasAnon = typeof e.anonymousId === 'string' && e.anonymousId !== ''
+  if (e.type !== 'alias' && !hasUser && !hasAnon) return undefined
+  return { needsId: e.messageId === undefined || e.messageId === '' }
+}
+
 const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { isCertainlyValidEvent } from './fast-check-event.js'
-import { incomingEventSchema, normalizeEvent } from './event-schema.js'
+import { incomingEventSchema, normalizeEvent, quickCheckEvent } from './event-schema.js'
 
 const str = fc.oneof(
   fc.string({ maxLength: 8 }),
@@ -100,6 +100,23 @@ describe('fast event check', () => {
     )
     // The generator must exercise the fast path, or the property proves nothing.
     expect(accepted).toBeGreaterThan(20)
+  })
+
+  it('quickCheckEvent vouches only for events normalizeEvent accepts, and knows when it makes an id', () => {
+    fc.assert(
+      fc.property(event, (e) => {
+        const quick = quickCheckEvent(e)
+        if (quick === undefined) return
+        let made = 0
+        const r = normalizeEvent(e, undefined, {
+          receivedAt: new Date('2026-01-01T00:00:00.000Z'),
+          newMessageId: () => `made-${++made}`,
+        })
+        expect(r.ok).toBe(true)
+        expect(made).toBe(quick.needsId ? 1 : 0)
+      }),
+      { numRuns: 2000 },
+    )
   })
 
   it('accepts the common SDK shapes', () => {

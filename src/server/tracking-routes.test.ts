@@ -294,6 +294,38 @@ describe.each(testStores())('tracking API on %s', (store) => {
       expect((await errorOf(res)).code).toBe('EVENT_TOO_LARGE')
     })
 
+    it('accepts a batch over 32 KB whose events are each under it, as sent (formatting and all)', async () => {
+      const near = {
+        type: 'track',
+        userId: 'u',
+        event: 'near',
+        messageId: 'near-limit',
+        properties: { blob: 'x'.repeat(MAX_EVENT_BYTES - 200) },
+      }
+      // No messageId on the second: the one made at ingest is the one the processor stores.
+      const other = { type: 'identify', anonymousId: 'a-near', traits: { n: 1 } }
+      const body = JSON.stringify({ batch: [near, other], context: { locale: 'fr' } }, null, 1)
+      expect(body.length).toBeGreaterThan(MAX_EVENT_BYTES)
+      const res = await k.track(writeKey, '/v1/batch', body)
+      expect(res.status).toBe(200)
+      const [row] = await storedEvents(['near-limit'])
+      expect(row?.context).toEqual({ locale: 'fr' })
+      const made = await k.kindred.store.db.query<{ message_id: string }>(
+        "SELECT message_id FROM events WHERE anonymous_id = 'a-near'",
+      )
+      expect(made.rows).toHaveLength(1)
+      expect(made.rows[0]?.message_id).toMatch(/.+/)
+    })
+
+    it('never stores a write key sent inside a batch event', async () => {
+      const res = await k.track(writeKey, '/v1/batch', {
+        batch: [{ type: 'track', userId: 'u', event: 'e', messageId: 'event-key-1', writeKey }],
+      })
+      expect(res.status).toBe(200)
+      const [row] = await storedEvents(['event-key-1'])
+      expect(JSON.stringify(row)).not.toContain(writeKey)
+    })
+
     it('rejects a batch over 500 KB with 413', async () => {
       const batch = Array.from({ length: 20 }, (_, i) => ({
         type: 'track',

@@ -6,22 +6,28 @@ import {
   MAX_BATCH_EVENTS,
   MAX_EVENT_BYTES,
   MAX_INFLATED_BYTES,
+  batchElementRanges,
   batchEnvelopeSchema,
+  eventSizeLowerBound,
+  eventsFromRaw,
   normalizeEvent,
+  quickCheckEvent,
   serializeEvent,
   zodIssues,
   type EventType,
   type FieldIssue,
   type KindredEvent,
+  type RawEvents,
 } from '../protocol/index.js'
 import type { Source } from '../store/repositories/sources-repository.js'
+import type { LogEntry } from '../stream/event-log.js'
 import { writeKeyFromHeader, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
+
 import { piiPoliciesFor } from './pii-policies.js'
 import { protectEvent } from '../quality/pii.js'
 import { suppressionMatcher, suppressedCounter } from '../engine/privacy/suppression-cache.js'
-
 const singlePaths: Record<string, EventType> = {
   track: 'track',
   t: 'track',
@@ -96,7 +102,6 @@ function parseJson(buf: Buffer): unknown {
 }
 
 export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
-  const piiPolicies = piiPoliciesFor(ctx)
   async function authenticate(req: FastifyRequest, body: unknown): Promise<Source> {
     const bodyKey =
       typeof body === 'object' &&
@@ -111,7 +116,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
         'missing write key: send it as the HTTP Basic username or as "writeKey"',
       )
     }
-    const source = await auth.sourceForIngestKey(writeKey)
+    const source = await auth.sourceForWriteKey(writeKey)
     if (!source) throw new KindredError('UNAUTHORIZED', 'invalid write key')
     return source
   }
@@ -133,6 +138,9 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       )
     }
   }
+
+  const piiPolicies = piiPoliciesFor(ctx)
+  const suppressions = suppressionMatcher(ctx.db)
 
   async function ingest(
     req: FastifyRequest,
@@ -157,28 +165,54 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       }
       const body = parseJson(buf)
       source = await authenticate(req, body)
-      // PII controls (ADR 0003): IPs anonymised and chosen fields hashed before the event log.
+      // PII controls (ADR 0003) rewrite events before the event log, and suppression drops some:
+      // both need canonical events, so either one turns the raw-body fast path off (ADR 0005).
       const pii = await piiPolicies.forSource(source)
+      const guarded =
+        pii !== undefined || (await suppressions.active(source.workspaceId, () => Date.now()))
       const receivedAt = ctx.clock()
       const receivedAtIso = receivedAt.toISOString()
-      const newMessageId = () => ctx.newId('message')
+      const madeIds: string[] = []
+      const newMessageId = () => {
+        const id = ctx.newId('message')
+        madeIds.push(id)
+        return id
+      }
       const events: KindredEvent[] = []
-      // Suppression matches identifiers as sent, so it checks the events before PII hashing.
-      const asSent: KindredEvent[] = []
-      /** Serialised events, made once: they size-check each event and become the log record. */
+      /** Serialised events (slow path only): they size-check each event and become the record. */
       const parts: string[] = []
       const issues: FieldIssue[] = []
+      /**
+       * Fast path (ADR 0005): the log keeps the body as sent, so no event is serialised here. Not
+       * when the bytes hold a NUL escape (serializeEvent explains those) or a writeKey (a secret
+       * the canonical event drops).
+       */
+      let rawEvents: RawEvents | undefined
+      const noNul = !guarded && buf.indexOf('\\u0000') < 0
+      // Suppression matches identifiers as sent, so it checks the events before PII hashing.
+      const asSent: KindredEvent[] = []
       if (mode.kind === 'single') {
         rateLimit(source, 1)
         const r = normalizeEvent(body, mode.type, { receivedAt, receivedAtIso, newMessageId })
-        const original = r.ok ? r.event : undefined
-        if (r.ok && pii) r.event = protectEvent(r.event, pii)
-        const serialized = r.ok ? serializeEvent(r.event) : r
-        if (r.ok && serialized.ok) {
-          if (pii && original) asSent.push(original)
+        if (r.ok && noNul && (body as { writeKey?: unknown }).writeKey === undefined) {
           events.push(r.event)
-          parts.push(serialized.json)
-        } else if (!serialized.ok) issues.push(...serialized.issues)
+          rawEvents = {
+            body: buf,
+            batch: false,
+            impliedType: mode.type,
+            correctSkew: true,
+            madeIds,
+          }
+        } else {
+          const original = r.ok ? r.event : undefined
+          if (r.ok && pii) r.event = protectEvent(r.event, pii)
+          const serialized = r.ok ? serializeEvent(r.event) : r
+          if (r.ok && serialized.ok) {
+            if (original) asSent.push(original)
+            events.push(r.event)
+            parts.push(serialized.json)
+          } else if (!serialized.ok) issues.push(...serialized.issues)
+        }
       } else {
         const env = batchEnvelopeSchema.safeParse(body)
         if (!env.success) {
@@ -200,42 +234,88 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           ...(env.data.integrations ? { integrations: env.data.integrations } : {}),
           ...(env.data.sentAt ? { sentAt: env.data.sentAt } : {}),
         }
-        // Only a body over 32 KB can hold an event over 32 KB. The canonical event is serialised
-        // anyway (it is what the log stores); only when it comes near the limit is the event as
-        // sent measured exactly, since the limit is on what the client sent.
-        const checkSizes = buf.length > MAX_EVENT_BYTES
-        batch.forEach((raw, index) => {
-          const r = normalizeEvent(raw, undefined, {
-            receivedAt,
-            receivedAtIso,
-            newMessageId,
+        const options = {
+          receivedAt,
+          receivedAtIso,
+          newMessageId,
+          envelope,
+          correctSkew: mode.correctSkew,
+        }
+        const keepRaw =
+          noNul &&
+          env.data.writeKey === undefined &&
+          !batch.some((e) => (e as { writeKey?: unknown } | null)?.writeKey !== undefined)
+        const tooLarge = (index: number, size: number): FieldIssue => ({
+          index,
+          path: '',
+          code: 'event_too_large',
+          message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
+        })
+        // Only a body over 32 KB can hold an event over 32 KB, and only when the other events
+        // leave it room: then the events' bytes as sent are found by a scan (cheaper than
+        // serialising, and exactly what the limit is on).
+        let sizes: Array<[number, number]> | undefined
+        let sizesKnown = true
+        if (keepRaw && buf.length > MAX_EVENT_BYTES) {
+          const bounds = batch.map(eventSizeLowerBound)
+          const all = bounds.reduce((a, b) => a + b, 0)
+          if (bounds.some((b) => buf.length - (all - b) > MAX_EVENT_BYTES)) {
+            sizes = batchElementRanges(buf, batch.length)
+            sizesKnown = sizes !== undefined
+          }
+        }
+        if (keepRaw && sizesKnown) {
+          // Canonical events are made on demand (the live feed, table logs) or by the reader:
+          // here each event is only checked, in order, making the messageIds the reader reuses.
+          batch.forEach((raw, index) => {
+            const quick = quickCheckEvent(raw)
+            if (quick) {
+              if (quick.needsId) newMessageId()
+            } else {
+              const r = normalizeEvent(raw, undefined, options)
+              if (!r.ok) {
+                issues.push(...r.issues.map((i) => ({ ...i, index })))
+                return
+              }
+            }
+            const range = sizes?.[index]
+            if (range !== undefined && range[1] - range[0] > MAX_EVENT_BYTES)
+              issues.push(tooLarge(index, range[1] - range[0]))
+          })
+          rawEvents = {
+            body: buf,
+            batch: true,
             envelope,
             correctSkew: mode.correctSkew,
-          })
-          const original = r.ok ? r.event : undefined
-          if (r.ok && pii) r.event = protectEvent(r.event, pii)
-          const serialized = r.ok ? serializeEvent(r.event) : r
-          if (!serialized.ok || !r.ok) {
-            if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))
-            return
+            madeIds,
           }
-          const json = serialized.json
-          if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
-            const size = Buffer.byteLength(JSON.stringify(raw))
-            if (size > MAX_EVENT_BYTES) {
-              issues.push({
-                index,
-                path: '',
-                code: 'event_too_large',
-                message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
-              })
+        } else {
+          // Only a body over 32 KB can hold an event over 32 KB. The canonical event is
+          // serialised anyway (it is the record); only when it comes near the limit is the event
+          // as sent measured exactly, since the limit is on what the client sent.
+          const checkSizes = buf.length > MAX_EVENT_BYTES
+          batch.forEach((raw, index) => {
+            const r = normalizeEvent(raw, undefined, options)
+            const original = r.ok ? r.event : undefined
+            if (r.ok && pii) r.event = protectEvent(r.event, pii)
+            const serialized = r.ok ? serializeEvent(r.event) : r
+            if (!serialized.ok || !r.ok) {
+              if (!serialized.ok) issues.push(...serialized.issues.map((i) => ({ ...i, index })))
               return
             }
-          }
-          if (pii && original) asSent.push(original)
-          events.push(r.event)
-          parts.push(json)
-        })
+            const json = serialized.json
+            if (checkSizes && json.length > MAX_EVENT_BYTES / 4) {
+              const size = Buffer.byteLength(JSON.stringify(raw))
+              if (size > MAX_EVENT_BYTES) {
+                issues.push(tooLarge(index, size))
+                return
+              }
+            }
+            if (original) asSent.push(original)
+            events.push(r.event)
+            parts.push(json)
+          })
+        }
       }
       if (issues.length > 0) {
         // All-or-nothing: SDKs retry whole requests, so a partial accept would duplicate or lose.
@@ -248,28 +328,29 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           { details: issues },
         )
       }
-      // Suppressed identifiers (privacy): dropped and counted, still a 200 so SDKs do not retry.
-      const kept = await suppressionMatcher(ctx.db).filter(
-        source.workspaceId,
-        pii ? asSent : events,
-        () => ctx.clock().getTime(),
-      )
-      if (kept.length < events.length) {
-        suppressedCounter(ctx.metrics.registry).inc(events.length - kept.length)
+      let entry = logEntry(source, receivedAtIso, events, parts, rawEvents, body)
+      if (guarded) {
+        // Suppressed identifiers (privacy): dropped and counted, still a 200 so SDKs do not retry.
+        const kept = await suppressions.filter(source.workspaceId, asSent, () =>
+          ctx.clock().getTime(),
+        )
+        if (kept.length < events.length) {
+          suppressedCounter(ctx.metrics.registry).inc(events.length - kept.length)
+          entry = logEntry(
+            source,
+            receivedAtIso,
+            kept.map((i) => events[i] as KindredEvent),
+            kept.map((i) => parts[i] as string),
+            undefined,
+            body,
+          )
+        }
       }
-      if (kept.length > 0) {
-        const all = kept.length === events.length
-        await ctx.eventLog.append({
-          workspaceId: source.workspaceId,
-          sourceId: source.id,
-          receivedAt: receivedAtIso,
-          events: all ? events : kept.map((i) => events[i] as KindredEvent),
-          eventsJson: `[${(all ? parts : kept.map((i) => parts[i])).join(',')}]`,
-        })
-      }
-      ctx.metrics.eventsReceived.inc(kept.length)
+      const count = entry.eventCount ?? entry.events.length
+      if (count > 0) await ctx.eventLog.append(entry)
+      ctx.metrics.eventsReceived.inc(count)
       if (ctx.liveFeed.has(source.id)) {
-        for (const event of events) {
+        for (const event of entry.events) {
           ctx.liveFeed.publish(source.id, {
             receivedAt: event.receivedAt,
             status: 'accepted',
@@ -348,6 +429,41 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       }
     },
   )
+}
+
+/**
+ * The log entry of an accepted request. On the batch fast path the canonical events were never
+ * built: `events` makes them on first use (live feed, table logs) exactly as the reader will.
+ */
+function logEntry(
+  source: Source,
+  receivedAt: string,
+  events: KindredEvent[],
+  parts: string[],
+  rawEvents: RawEvents | undefined,
+  body: unknown,
+): LogEntry {
+  const base = { workspaceId: source.workspaceId, sourceId: source.id, receivedAt }
+  if (!rawEvents) return { ...base, events, eventsJson: `[${parts.join(',')}]` }
+  if (!rawEvents.batch) return { ...base, events, rawEvents }
+  const count = (body as { batch: unknown[] }).batch.length
+  let made: KindredEvent[] | undefined
+  const stored = {
+    t: null,
+    k: rawEvents.correctSkew,
+    m: rawEvents.madeIds,
+    v: rawEvents.envelope ?? null,
+    a: true,
+    b: body,
+  }
+  return {
+    ...base,
+    rawEvents,
+    eventCount: count,
+    get events() {
+      return (made ??= eventsFromRaw(stored, receivedAt))
+    },
+  }
 }
 
 function safeBody(req: FastifyRequest): unknown {

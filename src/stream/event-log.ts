@@ -8,6 +8,7 @@
  * @module
  */
 import type { KindredEvent } from '../protocol/event-schema.js'
+import type { RawEvents } from '../protocol/raw-events.js'
 import type { Queryable } from '../store/db.js'
 
 export interface LogEntry {
@@ -17,6 +18,13 @@ export interface LogEntry {
   events: KindredEvent[]
   /** `JSON.stringify(events)` when the caller already has it (ingest does): saves a pass. */
   eventsJson?: string
+  /**
+   * The same events as the client sent them (ingest's fast path, ADR 0005). A log that can store
+   * bytes keeps these instead of serialising `events`; readers still get canonical `events`.
+   */
+  rawEvents?: RawEvents
+  /** `events.length`, when `events` is computed on demand (a getter over `rawEvents`). */
+  eventCount?: number
 }
 
 export interface LogRecord extends LogEntry {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openFileEventLog } from './file-event-log.js'
-import type { KindredEvent } from '../protocol/event-schema.js'
+import { normalizeEvent, type KindredEvent } from '../protocol/event-schema.js'
 import type { Queryable } from '../store/db.js'
 
 const noTx = {} as Queryable
@@ -38,6 +38,64 @@ const entry = (...ids: string[]) => ({
 })
 
 describe('file event log', () => {
+  it('stores events as sent and reads back exactly the canonical events ingest made', async () => {
+    const log = await openFileEventLog(tempDir())
+    const receivedAt = new Date('2026-01-02T00:00:00.000Z')
+    const receivedAtIso = receivedAt.toISOString()
+    const envelope = { context: { locale: 'fr' }, sentAt: '2026-01-01T23:59:00.000Z' }
+    const body = Buffer.from(
+      '{"batch":[ {"type":"track","event":"É","userId":"u","timestamp":"2026-01-01T23:58:00Z"},\n' +
+        '{"type":"identify","anonymousId":"a","traits":{"n":1e2}} ],"context":{"locale":"fr"}}',
+    )
+    const batch = (JSON.parse(body.toString()) as { batch: unknown[] }).batch
+    const madeIds: string[] = []
+    const options = {
+      receivedAt,
+      receivedAtIso,
+      envelope,
+      correctSkew: true,
+      newMessageId: () => {
+        madeIds.push(`made-${madeIds.length}`)
+        return madeIds.at(-1) as string
+      },
+    }
+    const events = batch.map((raw) => {
+      const r = normalizeEvent(raw, undefined, options)
+      if (!r.ok) throw new Error('invalid')
+      return r.event
+    })
+    const { envelope: _unused, ...singleOptions } = options
+    const single = normalizeEvent({ userId: 'v', event: 'S' }, 'track', singleOptions)
+    if (!single.ok) throw new Error('invalid')
+    const base = { workspaceId: 'w', sourceId: 's', receivedAt: receivedAtIso }
+    await log.append({
+      ...base,
+      events,
+      rawEvents: {
+        body,
+        batch: true,
+        envelope,
+        correctSkew: true,
+        madeIds: madeIds.slice(0, 2),
+      },
+    })
+    await log.append({
+      ...base,
+      events: [single.event],
+      rawEvents: {
+        body: Buffer.from('{"userId":"v","event":"S"}'),
+        batch: false,
+        impliedType: 'track',
+        correctSkew: true,
+        madeIds: madeIds.slice(2),
+      },
+    })
+    const read = await log.read(noTx, 0, 100)
+    expect(read.map((r) => r.events)).toEqual([events, [single.event]])
+    expect(read[0]?.events[0]?.timestamp).toBe('2026-01-01T23:59:00.000Z')
+    await log.close()
+  })
+
   it('group-commits concurrent appends and reads them back in order, by event budget', async () => {
     const dir = tempDir()
     const log = await openFileEventLog(dir)

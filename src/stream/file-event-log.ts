@@ -13,6 +13,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KindredError } from '../protocol/errors.js'
+import { eventsFromRaw, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
 import type { EventLog, LogEntry, LogRecord } from './event-log.js'
 
 /**
@@ -35,6 +36,7 @@ export interface FileEventLogOptions {
 
 const HEADER = 8
 const READ_WINDOW = 8 * 1024 * 1024
+const CLOSE_BRACE = Buffer.from('}')
 
 function segmentName(base: number): string {
   return `${String(base).padStart(20, '0')}.log`
@@ -157,14 +159,22 @@ export async function openFileEventLog(
   }
 
   function frameOf(entry: LogEntry): Buffer {
-    // Build the JSON by hand around the events array: one stringify per request, no wrapper copy.
-    const body = Buffer.from(
-      `{"w":${JSON.stringify(entry.workspaceId)},"s":${JSON.stringify(entry.sourceId)},"r":${JSON.stringify(entry.receivedAt)},"e":${entry.eventsJson ?? JSON.stringify(entry.events)}}`,
-    )
-    const frame = Buffer.allocUnsafe(HEADER + body.length)
-    frame.writeUInt32LE(body.length, 0)
-    frame.writeUInt32LE(crc32(body), 4)
-    body.copy(frame, HEADER)
+    // Build the JSON by hand around the events: one stringify per request (or none, when the
+    // events come as sent: `x`, ADR 0005), no wrapper copy.
+    const head = `{"w":${JSON.stringify(entry.workspaceId)},"s":${JSON.stringify(entry.sourceId)},"r":${JSON.stringify(entry.receivedAt)}`
+    const parts = entry.rawEvents
+      ? [Buffer.from(`${head},"x":`), ...rawEventsJson(entry.rawEvents), CLOSE_BRACE]
+      : [Buffer.from(`${head},"e":${entry.eventsJson ?? JSON.stringify(entry.events)}}`)]
+    let length = 0
+    let crc = 0
+    for (const part of parts) {
+      length += part.length
+      crc = crc32(part, crc)
+    }
+    const header = Buffer.allocUnsafe(HEADER)
+    header.writeUInt32LE(length, 0)
+    header.writeUInt32LE(crc, 4)
+    const frame = Buffer.concat([header, ...parts], HEADER + length)
     return frame
   }
 
@@ -196,11 +206,19 @@ export async function openFileEventLog(
           w: string
           s: string
           r: string
-          e: LogRecord['events']
+          e?: LogRecord['events']
+          x?: StoredRawEvents
         }
         off += HEADER + len
-        out.push({ seq: pos + off, workspaceId: p.w, sourceId: p.s, receivedAt: p.r, events: p.e })
-        events += p.e.length
+        const recordEvents = p.x ? eventsFromRaw(p.x, p.r) : (p.e ?? [])
+        out.push({
+          seq: pos + off,
+          workspaceId: p.w,
+          sourceId: p.s,
+          receivedAt: p.r,
+          events: recordEvents,
+        })
+        events += recordEvents.length
       }
       // Records are written whole below `end`, and a request is far smaller than the window.
       if (off === 0) throw new Error(`event log record at ${pos} is unreadable`)
@@ -218,7 +236,8 @@ export async function openFileEventLog(
           }),
         )
       }
-      if (queuedEvents + entry.events.length > maxQueuedEvents) {
+      const count = entry.eventCount ?? entry.events.length
+      if (queuedEvents + count > maxQueuedEvents) {
         return Promise.reject(
           new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
             headers: { 'Retry-After': '1' },
@@ -226,9 +245,9 @@ export async function openFileEventLog(
         )
       }
       const frame = frameOf(entry)
-      queuedEvents += entry.events.length
+      queuedEvents += count
       return new Promise<void>((resolve, reject) => {
-        queue.push({ frame, events: entry.events.length, resolve, reject })
+        queue.push({ frame, events: count, resolve, reject })
         kick()
       })
     },

@@ -32,6 +32,8 @@ interface WorkspaceSuppressions {
 }
 
 export interface SuppressionMatcher {
+  /** Whether the workspace has any suppression or tombstone now (cached; cheap). */
+  active(workspaceId: string, clock: () => number): Promise<boolean>
   /** Drops the events of suppressed identifiers; returns the indexes kept. */
   filter(
     workspaceId: string,
@@ -191,6 +193,10 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
   }
 
   return {
+    async active(workspaceId, clock) {
+      const ws = (await current(clock())).get(workspaceId)
+      return ws !== undefined && (ws.index.size > 0 || ws.tombstones.size > 0)
+    },
     async filter(workspaceId, events, clock) {
       const now = clock()
       const ws = (await current(now)).get(workspaceId)
