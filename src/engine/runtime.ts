@@ -22,6 +22,7 @@ import type { KindredModule, ModuleFactory } from './modules/module.js'
 import { segmentsModule } from './modules/segments-module.js'
 import { destinationsModule } from './modules/destinations-module.js'
 import { importsModule } from './modules/imports-module.js'
+import { matchingModule } from './modules/matching-module.js'
 import { loadSecretKey } from './secret-key.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -91,7 +92,12 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     secretKey: loadSecretKey(options.secretKey, dataDir),
   }
   const modules: KindredModule[] = []
-  for (const factory of options.modules ?? [segmentsModule, destinationsModule, importsModule]) {
+  for (const factory of options.modules ?? [
+    segmentsModule,
+    destinationsModule,
+    importsModule,
+    matchingModule,
+  ]) {
     modules.push(await factory(deps))
   }
   const postStages: ProcessorStage[] = [

@@ -7,6 +7,8 @@ export const idPrefixes = {
   adminToken: 'kdr',
   profile: 'prf',
   message: 'kdr-msg',
+  matchingRun: 'mrun',
+  matchingPair: 'mpair',
 } as const
 
 export type IdKind = keyof typeof idPrefixes
