@@ -8,7 +8,15 @@
  * merge), a pending pair is updated in place, never duplicated.
  */
 import { performance } from 'node:perf_hooks'
-import { dedupeRecords, explainPair, LinkageError } from '../../identity/linkage/index.js'
+import {
+  dedupeRecords,
+  explainPair,
+  exportParameters,
+  LinkageError,
+  trainedParametersSchema,
+  type DedupeResult,
+  type LinkageOptions,
+} from '../../identity/linkage/index.js'
 import { pairKey, planMatches, type MatchProfile, type ScoredPair } from '../../identity/index.js'
 import type { Db, Queryable } from '../../store/db.js'
 import { newId } from '../../store/ids.js'
@@ -247,11 +255,17 @@ async function matchWorkspace(
     })
   }
   if (records.length < 2) return counts
-  const run = dedupeRecords(records, {
-    idColumn: PROFILE_ID_COLUMN,
-    columns: usedColumns(records),
-    threshold: settings.autoMergeThreshold,
-  })
+  const run = await scoreRecords(
+    db,
+    workspaceId,
+    records,
+    {
+      idColumn: PROFILE_ID_COLUMN,
+      columns: usedColumns(records),
+      threshold: settings.autoMergeThreshold,
+    },
+    deps.clock(),
+  )
   counts.candidatePairs = run.pairs.count
   lap('linkageMs')
 
@@ -289,7 +303,7 @@ async function matchWorkspace(
     profiles,
     rules,
     rejected,
-    autoMergeThreshold: settings.autoMergeThreshold,
+    autoMergeThreshold: settings.autoMerge ? settings.autoMergeThreshold : Infinity,
     reviewThreshold: settings.reviewThreshold,
   })
   counts.skippedDecided = plan.skippedRejected
@@ -337,6 +351,49 @@ async function matchWorkspace(
   )
   lap('queueMs')
   return counts
+}
+
+/** Below this many candidate pairs EM is not trusted; the workspace's last model scores instead. */
+export const MIN_EM_PAIRS = 100
+
+/**
+ * Fellegi–Sunter with EM on this run's candidates when there are enough of them (and the model
+ * is kept for later runs); otherwise the last kept model, when it has the same fields.
+ */
+async function scoreRecords(
+  db: Db,
+  workspaceId: string,
+  records: readonly Record<string, string>[],
+  options: LinkageOptions,
+  now: Date,
+): Promise<DedupeResult> {
+  const run = dedupeRecords(records, options)
+  if (run.pairs.count >= MIN_EM_PAIRS) {
+    await db.query(
+      `INSERT INTO matching_models (workspace_id, parameters, candidate_pairs, trained_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (workspace_id) DO UPDATE SET parameters = EXCLUDED.parameters,
+         candidate_pairs = EXCLUDED.candidate_pairs, trained_at = EXCLUDED.trained_at`,
+      [workspaceId, JSON.stringify(exportParameters(run)), run.pairs.count, now.toISOString()],
+    )
+    return run
+  }
+  const res = await db.query<{ parameters: unknown }>(
+    'SELECT parameters FROM matching_models WHERE workspace_id = $1',
+    [workspaceId],
+  )
+  const stored = trainedParametersSchema.safeParse(res.rows[0]?.parameters)
+  if (!stored.success) return run
+  const names = run.fields.map((f) => f.name)
+  const same =
+    names.length === Object.keys(stored.data.fields).length &&
+    run.fields.every((f, k) => stored.data.fields[f.name]?.m.length === run.params.m[k]!.length - 1)
+  if (!same) return run
+  try {
+    return dedupeRecords(records, { ...options, config: { parameters: stored.data } })
+  } catch (err) {
+    if (err instanceof LinkageError) return run
+    throw err
+  }
 }
 
 /**

@@ -68,6 +68,8 @@ export const matchingSettingsSchema = z
      * margin: on FEBRL it holds 0.3–1.3% of the true pairs and no false one.
      */
     reviewThreshold: z.number().gt(0).max(1).default(0.8),
+    /** false: every pair at or above the review threshold waits for a person (no auto-merge). */
+    autoMerge: z.boolean().default(true),
     /** Field → trait paths (first non-empty wins); replaces the default paths of that field. */
     traitMapping: z.partialRecord(z.enum(MATCH_FIELDS), z.array(tracePath).max(20)).default({}),
     /** Run every N minutes (changed profiles only); null: only on demand and after imports. */

@@ -51,3 +51,13 @@ CREATE TABLE matching_pairs (
 );
 CREATE UNIQUE INDEX matching_pairs_profiles ON matching_pairs (workspace_id, profile_a, profile_b);
 CREATE INDEX matching_pairs_pending ON matching_pairs (workspace_id, probability DESC, id) WHERE status = 'pending';
+
+-- The last m/u/λ estimated by EM on enough candidate pairs. A run with few candidates (typically
+-- an incremental run after the bulk of duplicates merged) scores with these instead of running
+-- EM on a handful of pairs, where λ drifts to 1 and every candidate looks certain.
+CREATE TABLE matching_models (
+  workspace_id     text PRIMARY KEY,
+  parameters       jsonb NOT NULL,
+  candidate_pairs  integer NOT NULL,
+  trained_at       timestamptz NOT NULL
+);
