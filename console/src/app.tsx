@@ -27,6 +27,9 @@ const DestinationDetailPage = lazy(() =>
 const DestinationsPage = lazy(() =>
   import('./pages/destinations.js').then((m) => ({ default: m.DestinationsPage })),
 )
+const IdentityReviewPage = lazy(() =>
+  import('./pages/identity-review.js').then((m) => ({ default: m.IdentityReviewPage })),
+)
 const ProfileDetailPage = lazy(() =>
   import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
 )
@@ -60,6 +63,7 @@ const routes: Route[] = [
   { pattern: '/sources/:id', render: (p) => <SourceDetailPage id={p.id!} /> },
   { pattern: '/profiles', render: () => <ProfilesPage /> },
   { pattern: '/profiles/:id', render: (p) => <ProfileDetailPage key={p.id} id={p.id!} /> },
+  { pattern: '/identity-review', render: () => <IdentityReviewPage /> },
   { pattern: '/segments', render: () => <SegmentsPage /> },
   { pattern: '/segments/new', render: () => <SegmentEditorPage /> },
   { pattern: '/segments/:id/edit', render: (p) => <SegmentEditorPage id={p.id!} /> },
@@ -73,6 +77,7 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/', label: 'Dashboard', icon: 'dashboard' },
   { to: '/sources', label: 'Sources', icon: 'sources' },
   { to: '/profiles', label: 'Profiles', icon: 'profiles' },
+  { to: '/identity-review', label: 'Identity review', icon: 'link' },
   { to: '/segments', label: 'Segments', icon: 'segments' },
   { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
   { to: '/destinations', label: 'Destinations', icon: 'destinations' },
