@@ -31,9 +31,9 @@ async function admin(path: string, init: { method?: string; body?: unknown } = {
 
 const people = [
   ['jonathan', 'smith', '12 high street', 'richmond', '3121', '1980-04-02'],
-  ['jon', 'smith', '12 high st', 'richmond', '3121', '1980-04-02'],
+  ['jonathon', 'smith', '12 high street', 'richmond', '3121', '1980-04-02'],
   ['maria', 'garcia', '4 ocean road', 'brighton', '3186', '1975-11-30'],
-  ['mariah', 'garcia', '4 ocean rd', 'brighton', '3186', '1975-11-30'],
+  ['maria', 'garcia', '4 ocean rd', 'brighton', '3186', '1975-11-30'],
 ]
 
 beforeAll(async () => {

@@ -6,7 +6,6 @@
 import { Badge, Button, Card, Group, SimpleGrid, Stack, Table, Text } from '@mantine/core'
 import { notifications } from '@mantine/notifications'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useEffect, useRef } from 'react'
 import { api, errorMessage } from '../api/client.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, QueryView } from '../components/states.js'
@@ -144,14 +143,17 @@ function PairCard({ pair }: { pair: ReviewPair }) {
 
 export function IdentityReviewPage() {
   const qc = useQueryClient()
-  const pairs = useQuery({
-    queryKey: ['identity-review', 'pairs'],
-    queryFn: () => api<{ data: ReviewPair[] }>('/identity/review', { query: { limit: 50 } }),
-  })
   const runs = useQuery({
     queryKey: ['identity-review', 'runs'],
     queryFn: () => api<{ data: Run[] }>('/identity/matching/runs', { query: { limit: 5 } }),
     refetchInterval: (q) => (q.state.data?.data.some((r) => r.status === 'running') ? 1000 : false),
+  })
+  // Keyed by the last finished run: when a run finishes, the queue it filled is loaded.
+  const lastFinished = runs.data?.data.find((r) => r.status !== 'running')?.id ?? null
+  const pairs = useQuery({
+    queryKey: ['identity-review', 'pairs', lastFinished],
+    queryFn: () => api<{ data: ReviewPair[] }>('/identity/review', { query: { limit: 50 } }),
+    enabled: runs.isFetched,
   })
   const start = useMutation({
     mutationFn: () => api('/identity/matching/runs', { method: 'POST', body: {} }),
@@ -159,13 +161,6 @@ export function IdentityReviewPage() {
     onError: (err) => notifications.show({ color: 'red', message: errorMessage(err) }),
   })
   const running = runs.data?.data.some((r) => r.status === 'running') ?? false
-  // When a run finishes, its queued pairs are new: reload the queue.
-  const wasRunning = useRef(false)
-  useEffect(() => {
-    if (wasRunning.current && !running)
-      void qc.invalidateQueries({ queryKey: ['identity-review', 'pairs'] })
-    wasRunning.current = running
-  }, [running, qc])
   return (
     <>
       <PageHeader

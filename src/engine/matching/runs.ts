@@ -221,6 +221,20 @@ async function matchWorkspace(
     [workspaceId],
   )
   const since = last.rows[0] ? new Date(last.rows[0].started_at).toISOString() : null
+  const settingsChanged = since === null || (updatedAt !== null && updatedAt >= since)
+  if (!settingsChanged) {
+    // Nothing changed since the last run: counted without reading any traits.
+    const c = await db.query<{ live: number; changed: number }>(
+      `SELECT count(*)::int AS live, (count(*) FILTER (WHERE updated_at >= $2::timestamptz))::int AS changed
+       FROM profiles WHERE workspace_id = $1 AND merged_into IS NULL`,
+      [workspaceId, since],
+    )
+    if ((c.rows[0]?.changed ?? 0) === 0) {
+      counts.profiles = c.rows[0]?.live ?? 0
+      lap('loadMs')
+      return counts
+    }
+  }
   const rows = await db.query<{
     id: string
     created_at: Date | string
@@ -237,8 +251,6 @@ async function matchWorkspace(
   lap('loadMs')
   counts.profiles = rows.rows.length
   counts.changedProfiles = rows.rows.filter((r) => r.changed).length
-  const settingsChanged = since === null || (updatedAt !== null && updatedAt >= since)
-  if (counts.changedProfiles === 0 && !settingsChanged) return counts
 
   const mapping = traitMapping(settings)
   const records: Record<string, string>[] = []
