@@ -123,6 +123,12 @@ export async function createRun(
   trigger: RunTrigger,
   now: Date,
 ): Promise<MatchingRunView | undefined> {
+  // A run left `running` by a crashed node would block the workspace forever.
+  await db.query(
+    `UPDATE matching_runs SET status = 'failed', finished_at = $2, error = 'interrupted (no result after an hour)'
+     WHERE workspace_id = $1 AND status = 'running' AND started_at < $2::timestamptz - interval '1 hour'`,
+    [workspaceId, now.toISOString()],
+  )
   const res = await db.query<RunRow>(
     `INSERT INTO matching_runs (workspace_id, id, trigger, status, started_at)
      VALUES ($1, $2, $3, 'running', $4)
