@@ -363,8 +363,9 @@ async function matchWorkspace(
   )
   await db.query(
     `UPDATE matching_pairs m SET status = 'stale', decided_at = $2
-     FROM profiles p WHERE m.workspace_id = $1 AND m.status = 'pending' AND p.workspace_id = $1
-       AND p.id IN (m.profile_a, m.profile_b) AND p.merged_into IS NOT NULL`,
+     WHERE m.workspace_id = $1 AND m.status = 'pending' AND (
+       EXISTS (SELECT 1 FROM profiles p WHERE p.workspace_id = $1 AND p.id = m.profile_a AND p.merged_into IS NOT NULL)
+       OR EXISTS (SELECT 1 FROM profiles p WHERE p.workspace_id = $1 AND p.id = m.profile_b AND p.merged_into IS NOT NULL))`,
     [workspaceId, deps.clock().toISOString()],
   )
   lap('queueMs')
