@@ -121,4 +121,6 @@ export async function saveMatchingSettings(
      ON CONFLICT (workspace_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = EXCLUDED.updated_at`,
     [workspaceId, JSON.stringify(settings), now.toISOString()],
   )
+  // New fields or mapping: the kept model no longer describes the records; retrain next run.
+  await q.query('DELETE FROM matching_models WHERE workspace_id = $1', [workspaceId])
 }
