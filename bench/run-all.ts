@@ -5,7 +5,16 @@ import path from 'node:path'
 import { repoRoot } from './support.js'
 import { renderBenchmarks } from './render.js'
 
-const benches = ['ingest', 'processing', 'lookup', 'matching', 'destinations', 'segments', 'import']
+const benches = [
+  'ingest',
+  'processing',
+  'lookup',
+  'matching',
+  'destinations',
+  'segments',
+  'import',
+  'matching-cdp',
+]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)
   if (!existsSync(file)) continue

@@ -30,6 +30,9 @@ const DestinationsPage = lazy(() =>
 const PrivacyPage = lazy(() =>
   import('./pages/privacy.js').then((m) => ({ default: m.PrivacyPage })),
 )
+const IdentityReviewPage = lazy(() =>
+  import('./pages/identity-review.js').then((m) => ({ default: m.IdentityReviewPage })),
+)
 const ProfileDetailPage = lazy(() =>
   import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
 )
@@ -66,6 +69,7 @@ const routes: Route[] = [
   { pattern: '/sources/:id', render: (p) => <SourceDetailPage id={p.id!} /> },
   { pattern: '/profiles', render: () => <ProfilesPage /> },
   { pattern: '/profiles/:id', render: (p) => <ProfileDetailPage key={p.id} id={p.id!} /> },
+  { pattern: '/identity-review', render: () => <IdentityReviewPage /> },
   { pattern: '/segments', render: () => <SegmentsPage /> },
   { pattern: '/segments/new', render: () => <SegmentEditorPage /> },
   { pattern: '/segments/:id/edit', render: (p) => <SegmentEditorPage id={p.id!} /> },
@@ -81,11 +85,12 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/', label: 'Dashboard', icon: 'dashboard' },
   { to: '/sources', label: 'Sources', icon: 'sources' },
   { to: '/profiles', label: 'Profiles', icon: 'profiles' },
+  { to: '/identity-review', label: 'Identity review', icon: 'link' },
   { to: '/segments', label: 'Segments', icon: 'segments' },
   { to: '/computed-traits', label: 'Computed traits', icon: 'computed' },
   { to: '/destinations', label: 'Destinations', icon: 'destinations' },
-  { to: '/settings', label: 'Settings', icon: 'settings' },
   { to: '/privacy', label: 'Privacy', icon: 'shield' },
+  { to: '/settings', label: 'Settings', icon: 'settings' },
 ]
 
 export function App() {

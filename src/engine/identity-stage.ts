@@ -135,7 +135,11 @@ async function readSnapshot(
   }
 }
 
-async function applyPlan(tx: Queryable, workspaceId: string, plan: IdentityPlan): Promise<void> {
+export async function applyPlan(
+  tx: Queryable,
+  workspaceId: string,
+  plan: IdentityPlan,
+): Promise<void> {
   if (plan.newProfiles.length > 0) {
     await tx.query(
       `INSERT INTO profiles (workspace_id, id, created_at, updated_at, merged_into)
@@ -272,7 +276,7 @@ async function applyPlan(tx: Queryable, workspaceId: string, plan: IdentityPlan)
   }
 }
 
-async function updateGoldenRecords(
+export async function updateGoldenRecords(
   tx: Queryable,
   workspaceId: string,
   events: ProcessedEvent[],

@@ -28,6 +28,7 @@ import { destinationsModule } from './modules/destinations-module.js'
 import { importsModule } from './modules/imports-module.js'
 import { qualityModule } from './modules/quality-module.js'
 import { privacyModule } from './modules/privacy-module.js'
+import { matchingModule } from './modules/matching-module.js'
 import { loadSecretKey } from './secret-key.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -128,6 +129,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     segmentsModule,
     destinationsModule,
     importsModule,
+    matchingModule,
     qualityModule,
     privacyModule,
   ]) {

@@ -66,3 +66,12 @@ export type { SplitEvent, SplitInput, SplitPlan, SplitRecord } from './split-pla
 export { planSplit } from './split-planner.js'
 export type { GraphDiff } from './graph-diff.js'
 export { diffGraphs } from './graph-diff.js'
+export type {
+  MatchPlan,
+  MatchPlanInput,
+  MatchProfile,
+  PlannedMerge,
+  QueuedPair,
+  ScoredPair,
+} from './match-planner.js'
+export { pairKey, planMatches } from './match-planner.js'

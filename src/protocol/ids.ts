@@ -10,6 +10,8 @@ export const idPrefixes = {
   user: 'usr',
   session: 'ses',
   sessionToken: 'kss',
+  matchingRun: 'mrun',
+  matchingPair: 'mpair',
 } as const
 
 export type IdKind = keyof typeof idPrefixes

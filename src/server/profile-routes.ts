@@ -486,7 +486,9 @@ export function registerProfileRoutes(
             ? 'split requested'
             : m.rule === 'alias'
               ? 'alias call'
-              : 'shared identifier',
+              : m.rule === 'probabilistic'
+                ? 'probabilistic match'
+                : 'shared identifier',
         rule: m.rule,
         identifiers: m.identifiers,
         joinedWith: m.joined_with,

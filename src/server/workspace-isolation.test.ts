@@ -25,9 +25,10 @@ const MARKER = 'alpha-marker'
 
 /** The A id a path parameter takes, by resource (first path segment) or parameter name. */
 function fixtureFor(url: string, param: string): string | undefined {
-  // `/api/v1/privacy/<kind>/:id` names its resource one level down.
+  // The resource is the path up to its first parameter: `sources`, `privacy/requests`…
   const parts = url.split('/')
-  const resource = (parts[3] === 'privacy' ? `privacy/${parts[4]}` : parts[3]) ?? ''
+  const firstParam = parts.findIndex((part) => part.startsWith(':'))
+  const resource = parts.slice(3, firstParam === -1 ? undefined : firstParam).join('/')
   const byParam: Record<string, string | undefined> = { profileId: A.profile }
   if (param !== 'id') return byParam[param]
   const byResource: Record<string, string | undefined> = {
@@ -42,6 +43,8 @@ function fixtureFor(url: string, param: string): string | undefined {
     workspaces: 'default',
     'privacy/requests': A.privacyRequest,
     'privacy/suppressions': A.suppression,
+    'identity/matching/runs': A.matchingRun,
+    'identity/review': A.reviewPair,
   }
   return byResource[resource]
 }
@@ -232,6 +235,25 @@ beforeAll(async () => {
     }),
   )
   A.suppression = suppression.id
+  const run = await json<{ data: { id: string } }>(
+    await k.admin('/api/v1/identity/matching/runs', { method: 'POST', body: {} }),
+  )
+  A.matchingRun = run.data.id
+  let runStatus = ''
+  for (let i = 0; i < 300 && (runStatus === '' || runStatus === 'running'); i++) {
+    const res = await k.admin(`/api/v1/identity/matching/runs/${run.data.id}`)
+    runStatus = ((await res.json()) as { data: { status: string } }).data.status
+    if (runStatus === 'running') await new Promise((r) => setTimeout(r, 100))
+  }
+  expect(runStatus).toBe('succeeded')
+  // A review pair needs two look-alike people; the fixture only needs the row to exist in A.
+  A.reviewPair = 'mpair_alphafixture'
+  await k.kindred.store.db.query(
+    `INSERT INTO matching_pairs (workspace_id, id, profile_a, profile_b, status, probability,
+       explanation, created_at) VALUES ('default', $1, 'p_alpha_a', 'p_alpha_b', 'pending', 0.9,
+       '{}'::jsonb, now())`,
+    [A.reviewPair],
+  )
   // The profile, once the processor has run.
   for (let i = 0; i < 150 && !A.profile; i++) {
     const res = await k.admin(`/api/v1/profiles/lookup?type=email&value=${A.email}`)

@@ -1,0 +1,226 @@
+/**
+ * Identity review: pairs of profiles the matching model thinks are probably the same person,
+ * side by side with the per-field explanation; accept merges them, reject remembers a non-match.
+ * "Run matching now" starts a run; the last runs are listed with their counts.
+ */
+import { Badge, Button, Card, Group, SimpleGrid, Stack, Table, Text } from '@mantine/core'
+import { notifications } from '@mantine/notifications'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api, errorMessage } from '../api/client.js'
+import { PageHeader } from '../components/page-header.js'
+import { Empty, QueryView } from '../components/states.js'
+import { formatTime } from '../lib/format.js'
+import { Link } from '../lib/router.js'
+
+interface Field {
+  field: string
+  level: string
+  left: string | null
+  right: string | null
+  weight: number
+  tfAdjustment: number
+}
+interface Side {
+  id: string
+  traits?: Record<string, unknown>
+  identifiers?: Array<{ type: string; value: string }>
+}
+interface ReviewPair {
+  id: string
+  probability: number
+  reason: string | null
+  explanation: { probability: number; weight: number; fields: Field[] }
+  profileA: Side
+  profileB: Side
+}
+interface Run {
+  id: string
+  trigger: string
+  status: string
+  profiles: number
+  changedProfiles: number
+  candidatePairs: number
+  autoMerged: number
+  queued: number
+  error: string | null
+  startedAt: string
+  durationMs: number | null
+}
+
+const pct = (p: number) => `${(p * 100).toFixed(p >= 0.999 ? 3 : 1)}%`
+
+function SideCard({ side }: { side: Side }) {
+  const name = [side.traits?.firstName, side.traits?.lastName].filter(Boolean).join(' ')
+  return (
+    <Stack gap={2}>
+      <Link to={`/profiles/${side.id}`}>{name || side.id}</Link>
+      <Text size="xs" c="dimmed">
+        {side.id}
+      </Text>
+      {(side.identifiers ?? []).slice(0, 3).map((i) => (
+        <Text key={`${i.type}:${i.value}`} size="xs">
+          {i.type}: {i.value}
+        </Text>
+      ))}
+    </Stack>
+  )
+}
+
+function PairCard({ pair }: { pair: ReviewPair }) {
+  const qc = useQueryClient()
+  const decide = useMutation({
+    mutationFn: (action: 'accept' | 'reject') =>
+      api(`/identity/review/${pair.id}/${action}`, { method: 'POST', body: {} }),
+    onSuccess: (_, action) => {
+      notifications.show({
+        message: action === 'accept' ? 'Profiles merged' : 'Marked as different people',
+      })
+      void qc.invalidateQueries({ queryKey: ['identity-review'] })
+    },
+    onError: (err) => notifications.show({ color: 'red', message: errorMessage(err) }),
+  })
+  return (
+    <Card withBorder data-testid="review-pair">
+      <Group justify="space-between" mb="sm">
+        <Badge size="lg" variant="light">
+          {pct(pair.probability)} match
+        </Badge>
+        <Group gap="xs">
+          <Button
+            size="xs"
+            loading={decide.isPending && decide.variables === 'accept'}
+            disabled={pair.reason !== null}
+            onClick={() => decide.mutate('accept')}
+          >
+            Accept (merge)
+          </Button>
+          <Button
+            size="xs"
+            variant="default"
+            loading={decide.isPending && decide.variables === 'reject'}
+            onClick={() => decide.mutate('reject')}
+          >
+            Reject
+          </Button>
+        </Group>
+      </Group>
+      {pair.reason ? (
+        <Text size="sm" c="orange" mb="xs">
+          {pair.reason}
+        </Text>
+      ) : null}
+      <SimpleGrid cols={2} mb="sm">
+        <SideCard side={pair.profileA} />
+        <SideCard side={pair.profileB} />
+      </SimpleGrid>
+      <Table striped fz="sm">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Field</Table.Th>
+            <Table.Th>Left</Table.Th>
+            <Table.Th>Right</Table.Th>
+            <Table.Th>Comparison</Table.Th>
+            <Table.Th>Weight (bits)</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {pair.explanation.fields.map((f) => (
+            <Table.Tr key={f.field}>
+              <Table.Td>{f.field}</Table.Td>
+              <Table.Td>{f.left ?? '—'}</Table.Td>
+              <Table.Td>{f.right ?? '—'}</Table.Td>
+              <Table.Td>{f.level}</Table.Td>
+              <Table.Td c={f.weight + f.tfAdjustment >= 0 ? 'teal' : 'red'}>
+                {(f.weight + f.tfAdjustment).toFixed(2)}
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Card>
+  )
+}
+
+export function IdentityReviewPage() {
+  const qc = useQueryClient()
+  const runs = useQuery({
+    queryKey: ['identity-review', 'runs'],
+    queryFn: () => api<{ data: Run[] }>('/identity/matching/runs', { query: { limit: 5 } }),
+    refetchInterval: (q) => (q.state.data?.data.some((r) => r.status === 'running') ? 1000 : false),
+  })
+  // Keyed by the last finished run: when a run finishes, the queue it filled is loaded.
+  const lastFinished = runs.data?.data.find((r) => r.status !== 'running')?.id ?? null
+  const pairs = useQuery({
+    queryKey: ['identity-review', 'pairs', lastFinished],
+    queryFn: () => api<{ data: ReviewPair[] }>('/identity/review', { query: { limit: 50 } }),
+    enabled: runs.isFetched,
+  })
+  const start = useMutation({
+    mutationFn: () => api('/identity/matching/runs', { method: 'POST', body: {} }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['identity-review'] }),
+    onError: (err) => notifications.show({ color: 'red', message: errorMessage(err) }),
+  })
+  const running = runs.data?.data.some((r) => r.status === 'running') ?? false
+  return (
+    <>
+      <PageHeader
+        title="Identity review"
+        description="Profiles that are probably the same person. Accept merges them (reversible by a split); reject remembers they are different people."
+        actions={
+          <Button loading={start.isPending || running} onClick={() => start.mutate()}>
+            Run matching now
+          </Button>
+        }
+      />
+      <QueryView query={runs} what="Matching runs">
+        {(d) =>
+          d.data.length === 0 ? null : (
+            <Table mb="lg" fz="sm" data-testid="matching-runs">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Started</Table.Th>
+                  <Table.Th>Status</Table.Th>
+                  <Table.Th>Profiles</Table.Th>
+                  <Table.Th>Candidate pairs</Table.Th>
+                  <Table.Th>Merged</Table.Th>
+                  <Table.Th>Queued</Table.Th>
+                  <Table.Th>Duration</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {d.data.map((r) => (
+                  <Table.Tr key={r.id}>
+                    <Table.Td>{formatTime(r.startedAt)}</Table.Td>
+                    <Table.Td title={r.error ?? undefined}>{r.status}</Table.Td>
+                    <Table.Td>{r.profiles}</Table.Td>
+                    <Table.Td>{r.candidatePairs}</Table.Td>
+                    <Table.Td>{r.autoMerged}</Table.Td>
+                    <Table.Td>{r.queued}</Table.Td>
+                    <Table.Td>{r.durationMs === null ? '…' : `${r.durationMs} ms`}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          )
+        }
+      </QueryView>
+      <QueryView query={pairs} what="Review queue">
+        {(d) =>
+          d.data.length === 0 ? (
+            <Empty
+              title="Nothing to review"
+              description="Pairs between the review and auto-merge thresholds appear here after a matching run."
+              icon="inbox"
+            />
+          ) : (
+            <Stack>
+              {d.data.map((p) => (
+                <PairCard key={p.id} pair={p} />
+              ))}
+            </Stack>
+          )
+        }
+      </QueryView>
+    </>
+  )
+}

@@ -1,0 +1,120 @@
+/**
+ * The Identity review page in a real browser against the real server: profiles that are
+ * probably the same person wait in the queue (the workspace reviews every match itself), shown
+ * side by side with the per-field explanation; "Run matching now" fills the queue, reject
+ * remembers a non-match, accept merges the two profiles.
+ */
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchBrowser, screenshot, signIn } from './support/browser.js'
+import {
+  ensureConsoleBuilt,
+  eventually,
+  startKindred,
+  type RunningServer,
+} from './support/server.js'
+
+const token = 'console-review-e2e-admin-token-0123456789'
+let server: RunningServer
+let browser: Browser
+let page: Page
+const pageErrors: string[] = []
+
+async function admin(path: string, init: { method?: string; body?: unknown } = {}) {
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  })
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+}
+
+const people = [
+  ['jonathan', 'smith', '12 high street', 'richmond', '3121', '1980-04-02'],
+  ['jonathon', 'smith', '12 high street', 'richmond', '3121', '1980-04-02'],
+  ['maria', 'garcia', '4 ocean road', 'brighton', '3186', '1975-11-30'],
+  ['maria', 'garcia', '4 ocean rd', 'brighton', '3186', '1975-11-30'],
+]
+
+beforeAll(async () => {
+  await ensureConsoleBuilt()
+  server = await startKindred(token)
+  const source = await admin('/sources', { method: 'POST', body: { name: 'CRM' } })
+  const writeKey = source.body.writeKey as string
+  const res = await fetch(`${server.url}/v1/batch`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      batch: people.map(([first, last, street, city, zip, birthday], i) => ({
+        type: 'identify',
+        anonymousId: `crm-${i}`,
+        traits: {
+          firstName: first,
+          lastName: last,
+          birthday,
+          address: { street, city, postalCode: zip },
+        },
+      })),
+    }),
+  })
+  expect(res.status).toBe(200)
+  await eventually(async () => {
+    const list = await admin('/profiles?limit=10')
+    return (list.body.data as unknown[]).length === people.length
+  }, 'the profiles to be processed')
+  const put = await admin('/identity/matching/settings', {
+    method: 'PUT',
+    body: { autoMerge: false, reviewThreshold: 0.5 },
+  })
+  expect(put.status).toBe(200)
+  browser = await launchBrowser()
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  page.on('pageerror', (error) => pageErrors.push(error.message))
+  page.setDefaultTimeout(45_000)
+}, 240_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+describe('Identity review page', { timeout: 240_000 }, () => {
+  it('runs matching, shows pairs side by side with the explanation, rejects and accepts', async () => {
+    await signIn(page, server.url, token)
+    await page.getByRole('link', { name: 'Identity review' }).click()
+    await page.getByTestId('empty-state').waitFor()
+    await page.getByRole('button', { name: 'Run matching now' }).click()
+    await page.getByTestId('matching-runs').waitFor()
+    await expect.poll(() => page.getByTestId('review-pair').count(), { timeout: 60_000 }).toBe(2)
+    const first = page.getByTestId('review-pair').first()
+    const text = (await first.textContent()) ?? ''
+    expect(text).toMatch(/match/)
+    expect(text).toContain('surname')
+    expect(text).toContain('smith')
+    await expect(page.getByTestId('matching-runs').textContent()).resolves.toContain('succeeded')
+    await screenshot(page, 'review-01-queue')
+
+    const smith = page.getByTestId('review-pair').filter({ hasText: 'smith' })
+    await smith.getByRole('button', { name: 'Reject' }).click()
+    await expect.poll(() => page.getByTestId('review-pair').count(), { timeout: 45_000 }).toBe(1)
+    const garcia = page.getByTestId('review-pair').filter({ hasText: 'garcia' })
+    await garcia.getByRole('button', { name: 'Accept (merge)' }).click()
+    await page.getByTestId('empty-state').waitFor()
+    await screenshot(page, 'review-02-done')
+
+    const rejected = await admin('/identity/review?status=rejected')
+    expect(rejected.body.data as unknown[]).toHaveLength(1)
+    const merged = await admin('/identity/review?status=merged')
+    expect(merged.body.data as unknown[]).toHaveLength(1)
+    const a = await admin('/profiles/lookup?type=anonymous_id&value=crm-2')
+    const b = await admin('/profiles/lookup?type=anonymous_id&value=crm-3')
+    expect(a.body.id).toBe(b.body.id)
+    const c = await admin('/profiles/lookup?type=anonymous_id&value=crm-0')
+    const d = await admin('/profiles/lookup?type=anonymous_id&value=crm-1')
+    expect(c.body.id).not.toBe(d.body.id)
+    expect(pageErrors).toEqual([])
+  })
+})
