@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url'
+import { febrlDir } from './febrl.js'
 /**
  * Probabilistic matching inside the CDP: a matching run over a workspace of N profiles (seeded
  * FEBRL-like traits, 30% duplicates with typos), on the embedded store. Measures the first run
@@ -18,10 +18,7 @@ import { createIdentitySettingsCache } from '../src/engine/identity-settings.js'
 import { createRun, executeRun, type MatchingRunView } from '../src/engine/matching/runs.js'
 import { seededRandom } from '../src/identity/linkage/index.js'
 
-const febrlDir = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../shared/data/febrl',
-)
+const febrlData = febrlDir()
 const sizes = (process.env.BENCH_MATCHING_CDP_SIZES ?? '10000,100000').split(',').map(Number)
 const WS = 'default'
 
@@ -29,7 +26,7 @@ function vocabulary() {
   const cols = ['given_name', 'surname', 'address_1', 'suburb', 'postcode', 'state']
   const sets = new Map(cols.map((c) => [c, new Set<string>()]))
   for (const f of ['dataset1.csv', 'dataset2.csv', 'dataset3.csv']) {
-    const [header, ...lines] = readFileSync(path.join(febrlDir, f), 'utf8').trim().split('\n')
+    const [header, ...lines] = readFileSync(path.join(febrlData, f), 'utf8').trim().split('\n')
     const names = (header as string).split(',').map((c) => c.trim())
     for (const l of lines) {
       const v = l.split(',').map((x) => x.trim())

@@ -1,3 +1,4 @@
+import { febrlDir } from './febrl.js'
 /**
  * Matching benchmark (issue 8, part 5): accuracy of `dedupe` and `link` on the FEBRL datasets
  * with default settings and no labels (without and with `soc_sec_id`), and an end-to-end speed
@@ -29,7 +30,7 @@ function findRepoRoot(start: string): string {
 }
 
 const repoRoot = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)))
-const febrlDir = path.resolve(repoRoot, '../shared/data/febrl')
+const febrlData = febrlDir()
 const resultsDir = path.join(repoRoot, 'bench/results')
 const FILES = ['dataset1.csv', 'dataset2.csv', 'dataset3.csv'] as const
 const SYNTHETIC_RECORDS = Number(process.env.BENCH_SYNTHETIC_RECORDS ?? 100_000)
@@ -96,7 +97,7 @@ function withoutColumn(rows: Record<string, string>[], column: string): Record<s
 
 async function evaluateDedupe(file: string, withSsn: boolean): Promise<DedupeFigures> {
   const t0 = performance.now()
-  const table = await readCsv(path.join(febrlDir, file))
+  const table = await readCsv(path.join(febrlData, file))
   const rows = withSsn ? table.records : withoutColumn(table.records, 'soc_sec_id')
   const columns = withSsn ? table.columns : table.columns.filter((c) => c !== 'soc_sec_id')
   const result = dedupeRecords(rows as LinkageRecord[], { idColumn: 'rec_id', columns })
@@ -141,7 +142,7 @@ interface LinkFigures extends Scores {
 /** Link the originals of a FEBRL file (left) with its duplicates (right). */
 async function evaluateLink(file: string, withSsn: boolean): Promise<LinkFigures> {
   const t0 = performance.now()
-  const table = await readCsv(path.join(febrlDir, file))
+  const table = await readCsv(path.join(febrlData, file))
   const rows = withSsn ? table.records : withoutColumn(table.records, 'soc_sec_id')
   const columns = withSsn ? table.columns : table.columns.filter((c) => c !== 'soc_sec_id')
   const left = rows.filter((r) => r.rec_id!.endsWith('-org'))
@@ -194,7 +195,7 @@ function vocabulary(): Vocabulary {
     postcodeState: new Map<string, [string, string]>(),
   }
   for (const file of FILES) {
-    const text = readFileSync(path.join(febrlDir, file), 'utf8')
+    const text = readFileSync(path.join(febrlData, file), 'utf8')
     for (const line of text.split('\n').slice(1)) {
       const c = line.split(',').map((s) => s.trim())
       if (!c[0]?.endsWith('-org')) continue
@@ -396,7 +397,6 @@ function linkTable(rows: LinkFigures[]): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(febrlDir)) throw new Error(`FEBRL data not found at ${febrlDir}`)
   const dedupeWithout: DedupeFigures[] = []
   const dedupeWith: DedupeFigures[] = []
   const linkWithout: LinkFigures[] = []

@@ -1,17 +1,13 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { febrlDir } from '../../../bench/febrl.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestKindred, testStores, type TestKindred } from '../../server/test-server.js'
 import { createMatchingModule } from '../modules/matching-module.js'
 import { segmentsModule } from '../modules/segments-module.js'
 import type { MatchingService } from './service.js'
 
-// The shared test data sits beside the repository (../shared/data, see DEVELOPERS.md).
-const FEBRL = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../../shared/data/febrl/dataset1.csv',
-)
+const FEBRL = path.join(febrlDir(), 'dataset1.csv')
 
 interface FebrlRow {
   rec_id: string

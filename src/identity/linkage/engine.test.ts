@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parse } from 'csv-parse/sync'
 import { z } from 'zod'
+import { febrlDir } from '../../../bench/febrl.js'
 import { describe, expect, it } from 'vitest'
 import {
   dedupeRecords,
@@ -16,11 +16,10 @@ import {
 import { modelConfigSchema, parseModelConfig, type ModelConfigInput } from './model-config.js'
 import type { LinkageRecord } from './features.js'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-const febrlDir = path.resolve(here, '../../../../shared/data/febrl')
+const febrlData = febrlDir()
 
 function readFebrl(file: string, withSsn = false): Record<string, string>[] {
-  const rows = parse(readFileSync(path.join(febrlDir, file)), {
+  const rows = parse(readFileSync(path.join(febrlData, file)), {
     columns: true,
     trim: true,
   }) as Record<string, string>[]
