@@ -28,7 +28,10 @@ const pureRestriction = {
   paths: ioModules.filter((m) => !m.includes('*')).map((name) => ({ name, message: pureMessage })),
   patterns: [
     { group: ['@nats-io/*'], message: pureMessage },
-    { group: ['**/store/**', '**/stream/**', '**/engine/**', '**/server/**', '**/cli/**'], message: 'Imports point downward only (ARCHITECTURE.md).' },
+    {
+      group: ['**/store/**', '**/stream/**', '**/engine/**', '**/server/**', '**/cli/**'],
+      message: 'Imports point downward only (ARCHITECTURE.md).',
+    },
   ],
 }
 
@@ -37,10 +40,41 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', fetch: 'readonly', AbortController: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', crypto: 'readonly', window: 'readonly', document: 'readonly', EventSource: 'readonly', localStorage: 'readonly', navigator: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        crypto: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        EventSource: 'readonly',
+        localStorage: 'readonly',
+        navigator: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -59,13 +93,25 @@ export default tseslint.config(
       'no-restricted-globals': [
         'error',
         { name: 'process', message: pureMessage },
-        { name: 'fetch', message: 'Destinations return HTTP requests as data; the dispatcher sends them.' },
+        {
+          name: 'fetch',
+          message: 'Destinations return HTTP requests as data; the dispatcher sends them.',
+        },
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Take a clock argument instead of Date.now() in pure code.' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Take a clock argument instead of new Date() in pure code.' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'Take an id or random source argument in pure code.' },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Take a clock argument instead of Date.now() in pure code.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Take a clock argument instead of new Date() in pure code.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'Take an id or random source argument in pure code.',
+        },
       ],
     },
   },
@@ -73,7 +119,26 @@ export default tseslint.config(
     files: ['src/protocol/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { ...pureRestriction, patterns: [...pureRestriction.patterns, { group: ['**/identity/**', '**/profiles/**', '**/segments/**', '**/privacy/**', '**/quality/**', '**/destinations/**'], message: 'protocol imports nothing of ours.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          ...pureRestriction,
+          patterns: [
+            ...pureRestriction.patterns,
+            {
+              group: [
+                '**/identity/**',
+                '**/profiles/**',
+                '**/segments/**',
+                '**/privacy/**',
+                '**/quality/**',
+                '**/destinations/**',
+              ],
+              message: 'protocol imports nothing of ours.',
+            },
+          ],
+        },
+      ],
     },
   },
 )
