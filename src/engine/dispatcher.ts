@@ -13,6 +13,7 @@
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { Counter, Histogram, type Registry } from 'prom-client'
+import { pollingLoop } from './loops.js'
 import {
   decryptSettings,
   getDestination,
@@ -174,10 +175,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const bisectEnabled = options.bisect ?? true
   const metrics = options.registry ? dispatcherMetrics(options.registry) : undefined
 
-  let running = false
-  let loop: Promise<void> | undefined
-  let wakeUp: (() => void) | undefined
-  let timer: NodeJS.Timeout | undefined
   let lastLeaseSweep = 0
   const active = new Map<string, Promise<void>>()
   const buckets = new Map<string, TokenBucket>()
@@ -771,7 +768,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const jobs = await claim(destinationId, limit)
       if (jobs.length === 0) return
       await serveClaim(d, jobs)
-      if (!running && loop !== undefined) return
+      if (stopping) return
     }
   }
 
@@ -794,7 +791,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       .finally(() => {
         active.delete(destinationId)
         // It may have more due (or others may be waiting for a slot): look again soon.
-        wakeUp?.()
+        loop.wake()
       })
     active.set(destinationId, p)
   }
@@ -816,40 +813,26 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      try {
-        await tick()
-      } catch (err) {
-        options.logger?.error({ err }, 'dispatcher tick failed; will retry')
-      }
-      if (!running) break
-      await new Promise<void>((resolve) => {
-        wakeUp = resolve
-        timer = setTimeout(resolve, pollIntervalMs)
-      })
-      if (timer) clearTimeout(timer)
-      wakeUp = undefined
-    }
-  }
+  // Set by stop(): destination workers finish their current claim and take no more.
+  let stopping = false
+  const loop = pollingLoop(tick, {
+    intervalMs: pollIntervalMs,
+    onError: (err) => options.logger?.error({ err }, 'dispatcher tick failed; will retry'),
+  })
 
   return {
     start() {
-      if (running) return
-      running = true
-      loop = run()
+      stopping = false
+      loop.start()
     },
     async stop() {
-      running = false
-      wakeUp?.()
-      await loop
+      stopping = true
+      await loop.stop()
       await Promise.all([...active.values()])
       for (const { pool } of pools.values()) await pool.end().catch(() => undefined)
       pools.clear()
     },
-    wake() {
-      wakeUp?.()
-    },
+    wake: loop.wake,
     runOnce,
     consumeOutbox,
   }

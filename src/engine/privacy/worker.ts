@@ -20,6 +20,7 @@ import {
   type StepReceipt,
 } from '../../privacy/privacy-request.js'
 import type { Db, Queryable } from '../../store/db.js'
+import { pollingLoop } from '../loops.js'
 import { auditRepository } from '../../store/repositories/audit-repository.js'
 import { insertJobs } from '../dispatcher.js'
 import {
@@ -108,10 +109,6 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
   const graceMs = options.tombstoneGraceMs ?? 10 * 60_000
   const maxAttempts = options.maxAttempts ?? 5
   const matcher = suppressionMatcher(db)
-  let running = false
-  let loop: Promise<void> | undefined
-  let wakeUp: (() => void) | undefined
-  let timer: NodeJS.Timeout | undefined
 
   const nowIso = () => new Date(clock()).toISOString()
 
@@ -561,38 +558,18 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
     }
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      try {
-        await runOnce()
-      } catch (err) {
-        logger.error({ err }, 'privacy worker pass failed; will retry')
-      }
-      if (!running) break
-      await new Promise<void>((resolve) => {
-        wakeUp = resolve
-        timer = setTimeout(resolve, pollIntervalMs)
-      })
-      if (timer) clearTimeout(timer)
-      wakeUp = undefined
-    }
-  }
+  const loop = pollingLoop(runOnce, {
+    intervalMs: pollIntervalMs,
+    onError: (err) => logger.error({ err }, 'privacy worker pass failed; will retry'),
+  })
 
   return {
-    start() {
-      if (running) return
-      running = true
-      loop = run()
-    },
+    start: loop.start,
     async stop() {
-      running = false
-      wakeUp?.()
-      await loop
+      await loop.stop()
       await matcher.flush().catch(() => undefined)
     },
-    wake() {
-      wakeUp?.()
-    },
+    wake: loop.wake,
     runOnce,
   }
 }

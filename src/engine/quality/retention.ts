@@ -11,6 +11,7 @@
  * `DROP TABLE IF EXISTS` is idempotent; no lock is needed.
  */
 import type { Logger } from 'pino'
+import { intervalTask } from '../loops.js'
 import type { Db } from '../../store/db.js'
 
 const DAY_MS = 86_400_000
@@ -133,41 +134,16 @@ export function createRetentionScheduler(options: {
   retention?: RetentionOptions
 }): RetentionScheduler {
   const intervalMs = options.intervalMs ?? 15 * 60_000
-  let timer: NodeJS.Timeout | undefined
-  let inFlight: Promise<unknown> | undefined
-  let stopped = true
-
   const tick = (now: Date = options.clock()) => applyRetention(options.db, now, options.retention)
 
-  function schedule(): void {
-    if (stopped) return
-    timer = setTimeout(() => {
-      inFlight = tick()
-        .then((r) => {
-          if (r.eventsDeleted + r.partitionsDropped.length + r.quarantinedDeleted > 0) {
-            options.logger?.info(r, 'retention applied')
-          }
-        })
-        .catch((err: unknown) => options.logger?.error({ err }, 'retention run failed'))
-        .finally(() => {
-          inFlight = undefined
-          schedule()
-        })
-    }, intervalMs)
-    timer.unref()
-  }
-
-  return {
-    tick,
-    start() {
-      if (!stopped) return
-      stopped = false
-      schedule()
+  const task = intervalTask(
+    async () => {
+      const r = await tick()
+      if (r.eventsDeleted + r.partitionsDropped.length + r.quarantinedDeleted > 0) {
+        options.logger?.info(r, 'retention applied')
+      }
     },
-    async stop() {
-      stopped = true
-      if (timer !== undefined) clearTimeout(timer)
-      await inFlight
-    },
-  }
+    { intervalMs, onError: (err) => options.logger?.error({ err }, 'retention run failed') },
+  )
+  return { tick, start: task.start, stop: task.stop }
 }

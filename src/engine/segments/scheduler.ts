@@ -10,6 +10,7 @@
  * 3. segment sizes are sampled into segment_size_history.
  */
 import type { Logger } from 'pino'
+import { intervalTask } from '../loops.js'
 import type { Db } from '../../store/db.js'
 import { expireComputedTraits } from './computed-traits.js'
 import { loadComputedTraits, loadSegments, withDependents } from './definitions.js'
@@ -48,9 +49,6 @@ export function createSegmentScheduler(options: {
 }): SegmentScheduler {
   const { db, clock } = options
   const intervalMs = options.intervalMs ?? 30_000
-  let timer: NodeJS.Timeout | undefined
-  let inFlight: Promise<unknown> | undefined
-  let stopped = true
   let analyzedAt = 0
 
   async function tick(now: Date = clock()): Promise<TickResult> {
@@ -114,30 +112,14 @@ export function createSegmentScheduler(options: {
     return result
   }
 
-  function schedule(): void {
-    if (stopped) return
-    timer = setTimeout(() => {
-      inFlight = tick()
-        .catch((err: unknown) => options.logger?.error({ err }, 'segments scheduler tick failed'))
-        .finally(() => {
-          inFlight = undefined
-          schedule()
-        })
-    }, intervalMs)
-    timer.unref()
-  }
-
-  return {
-    tick,
-    start() {
-      if (!stopped) return
-      stopped = false
-      schedule()
+  const task = intervalTask(
+    async () => {
+      await tick()
     },
-    async stop() {
-      stopped = true
-      if (timer !== undefined) clearTimeout(timer)
-      await inFlight
+    {
+      intervalMs,
+      onError: (err) => options.logger?.error({ err }, 'segments scheduler tick failed'),
     },
-  }
+  )
+  return { tick, start: task.start, stop: task.stop }
 }
