@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, screenshot, signIn } from './support/browser.js'
+import { launchBrowser, screenshot, signIn, openPage } from './support/browser.js'
 import {
   ensureConsoleBuilt,
   eventually,
@@ -34,9 +34,7 @@ beforeAll(async () => {
   await ensureConsoleBuilt()
   server = await startKindred(token)
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.setDefaultTimeout(45_000)
+  page = await openPage(browser, pageErrors)
   const source = await admin('/sources', { body: { name: 'Consent web' } })
   const writeKey = String(source.json.writeKey)
   const res = await fetch(`${server.url}/v1/track`, {

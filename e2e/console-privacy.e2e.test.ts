@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, screenshot, signIn } from './support/browser.js'
+import { launchBrowser, screenshot, signIn, openPage } from './support/browser.js'
 import {
   ensureConsoleBuilt,
   eventually,
@@ -55,9 +55,7 @@ beforeAll(async () => {
   await ensureConsoleBuilt()
   server = await startKindred(token)
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.setDefaultTimeout(45_000)
+  page = await openPage(browser, pageErrors, { acceptDownloads: true })
   const res = await admin('/sources', { body: { name: 'Web' } })
   writeKey = ((await res.json()) as { writeKey: string }).writeKey
   await send('identify', { userId, traits: { email, name: 'Grace Hopper' } })

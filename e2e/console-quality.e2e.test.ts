@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, screenshot, signIn } from './support/browser.js'
+import { launchBrowser, screenshot, signIn, openPage } from './support/browser.js'
 import {
   ensureConsoleBuilt,
   eventually,
@@ -50,9 +50,7 @@ beforeAll(async () => {
   const res = await api('/sources', { body: { name: 'Checkout' } })
   source = (await res.json()) as { id: string; writeKey: string }
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.setDefaultTimeout(45_000)
+  page = await openPage(browser, pageErrors, { viewport: { width: 1280, height: 1000 } })
 }, 240_000)
 
 afterAll(async () => {

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, screenshot, signIn } from './support/browser.js'
+import { launchBrowser, screenshot, signIn, openPage } from './support/browser.js'
 import {
   ensureConsoleBuilt,
   eventually,
@@ -71,9 +71,7 @@ beforeAll(async () => {
   })
   expect(put.status).toBe(200)
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  page.setDefaultTimeout(45_000)
+  page = await openPage(browser, pageErrors)
 }, 240_000)
 
 afterAll(async () => {

@@ -9,7 +9,7 @@
 import { createServer, type Server } from 'node:http'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchBrowser, screenshot } from './support/browser.js'
+import { launchBrowser, screenshot, openPage } from './support/browser.js'
 import {
   ensureConsoleBuilt,
   eventually,
@@ -50,10 +50,7 @@ beforeAll(async () => {
   await ensureConsoleBuilt()
   server = await startKindred(token)
   browser = await launchBrowser()
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  // The full suite shares 2 cores with this browser: pages may take long to appear, never fail to.
-  page.setDefaultTimeout(45_000)
+  page = await openPage(browser, pageErrors, { viewport: { width: 1280, height: 800 } })
 }, 240_000)
 
 afterAll(async () => {

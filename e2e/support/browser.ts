@@ -25,6 +25,21 @@ export async function launchBrowser(): Promise<Browser> {
   })
 }
 
+/**
+ * A page that records uncaught page errors into `errors` (tests assert it stays empty). The full
+ * suite shares 2 cores with the browser: pages may take long to appear, never fail to.
+ */
+export async function openPage(
+  browser: Browser,
+  errors: string[],
+  options: Parameters<Browser['newPage']>[0] = {},
+): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options })
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.setDefaultTimeout(45_000)
+  return page
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const file = path.join(SCREENSHOT_DIR, `${name}.png`)
