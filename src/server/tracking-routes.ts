@@ -116,7 +116,7 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
         'missing write key: send it as the HTTP Basic username or as "writeKey"',
       )
     }
-    const source = await auth.sourceForWriteKey(writeKey)
+    const source = await auth.sourceForIngestKey(writeKey)
     if (!source) throw new KindredError('UNAUTHORIZED', 'invalid write key')
     return source
   }
