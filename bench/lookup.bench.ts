@@ -460,8 +460,8 @@ ${row('floor: `GET /healthz` (HTTP + `SELECT 1`), 1 client', f, false)}
 Before/after the one-statement route (issue 3): on 2026-11-25T03:43Z (load average ≈ 10) the
 route's six queries cost 2.25 ms CPU in-process and 2.92 ms through HTTP per lookup (p99 20.4 ms
 in-process, 23.2 ms over HTTP, 1 client); the one statement cost 1.34 ms in-process (p99 11.6 ms).
-In the run above the ratio holds (3.08 → 1.75 ms CPU in-process, −43%), but the machine was far
-busier (the \`/healthz\` floor: p99 84 ms, 1.25 ms CPU), so its latencies say little about the target.
+A side-by-side run of both routes on one data set (machine busy: \`/healthz\` floor p99 84 ms)
+gave 3.08 → 1.75 ms CPU per lookup in-process (−43%).
 
 Target: p99 < 10 ms per lookup at 1M profiles. ${verdict} Over the in-process baseline the API
 adds ${round(one.p50Ms - inProcess.p50Ms)} ms at p50 with one client. ${
