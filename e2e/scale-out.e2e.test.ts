@@ -204,7 +204,13 @@ it(
     const started = Date.now()
     const events = generateEvents({ seed: 9, events: totalEvents, idPrefix: `so${suffix}` })
     const people = new Set(events.map((e) => e.userId ?? e.anonymousId)).size
-    const env = { DATABASE_URL: scaledUrl, KINDRED_EVENT_LOG: eventLog }
+    // One secret key for every node: they share the database (and its encrypted secrets).
+    const secretKey = randomBytes(32).toString('hex')
+    const env = {
+      DATABASE_URL: scaledUrl,
+      KINDRED_EVENT_LOG: eventLog,
+      KINDRED_SECRET_KEY: secretKey,
+    }
 
     // The first node migrates the fresh database; the others start together once it is up.
     const ingest = [spawnKindred('ingest-1', 'ingest', port(), env)]

@@ -97,6 +97,15 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         'KINDRED_EVENT_LOG=nats://… needs DATABASE_URL (a Postgres server holds the cursors and partition leases)',
       )
     }
+    if (!options.secretKey) {
+      // Several nodes share one database: a key generated per data dir would let each node read
+      // only the destination secrets it stored itself.
+      await store.close()
+      throw new KindredError(
+        'CONFIG_INVALID',
+        'KINDRED_EVENT_LOG=nats://… runs several nodes on one database: set the same KINDRED_SECRET_KEY (64 hex characters) on every node',
+      )
+    }
     eventLog = await openNatsEventLog({
       ...parseNatsEventLogUrl(options.eventLogUrl),
       databaseUrl: options.databaseUrl,

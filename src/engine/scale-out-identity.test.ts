@@ -36,10 +36,28 @@ describe('identity merges across partitions with two processors (Postgres + NATS
     db = await createTestDatabase(databaseUrl)
     const eventLogUrl = `${natsUrl}?stream=${stream}&subjects=kindred.idt.${suffix}&partitions=8&rebalanceMs=100`
     const logger = pino({ level: 'warn' }, { write: (line: string) => void failures.push(line) })
-    const common = { databaseUrl: db.url, eventLogUrl, adminToken: token, logger }
+    const common = {
+      databaseUrl: db.url,
+      eventLogUrl,
+      adminToken: token,
+      logger,
+      secretKey: randomBytes(32).toString('hex'),
+    }
     nodes.push(await startKindred({ ...common, role: 'ingest', port: 0, host: '127.0.0.1' }))
     nodes.push(await startKindred({ ...common, role: 'processor' }))
     nodes.push(await startKindred({ ...common, role: 'processor' }))
+  })
+
+  it('refuses to start a NATS node without a shared KINDRED_SECRET_KEY', async () => {
+    await expect(
+      startKindred({
+        databaseUrl: db.url,
+        eventLogUrl: `${natsUrl}?stream=${stream}&subjects=kindred.idt.${suffix}&partitions=8`,
+        adminToken: token,
+        logger: pino({ level: 'silent' }),
+        role: 'processor',
+      }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: /KINDRED_SECRET_KEY/ })
   })
 
   afterAll(async () => {

@@ -6,25 +6,17 @@
  */
 import {
   effectivePolicy,
-  piiSettingsSchema,
   sourcePiiSchema,
   type PiiPolicy,
   type PiiSettings,
 } from '../quality/pii.js'
-import type { Queryable } from '../store/db.js'
+import { loadPiiSettings } from '../engine/quality/pii-settings.js'
 import type { Source } from '../store/repositories/sources-repository.js'
 import type { AppContext } from './context.js'
 
-const CACHE_MS = 30_000
+export { loadPiiSettings }
 
-export async function loadPiiSettings(db: Queryable, workspaceId: string): Promise<PiiSettings> {
-  const res = await db.query<{ pii: unknown }>(
-    `SELECT settings->'pii' AS pii FROM workspaces WHERE id = $1`,
-    [workspaceId],
-  )
-  const parsed = piiSettingsSchema.safeParse(res.rows[0]?.pii ?? {})
-  return parsed.success ? parsed.data : piiSettingsSchema.parse({})
-}
+const CACHE_MS = 30_000
 
 export interface PiiPolicies {
   /** The policy for a source's events; undefined when nothing needs protecting. */

@@ -264,6 +264,45 @@ describe('runImport', () => {
   })
 })
 
+describe('runImport with PII controls', () => {
+  it('hashes the fields the workspace hashes before the event log, as ingest does', async () => {
+    const put = await k.admin('/api/v1/privacy/pii', {
+      method: 'PUT',
+      body: { hashFields: ['email'], hashSalt: 'import-salt-1', anonymizeIp: false },
+    })
+    expect(put.status).toBe(200)
+    try {
+      const csv = ['id,email', 'pii-1,zed@example.com'].join('\n')
+      const { file, prepared } = await importFile('pii.csv', csv, {
+        mapping: { columns: { id: 'userId', email: 'traits.email' } },
+      })
+      const final = await runImport({
+        db: k.kindred.store.db,
+        eventLog: k.kindred.eventLog,
+        record: prepared.record,
+        filePath: file,
+        clock,
+      })
+      expect(final).toMatchObject({ status: 'completed', rowsAccepted: 1 })
+      await k.kindred.processor?.drain()
+      const ev = await k.kindred.store.db.query<{ traits: { email?: string } }>(
+        `SELECT traits FROM events WHERE source_id = $1 AND user_id = 'pii-1'`,
+        [sourceId],
+      )
+      expect(ev.rows[0]?.traits.email).toMatch(/^[0-9a-f]{64}$/)
+      const anywhere = await count(
+        `SELECT count(*) AS n FROM events WHERE payload::text LIKE '%zed@example.com%'`,
+      )
+      expect(anywhere).toBe(0)
+    } finally {
+      await k.admin('/api/v1/privacy/pii', {
+        method: 'PUT',
+        body: { hashFields: [], hashSalt: null, anonymizeIp: false },
+      })
+    }
+  })
+})
+
 describe('imports HTTP API', () => {
   // Ingest role: no processor competing for the in-memory store; the import itself is the subject.
   let api: TestKindred

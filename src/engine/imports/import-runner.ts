@@ -28,6 +28,8 @@ import { serializeEvent } from '../../protocol/serialize-event.js'
 import { MAX_EVENT_BYTES } from '../../protocol/limits.js'
 import type { Db } from '../../store/db.js'
 import { newId } from '../../store/ids.js'
+import { piiPolicyForSource } from '../quality/pii-settings.js'
+import { protectEvent } from '../../quality/pii.js'
 import { sourcesRepository } from '../../store/repositories/sources-repository.js'
 import type { EventLogWriter } from '../../stream/event-log.js'
 import {
@@ -189,6 +191,9 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   }
   await importsRepository.markRunning(db, record.workspaceId, record.id, o.clock())
   const receivedAt = new Date(record.importTime)
+  // Imported events get the same PII protection as tracked ones, before the event log (ADR 0003).
+  const source = await sourcesRepository.get(db, record.workspaceId, record.sourceId)
+  const pii = source ? await piiPolicyForSource(db, source) : undefined
   const mapper = createRowMapper(record.mapping, {
     kind: record.kind,
     defaultTimestamp: record.importTime,
@@ -305,6 +310,7 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
               newMessageId: () => raw.messageId as string,
               correctSkew: false,
             })
+            if (n.ok && pii) n.event = protectEvent(n.event, pii)
             // The same checks as the tracking API, including what the store cannot hold.
             const serialized = n.ok ? serializeEvent(n.event) : n
             if (n.ok && serialized.ok) {
