@@ -54,6 +54,35 @@ describe('pollingLoop', () => {
   })
 })
 
+describe('pollingLoop follow-ups', () => {
+  it('runs again at once after a pass that did work, and after an error once its delay passed', async () => {
+    const results = [true, true, 'error', false]
+    let passes = 0
+    const delays: unknown[] = []
+    // An hour-long interval: only `true` and the error delay can bring the next passes.
+    const loop = pollingLoop(
+      async () => {
+        const r = results[passes++]
+        if (r === 'error') throw new Error('lost a race')
+        return r
+      },
+      {
+        intervalMs: 3_600_000,
+        onError: () => undefined,
+        errorDelayMs: (err) => {
+          delays.push((err as Error).message)
+          return 1
+        },
+      },
+    )
+    loop.start()
+    await until(() => passes === 4)
+    await loop.stop()
+    expect(delays).toEqual(['lost a race'])
+    expect(passes).toBe(4)
+  })
+})
+
 describe('intervalTask', () => {
   it('never runs two at once, reports errors, and stops after the run in flight', async () => {
     let running = 0

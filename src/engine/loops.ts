@@ -15,10 +15,18 @@ export interface PollingLoop {
   readonly running: boolean
 }
 
-/** Runs `pass` until stopped, sleeping `intervalMs` between passes unless woken. */
+/**
+ * Runs `pass` until stopped, sleeping `intervalMs` between passes unless woken. A pass that
+ * resolves `true` (it did work, there may be more) is followed at once; a pass that throws is
+ * followed after `errorDelayMs(err)` when given (a back-off that wake() does not cut short).
+ */
 export function pollingLoop(
   pass: () => Promise<unknown>,
-  options: { intervalMs: number; onError: (err: unknown) => void },
+  options: {
+    intervalMs: number
+    onError: (err: unknown) => void
+    errorDelayMs?: (err: unknown) => number
+  },
 ): PollingLoop {
   let running = false
   let loop: Promise<void> | undefined
@@ -27,9 +35,13 @@ export function pollingLoop(
   async function run(): Promise<void> {
     while (running) {
       try {
-        await pass()
+        if ((await pass()) === true) continue
       } catch (err) {
         options.onError(err)
+        if (options.errorDelayMs) {
+          await new Promise((r) => setTimeout(r, options.errorDelayMs?.(err)))
+          continue
+        }
       }
       if (!running) break
       let timer: NodeJS.Timeout | undefined

@@ -1,6 +1,7 @@
 import type { KindredEvent } from '../protocol/event-schema.js'
 import type { Db, Queryable } from '../store/db.js'
 import type { EventLogReader, LogRecord } from '../stream/event-log.js'
+import { pollingLoop } from './loops.js'
 import type { Metrics } from './metrics.js'
 import { POISON_AFTER_FAILURES, setPoisonAside, type PoisonHandler } from './poison.js'
 
@@ -76,10 +77,6 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const maxBatchEvents = options.maxBatchEvents ?? 2_000
   const pollIntervalMs = options.pollIntervalMs ?? 200
   const stages = options.stages ?? []
-  let running = false
-  let loop: Promise<void> | undefined
-  let wakeUp: (() => void) | undefined
-  let timer: NodeJS.Timeout | undefined
   /** Consecutive failures per partition; a batch that keeps failing has its poison set aside. */
   const failures = new Map<number, number>()
 
@@ -185,43 +182,20 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      let n = 0
-      try {
-        n = await runOnce()
-      } catch (err) {
-        options.onError?.(err)
-        // Lost a race with another processor (deadlock, serialization, a key inserted first):
-        // the batch rolled back whole, so retry it soon; anything else backs off longer.
-        await new Promise((r) => setTimeout(r, isRace(err) ? 20 + Math.random() * 80 : 500))
-      }
-      if (n > 0 || !running) continue
-      await new Promise<void>((resolve) => {
-        wakeUp = resolve
-        timer = setTimeout(resolve, pollIntervalMs)
-      })
-      if (timer) clearTimeout(timer)
-      wakeUp = undefined
-    }
-  }
+  const loop = pollingLoop(async () => (await runOnce()) > 0, {
+    intervalMs: pollIntervalMs,
+    onError: (err) => options.onError?.(err),
+    // Lost a race with another processor (deadlock, serialization, a key inserted first): the
+    // batch rolled back whole, so retry it soon; anything else backs off longer.
+    errorDelayMs: (err) => (isRace(err) ? 20 + Math.random() * 80 : 500),
+  })
 
   return {
     runOnce,
     drain,
-    start() {
-      if (running) return
-      running = true
-      loop = run()
-    },
-    wake() {
-      wakeUp?.()
-    },
-    async stop() {
-      running = false
-      wakeUp?.()
-      await loop
-    },
+    start: loop.start,
+    wake: loop.wake,
+    stop: loop.stop,
   }
 }
 
