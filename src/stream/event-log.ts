@@ -7,6 +7,7 @@
  * (NATS JetStream, partitioned: processors on many machines share the partitions).
  * @module
  */
+import { KindredError } from '../protocol/errors.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
 import type { RawEvents } from '../protocol/raw-events.js'
 import type { Queryable } from '../store/db.js'
@@ -58,3 +59,31 @@ export interface EventLogReader {
 }
 
 export interface EventLog extends EventLogWriter, EventLogReader {}
+
+/** How many events an entry holds, without building them when they are computed on demand. */
+export function entryEventCount(entry: LogEntry): number {
+  return entry.eventCount ?? entry.events.length
+}
+
+/**
+ * Why an adapter refuses an append now, or undefined: it is closing (UNAVAILABLE) or its queue
+ * is full (OVERLOADED). Both say "retry" (Retry-After: 1), which SDKs do for 503 and 429.
+ */
+export function refuseAppend(
+  closed: boolean,
+  queuedEvents: number,
+  adding: number,
+  maxQueuedEvents: number,
+): KindredError | undefined {
+  if (closed) {
+    return new KindredError('UNAVAILABLE', 'shutting down; retry against another node', {
+      headers: { 'Retry-After': '1' },
+    })
+  }
+  if (queuedEvents + adding > maxQueuedEvents) {
+    return new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
+      headers: { 'Retry-After': '1' },
+    })
+  }
+  return undefined
+}

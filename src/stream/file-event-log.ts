@@ -14,7 +14,13 @@ import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KindredError } from '../protocol/errors.js'
 import { eventsFromRaw, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
-import type { EventLog, LogEntry, LogRecord } from './event-log.js'
+import {
+  entryEventCount,
+  refuseAppend,
+  type EventLog,
+  type LogEntry,
+  type LogRecord,
+} from './event-log.js'
 
 /**
  * The embedded event log: append-only segment files with group commit. Each record is
@@ -229,21 +235,9 @@ export async function openFileEventLog(
 
   return {
     append(entry) {
-      if (closed) {
-        return Promise.reject(
-          new KindredError('UNAVAILABLE', 'the event log is closed; retry against another node', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
-      const count = entry.eventCount ?? entry.events.length
-      if (queuedEvents + count > maxQueuedEvents) {
-        return Promise.reject(
-          new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
+      const count = entryEventCount(entry)
+      const refused = refuseAppend(closed, queuedEvents, count, maxQueuedEvents)
+      if (refused) return Promise.reject(refused)
       const frame = frameOf(entry)
       queuedEvents += count
       return new Promise<void>((resolve, reject) => {

@@ -31,7 +31,13 @@ import {
 import { z } from 'zod'
 import { KindredError } from '../protocol/errors.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
-import type { EventLog, LogEntry, LogRecord } from './event-log.js'
+import {
+  entryEventCount,
+  refuseAppend,
+  type EventLog,
+  type LogEntry,
+  type LogRecord,
+} from './event-log.js'
 
 export const natsEventLogConfigSchema = z.object({
   servers: z.array(z.string().min(1)).min(1),
@@ -377,21 +383,10 @@ export async function openNatsEventLog(options: NatsEventLogOptions): Promise<Na
   return {
     config,
     append(entry) {
-      if (closed) {
-        return Promise.reject(
-          new KindredError('UNAVAILABLE', 'shutting down; retry against another node', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
-      if (queuedEvents + entry.events.length > maxQueuedEvents) {
-        return Promise.reject(
-          new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
-      queuedEvents += entry.events.length
+      const count = entryEventCount(entry)
+      const refused = refuseAppend(closed, queuedEvents, count, maxQueuedEvents)
+      if (refused) return Promise.reject(refused)
+      queuedEvents += count
       const p = publishEntry(entry, `${node}.${++counter}`).then(
         () => notify(),
         (err: unknown) => {
@@ -402,7 +397,7 @@ export async function openNatsEventLog(options: NatsEventLogOptions): Promise<Na
         },
       )
       const tracked = p.finally(() => {
-        queuedEvents -= entry.events.length
+        queuedEvents -= count
         inFlight.delete(tracked)
       })
       inFlight.add(tracked)

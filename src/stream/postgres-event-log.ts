@@ -1,6 +1,12 @@
 import { KindredError } from '../protocol/errors.js'
 import type { Db, Queryable } from '../store/db.js'
-import type { EventLog, LogEntry, LogRecord } from './event-log.js'
+import {
+  entryEventCount,
+  refuseAppend,
+  type EventLog,
+  type LogEntry,
+  type LogRecord,
+} from './event-log.js'
 
 interface Pending {
   entry: LogEntry
@@ -90,23 +96,12 @@ export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {})
 
   return {
     append(entry) {
-      if (closed) {
-        return Promise.reject(
-          new KindredError('UNAVAILABLE', 'shutting down; retry against another node', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
-      if (queuedEvents + entry.events.length > maxQueuedEvents) {
-        return Promise.reject(
-          new KindredError('OVERLOADED', 'ingest is saturated; retry shortly', {
-            headers: { 'Retry-After': '1' },
-          }),
-        )
-      }
+      const count = entryEventCount(entry)
+      const refused = refuseAppend(closed, queuedEvents, count, maxQueuedEvents)
+      if (refused) return Promise.reject(refused)
       // Serialise here, on the request's own turn, not inside the shared flush.
       const json = entry.eventsJson ?? JSON.stringify(entry.events)
-      queuedEvents += entry.events.length
+      queuedEvents += count
       return new Promise<void>((resolve, reject) => {
         queue.push({ entry, json, resolve, reject })
         kick()

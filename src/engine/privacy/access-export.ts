@@ -14,6 +14,7 @@
  * (consent history and later additions).
  */
 import type { Queryable } from '../../store/db.js'
+import { profileKeyedTables } from './erase.js'
 
 export interface ExportSubject {
   workspaceId: string
@@ -219,14 +220,6 @@ export async function* accessExport(
 }
 
 async function otherProfileTables(db: Queryable): Promise<string[]> {
-  const r = await db.query<{ table_name: string }>(
-    `SELECT c.table_name FROM information_schema.columns c
-     JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-     JOIN pg_class pc ON pc.relname = c.table_name
-     JOIN pg_namespace n ON n.oid = pc.relnamespace AND n.nspname = c.table_schema
-     WHERE c.table_schema = current_schema() AND c.column_name IN ('workspace_id', 'profile_id')
-       AND t.table_type = 'BASE TABLE' AND NOT pc.relispartition
-     GROUP BY c.table_name HAVING count(*) = 2 ORDER BY c.table_name`,
-  )
-  return r.rows.map((x) => x.table_name).filter((t) => !explicit.has(t) && !t.startsWith('audit'))
+  const tables = await profileKeyedTables(db)
+  return tables.filter((t) => !explicit.has(t) && !t.startsWith('audit'))
 }

@@ -71,7 +71,7 @@ export async function clusterIdentities(
 }
 
 /** Tables of the current schema with both workspace_id and profile_id (partitions excluded). */
-async function profileKeyedTables(tx: Queryable): Promise<string[]> {
+export async function profileKeyedTables(tx: Queryable): Promise<string[]> {
   const r = await tx.query<{ table_name: string }>(
     `SELECT c.table_name FROM information_schema.columns c
      JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
@@ -81,7 +81,7 @@ async function profileKeyedTables(tx: Queryable): Promise<string[]> {
        AND t.table_type = 'BASE TABLE' AND NOT pc.relispartition
      GROUP BY c.table_name HAVING count(*) = 2 ORDER BY c.table_name`,
   )
-  return r.rows.map((x) => x.table_name).filter((t) => !genericExclusions(t))
+  return r.rows.map((x) => x.table_name)
 }
 
 /** True when the event carries one of the person's identifiers. */
@@ -122,7 +122,7 @@ export async function erasePerson(
     add('delivery_attempts', attempts)
   }
 
-  for (const table of await profileKeyedTables(tx)) {
+  for (const table of (await profileKeyedTables(tx)).filter((t) => !genericExclusions(t))) {
     const r = await tx.query(
       `DELETE FROM ${quoteIdent(table)} WHERE workspace_id = $1 AND profile_id = ANY($2::text[])`,
       [workspaceId, profileIds],
