@@ -5,9 +5,7 @@
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+import { repoRoot } from './support.js'
 
 export function febrlDir(): string {
   const candidates = [

@@ -169,7 +169,8 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
       // both need canonical events, so either one turns the raw-body fast path off (ADR 0005).
       const pii = await piiPolicies.forSource(source)
       const guarded =
-        pii !== undefined || (await suppressions.active(source.workspaceId, () => Date.now()))
+        pii !== undefined ||
+        (await suppressions.active(source.workspaceId, () => ctx.clock().getTime()))
       const receivedAt = ctx.clock()
       const receivedAtIso = receivedAt.toISOString()
       const madeIds: string[] = []

@@ -44,10 +44,8 @@ export interface MatchExplanation {
   }>
 }
 
-export interface MatchingRunView {
-  id: string
-  trigger: RunTrigger
-  status: RunStatus
+/** What a run found and did. */
+export interface RunCounts {
   profiles: number
   changedProfiles: number
   candidatePairs: number
@@ -56,6 +54,12 @@ export interface MatchingRunView {
   blocked: number
   skippedDecided: number
   timings: Record<string, number>
+}
+
+export interface MatchingRunView extends RunCounts {
+  id: string
+  trigger: RunTrigger
+  status: RunStatus
   error: string | null
   startedAt: string
   finishedAt: string | null
@@ -184,17 +188,6 @@ export async function executeRun(
     )
   }
   return (await getRun(db, workspaceId, runId)) as MatchingRunView
-}
-
-interface RunCounts {
-  profiles: number
-  changedProfiles: number
-  candidatePairs: number
-  autoMerged: number
-  queued: number
-  blocked: number
-  skippedDecided: number
-  timings: Record<string, number>
 }
 
 async function matchWorkspace(
