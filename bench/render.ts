@@ -6,6 +6,7 @@ import { repoRoot } from './support.js'
 const order = [
   'ingest',
   'processing',
+  'identity-cache',
   'lookup',
   'profiles',
   'segments',

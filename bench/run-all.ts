@@ -8,6 +8,7 @@ import { renderBenchmarks } from './render.js'
 const benches = [
   'ingest',
   'processing',
+  'identity-cache',
   'lookup',
   'matching',
   'destinations',

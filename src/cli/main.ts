@@ -48,6 +48,12 @@ async function start(argv: string[]): Promise<void> {
     strict: true,
   })
   const port = Number(values.port ?? process.env.PORT ?? 8787)
+  const cacheSize = (raw: string | undefined) => {
+    if (raw === undefined || raw === '') return undefined
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 0) fail(`invalid KINDRED_IDENTITY_CACHE_SIZE ${raw}`)
+    return n
+  }
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
   const role = (values.role ?? 'all') as Role
   if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
@@ -60,6 +66,7 @@ async function start(argv: string[]): Promise<void> {
     eventLogUrl: process.env.KINDRED_EVENT_LOG || undefined,
     adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
     secretKey: process.env.KINDRED_SECRET_KEY || undefined,
+    identityCacheSize: cacheSize(process.env.KINDRED_IDENTITY_CACHE_SIZE),
     logLevel: process.env.LOG_LEVEL ?? 'info',
   })
   if (kindred.generatedAdminToken) {

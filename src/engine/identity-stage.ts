@@ -23,6 +23,7 @@ import {
   type TraitUpdate,
 } from '../profiles/index.js'
 import type { Queryable } from '../store/db.js'
+import type { CachedIdentity, IdentityCache } from './identity-cache.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
 import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from './processor.js'
 
@@ -34,25 +35,59 @@ export interface IdentityStageStats {
   capsHit: number
 }
 
+export interface IdentityStageOptions {
+  /** Identifier → profile between batches; without it every identifier is looked up. */
+  cache?: IdentityCache
+  onStats?: (s: IdentityStageStats) => void
+}
+
+/**
+ * What a batch learnt enters the cache only when the processor reports its transaction committed,
+ * and is what the stage's last run learnt (poison probes run it in savepoints they roll back,
+ * before the run that counts); a rollback forgets it.
+ */
+export type IdentityStage = ProcessorStage & { committed(): void; rolledBack(): void }
+
 export function createIdentityStage(
   settings: IdentitySettingsCache,
-  onStats?: (s: IdentityStageStats) => void,
-): ProcessorStage {
-  return async (tx, batch) => {
+  options: IdentityStageOptions = {},
+): IdentityStage {
+  const { cache, onStats } = options
+  let pending: PendingEntry[] = []
+  const stage: ProcessorStage = async (tx, batch) => {
+    pending = []
     for (const [workspaceId, events] of groupByWorkspace(batch)) {
-      const stats = await resolveWorkspace(tx, workspaceId, events, settings)
+      const stats = await resolveWorkspace(tx, workspaceId, events, settings, cache, pending)
       onStats?.(stats)
     }
   }
+  return Object.assign(stage, {
+    committed() {
+      if (cache) for (const p of pending) cache.set(p.workspaceId, p.type, p.value, p.entry)
+      pending = []
+    },
+    rolledBack() {
+      pending = []
+    },
+  })
+}
+
+interface PendingEntry {
+  workspaceId: string
+  type: string
+  value: string
+  entry: CachedIdentity
 }
 
 async function resolveWorkspace(
   tx: Queryable,
   workspaceId: string,
   events: ProcessedEvent[],
-  cache: IdentitySettingsCache,
+  settings: IdentitySettingsCache,
+  cache: IdentityCache | undefined,
+  pending: PendingEntry[],
 ): Promise<IdentityStageStats> {
-  const { rules, compiled, survivorship } = await cache.get(tx, workspaceId)
+  const { rules, compiled, survivorship } = await settings.get(tx, workspaceId)
   // Server-side receive time decides "oldest" and is the same on replay.
   const plannerEvents: PlannerEvent[] = events.map((e) => {
     const extracted = extractIdentifiers(e.event, compiled)
@@ -65,51 +100,138 @@ async function resolveWorkspace(
     }
   })
   const lookup = identifiersToLookup(plannerEvents)
-  const snapshot = await readSnapshot(tx, workspaceId, lookup)
+  const { snapshot, versions } = await readSnapshot(tx, workspaceId, lookup, cache)
   const plan = planIdentity({
     events: plannerEvents,
     snapshot,
     rules,
     newProfileId: deterministicProfileIds(workspaceId),
   })
-  await applyPlan(tx, workspaceId, plan)
+  const created = await applyPlan(tx, workspaceId, plan)
   plan.events.forEach((r, i) => {
     const e = events[i]
     if (e) e.profileId = r.profileId
   })
   await updateGoldenRecords(tx, workspaceId, events, plan, survivorship)
+  if (cache) {
+    for (const [id, version] of created) versions.set(id, version)
+    pending.push(...learnt(workspaceId, snapshot, plan, versions))
+  }
   return { merges: plan.merges.length, dropped: plan.dropped.length, capsHit: plan.capsHit.length }
 }
 
-async function readSnapshot(
+/**
+ * Where each identifier of the batch lives once the plan is applied, with that profile's version:
+ * identifiers of the snapshot (moved to the survivor when their profile merged away) and the ones
+ * attached. Survivors keep their version (only losing identifiers changes it). An attachment to a
+ * profile merged away later in the same plan is left out rather than guessed.
+ */
+function learnt(
+  workspaceId: string,
+  snapshot: GraphSnapshot,
+  plan: IdentityPlan,
+  versions: ReadonlyMap<string, string>,
+): PendingEntry[] {
+  const into = new Map(plan.redirects.map((r) => [r.from, r.into]))
+  const out: PendingEntry[] = []
+  const add = (type: string, value: string, profileId: string) => {
+    const version = versions.get(profileId)
+    if (version !== undefined) out.push({ workspaceId, type, value, entry: { profileId, version } })
+  }
+  for (const i of snapshot.identifiers) add(i.type, i.value, into.get(i.profileId) ?? i.profileId)
+  for (const a of plan.attachments) if (!into.has(a.profileId)) add(a.type, a.value, a.profileId)
+  return out
+}
+
+interface SnapshotRead {
+  snapshot: GraphSnapshot
+  /** identity_version of every profile locked for the snapshot. */
+  versions: Map<string, string>
+}
+
+interface ProfileLockRow {
+  id: string
+  created_at: Date | string
+  merge_count: number
+  identifier_counts: Record<string, number>
+  identity_version: string
+}
+
+async function lockIdentities(
   tx: Queryable,
   workspaceId: string,
-  lookup: { type: string; value: string }[],
-): Promise<GraphSnapshot> {
-  if (lookup.length === 0) return { identifiers: [], profiles: [] }
+  lookup: readonly { type: string; value: string }[],
+): Promise<Array<{ type: string; value: string; profileId: string }>> {
+  if (lookup.length === 0) return []
   // Rows locked in key order, so concurrent processors serialise per identifier without deadlock.
-  const ids = await tx.query<{ type: string; value: string; profile_id: string }>(
+  const res = await tx.query<{ type: string; value: string; profile_id: string }>(
     `SELECT i.type, i.value, i.profile_id FROM identities i
      JOIN unnest($2::text[], $3::text[]) AS l(type, value) ON i.type = l.type AND i.value = l.value
      WHERE i.workspace_id = $1 ORDER BY i.type, i.value FOR UPDATE OF i`,
     [workspaceId, lookup.map((l) => l.type), lookup.map((l) => l.value)],
   )
-  const profileIds = [...new Set(ids.rows.map((r) => r.profile_id))].sort()
-  const profiles =
-    profileIds.length === 0
-      ? []
-      : (
-          await tx.query<{
-            id: string
-            created_at: Date | string
-            merge_count: number
-            identifier_counts: Record<string, number>
-          }>(
-            `SELECT id, created_at, merge_count, identifier_counts FROM profiles
-             WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`,
-            [workspaceId, profileIds],
-          )
-        ).rows
+  return res.rows.map((r) => ({ type: r.type, value: r.value, profileId: r.profile_id }))
+}
+
+async function lockProfiles(
+  tx: Queryable,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<ProfileLockRow[]> {
+  if (ids.length === 0) return []
+  const res = await tx.query<ProfileLockRow>(
+    `SELECT id, created_at, merge_count, identifier_counts, identity_version::text AS identity_version
+     FROM profiles WHERE workspace_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE`,
+    [workspaceId, [...ids].sort()],
+  )
+  return res.rows
+}
+
+/**
+ * Locks and reads what the planner needs. Cached identifiers skip the `identities` probe: their
+ * profile rows are locked anyway, and an entry counts only if its profile is still at the cached
+ * version (see identity-cache.ts); the rest, and stale entries, are looked up and locked.
+ */
+async function readSnapshot(
+  tx: Queryable,
+  workspaceId: string,
+  lookup: { type: string; value: string }[],
+  cache: IdentityCache | undefined,
+): Promise<SnapshotRead> {
+  const versions = new Map<string, string>()
+  if (lookup.length === 0) return { snapshot: { identifiers: [], profiles: [] }, versions }
+  const cached: Array<{ type: string; value: string } & CachedIdentity> = []
+  const uncached: Array<{ type: string; value: string }> = []
+  for (const l of lookup) {
+    const hit = cache?.get(workspaceId, l.type, l.value)
+    if (hit) cached.push({ ...l, ...hit })
+    else uncached.push(l)
+  }
+  const identifiers = await lockIdentities(tx, workspaceId, uncached)
+  const wanted = new Set([...identifiers, ...cached].map((i) => i.profileId))
+  const rows = await lockProfiles(tx, workspaceId, [...wanted])
+  for (const r of rows) versions.set(r.id, String(r.identity_version))
+  const stale: Array<{ type: string; value: string }> = []
+  for (const c of cached) {
+    if (versions.get(c.profileId) === c.version) identifiers.push(c)
+    else {
+      stale.push({ type: c.type, value: c.value })
+      cache?.delete(workspaceId, c.type, c.value)
+    }
+  }
+  if (stale.length > 0) {
+    cache?.noteStale(stale.length)
+    const found = await lockIdentities(tx, workspaceId, stale)
+    identifiers.push(...found)
+    const more = await lockProfiles(
+      tx,
+      workspaceId,
+      [...new Set(found.map((f) => f.profileId))].filter((id) => !versions.has(id)),
+    )
+    for (const r of more) versions.set(r.id, String(r.identity_version))
+    rows.push(...more)
+  }
+  const profileIds = [...versions.keys()]
   const separations =
     profileIds.length === 0
       ? []
@@ -121,30 +243,40 @@ async function readSnapshot(
           )
         ).rows
   return {
-    identifiers: ids.rows.map((r) => ({ type: r.type, value: r.value, profileId: r.profile_id })),
-    separations: separations.map((r) => ({
-      profileId: r.profile_id,
-      otherProfileId: r.other_profile_id,
-    })),
-    profiles: profiles.map((p) => ({
-      id: p.id,
-      createdAt: new Date(p.created_at).getTime(),
-      mergeCount: p.merge_count,
-      counts: p.identifier_counts,
-    })),
+    versions,
+    snapshot: {
+      identifiers: identifiers.map((i) => ({
+        type: i.type,
+        value: i.value,
+        profileId: i.profileId,
+      })),
+      separations: separations.map((r) => ({
+        profileId: r.profile_id,
+        otherProfileId: r.other_profile_id,
+      })),
+      profiles: rows.map((p) => ({
+        id: p.id,
+        createdAt: new Date(p.created_at).getTime(),
+        mergeCount: p.merge_count,
+        counts: p.identifier_counts,
+      })),
+    },
   }
 }
 
+/** Applies the plan; returns the identity_version of each profile it created. */
 export async function applyPlan(
   tx: Queryable,
   workspaceId: string,
   plan: IdentityPlan,
-): Promise<void> {
+): Promise<Map<string, string>> {
+  const created = new Map<string, string>()
   if (plan.newProfiles.length > 0) {
-    await tx.query(
+    const res = await tx.query<{ id: string; identity_version: string }>(
       `INSERT INTO profiles (workspace_id, id, created_at, updated_at, merged_into)
        SELECT $1, x.id, x.created_at, x.created_at, x.merged_into
-       FROM jsonb_to_recordset($2::jsonb) AS x(id text, created_at timestamptz, merged_into text)`,
+       FROM jsonb_to_recordset($2::jsonb) AS x(id text, created_at timestamptz, merged_into text)
+       RETURNING id, identity_version::text AS identity_version`,
       [
         workspaceId,
         JSON.stringify(
@@ -156,6 +288,7 @@ export async function applyPlan(
         ),
       ],
     )
+    for (const r of res.rows) created.set(r.id, String(r.identity_version))
   }
   if (plan.redirects.length > 0) {
     const from = plan.redirects.map((r) => r.from)
@@ -274,6 +407,7 @@ export async function applyPlan(
       [workspaceId, JSON.stringify(notes)],
     )
   }
+  return created
 }
 
 export async function updateGoldenRecords(

@@ -49,3 +49,36 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
+
+/** The processor's identity cache, read from its own counters when scraped. */
+export function registerIdentityCacheMetrics(
+  metrics: Metrics,
+  stats: () => { hits: number; misses: number; stale: number; size: number },
+): void {
+  const reported = { hits: 0, misses: 0, stale: 0 }
+  new Counter({
+    name: 'kindred_identity_cache_lookups_total',
+    help: 'Identifier lookups of the processor by cache outcome (stale: cached, but its profile had changed)',
+    labelNames: ['result'] as const,
+    registers: [metrics.registry],
+    collect() {
+      const now = stats()
+      for (const [key, label] of [
+        ['hits', 'hit'],
+        ['misses', 'miss'],
+        ['stale', 'stale'],
+      ] as const) {
+        this.inc({ result: label }, now[key] - reported[key])
+        reported[key] = now[key]
+      }
+    },
+  })
+  new Gauge({
+    name: 'kindred_identity_cache_entries',
+    help: 'Identifiers held in the processor identity cache',
+    registers: [metrics.registry],
+    collect() {
+      this.set(stats().size)
+    },
+  })
+}

@@ -28,7 +28,12 @@ export function groupByWorkspace(batch: readonly ProcessedEvent[]): Map<string, 
  * A stage applied inside the processor's transaction, in order, after dedup. Identity resolution
  * assigns `profileId`s; later stages (profiles, computed traits, segments, outbox) read them.
  */
-export type ProcessorStage = (tx: Queryable, batch: ProcessedEvent[]) => Promise<void>
+export type ProcessorStage = ((tx: Queryable, batch: ProcessedEvent[]) => Promise<void>) & {
+  /** After the batch's transaction commits (a stage may publish what it learnt, e.g. a cache). */
+  committed?(): void
+  /** After it rolled back. */
+  rolledBack?(): void
+}
 
 /**
  * Runs after dedup and before every stage: returns the events to apply. What it leaves out it
@@ -77,6 +82,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const maxBatchEvents = options.maxBatchEvents ?? 2_000
   const pollIntervalMs = options.pollIntervalMs ?? 200
   const stages = options.stages ?? []
+  const hooked = [...stages, ...(options.postStages ?? [])]
   /** Consecutive failures per partition; a batch that keeps failing has its poison set aside. */
   const failures = new Map<number, number>()
 
@@ -142,10 +148,12 @@ export function createProcessor(options: ProcessorOptions): Processor {
       result = await db.transaction((tx) => applyBatch(tx, partition))
       failures.delete(partition)
     } catch (err) {
+      for (const stage of hooked) stage.rolledBack?.()
       // A lost race says nothing about the events: only other failures point at a poison pill.
       if (!isRace(err)) failures.set(partition, (failures.get(partition) ?? 0) + 1)
       throw err
     }
+    for (const stage of hooked) stage.committed?.()
     const { consumed, applied, lastSeq } = result
     if (consumed > 0) {
       // Only after COMMIT may the log forget what this batch read.

@@ -15,9 +15,10 @@ import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
 import type { AppContext } from '../server/context.js'
 import { bootstrap } from './bootstrap.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createMetrics, registerIdentityCacheMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
 import { createIdentitySettingsCache } from './identity-settings.js'
+import { createIdentityCache } from './identity-cache.js'
 import { createIdentityStage } from './identity-stage.js'
 import { registerProfileRoutes } from '../server/profile-routes.js'
 import { registerStatsRoutes } from '../server/stats-routes.js'
@@ -55,6 +56,8 @@ export interface KindredOptions {
   secretKey?: string | undefined
   /** Console session lifetime (default 12 hours). */
   sessionTtlMs?: number | undefined
+  /** Identifiers the processor keeps between batches (default 100,000; 0 turns the cache off). */
+  identityCacheSize?: number | undefined
 }
 
 export interface Kindred {
@@ -120,7 +123,9 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   }
 
   const identitySettings = createIdentitySettingsCache(() => Date.now())
-  const stages: ProcessorStage[] = [createIdentityStage(identitySettings)]
+  const identityCache = createIdentityCache()
+  registerIdentityCacheMetrics(metrics, () => identityCache.stats())
+  const stages: ProcessorStage[] = [createIdentityStage(identitySettings, { cache: identityCache })]
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
   const deps = {
     db,

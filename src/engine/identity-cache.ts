@@ -1,0 +1,80 @@
+/**
+ * The processor's identifier → profile cache, kept between micro-batches so a returning user's
+ * identifiers are not looked up again in `identities` on every batch.
+ *
+ * An entry is a claim "this identifier belongs to profile P, as of P's identity_version v". It is
+ * never trusted on its own: the identity stage locks P's row (it does so anyway, to plan merges)
+ * and uses the entry only if P still exists at version v. Every statement that moves identifiers
+ * off a profile or deletes them gives the profile a new version (a trigger, migration 0004), and
+ * the row lock keeps it from changing until the batch commits, so a stale entry (another node's
+ * merge, a split, a matching run, an erasure, a reprocess) is detected, dropped and looked up.
+ * Entries written by a batch that then rolls back name versions that never committed, which fail
+ * the same check.
+ */
+
+export interface CachedIdentity {
+  profileId: string
+  /** profiles.identity_version as text (bigint arrives as a string or a number by adapter). */
+  version: string
+}
+
+export interface IdentityCacheStats {
+  hits: number
+  misses: number
+  stale: number
+  size: number
+}
+
+export interface IdentityCache {
+  get(workspaceId: string, type: string, value: string): CachedIdentity | undefined
+  set(workspaceId: string, type: string, value: string, entry: CachedIdentity): void
+  delete(workspaceId: string, type: string, value: string): void
+  /** Counts an entry that failed its version check (for the metric). */
+  noteStale(count: number): void
+  stats(): IdentityCacheStats
+}
+
+const keyOf = (workspaceId: string, type: string, value: string) =>
+  `${workspaceId}\u0000${type}\u0000${value}`
+
+/**
+ * A bounded map in least-recently-used order (a Map keeps insertion order; a hit re-inserts).
+ * 100,000 entries hold roughly 20-30 MB.
+ */
+export function createIdentityCache(maxEntries = 100_000): IdentityCache {
+  const entries = new Map<string, CachedIdentity>()
+  let hits = 0
+  let misses = 0
+  let stale = 0
+  return {
+    get(workspaceId, type, value) {
+      const key = keyOf(workspaceId, type, value)
+      const entry = entries.get(key)
+      if (entry === undefined) {
+        misses++
+        return undefined
+      }
+      hits++
+      entries.delete(key)
+      entries.set(key, entry)
+      return entry
+    },
+    set(workspaceId, type, value, entry) {
+      const key = keyOf(workspaceId, type, value)
+      entries.delete(key)
+      entries.set(key, entry)
+      while (entries.size > maxEntries) {
+        const oldest = entries.keys().next()
+        if (oldest.done === true) break
+        entries.delete(oldest.value)
+      }
+    },
+    delete(workspaceId, type, value) {
+      entries.delete(keyOf(workspaceId, type, value))
+    },
+    noteStale(count) {
+      stale += count
+    },
+    stats: () => ({ hits, misses, stale, size: entries.size }),
+  }
+}
