@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   allowed,
   consentKey,
+  defaultFlips,
   latestDecisions,
   planConsent,
   type ConsentObservation,
@@ -42,6 +43,42 @@ describe('allowed', () => {
     ['inherited object keys are not consent', {}, 'toString', denyAll, false],
   ])('%s', (_n, state, purpose, policy, expected) => {
     expect(allowed(state, purpose, policy)).toBe(expected)
+  })
+})
+
+describe('defaultFlips', () => {
+  const allow = { unknown: 'allow' as const, unknownByPurpose: {} }
+  const purposes = ['analytics', 'advertising', 'marketing']
+  it('a global default turned to deny removes every purpose; back to allow re-adds', () => {
+    const deny = { unknown: 'deny' as const, unknownByPurpose: {} }
+    expect(defaultFlips(allow, deny, purposes)).toEqual(
+      purposes.map((purpose) => ({ purpose, action: 'remove' })),
+    )
+    expect(defaultFlips(deny, allow, purposes)).toEqual(
+      purposes.map((purpose) => ({ purpose, action: 'add' })),
+    )
+  })
+  it('a per-purpose override flips that purpose only', () => {
+    const denyAds = {
+      unknown: 'allow' as const,
+      unknownByPurpose: { advertising: 'deny' as const },
+    }
+    expect(defaultFlips(allow, denyAds, purposes)).toEqual([
+      { purpose: 'advertising', action: 'remove' },
+    ])
+  })
+  it('an override that restates the global default, or no change, flips nothing', () => {
+    const same = { unknown: 'allow' as const, unknownByPurpose: { advertising: 'allow' as const } }
+    expect(defaultFlips(allow, same, purposes)).toEqual([])
+    expect(defaultFlips(allow, allow, purposes)).toEqual([])
+  })
+  it('a global change hidden by an override flips only the others', () => {
+    const before = { unknown: 'allow' as const, unknownByPurpose: { analytics: 'allow' as const } }
+    const after = { unknown: 'deny' as const, unknownByPurpose: { analytics: 'allow' as const } }
+    expect(defaultFlips(before, after, [...purposes, 'analytics'])).toEqual([
+      { purpose: 'advertising', action: 'remove' },
+      { purpose: 'marketing', action: 'remove' },
+    ])
   })
 })
 

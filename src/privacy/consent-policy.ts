@@ -24,6 +24,38 @@ export function allowed(
   return (policy.unknownByPurpose[purpose] ?? policy.unknown) === 'allow'
 }
 
+/**
+ * A settings change that flips what `allowed` answers for profiles that never answered a purpose:
+ * their data may be used for it again (`add`) or no more (`remove`). Explicit decisions are not
+ * affected by settings, so only profiles without one for `purpose` move.
+ */
+export interface DefaultFlip {
+  purpose: string
+  action: 'add' | 'remove'
+}
+
+type DefaultPolicy = Pick<ConsentSettings, 'unknown' | 'unknownByPurpose'>
+
+/**
+ * Which of `purposes` (the purposes destinations are declared for) change outcome for a profile
+ * without a decision, from `before` to `after`. The category mapping, `missingCategories` and the
+ * purpose list change how future events are read, never the outcome of a stored state, so only
+ * the defaults for unknown count.
+ */
+export function defaultFlips(
+  before: DefaultPolicy,
+  after: DefaultPolicy,
+  purposes: Iterable<string>,
+): DefaultFlip[] {
+  const out: DefaultFlip[] = []
+  for (const purpose of new Set(purposes)) {
+    const was = allowed({}, purpose, before)
+    const now = allowed({}, purpose, after)
+    if (was !== now) out.push({ purpose, action: now ? 'add' : 'remove' })
+  }
+  return out
+}
+
 /** One consent decision as received (from an event, the API or an import). */
 export interface ConsentObservation {
   profileId: string

@@ -19,6 +19,7 @@ export { carriesConsent, extractConsent } from './consent-extract.js'
 export {
   allowed,
   consentKey,
+  defaultFlips,
   latestDecisions,
   planConsent,
   type ConsentObservation,
@@ -27,4 +28,5 @@ export {
   type ConsentState,
   type ConsentTransition,
   type CurrentConsent,
+  type DefaultFlip,
 } from './consent-policy.js'

@@ -16,6 +16,8 @@ import { KindredError } from '../protocol/index.js'
 import type { Queryable } from '../store/db.js'
 import { recordConsentDecisions } from '../engine/consent/decisions.js'
 import { loadConsentSettings, saveConsentSettings } from '../engine/consent/settings.js'
+import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
+import { annotateAudit } from './audit.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { jsonBody, notFound, parseQuery } from './http-helpers.js'
@@ -41,6 +43,8 @@ const iso = (v: Date | string) => new Date(v).toISOString()
 export interface ConsentRoutesOptions {
   /** After a settings change (caches of this node). */
   onSettingsChange?: (workspaceId: string) => void
+  /** A settings change queued an audience re-evaluation: run it now rather than at the next poll. */
+  onReevaluationQueued?: () => void
 }
 
 export function consentRoutes(options: ConsentRoutesOptions = {}) {
@@ -225,10 +229,32 @@ function registerConsentRoutes(
   })
 
   app.put('/api/v1/consent/settings', async (req) => {
-    const { workspaceId } = await auth.admin(req, 'write:consent')
+    const { workspaceId, key } = await auth.admin(req, 'write:consent')
     const settings = jsonBody(req, consentSettingsSchema)
-    await saveConsentSettings(db, workspaceId, settings, ctx.clock())
+    const now = ctx.clock()
+    const { before, reevaluation } = await db.transaction(async (tx) => {
+      // One settings write per workspace at a time, so each compares against the one before it.
+      await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId])
+      const before = await loadConsentSettings(tx, workspaceId)
+      await saveConsentSettings(tx, workspaceId, settings, now)
+      // A flipped default owes audience removals / re-adds: queued with the write (durable job).
+      const reevaluation = await queueSettingsReevaluation(tx, {
+        workspaceId,
+        before,
+        after: settings,
+        actor: key.id,
+        now,
+      })
+      return { before, reevaluation }
+    })
+    annotateAudit(req, { before })
     options.onSettingsChange?.(workspaceId)
-    return settings
+    if (reevaluation) options.onReevaluationQueued?.()
+    return {
+      ...settings,
+      // Purposes whose default flipped: audiences of their destinations lose (`remove`) or
+      // regain (`add`) the members that never answered, queued in the background.
+      reevaluation: reevaluation ? { id: reevaluation.id, flips: reevaluation.flips } : null,
+    }
   })
 }

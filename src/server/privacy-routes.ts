@@ -25,11 +25,14 @@ import {
 } from '../engine/privacy/requests.js'
 import { recordLifecycle } from '../engine/privacy/worker.js'
 import type { SuppressionMatcher } from '../engine/privacy/suppression-cache.js'
+import type { SuppressionKey } from '../privacy/suppression.js'
 import type { RouteModule } from './app.js'
 import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 export interface PrivacyRoutesDeps {
   matcher: SuppressionMatcher
+  /** Keys the identifier hashes of requests and suppressions. */
+  suppressionKey: SuppressionKey
   newId(prefix: 'prq' | 'sup'): string
   /** A request was created: run it now rather than at the next poll. */
   wake(): void
@@ -113,14 +116,18 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
       }
       const now = ctx.clock().toISOString()
       const row = await ctx.db.transaction(async (tx) => {
-        const r = await insertRequest(tx, {
-          workspaceId,
-          id: deps.newId('prq'),
-          type: body.type,
-          identifier,
-          actor: key.id,
-          now,
-        })
+        const r = await insertRequest(
+          tx,
+          {
+            workspaceId,
+            id: deps.newId('prq'),
+            type: body.type,
+            identifier,
+            actor: key.id,
+            now,
+          },
+          deps.suppressionKey,
+        )
         await recordLifecycle(tx, {
           workspaceId,
           requestId: r.id,
@@ -215,14 +222,18 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
           details: [{ path: 'identifier.type', message: 'not collectable' }],
         })
       }
-      const [sid] = await addSuppressions(ctx.db, {
-        workspaceId,
-        identifiers: [identifier],
-        reason: 'suppression',
-        requestId: null,
-        newId: () => deps.newId('sup'),
-        now: ctx.clock().toISOString(),
-      })
+      const [sid] = await addSuppressions(
+        ctx.db,
+        {
+          workspaceId,
+          identifiers: [identifier],
+          reason: 'suppression',
+          requestId: null,
+          newId: () => deps.newId('sup'),
+          now: ctx.clock().toISOString(),
+        },
+        deps.suppressionKey,
+      )
       await deps.matcher.invalidate()
       const r = await ctx.db.query<SuppressionRow>(
         'SELECT * FROM privacy_suppressions WHERE workspace_id = $1 AND id = $2',

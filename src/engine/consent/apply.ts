@@ -112,13 +112,14 @@ export async function applyConsent(
   return { recorded: plan.history.length, transitions: plan.transitions, audienceJobs }
 }
 
-interface SyncingDestination {
+export interface SyncingDestination {
   id: string
   purpose: string
   segmentIds: string[]
 }
 
-async function syncingDestinations(
+/** Enabled destinations that sync audiences, with their purpose and synced segments. */
+export async function syncingDestinations(
   tx: Queryable,
   workspaceId: string,
 ): Promise<SyncingDestination[]> {
@@ -185,22 +186,46 @@ async function enqueueAudienceChanges(
       if (d.purpose !== f.purpose) continue
       for (const m of members.rows) {
         if (m.profile_id !== f.profileId || !d.segmentIds.includes(m.segment_id)) continue
-        jobs.push({
-          workspace_id: workspaceId,
-          destination_id: d.id,
-          kind: 'audience',
-          profile_id: f.profileId,
-          input: {
-            kind: 'audience',
+        jobs.push(
+          consentAudienceJob({
+            workspaceId,
+            destinationId: d.id,
+            profileId: f.profileId,
             action: f.action,
-            audience: { id: m.segment_id, name: m.name ?? m.segment_id, key: m.segment_id },
-            // Lets the dispatcher send this removal although the purpose is now denied.
-            reason: 'consent',
-          },
-          idempotency_key: `consent:${f.profileId}:${f.purpose}:${f.at}:${f.action}:${m.segment_id}`,
-        })
+            segment: { id: m.segment_id, name: m.name },
+            idempotencyKey: `consent:${f.profileId}:${f.purpose}:${f.at}:${f.action}:${m.segment_id}`,
+          }),
+        )
       }
     }
   }
   return insertJobs(tx, jobs, now.toISOString())
+}
+
+/**
+ * The delivery job of a consent-driven audience change (a decision of one profile, or a settings
+ * change for many: src/engine/consent/reevaluation.ts), as `insertJobs` takes it.
+ */
+export function consentAudienceJob(j: {
+  workspaceId: string
+  destinationId: string
+  profileId: string
+  action: 'add' | 'remove'
+  segment: { id: string; name: string | null }
+  idempotencyKey: string
+}): Record<string, unknown> {
+  return {
+    workspace_id: j.workspaceId,
+    destination_id: j.destinationId,
+    kind: 'audience',
+    profile_id: j.profileId,
+    input: {
+      kind: 'audience',
+      action: j.action,
+      audience: { id: j.segment.id, name: j.segment.name ?? j.segment.id, key: j.segment.id },
+      // Lets the dispatcher send this removal although the purpose is now denied.
+      reason: 'consent',
+    },
+    idempotency_key: j.idempotencyKey,
+  }
 }

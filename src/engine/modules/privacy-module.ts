@@ -5,6 +5,7 @@
  * the store-wide matcher (src/engine/privacy/suppression-cache.ts) the tracking routes call.
  */
 import { randomBytes } from 'node:crypto'
+import { deriveSuppressionKey } from '../../privacy/suppression.js'
 import { privacyRoutes } from '../../server/privacy-routes.js'
 import { suppressionMatcher } from '../privacy/suppression-cache.js'
 import { createTombstoneStage } from '../privacy/tombstone-stage.js'
@@ -28,7 +29,10 @@ export function privacyId(prefix: string): string {
 export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleFactory {
   return (deps) => {
     const clock = () => deps.clock().getTime()
-    const matcher = suppressionMatcher(deps.db)
+    // A purpose-specific subkey: the instance secret itself only ever encrypts destination secrets.
+    const suppressionKey = deriveSuppressionKey(deps.secretKey)
+    // Created here, with the key, before the tracking routes ask for the store's matcher.
+    const matcher = suppressionMatcher(deps.db, suppressionKey)
     const runsWorker = deps.role === 'all' || deps.role === 'dispatcher'
     const worker: PrivacyWorker | undefined = runsWorker
       ? createPrivacyWorker({
@@ -37,12 +41,15 @@ export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleF
           logger: deps.logger,
           clock,
           newId: privacyId,
+          suppressionKey,
         })
       : undefined
     return {
       name: 'privacy',
       stages: [createTombstoneStage(matcher, clock)],
-      routes: [privacyRoutes({ matcher, newId: privacyId, wake: () => worker?.wake() })],
+      routes: [
+        privacyRoutes({ matcher, suppressionKey, newId: privacyId, wake: () => worker?.wake() }),
+      ],
       start() {
         worker?.start()
         return Promise.resolve()

@@ -3,6 +3,7 @@
  * by node B's ingest within the cache refresh (REFRESH_MS), and a deletion filed on A finishes
  * while B keeps ingesting. Needs KINDRED_TEST_DATABASE_URL (skipped as a whole without a server).
  */
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestKindred, type TestKindred } from '../../server/test-server.js'
 import { createTestDatabase } from '../../store/testing.js'
@@ -20,13 +21,17 @@ describe.runIf(baseUrl)('privacy across nodes (postgres)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase(baseUrl as string)
+    // Suppression hashes are keyed by the instance secret: nodes of one deployment share it.
+    const secretKey = randomBytes(32).toString('hex')
     a = await startTestKindred({
       databaseUrl: database.url,
+      secretKey,
       modules: [createPrivacyModule({ pollIntervalMs: 50 })],
     })
     // B only ingests: its suppression cache is its own.
     b = await startTestKindred({
       databaseUrl: database.url,
+      secretKey,
       role: 'ingest',
       modules: [createPrivacyModule({ pollIntervalMs: 50 })],
     })
@@ -109,5 +114,29 @@ describe.runIf(baseUrl)('privacy across nodes (postgres)', () => {
       `SELECT count(*)::int AS n FROM events WHERE user_id = 'iris-1'`,
     )
     expect(left.rows[0]).toEqual({ n: 0 })
+  })
+
+  it('a node started with another secret key refuses the workspace rather than let people through', async () => {
+    // Misconfigured: KINDRED_SECRET_KEY not shared. Its key cannot check the keyed suppressions.
+    const c = await startTestKindred({
+      databaseUrl: database.url,
+      secretKey: randomBytes(32).toString('hex'),
+      role: 'ingest',
+      modules: [createPrivacyModule({ pollIntervalMs: 50 })],
+    })
+    try {
+      const res = await c.track(writeKey, '/v1/track', { userId: 'jo-1', event: 'x' })
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('5')
+      const body = (await res.json()) as { error: { code: string; message: string } }
+      expect(body.error.code).toBe('UNAVAILABLE')
+      expect(body.error.message).toMatch(/KINDRED_SECRET_KEY/)
+      // The correctly configured node keeps accepting the same request.
+      expect((await b.track(writeKey, '/v1/track', { userId: 'jo-1', event: 'x' })).status).toBe(
+        200,
+      )
+    } finally {
+      await c.close()
+    }
   })
 })

@@ -4,6 +4,7 @@ import { segmentsModule } from '../modules/segments-module.js'
 import { createDestinationsModule } from '../modules/destinations-module.js'
 import { createPrivacyModule } from '../modules/privacy-module.js'
 import { startReceiver, until, type Receiver } from '../destinations/test-receiver.js'
+import { legacyIdentifierHash } from '../../privacy/suppression.js'
 
 const SECRET = 'whsec-test-0123456789abcdef'
 
@@ -265,7 +266,21 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
     expect(JSON.stringify(call?.json)).toContain(ADA.email)
 
     const needles = [ADA.userId, ADA.email, ADA.phone, ...ADA.anon, ...adaProfiles, 'Ada Lovelace']
-    expect(await sweep(needles)).toEqual([])
+    // Nor the unkeyed hash of any of her identifiers (what a dictionary attack would look for):
+    // the request row and the tombstones hold keyed hashes only (ADR 0006).
+    const unkeyed = [
+      { type: 'user_id', value: ADA.userId },
+      { type: 'email', value: ADA.email },
+      { type: 'phone', value: ADA.phone },
+      ...ADA.anon.map((value) => ({ type: 'anonymous_id', value })),
+    ].map(legacyIdentifierHash)
+    expect(await sweep([...needles, ...unkeyed])).toEqual([])
+    const tombstones = await db.query<{ scheme: string }>(
+      `SELECT scheme FROM privacy_suppressions WHERE request_id = $1`,
+      [req.id],
+    )
+    expect(tombstones.rows.length).toBe(unkeyed.length)
+    expect(tombstones.rows.every((t) => t.scheme === 'hmac-sha256')).toBe(true)
     expect(await countsFor(bobId)).toEqual(bobCounts)
     // The earlier access request's export is gone with the person.
     const list = (await (await k.admin('/api/v1/privacy/requests?type=access')).json()) as {
@@ -391,8 +406,8 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
     const db = k.kindred.store.db
     await db.query(
       `INSERT INTO privacy_requests (workspace_id, id, type, status, identifier_type, identifier_hash,
-         identifier_mask, subject, next_run_at, locked_until, created_at, started_at, updated_at)
-       VALUES ('default', 'prq_crashed01', 'access', 'running', 'user_id', 'h', 'f***',
+         scheme, identifier_mask, subject, next_run_at, locked_until, created_at, started_at, updated_at)
+       VALUES ('default', 'prq_crashed01', 'access', 'running', 'user_id', 'h', 'sha256', 'f***',
          $1, now(), now() - interval '1 second', now(), now(), now())`,
       [JSON.stringify({ identifier: { type: 'user_id', value: 'frank-3' } })],
     )

@@ -11,8 +11,11 @@ import {
 } from '../../identity/index.js'
 import {
   identifierHash,
+  legacyIdentifierHash,
   maskIdentifier,
   type HashableIdentifier,
+  type HashScheme,
+  type SuppressionKey,
 } from '../../privacy/suppression.js'
 import type {
   DestinationReceipt,
@@ -62,6 +65,9 @@ export interface PrivacyRequestRow {
   status: PrivacyRequestStatus
   identifier_type: string
   identifier_hash: string
+  /** `sha256` for requests filed before keyed hashes (ADR 0006), else `hmac-sha256`. */
+  scheme: HashScheme
+  key_id: string | null
   identifier_mask: string
   subject: RequestSubject
   steps: StepReceipt[]
@@ -118,17 +124,21 @@ export async function insertRequest(
     actor: string | null
     now: string
   },
+  key: SuppressionKey,
 ): Promise<PrivacyRequestRow> {
+  // The request row outlives a deletion (it is the receipt): its hash is keyed like suppressions.
   const r = await tx.query<PrivacyRequestRow>(
     `INSERT INTO privacy_requests (workspace_id, id, type, status, identifier_type, identifier_hash,
-       identifier_mask, subject, actor, next_run_at, created_at, updated_at)
-     VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $9, $9) RETURNING *`,
+       scheme, key_id, identifier_mask, subject, actor, next_run_at, created_at, updated_at)
+     VALUES ($1, $2, $3, 'pending', $4, $5, 'hmac-sha256', $6, $7, $8, $9, $10, $10, $10)
+     RETURNING *`,
     [
       row.workspaceId,
       row.id,
       row.type,
       row.identifier.type,
-      identifierHash(row.identifier),
+      identifierHash(row.identifier, key),
+      key.id,
       maskIdentifier(row.identifier),
       JSON.stringify({ identifier: row.identifier }),
       row.actor,
@@ -150,7 +160,12 @@ export async function getRequest(
   return r.rows[0]
 }
 
-/** Adds suppressions (idempotent per identifier and reason); returns the ids. */
+/**
+ * Adds suppressions (idempotent per identifier and reason); returns the id of each identifier, in
+ * the order of `identifiers`. Every new row is keyed (`hmac-sha256`). A legacy plain-sha256 row of the same
+ * identifier (any reason) is rewritten under the key first, keeping its id, counts and dates: the
+ * plaintext is at hand only now, and re-suppressing must not leave two rows for one identifier.
+ */
 export async function addSuppressions(
   tx: Queryable,
   input: {
@@ -161,23 +176,41 @@ export async function addSuppressions(
     newId: () => string
     now: string
   },
+  key: SuppressionKey,
 ): Promise<string[]> {
   if (input.identifiers.length === 0) return []
-  const rows = input.identifiers.map((i) => ({
+  const byKey = new Map(input.identifiers.map((i) => [`${i.type}:${i.value}`, i]))
+  // One row per identifier: ON CONFLICT cannot touch the same row twice in one statement.
+  const rows = [...byKey.values()].map((i) => ({
     id: input.newId(),
     type: i.type,
-    hash: identifierHash(i),
+    hash: identifierHash(i, key),
+    legacy: legacyIdentifierHash(i),
     mask: maskIdentifier(i),
   }))
-  const r = await tx.query<{ id: string }>(
-    `INSERT INTO privacy_suppressions (workspace_id, id, identifier_type, identifier_hash,
-       identifier_mask, reason, request_id, created_at)
-     SELECT $2, x.id, x.type, x.hash, x.mask, $3, $4, $5
+  // A keyed twin of the same reason would collide on the unique index: then the legacy row stays
+  // (it matches the same people) rather than failing the request.
+  await tx.query(
+    `UPDATE privacy_suppressions s SET identifier_hash = x.hash, scheme = 'hmac-sha256', key_id = $3
+     FROM jsonb_to_recordset($2::jsonb) AS x(hash text, legacy text)
+     WHERE s.workspace_id = $1 AND s.scheme = 'sha256' AND s.identifier_hash = x.legacy
+       AND NOT EXISTS (SELECT 1 FROM privacy_suppressions t WHERE t.workspace_id = $1
+         AND t.identifier_hash = x.hash AND t.reason = s.reason)`,
+    [input.workspaceId, JSON.stringify(rows), key.id],
+  )
+  const r = await tx.query<{ id: string; identifier_hash: string }>(
+    `INSERT INTO privacy_suppressions (workspace_id, id, identifier_type, identifier_hash, scheme,
+       key_id, identifier_mask, reason, request_id, created_at)
+     SELECT $2, x.id, x.type, x.hash, 'hmac-sha256', $6, x.mask, $3, $4, $5
      FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, hash text, mask text)
      ON CONFLICT (workspace_id, identifier_hash, reason)
        DO UPDATE SET expires_at = NULL, request_id = coalesce(EXCLUDED.request_id, privacy_suppressions.request_id)
-     RETURNING id`,
-    [JSON.stringify(rows), input.workspaceId, input.reason, input.requestId, input.now],
+     RETURNING id, identifier_hash`,
+    [JSON.stringify(rows), input.workspaceId, input.reason, input.requestId, input.now, key.id],
   )
-  return r.rows.map((x) => x.id)
+  const byHash = new Map(r.rows.map((x) => [x.identifier_hash, x.id]))
+  return input.identifiers.flatMap((i) => {
+    const id = byHash.get(identifierHash(i, key))
+    return id === undefined ? [] : [id]
+  })
 }

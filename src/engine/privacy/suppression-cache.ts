@@ -8,6 +8,12 @@
  * within `REFRESH_MS` (a signature query runs at most that often, the full list is reloaded only
  * when the signature changed). Until the first load completes, `filter` waits for it, so a node
  * that just started never lets a suppressed event through.
+ *
+ * Hashes are keyed (src/privacy/suppression.ts): the privacy module creates the matcher with the
+ * instance's suppression key before the HTTP routes ask for it. Legacy plain-sha256 rows are
+ * checked too, but only for workspaces that still have some. Keyed rows written under another
+ * key (a node configured with a different KINDRED_SECRET_KEY) cannot be checked here: the
+ * workspace's ingest answers 503 instead of letting suppressed people through (ADR 0006).
  */
 import { Counter, type Registry } from 'prom-client'
 import {
@@ -17,17 +23,34 @@ import {
   parseIdentityRules,
   type CompiledIdentityRules,
 } from '../../identity/index.js'
-import { matchSuppressed, type HashableIdentifier } from '../../privacy/suppression.js'
+import {
+  identifierHash,
+  legacyIdentifierHash,
+  matchSuppressed,
+  suppressionLookups,
+  type HashableIdentifier,
+  type HashScheme,
+  type SuppressionKey,
+} from '../../privacy/suppression.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
+import { KindredError } from '../../protocol/errors.js'
 import type { Db, Queryable } from '../../store/db.js'
 
 export const REFRESH_MS = 2_000
 
+/** hash → suppression ids holding it, per scheme. */
+interface SchemeIndexes {
+  keyed: Map<string, string[]>
+  legacy: Map<string, string[]>
+}
+
 interface WorkspaceSuppressions {
-  /** hash → suppression ids holding it. */
-  index: Map<string, string[]>
-  /** Tombstones of deletion requests (hash → suppression ids). */
-  tombstones: Map<string, string[]>
+  /** Everything that blocks ingest: suppressions and tombstones. */
+  blocked: SchemeIndexes
+  /** Tombstones of deletion requests only. */
+  tombstones: SchemeIndexes
+  /** Keyed rows of another key: this node cannot tell whom they block. */
+  foreign: number
   rules: CompiledIdentityRules
 }
 
@@ -40,13 +63,16 @@ export interface SuppressionMatcher {
     events: readonly KindredEvent[],
     clock: () => number,
   ): Promise<number[]>
-  /** Indexes of events that carry an identifier of a deletion tombstone, and those hashes. */
+  /**
+   * Indexes of events that carry an identifier of a deletion tombstone, and a test of whether an
+   * identifier (normalised) is tombstoned.
+   */
   tombstoned(
     workspaceId: string,
     events: readonly KindredEvent[],
     clock: () => number,
     tx: Queryable,
-  ): Promise<{ indexes: number[]; hashes: ReadonlySet<string> }>
+  ): Promise<{ indexes: number[]; isTombstoned: (identifier: HashableIdentifier) => boolean }>
   /** Reload now (after a change through this node's API). */
   invalidate(): Promise<void>
   /** Write the per-suppression drop counts accumulated since the last flush. */
@@ -58,7 +84,7 @@ export interface SuppressionMatcher {
   rules(workspaceId: string, tx?: Queryable): Promise<CompiledIdentityRules>
 }
 
-const matchers = new WeakMap<Db | Queryable, SuppressionMatcher>()
+const matchers = new WeakMap<Db | Queryable, { matcher: SuppressionMatcher; keyId?: string }>()
 const counters = new WeakMap<Registry, Counter>()
 
 /** `kindred_events_suppressed_total`, registered once per registry. */
@@ -75,19 +101,40 @@ export function suppressedCounter(registry: Registry): Counter {
   return c
 }
 
-/** The one matcher of a store. */
-export function suppressionMatcher(db: Db | Queryable): SuppressionMatcher {
-  let m = matchers.get(db)
-  if (!m) {
-    m = createSuppressionMatcher(db)
-    matchers.set(db, m)
+/**
+ * The one matcher of a store. The first caller with a key sets it (the privacy module, before the
+ * HTTP routes are registered); later callers may omit it. A matcher without a key still checks
+ * legacy rows and treats every keyed row as unreadable (fail closed).
+ */
+export function suppressionMatcher(db: Db | Queryable, key?: SuppressionKey): SuppressionMatcher {
+  const m = matchers.get(db)
+  if (m) {
+    if (key !== undefined && m.keyId !== undefined && m.keyId !== key.id)
+      throw new Error('one store, two suppression keys: pass the same instance secret everywhere')
+    if (key !== undefined && m.keyId === undefined)
+      throw new Error('the suppression matcher was created without a key: create it with one first')
+    return m.matcher
   }
-  return m
+  const matcher = createSuppressionMatcher(db, key)
+  matchers.set(db, { matcher, ...(key ? { keyId: key.id } : {}) })
+  return matcher
 }
 
 const defaultRules = compileIdentityRules(DEFAULT_IDENTITY_RULES)
 
-function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
+const emptyIndexes = (): SchemeIndexes => ({ keyed: new Map(), legacy: new Map() })
+
+function add(indexes: SchemeIndexes, scheme: HashScheme, hash: string, id: string): void {
+  const map = scheme === 'sha256' ? indexes.legacy : indexes.keyed
+  const list = map.get(hash)
+  if (list) list.push(id)
+  else map.set(hash, [id])
+}
+
+function createSuppressionMatcher(
+  db: Queryable,
+  key: SuppressionKey | undefined,
+): SuppressionMatcher {
   let state = new Map<string, WorkspaceSuppressions>()
   let signature: string | undefined
   let checkedAt = -Infinity
@@ -97,24 +144,29 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
   async function load(force: boolean, now: number, q: Queryable = db): Promise<void> {
     const sig = await q.query<{
       n: number | string
+      legacy: number | string
       latest: string | null
       soonest: string | null
     }>(
-      `SELECT count(*) AS n, max(created_at)::text AS latest, min(expires_at)::text AS soonest
+      // `legacy` changes when a legacy row is rewritten under the key (same count, same dates).
+      `SELECT count(*) AS n, count(*) FILTER (WHERE scheme = 'sha256') AS legacy,
+         max(created_at)::text AS latest, min(expires_at)::text AS soonest
        FROM privacy_suppressions WHERE expires_at IS NULL OR expires_at > $1`,
       [new Date(now).toISOString()],
     )
     const row = sig.rows[0]
-    const next = `${row?.n}|${row?.latest}|${row?.soonest}`
+    const next = `${row?.n}|${row?.legacy}|${row?.latest}|${row?.soonest}`
     checkedAt = now
     if (!force && next === signature) return
     const rows = await q.query<{
       workspace_id: string
       id: string
       identifier_hash: string
+      scheme: HashScheme
+      key_id: string | null
       reason: string
     }>(
-      `SELECT workspace_id, id, identifier_hash, reason FROM privacy_suppressions
+      `SELECT workspace_id, id, identifier_hash, scheme, key_id, reason FROM privacy_suppressions
        WHERE expires_at IS NULL OR expires_at > $1`,
       [new Date(now).toISOString()],
     )
@@ -122,16 +174,21 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
     for (const r of rows.rows) {
       let ws = fresh.get(r.workspace_id)
       if (!ws) {
-        ws = { index: new Map(), tombstones: new Map(), rules: defaultRules }
+        ws = {
+          blocked: emptyIndexes(),
+          tombstones: emptyIndexes(),
+          foreign: 0,
+          rules: defaultRules,
+        }
         fresh.set(r.workspace_id, ws)
       }
-      const target = r.reason === 'deletion' ? ws.tombstones : ws.index
-      // A tombstone blocks ingest too: the deleted person must not come back mid-deletion.
-      for (const map of target === ws.index ? [ws.index] : [ws.index, ws.tombstones]) {
-        const list = map.get(r.identifier_hash)
-        if (list) list.push(r.id)
-        else map.set(r.identifier_hash, [r.id])
+      if (r.scheme !== 'sha256' && r.key_id !== key?.id) {
+        ws.foreign++
+        continue
       }
+      // A tombstone blocks ingest too: the deleted person must not come back mid-deletion.
+      add(ws.blocked, r.scheme, r.identifier_hash, r.id)
+      if (r.reason === 'deletion') add(ws.tombstones, r.scheme, r.identifier_hash, r.id)
     }
     if (fresh.size > 0) {
       const settings = await q.query<{ workspace_id: string; rules: unknown }>(
@@ -174,6 +231,21 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
     return out
   }
 
+  /** Keyed rows this node cannot check: refuse rather than let a suppressed person through. */
+  function ensureReadable(workspaceId: string, ws: WorkspaceSuppressions): void {
+    if (ws.foreign === 0) return
+    throw new KindredError(
+      'UNAVAILABLE',
+      `this node cannot check the suppression list of workspace ${workspaceId}: ${ws.foreign} entr${ws.foreign === 1 ? 'y was' : 'ies were'} written under another secret key (set the same KINDRED_SECRET_KEY on every node)`,
+      { headers: { 'Retry-After': '5' } },
+    )
+  }
+
+  function lookups(indexes: SchemeIndexes) {
+    if (key === undefined) return [{ hash: legacyIdentifierHash, index: indexes.legacy }]
+    return suppressionLookups(key, indexes.keyed, indexes.legacy)
+  }
+
   async function flush(): Promise<void> {
     if (pendingCounts.size === 0) return
     const rows = [...pendingCounts.entries()].map(([id, c]) => ({
@@ -194,18 +266,19 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
 
   return {
     async active(workspaceId, clock) {
-      const ws = (await current(clock())).get(workspaceId)
-      return ws !== undefined && (ws.index.size > 0 || ws.tombstones.size > 0)
+      // A workspace with only unreadable rows is active too: `filter` then refuses.
+      return (await current(clock())).has(workspaceId)
     },
     async filter(workspaceId, events, clock) {
       const now = clock()
       const ws = (await current(now)).get(workspaceId)
       const all = events.map((_, i) => i)
-      if (!ws || ws.index.size === 0) return all
+      if (!ws) return all
+      ensureReadable(workspaceId, ws)
       const { dropped, bySuppression } = matchSuppressed(
         events.length,
         (i) => identifiersOf(events[i] as KindredEvent, ws.rules),
-        ws.index,
+        lookups(ws.blocked),
       )
       for (const [id, n] of bySuppression) {
         const c = pendingCounts.get(id)
@@ -218,13 +291,23 @@ function createSuppressionMatcher(db: Queryable): SuppressionMatcher {
     },
     async tombstoned(workspaceId, events, clock, tx) {
       const ws = (await current(clock(), tx)).get(workspaceId)
-      if (!ws || ws.tombstones.size === 0) return { indexes: [], hashes: new Set() }
+      if (!ws) return { indexes: [], isTombstoned: () => false }
+      // Fail closed here too: the batch is retried (and logged) until the node's key is fixed.
+      ensureReadable(workspaceId, ws)
+      const t = ws.tombstones
+      if (t.keyed.size === 0 && t.legacy.size === 0)
+        return { indexes: [], isTombstoned: () => false }
       const { dropped } = matchSuppressed(
         events.length,
         (i) => identifiersOf(events[i] as KindredEvent, ws.rules),
-        ws.tombstones,
+        lookups(t),
       )
-      return { indexes: [...dropped], hashes: new Set(ws.tombstones.keys()) }
+      return {
+        indexes: [...dropped],
+        isTombstoned: (i) =>
+          (key !== undefined && t.keyed.has(identifierHash(i, key))) ||
+          (t.legacy.size > 0 && t.legacy.has(legacyIdentifierHash(i))),
+      }
     },
     async invalidate() {
       await loading

@@ -12,7 +12,6 @@
  * only the tombstoned identifiers and the events that carried them are removed.
  */
 import type { Queryable } from '../../store/db.js'
-import { identifierHash } from '../../privacy/suppression.js'
 import { groupByWorkspace, type ProcessorStage } from '../processor.js'
 import { clusterIdentities, erasePerson, profileCluster } from './erase.js'
 import type { SuppressionMatcher } from './suppression-cache.js'
@@ -23,7 +22,7 @@ export function createTombstoneStage(
 ): ProcessorStage {
   return async (tx: Queryable, batch) => {
     for (const [workspaceId, events] of groupByWorkspace(batch)) {
-      const { indexes, hashes } = await matcher.tombstoned(
+      const { indexes, isTombstoned } = await matcher.tombstoned(
         workspaceId,
         events.map((e) => e.event),
         clock,
@@ -37,12 +36,12 @@ export function createTombstoneStage(
       for (const profileId of new Set(hit.flatMap((e) => (e.profileId ? [e.profileId] : [])))) {
         const cluster = await profileCluster(tx, workspaceId, profileId)
         const identities = await clusterIdentities(tx, workspaceId, cluster)
-        if (identities.every((i) => hashes.has(identifierHash(i)))) {
+        if (identities.every(isTombstoned)) {
           if (whole.has(profileId)) continue
           cluster.forEach((p) => whole.add(p))
           await erasePerson(tx, { workspaceId, profileIds: cluster, identities }, rules)
         } else {
-          const gone = identities.filter((i) => hashes.has(identifierHash(i)))
+          const gone = identities.filter(isTombstoned)
           await tx.query(
             `DELETE FROM identities i USING unnest($2::text[], $3::text[]) AS x(type, value)
              WHERE i.workspace_id = $1 AND i.type = x.type AND i.value = x.value`,

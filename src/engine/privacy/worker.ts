@@ -19,6 +19,7 @@ import {
   type StepName,
   type StepReceipt,
 } from '../../privacy/privacy-request.js'
+import type { SuppressionKey } from '../../privacy/suppression.js'
 import type { Db, Queryable } from '../../store/db.js'
 import { pollingLoop } from '../loops.js'
 import { auditRepository } from '../../store/repositories/audit-repository.js'
@@ -39,6 +40,8 @@ export interface PrivacyWorkerOptions {
   /** Epoch ms. */
   clock: () => number
   newId: (prefix: string) => string
+  /** Keys the hashes of suppressions and tombstones (derived from the instance secret). */
+  suppressionKey: SuppressionKey
   /** Poll for due requests (other nodes create them too). Default 500 ms. */
   pollIntervalMs?: number
   /** How long a claimed request stays leased. Default 30 s. */
@@ -108,7 +111,7 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
   const leaseMs = options.leaseMs ?? 30_000
   const graceMs = options.tombstoneGraceMs ?? 10 * 60_000
   const maxAttempts = options.maxAttempts ?? 5
-  const matcher = suppressionMatcher(db)
+  const matcher = suppressionMatcher(db, options.suppressionKey)
 
   const nowIso = () => new Date(clock()).toISOString()
 
@@ -255,14 +258,18 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
       : row.subject.identifier
         ? [row.subject.identifier]
         : []
-    const ids = await addSuppressions(tx, {
-      workspaceId: row.workspace_id,
-      identifiers,
-      reason: deletion ? 'deletion' : 'suppression',
-      requestId: row.id,
-      newId: () => options.newId('sup'),
-      now: nowIso(),
-    })
+    const ids = await addSuppressions(
+      tx,
+      {
+        workspaceId: row.workspace_id,
+        identifiers,
+        reason: deletion ? 'deletion' : 'suppression',
+        requestId: row.id,
+        newId: () => options.newId('sup'),
+        now: nowIso(),
+      },
+      options.suppressionKey,
+    )
     // Erase only once every node's ingest and processor see the tombstone (caches refresh
     // within REFRESH_MS): nothing accepted after that can recreate the person.
     const runAt = clock() + (deletion ? REFRESH_MS + 500 : 0)
