@@ -71,7 +71,7 @@ describe('identifierHash', () => {
     )
     expect(identifierHash(ada, key)).not.toBe(legacyIdentifierHash(ada))
   })
-  it('the legacy form is sha256 of type:value (what rows before ADR 0006 hold)', () => {
+  it('the legacy form is sha256 of type:value (what rows before ADR 0007 hold)', () => {
     // sha256('email:ada@example.com'), computed independently with `printf … | sha256sum`.
     expect(legacyIdentifierHash(ada)).toBe(
       '9b62a3a2bce7c868f30d60f0818e84d225bceb56f6c2dccaa4ac388af5fd8f7f',

@@ -7,7 +7,7 @@
  * e-mails or phone numbers against the list (a plain hash of a phone number falls to a dictionary
  * in minutes). Rows written before the key existed are plain `sha256(type:value)` (scheme
  * `sha256`): they still match, and are rewritten under the key whenever the identifier is
- * suppressed again (ADR 0006).
+ * suppressed again (ADR 0007).
  *
  * Pure: the caller passes the key in, and normalises identifiers first (src/identity normalisers,
  * exactly as ingest does).
@@ -28,7 +28,7 @@ export interface SuppressionKey {
   readonly key: Uint8Array
   /**
    * Stored with every keyed hash: a node whose key differs (a multi-node deployment without one
-   * shared KINDRED_SECRET_KEY) sees rows it cannot check and refuses to guess (ADR 0006).
+   * shared KINDRED_SECRET_KEY) sees rows it cannot check and refuses to guess (ADR 0007).
    */
   readonly id: string
 }

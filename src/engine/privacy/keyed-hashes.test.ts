@@ -1,5 +1,5 @@
 /**
- * Keyed suppression hashes on a store upgraded from plain sha256 (ADR 0006): the database is
+ * Keyed suppression hashes on a store upgraded from plain sha256 (ADR 0007): the database is
  * built at migration 0430 with rows exactly as the earlier code wrote them, then Kindred starts on
  * it (running 0431). Legacy rows keep dropping events; every new row is HMAC under the instance
  * key; re-suppressing a legacy identifier rewrites its row instead of adding a second one; a row

@@ -267,7 +267,7 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
 
     const needles = [ADA.userId, ADA.email, ADA.phone, ...ADA.anon, ...adaProfiles, 'Ada Lovelace']
     // Nor the unkeyed hash of any of her identifiers (what a dictionary attack would look for):
-    // the request row and the tombstones hold keyed hashes only (ADR 0006).
+    // the request row and the tombstones hold keyed hashes only (ADR 0007).
     const unkeyed = [
       { type: 'user_id', value: ADA.userId },
       { type: 'email', value: ADA.email },

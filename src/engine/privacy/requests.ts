@@ -65,7 +65,7 @@ export interface PrivacyRequestRow {
   status: PrivacyRequestStatus
   identifier_type: string
   identifier_hash: string
-  /** `sha256` for requests filed before keyed hashes (ADR 0006), else `hmac-sha256`. */
+  /** `sha256` for requests filed before keyed hashes (ADR 0007), else `hmac-sha256`. */
   scheme: HashScheme
   key_id: string | null
   identifier_mask: string

@@ -13,7 +13,7 @@
  * instance's suppression key before the HTTP routes ask for it. Legacy plain-sha256 rows are
  * checked too, but only for workspaces that still have some. Keyed rows written under another
  * key (a node configured with a different KINDRED_SECRET_KEY) cannot be checked here: the
- * workspace's ingest answers 503 instead of letting suppressed people through (ADR 0006).
+ * workspace's ingest answers 503 instead of letting suppressed people through (ADR 0007).
  */
 import { Counter, type Registry } from 'prom-client'
 import {

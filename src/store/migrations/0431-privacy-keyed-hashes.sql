@@ -1,4 +1,4 @@
--- Keyed identifier hashes (ADR 0006). Owned by src/engine/privacy.
+-- Keyed identifier hashes (ADR 0007). Owned by src/engine/privacy.
 --
 -- Identifier hashes were sha256(type || ':' || normalised value): whoever reads the database can
 -- test candidate e-mails and phone numbers against them. New rows hold HMAC-SHA256 under a key
