@@ -1,7 +1,7 @@
 /**
  * The processor's identity cache (src/engine/identity-cache.ts), side by side with no cache, on
  * the identity stage alone (identity resolution + golden records, one transaction per batch) over
- * the embedded store (PGlite).
+ * the embedded store (PGlite, in a temporary data dir).
  *
  * 1. Setup: BENCH_USERS (default 20,000) known people, each with a user_id, an anonymous_id and an
  *    email, created through the stage itself.
@@ -13,7 +13,9 @@
  * `node --import tsx bench/identity-cache.bench.ts` → bench/results/identity-cache.{json,md}, then
  * docs/benchmarks.md.
  */
-import { loadavg } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createIdentityCache, type IdentityCache } from '../src/engine/identity-cache.js'
 import { createIdentitySettingsCache } from '../src/engine/identity-settings.js'
@@ -63,7 +65,9 @@ function returningBatch(): ProcessedEvent[] {
   })
 }
 
-const store = await openStore({})
+// A data dir, as in production: the in-memory file system spends its time growing files.
+const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-bench-idcache-'))
+const store = await openStore({ dataDir })
 const db = store.db
 const settings = createIdentitySettingsCache(() => 0, Number.MAX_SAFE_INTEGER)
 const setupStage = createIdentityStage(settings)
@@ -119,6 +123,7 @@ for (let r = 0; r < rounds; r++) {
 }
 const stats = cache.stats()
 await store.close()
+rmSync(dataDir, { recursive: true, force: true })
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const hits = stats.hits - warmStats.hits
