@@ -14,6 +14,7 @@ import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
 import type { AppContext } from '../server/context.js'
+import type { LoginLimits } from '../server/login-throttle.js'
 import { bootstrap } from './bootstrap.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
@@ -55,6 +56,8 @@ export interface KindredOptions {
   secretKey?: string | undefined
   /** Console session lifetime (default 12 hours). */
   sessionTtlMs?: number | undefined
+  /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
+  loginLimits?: LoginLimits | undefined
 }
 
 export interface Kindred {
@@ -183,6 +186,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
         consoleDir: options.consoleDir ?? defaultConsoleDir,
         sessionTtlMs: options.sessionTtlMs,
+        loginLimits: options.loginLimits,
       },
     }
     const app = await createApp(ctx, [
