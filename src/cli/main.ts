@@ -175,11 +175,12 @@ async function userCommand(argv: string[]): Promise<void> {
   let password: string
   if (parsed.command === 'create' && parsed.options.password !== undefined) {
     password = parsed.options.password
-  } else if (options.passwordStdin || !process.stdin.isTTY) {
-    password = await readPasswordLine(process.stdin)
-  } else {
+  } else if (process.stdin.isTTY) {
+    // Typed on a terminal (also with --password-stdin): hidden, and asked twice.
     password = await promptPassword('New password: ')
     if ((await promptPassword('Repeat it: ')) !== password) fail('the passwords do not match')
+  } else {
+    password = await readPasswordLine(process.stdin)
   }
   checkPassword(password)
   const store = await openStore({
