@@ -1,8 +1,10 @@
 /**
  * Access control in a real browser against the real server: a user signs in with e-mail and
  * password (HttpOnly session cookie), creates an API key in Settings and sees its secret once,
- * finds the key's creation in the audit log, and signs out. Also checks that the console's
- * security headers (CSP and friends) let the app run without a single violation.
+ * finds the key's creation in the audit log, and signs out; then changes the password on the
+ * Account page (a wrong current one answered inline), signs in with the new one, and sets a
+ * member's password in Settings. Also checks that the console's security headers (CSP and
+ * friends) let the app run without a single violation.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -114,6 +116,64 @@ describe('console access control', { timeout: 240_000 }, () => {
       headers: { cookie: `kindred_session=${session?.value ?? ''}` },
     })
     expect(after.status).toBe(401)
+    expect(problems).toEqual([])
+  })
+
+  it('changes the password on the Account page and signs in with the new one', async () => {
+    const newPassword = 'an even longer password'
+    const signInWith = async (pw: string) => {
+      await page.getByTestId('email-input').fill(email)
+      await page.getByTestId('password-input').fill(pw)
+      await page.getByTestId('sign-in-password').click()
+    }
+    await page.goto(server.url + '/')
+    await signInWith(password)
+    await page.getByTestId('account-link').click()
+    await page.getByTestId('account-card').getByText(email).waitFor()
+
+    // A wrong current password is answered inline, and the user stays signed in.
+    await page.getByTestId('current-password').fill('not the password at all')
+    await page.getByTestId('new-password').fill(newPassword)
+    await page.getByTestId('repeat-password').fill(newPassword)
+    await page.getByTestId('change-password').click()
+    await expect
+      .poll(() => page.getByTestId('change-password-error').textContent())
+      .toContain('current password is wrong')
+    await screenshot(page, 'access-04-password-wrong')
+
+    await page.getByTestId('current-password').fill(password)
+    await page.getByTestId('change-password').click()
+    await page.getByTestId('change-password-done').waitFor()
+    expect(await page.getByTestId('change-password-error').count()).toBe(0)
+    await screenshot(page, 'access-05-password-changed')
+
+    await page.getByTestId('sign-out').click()
+    await signInWith(password)
+    await expect
+      .poll(() => page.getByTestId('sign-in-error').textContent())
+      .toContain('do not match')
+    await signInWith(newPassword)
+    await page.getByRole('navigation', { name: 'Main navigation' }).waitFor()
+
+    // As owner, set a new password for a member who lost theirs (Settings → Users).
+    const member = `milo.${Date.now()}@example.com`
+    const added = await fetch(`${server.url}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: member, password: 'milo forgot this one', role: 'viewer' }),
+    })
+    expect(added.status).toBe(201)
+    await page.getByRole('link', { name: 'Settings' }).click()
+    await page.getByTestId(`set-password-${member}`).click()
+    await page.getByRole('dialog').getByLabel('New password').fill('milo has a new one')
+    await page.getByRole('dialog').getByRole('button', { name: 'Set password' }).click()
+    await page.getByRole('dialog').getByText('Password set.').waitFor()
+    const milo = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: member, password: 'milo has a new one' }),
+    })
+    expect(milo.status).toBe(200)
     expect(problems).toEqual([])
   })
 })

@@ -15,6 +15,9 @@ import { matchPath, type Params } from './lib/routes.js'
 import { SignInPage } from './pages/sign-in.js'
 
 // Pages load on demand: charts (ECharts) and the graph (React Flow) stay out of the first load.
+const AccountPage = lazy(() =>
+  import('./pages/account.js').then((m) => ({ default: m.AccountPage })),
+)
 const ComputedTraitsPage = lazy(() =>
   import('./pages/computed-traits.js').then((m) => ({ default: m.ComputedTraitsPage })),
 )
@@ -79,6 +82,7 @@ const routes: Route[] = [
   { pattern: '/destinations/:id', render: (p) => <DestinationDetailPage id={p.id!} /> },
   { pattern: '/settings', render: () => <SettingsPage /> },
   { pattern: '/privacy', render: () => <PrivacyPage /> },
+  { pattern: '/account', render: () => <AccountPage /> },
 ]
 
 const nav: Array<{ to: string; label: string; icon: IconName }> = [
@@ -186,6 +190,20 @@ function Header() {
             queryClient.clear()
           }}
         />
+        <Tooltip label="Your account and password">
+          <Button
+            component={Link}
+            to="/account"
+            size="xs"
+            variant="subtle"
+            data-testid="account-link"
+            maw={240}
+          >
+            <Text span size="xs" truncate="end">
+              {me.data?.user?.email ?? 'Account'}
+            </Text>
+          </Button>
+        </Tooltip>
         <Tooltip
           label={session.cookie ? 'End this session' : 'Forget the admin token on this browser'}
         >

@@ -7,7 +7,15 @@ import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
 import { IMPORT_USAGE, parseImportArgs, runImportCommand } from './import-command.js'
-import { USER_USAGE, createMember, parseUserArgs } from './user-command.js'
+import {
+  USER_USAGE,
+  checkPassword,
+  createMember,
+  parseUserArgs,
+  promptPassword,
+  readPasswordLine,
+  setUserPassword,
+} from './user-command.js'
 
 const help = `kindred — an open-source Customer Data Platform
 
@@ -16,7 +24,7 @@ Usage:
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
-  ${USER_USAGE.replace(/^Usage: /, '')}
+  ${USER_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
@@ -169,15 +177,35 @@ async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void
 async function userCommand(argv: string[]): Promise<void> {
   const parsed = parseUserArgs(argv)
   if (!parsed.ok) fail(parsed.error)
+  const { options } = parsed
+  // Read before the store opens: a prompt must not hold the data dir's lock while waiting.
+  let password: string
+  if (parsed.command === 'create' && parsed.options.password !== undefined) {
+    password = parsed.options.password
+  } else if (process.stdin.isTTY) {
+    // Typed on a terminal (also with --password-stdin): hidden, and asked twice.
+    password = await promptPassword('New password: ')
+    if ((await promptPassword('Repeat it: ')) !== password) fail('the passwords do not match')
+  } else {
+    password = await readPasswordLine(process.stdin)
+  }
+  checkPassword(password)
   const store = await openStore({
     databaseUrl: process.env.DATABASE_URL || undefined,
-    dataDir: path.resolve(parsed.options.dataDir ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+    dataDir: path.resolve(options.dataDir ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
   })
   try {
-    const member = await createMember(store.db, parsed.options)
-    process.stdout.write(
-      `${member.email} is ${member.role} of workspace ${parsed.options.workspace} (${member.id})\n`,
-    )
+    if (parsed.command === 'create') {
+      const member = await createMember(store.db, { ...parsed.options, password })
+      process.stdout.write(
+        `${member.email} is ${member.role} of workspace ${parsed.options.workspace} (${member.id})\n`,
+      )
+    } else {
+      const r = await setUserPassword(store.db, { email: parsed.options.email, password })
+      process.stdout.write(
+        `new password set for ${r.user.email} (${r.user.id}); ${r.revokedSessions} session(s) ended\n`,
+      )
+    }
   } finally {
     await store.close()
   }

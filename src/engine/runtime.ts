@@ -14,6 +14,7 @@ import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
 import type { AppContext } from '../server/context.js'
+import type { LoginLimits } from '../server/login-throttle.js'
 import { bootstrap } from './bootstrap.js'
 import { createMetrics, registerIdentityCacheMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
@@ -58,6 +59,8 @@ export interface KindredOptions {
   sessionTtlMs?: number | undefined
   /** Identifiers the processor keeps between batches (default 100,000; 0 turns the cache off). */
   identityCacheSize?: number | undefined
+  /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
+  loginLimits?: LoginLimits | undefined
 }
 
 export interface Kindred {
@@ -188,6 +191,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
         consoleDir: options.consoleDir ?? defaultConsoleDir,
         sessionTtlMs: options.sessionTtlMs,
+        loginLimits: options.loginLimits,
       },
     }
     const app = await createApp(ctx, [

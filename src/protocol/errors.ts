@@ -14,6 +14,8 @@ export const errorCodes = {
   URI_TOO_LONG: { status: 414, action: 'fix_input' },
   UNAUTHORIZED: { status: 401, action: 'fix_config' },
   FORBIDDEN: { status: 403, action: 'fix_config' },
+  /** The current password given to change a password is wrong (it counts as a failed sign-in). */
+  WRONG_PASSWORD: { status: 403, action: 'fix_input' },
   NOT_FOUND: { status: 404, action: 'fix_input' },
   CONFLICT: { status: 409, action: 'fix_input' },
   RATE_LIMITED: { status: 429, action: 'retry' },

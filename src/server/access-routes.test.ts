@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basic, startTestKindred, type TestKindred } from './test-server.js'
 import { createMember } from '../cli/user-command.js'
+import { redactSecrets } from './audit.js'
 
 let k: TestKindred
 beforeAll(async () => {
@@ -225,6 +226,193 @@ describe('users, roles and sessions', () => {
     })
     expect(m.role).toBe('owner')
     expect((await login('cli@example.com')).status).toBe(200)
+  })
+})
+
+describe('passwords', () => {
+  const NEW_PASSWORD = 'a brand new passphrase'
+
+  it('a signed-in user changes their password: other sessions end, this one stays', async () => {
+    const current = await sessionOf('changer@example.com', 'viewer')
+    const other = (await login('changer@example.com')).body.token as string
+    const res = await call('/api/v1/me/password', {
+      token: current,
+      body: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body).toEqual({ success: true, revokedSessions: 1 })
+    expect((await call('/api/v1/me', { token: current })).status).toBe(200)
+    expect((await call('/api/v1/me', { token: other })).status).toBe(401)
+    expect((await login('changer@example.com')).status).toBe(401)
+    expect((await login('changer@example.com', NEW_PASSWORD)).status).toBe(200)
+  })
+
+  it('refuses a wrong current password with 403 WRONG_PASSWORD and changes nothing', async () => {
+    const token = await sessionOf('wrong-current@example.com', 'editor')
+    const res = await call('/api/v1/me/password', {
+      token,
+      body: { currentPassword: 'not my password', newPassword: NEW_PASSWORD },
+    })
+    expect(res.status).toBe(403)
+    expect(res.body).toMatchObject({ error: { code: 'WRONG_PASSWORD' } })
+    expect((await login('wrong-current@example.com')).status).toBe(200)
+    // The refusal is in the audit log, as the caller's denied attempt.
+    const audit = await k.admin('/api/v1/audit?action=user.password.change')
+    const rows = ((await audit.json()) as { data: Json[] }).data
+    expect(rows[0]).toMatchObject({
+      actorLabel: 'wrong-current@example.com',
+      outcome: 'denied',
+      status: 403,
+    })
+  })
+
+  it('applies the password policy of new accounts, and the new password must differ', async () => {
+    const token = await sessionOf('policy@example.com', 'viewer')
+    for (const newPassword of ['short', 'x'.repeat(257), PASSWORD]) {
+      const res = await call('/api/v1/me/password', {
+        token,
+        body: { currentPassword: PASSWORD, newPassword },
+      })
+      expect(res.status, newPassword.slice(0, 20)).toBe(400)
+      expect(res.body).toMatchObject({ error: { code: 'VALIDATION_FAILED' } })
+    }
+    expect((await login('policy@example.com')).status).toBe(200)
+  })
+
+  it('an API key has no password to change: 403 with a clear message', async () => {
+    const res = await k.admin('/api/v1/me/password', {
+      body: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+    })
+    expect(res.status).toBe(403)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('FORBIDDEN')
+    expect(body.error.message).toMatch(/API keys/)
+  })
+
+  it('an admin resets a member’s password: all their sessions end', async () => {
+    const admin = await sessionOf('resetter@example.com', 'admin')
+    const victim = await sessionOf('forgetful@example.com', 'editor')
+    const id = ((await call('/api/v1/me', { token: victim })).body.user as Json).id as string
+    const res = await call(`/api/v1/users/${id}/password`, {
+      token: admin,
+      body: { newPassword: NEW_PASSWORD },
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body).toEqual({ id, email: 'forgetful@example.com', revokedSessions: 1 })
+    expect((await call('/api/v1/me', { token: victim })).status).toBe(401)
+    expect((await login('forgetful@example.com', NEW_PASSWORD)).status).toBe(200)
+    const weak = await call(`/api/v1/users/${id}/password`, {
+      token: admin,
+      body: { newPassword: 'short' },
+    })
+    expect(weak.status).toBe(400)
+    const missing = await call('/api/v1/users/user_doesnotexist/password', {
+      token: admin,
+      body: { newPassword: NEW_PASSWORD },
+    })
+    expect(missing.status).toBe(404)
+  })
+
+  it('nobody resets the password of a higher role, nor their own, nor another workspace’s owner', async () => {
+    await addUser('reset-owner@example.com', 'owner')
+    await addUser('reset-viewer@example.com', 'viewer')
+    const admin = await sessionOf('reset-admin@example.com', 'admin')
+    const editor = await sessionOf('reset-editor@example.com', 'editor')
+    const members = (await call('/api/v1/users', { token: admin })).body.data as Json[]
+    const idOf = (e: string) => members.find((m) => m.email === e)?.id as string
+    const reset = (token: string, id: string) =>
+      call(`/api/v1/users/${id}/password`, { token, body: { newPassword: NEW_PASSWORD } })
+    const owner = idOf('reset-owner@example.com')
+    const toOwner = await reset(admin, owner)
+    expect(toOwner.status).toBe(403)
+    expect(toOwner.body).toMatchObject({
+      error: { code: 'FORBIDDEN', details: { missing: ['admin'] } },
+    })
+    expect((await reset(admin, idOf('reset-admin@example.com'))).status).toBe(403)
+    expect((await reset(editor, idOf('reset-viewer@example.com'))).status).toBe(403)
+    // An admin of this workspace may reset a viewer, but not one who owns another workspace:
+    // the password opens that workspace too.
+    expect((await reset(admin, idOf('reset-viewer@example.com'))).status).toBe(200)
+    await k.admin('/api/v1/workspaces', { body: { id: 'elsewhere', name: 'Elsewhere' } })
+    await k.admin('/api/v1/users', {
+      body: { email: 'reset-viewer@example.com', role: 'owner' },
+      headers: { 'x-kindred-workspace': 'elsewhere' },
+    })
+    const twoHats = await reset(admin, idOf('reset-viewer@example.com'))
+    expect(twoHats.status).toBe(403)
+    expect(JSON.stringify(twoHats.body)).not.toContain('elsewhere')
+    // Keys follow the same rule: a bound key with only write:users lacks an editor's scopes; a
+    // bound admin key may reset an editor, but not the owner of another workspace; the admin
+    // token (every workspace) may.
+    const key = async (scopes: string[]) =>
+      (
+        (await (await k.admin('/api/v1/api-keys', { body: { name: 'users', scopes } })).json()) as {
+          secret: string
+        }
+      ).secret
+    const usersOnly = await key(['write:users'])
+    const editorId = idOf('reset-editor@example.com')
+    expect((await reset(usersOnly, editorId)).status).toBe(403)
+    const boundAdmin = await key(['admin'])
+    expect((await reset(boundAdmin, idOf('reset-viewer@example.com'))).status).toBe(403)
+    expect((await reset(boundAdmin, editorId)).status).toBe(200)
+    const byAdminToken = await k.admin(
+      `/api/v1/users/${idOf('reset-viewer@example.com')}/password`,
+      {
+        body: { newPassword: NEW_PASSWORD },
+      },
+    )
+    expect(byAdminToken.status).toBe(200)
+    expect((await login('reset-viewer@example.com', NEW_PASSWORD)).status).toBe(200)
+  })
+
+  it('never writes a password into the audit log', async () => {
+    const secret = 'audit must never see this one'
+    const token = await sessionOf('audited-pw@example.com', 'viewer')
+    const id = ((await call('/api/v1/me', { token })).body.user as Json).id as string
+    expect(
+      (
+        await call('/api/v1/me/password', {
+          token,
+          body: { currentPassword: PASSWORD, newPassword: `${secret} 1` },
+        })
+      ).status,
+    ).toBe(200)
+    expect(
+      (
+        await call('/api/v1/me/password', {
+          token,
+          body: { currentPassword: 'wrong wrong wrong', newPassword: `${secret} 2` },
+        })
+      ).status,
+    ).toBe(403)
+    expect(
+      (await k.admin(`/api/v1/users/${id}/password`, { body: { newPassword: `${secret} 3` } }))
+        .status,
+    ).toBe(200)
+    const rows = await k.kindred.store.db.query<{ action: string; target_id: string }>(
+      `SELECT * FROM audit_log WHERE target_id = $1 ORDER BY id`,
+      [id],
+    )
+    expect(rows.rows.map((r) => r.action)).toEqual(
+      expect.arrayContaining([
+        'user.create',
+        'user.password.change',
+        'user.password.change',
+        'user.password.reset',
+      ]),
+    )
+    const all = await k.kindred.store.db.query('SELECT * FROM audit_log')
+    const text = JSON.stringify(all.rows)
+    expect(text).not.toContain(secret)
+    expect(text).not.toContain(PASSWORD)
+    expect(text).not.toContain('wrong wrong wrong')
+    // And if a route ever put a body into before/after, the redaction would catch both names.
+    expect(redactSecrets({ currentPassword: 'a', newPassword: 'b', name: 'c' })).toEqual({
+      currentPassword: '[redacted]',
+      newPassword: '[redacted]',
+      name: 'c',
+    })
   })
 })
 

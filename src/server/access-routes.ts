@@ -27,24 +27,23 @@ import {
 } from '../store/repositories/workspaces-repository.js'
 import { hashSecret, newSecret, secretPrefix } from '../store/ids.js'
 import { SESSION_COOKIE, type Auth, type Principal } from './auth.js'
-import { writeAudit } from './audit.js'
+import { annotateAudit, writeAudit } from './audit.js'
 import type { AppContext } from './context.js'
 import { jsonBody, notFound, parseQuery } from './http-helpers.js'
+import { createLoginThrottle } from './login-throttle.js'
 import {
   DUMMY_PASSWORD_HASH,
   PASSWORD_MAX_LENGTH,
   PASSWORD_MIN_LENGTH,
   hashPassword,
+  newPasswordSchema,
   verifyPassword,
 } from './passwords.js'
 
 const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000
-/** Login attempts: 5 per IP and e-mail, refilled one per 12 s; 30 per IP, one per 2 s. */
-const LOGIN_PER_ACCOUNT = { eventsPerSecond: 1 / 12, burst: 5 }
-const LOGIN_PER_IP = { eventsPerSecond: 1 / 2, burst: 30 }
 
 const email = z.string().trim().toLowerCase().email().max(320)
-const password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH)
+const password = newPasswordSchema
 const role = z.enum(userRoles)
 const loginSchema = z.object({
   email: z.string().trim().min(1).max(320),
@@ -57,6 +56,16 @@ const createUserSchema = z.object({
   role,
 })
 const patchUserSchema = z.object({ role })
+const changePasswordSchema = z
+  .object({
+    currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    newPassword: password,
+  })
+  .refine((b) => b.newPassword !== b.currentPassword, {
+    message: 'the new password must differ from the current one',
+    path: ['newPassword'],
+  })
+const resetPasswordSchema = z.object({ newPassword: password })
 const createKeySchema = z.object({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(z.string().min(1).max(100)).min(1).max(40),
@@ -120,7 +129,11 @@ const keyView = (k: ApiKey) => ({
   createdBy: k.createdBy,
 })
 
-function assertCanGrant(principal: Principal, wanted: readonly string[], what: string): void {
+function assertCanGrant(
+  principal: Pick<Principal, 'scopes'>,
+  wanted: readonly string[],
+  what: string,
+): void {
   const beyond = scopesBeyond(principal.scopes, wanted)
   if (beyond.length > 0) {
     throw new KindredError('FORBIDDEN', `you cannot ${what}: you lack ${beyond.join(', ')}`, {
@@ -132,24 +145,8 @@ function assertCanGrant(principal: Principal, wanted: readonly string[], what: s
 export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   const ttlMs = ctx.config.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
   const { db } = ctx
-
-  function rateLimitLogin(req: FastifyRequest, who: string): void {
-    // Per IP first: a blocked IP does not get to create a bucket per e-mail it tries.
-    for (const [key, config] of [
-      [`login-ip:${req.ip}`, LOGIN_PER_IP],
-      [`login:${req.ip}:${who}`, LOGIN_PER_ACCOUNT],
-    ] as const) {
-      const r = ctx.rateLimiter.take(key, 1, config)
-      if (!r.ok) {
-        throw new KindredError('RATE_LIMITED', 'too many sign-in attempts; wait and try again', {
-          headers: {
-            'Retry-After': String(r.retryAfterSeconds),
-            'X-RateLimit-Reset': String(r.resetAtMs),
-          },
-        })
-      }
-    }
-  }
+  // In the database, not in memory: every node counts against the same buckets.
+  const throttle = createLoginThrottle(db, ctx.clock, ctx.config.loginLimits)
 
   function sessionCookie(req: FastifyRequest, value: string, maxAgeSeconds: number): string {
     const secure = req.protocol === 'https' ? '; Secure' : ''
@@ -163,7 +160,7 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   app.post('/api/v1/auth/login', async (req, reply) => {
     const body = jsonBody(req, loginSchema)
     const who = body.email.toLowerCase()
-    rateLimitLogin(req, who)
+    const attempt = await throttle.begin(req.ip, who)
     const found = await usersRepository.findByEmail(db, who)
     // Verified even for an unknown e-mail, so both answers take the same time.
     const ok = await verifyPassword(body.password, found?.passwordHash ?? DUMMY_PASSWORD_HASH)
@@ -182,6 +179,7 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
       )
       throw new KindredError('UNAUTHORIZED', 'e-mail or password is wrong')
     }
+    await attempt.succeeded()
     const token = newSecret('sessionToken')
     const createdAt = ctx.clock()
     const session = await db.transaction(async (tx) => {
@@ -252,6 +250,40 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
         ? { keyId: principal.id }
         : { role: principal.role, ...(principal.user ? await meOf(principal.user) : {}) }),
     }
+  })
+
+  // Changing one's own password: a session only (an API key has no password), the current password
+  // checked and throttled like a sign-in (a stolen session must not become a way to guess it), and
+  // every other session of the user ended with the change.
+  app.post('/api/v1/me/password', async (req) => {
+    const { principal } = await auth.admin(req, null)
+    annotateAudit(req, {
+      action: 'user.password.change',
+      target: { type: 'user', id: principal.id },
+    })
+    const sessionId = principal.kind === 'user' ? principal.sessionId : undefined
+    if (sessionId === undefined) {
+      throw new KindredError(
+        'FORBIDDEN',
+        'only a signed-in user has a password to change: API keys and the admin token have none (revoke and re-create a key instead)',
+      )
+    }
+    const body = jsonBody(req, changePasswordSchema)
+    const attempt = await throttle.begin(req.ip, principal.label.toLowerCase())
+    const stored = await usersRepository.passwordHashOf(db, principal.id)
+    if (stored === undefined || !(await verifyPassword(body.currentPassword, stored))) {
+      throw new KindredError('WRONG_PASSWORD', 'the current password is wrong')
+    }
+    await attempt.succeeded()
+    const passwordHash = await hashPassword(body.newPassword)
+    const revokedSessions = await db.transaction(async (tx) => {
+      // Only over the hash that was checked: a concurrent change wins, this one is refused.
+      if (!(await usersRepository.setPassword(tx, principal.id, passwordHash, stored))) {
+        throw new KindredError('CONFLICT', 'the password was changed meanwhile; sign in again')
+      }
+      return sessionsRepository.revokeAllOfUser(tx, principal.id, ctx.clock(), sessionId)
+    })
+    return { success: true, revokedSessions }
   })
 
   app.get('/api/v1/workspaces', async (req) => {
@@ -452,6 +484,51 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   app.delete('/api/v1/users/:id', async (req, reply: FastifyReply) => {
     await changeMember(req, () => null)
     return reply.code(204).send()
+  })
+
+  // An owner or admin sets a new password for a member who lost theirs; all the member's sessions
+  // end. A user belongs to every workspace of theirs with one password, so the caller must be able
+  // to manage that user's role in each of those workspaces, not only in this one; and nobody
+  // resets their own password here, where the current one is not asked for.
+  app.post('/api/v1/users/:id/password', async (req) => {
+    const { workspaceId, principal } = await auth.admin(req, 'write:users')
+    const { id } = parseQuery(idParams, req.params)
+    annotateAudit(req, { action: 'user.password.reset', target: { type: 'user', id } })
+    const body = jsonBody(req, resetPasswordSchema)
+    if (principal.kind === 'user' && principal.id === id) {
+      throw new KindredError(
+        'FORBIDDEN',
+        'change your own password with POST /api/v1/me/password (it asks for the current one)',
+      )
+    }
+    const member = await usersRepository.getMember(db, workspaceId, id)
+    if (!member) throw notFound(`member ${id}`)
+    const mine =
+      principal.kind === 'user' ? await usersRepository.memberships(db, principal.id) : []
+    /** The caller's scopes in workspace `ws` (none where a bound key or a user cannot act). */
+    const scopesIn = (ws: string): readonly string[] => {
+      if (principal.kind === 'key') {
+        const everywhere = principal.boundWorkspaceId === null
+        return everywhere || principal.boundWorkspaceId === ws ? principal.scopes : []
+      }
+      const role = mine.find((m) => m.workspaceId === ws)?.role
+      return role ? roleScopes[role] : []
+    }
+    for (const m of await usersRepository.memberships(db, id)) {
+      // Same rule as changing a role: every scope of the member's role, here in every workspace.
+      // Other workspaces are not named: their ids are not this caller's to learn.
+      const what =
+        m.workspaceId === workspaceId
+          ? `reset the password of a ${m.role}`
+          : `reset this password: the user is also ${m.role} of another workspace, where you lack that role's rights`
+      assertCanGrant({ scopes: scopesIn(m.workspaceId) }, roleScopes[m.role], what)
+    }
+    const passwordHash = await hashPassword(body.newPassword)
+    const revokedSessions = await db.transaction(async (tx) => {
+      if (!(await usersRepository.setPassword(tx, id, passwordHash))) throw notFound(`user ${id}`)
+      return sessionsRepository.revokeAllOfUser(tx, id, ctx.clock())
+    })
+    return { id, email: member.email, revokedSessions }
   })
 
   // ---- API keys --------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { EventLogWriter } from '../stream/event-log.js'
 import type { Metrics } from '../engine/metrics.js'
 import type { LiveFeed } from './live-feed.js'
 import type { RateLimiter, BucketConfig } from './rate-limiter.js'
+import type { LoginLimits } from './login-throttle.js'
 
 /** Everything the HTTP layer needs, handed in from outside (tests build their own). */
 export interface AppContext {
@@ -22,5 +23,7 @@ export interface AppContext {
     consoleDir?: string | undefined
     /** Console session lifetime; default 12 hours. */
     sessionTtlMs?: number | undefined
+    /** Sign-in throttle; default `DEFAULT_LOGIN_LIMITS` (tests make refills slow to stay exact). */
+    loginLimits?: LoginLimits | undefined
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { z } from 'zod'
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) =>
@@ -20,6 +21,15 @@ const MAXMEM = 64 * 1024 * 1024
 
 export const PASSWORD_MIN_LENGTH = 10
 export const PASSWORD_MAX_LENGTH = 256
+
+/**
+ * The one password policy: new accounts (API and CLI), a changed password and an admin's reset all
+ * go through it, so no path accepts a password another refuses.
+ */
+export const newPasswordSchema = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH, `at most ${PASSWORD_MAX_LENGTH} characters`)
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16)

@@ -66,6 +66,7 @@ function inputsFor(method: string, url: string): { query?: string; body?: unknow
   const changes: Record<string, { body: unknown }> = {
     'PATCH /api/v1/sources/:id': { body: { name: 'renamed by B' } },
     'PATCH /api/v1/users/:id': { body: { role: 'viewer' } },
+    'POST /api/v1/users/:id/password': { body: { newPassword: 'set by workspace B' } },
     'PUT /api/v1/profiles/:id/consent': { body: { purposes: { marketing: 'denied' } } },
     'POST /api/v1/profiles/:id/split': {
       body: { identifiers: [{ type: 'email', value: A.email }] },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeTargets } from './testing.js'
 import type { Store } from './open-store.js'
 import { auditRepository, type AuditRecord } from './repositories/audit-repository.js'
+import { loginAttemptsRepository } from './repositories/login-attempts-repository.js'
 import { usersRepository } from './repositories/users-repository.js'
 import { workspacesRepository } from './repositories/workspaces-repository.js'
 
@@ -83,5 +84,32 @@ describe.each(storeTargets())('access tables on $name', (target) => {
     await usersRepository.setRole(db, 'default', u.id, 'editor')
     expect(await usersRepository.role(db, 'default', u.id)).toBe('editor')
     await expect(db.query(`UPDATE workspace_members SET role = 'root'`)).rejects.toThrow()
+  })
+
+  it('sign-in buckets: burst, refill by the clock, give back, clear and sweep', async () => {
+    const db = store.db
+    const limit = { burst: 3, everyMs: 10_000 }
+    const t0 = new Date('2026-03-01T12:00:00Z')
+    const at = (ms: number) => new Date(t0.getTime() + ms)
+    const take = (ms: number) => loginAttemptsRepository.take(db, 'k1', limit, at(ms))
+    expect((await take(0)).ok).toBe(true)
+    expect((await take(0)).ok).toBe(true)
+    const third = await take(0)
+    expect(third).toEqual({ ok: true, fullAt: at(30_000) })
+    // Refused: nothing taken, and the answer says when the bucket is full again.
+    expect(await take(1_000)).toEqual({ ok: false, fullAt: at(30_000) })
+    expect((await take(9_999)).ok).toBe(false)
+    // One attempt comes back every 10 s.
+    expect(await take(10_000)).toEqual({ ok: true, fullAt: at(40_000) })
+    expect((await take(10_000)).ok).toBe(false)
+    await loginAttemptsRepository.giveBack(db, 'k1', limit)
+    expect((await take(10_000)).ok).toBe(true)
+    await loginAttemptsRepository.clear(db, 'k1')
+    expect(await take(10_000)).toEqual({ ok: true, fullAt: at(20_000) })
+    // Long after, the bucket is full: the sweep deletes it, and a row still counting stays.
+    await loginAttemptsRepository.take(db, 'k2', limit, at(100_000))
+    expect(await loginAttemptsRepository.prune(db, at(105_000))).toBe(1)
+    const left = await db.query<{ key: string }>('SELECT key FROM login_attempts')
+    expect(left.rows.map((r) => r.key)).toEqual(['k2'])
   })
 })

@@ -11,6 +11,8 @@ export interface Me {
   kind?: 'key' | 'user'
   role?: Role
   user?: { id: string; email: string; name: string | null }
+  /** A signed-in user's workspaces and role in each. */
+  workspaces?: Array<{ workspaceId: string; workspaceName: string; role: Role }>
 }
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer'

@@ -1,6 +1,7 @@
 /**
- * Settings: the workspace's members and their roles, API keys (the secret is shown once), and the
- * audit log. Each tab answers "not available" by itself when the caller's role may not see it.
+ * Settings: the workspace's members and their roles (and a new password for one who lost theirs),
+ * API keys (the secret is shown once), and the audit log. Each tab answers "not available" by
+ * itself when the caller's role may not see it.
  */
 import {
   Alert,
@@ -81,6 +82,7 @@ function UsersTab() {
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
   const [role, setRole] = useState<Role>('viewer')
+  const [resetFor, setResetFor] = useState<Member | null>(null)
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['users'] })
   const add = useMutation({
     mutationFn: () =>
@@ -139,6 +141,14 @@ function UsersTab() {
                     <Button
                       size="xs"
                       variant="subtle"
+                      onClick={() => setResetFor(m)}
+                      data-testid={`set-password-${m.email}`}
+                    >
+                      Set password
+                    </Button>
+                    <Button
+                      size="xs"
+                      variant="subtle"
                       color="red"
                       onClick={() => change.mutate({ id: m.id, role: null })}
                     >
@@ -182,7 +192,60 @@ function UsersTab() {
         </Group>
       </form>
       {add.isError ? <Alert color="red">{errorMessage(add.error)}</Alert> : null}
+      <Modal
+        opened={resetFor !== null}
+        onClose={() => setResetFor(null)}
+        title={resetFor ? `New password for ${resetFor.email}` : ''}
+      >
+        {resetFor ? <SetPasswordForm member={resetFor} onDone={() => setResetFor(null)} /> : null}
+      </Modal>
     </Stack>
+  )
+}
+
+/** An owner or admin sets a member's password (they forgot theirs); the member is signed out. */
+function SetPasswordForm({ member, onDone }: { member: Member; onDone: () => void }) {
+  const [password, setPassword] = useState('')
+  const reset = useMutation({
+    mutationFn: () =>
+      api<{ revokedSessions: number }>(`/users/${encodeURIComponent(member.id)}/password`, {
+        method: 'POST',
+        body: { newPassword: password },
+      }),
+  })
+  function submit(event: FormEvent) {
+    event.preventDefault()
+    if (password) reset.mutate()
+  }
+  return reset.isSuccess ? (
+    <Stack>
+      <Alert color="teal">
+        Password set. {member.email} was signed out everywhere: tell them the new password in person
+        or over a channel you trust.
+      </Alert>
+      <Button onClick={onDone}>Done</Button>
+    </Stack>
+  ) : (
+    <form onSubmit={submit}>
+      <Stack>
+        <PasswordInput
+          label="New password"
+          description="10+ characters. Their sessions end."
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.currentTarget.value)}
+          data-autofocus
+        />
+        {reset.isError ? (
+          <Alert color="red" role="alert">
+            {errorMessage(reset.error)}
+          </Alert>
+        ) : null}
+        <Button type="submit" loading={reset.isPending}>
+          Set password
+        </Button>
+      </Stack>
+    </form>
   )
 }
 

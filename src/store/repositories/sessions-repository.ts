@@ -57,11 +57,22 @@ export const sessionsRepository = {
       [id, now],
     )
   },
-  /** Ends every session of a user (removed from a workspace, password changed). */
-  async revokeAllOfUser(db: Queryable, userId: string, now: Date): Promise<void> {
-    await db.query(
-      'UPDATE user_sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL',
-      [userId, now],
+  /**
+   * Ends every live session of a user (a password set by someone else), or every one but
+   * `keepSessionId` (the user changed it in this session). Returns how many ended.
+   */
+  async revokeAllOfUser(
+    db: Queryable,
+    userId: string,
+    now: Date,
+    keepSessionId?: string,
+  ): Promise<number> {
+    const res = await db.query(
+      `UPDATE user_sessions SET revoked_at = $2
+       WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+         AND ($3::text IS NULL OR id <> $3)`,
+      [userId, now, keepSessionId ?? null],
     )
+    return res.rowCount
   },
 }

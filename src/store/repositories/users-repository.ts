@@ -54,11 +54,31 @@ export const usersRepository = {
     const row = res.rows[0]
     return row ? toUser(row) : undefined
   },
-  async setPassword(db: Queryable, id: string, passwordHash: string): Promise<void> {
-    await db.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [
-      id,
-      passwordHash,
-    ])
+  /** The stored password hash of a user (password changes check the current one). */
+  async passwordHashOf(db: Queryable, id: string): Promise<string | undefined> {
+    const res = await db.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [id],
+    )
+    return res.rows[0]?.password_hash
+  },
+  /**
+   * Sets the password hash. With `expectedHash`, only if the stored hash is still that one (a
+   * change checked against the current password must not overwrite a concurrent change).
+   * Returns whether the row changed.
+   */
+  async setPassword(
+    db: Queryable,
+    id: string,
+    passwordHash: string,
+    expectedHash?: string,
+  ): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE users SET password_hash = $2, updated_at = now()
+       WHERE id = $1 AND ($3::text IS NULL OR password_hash = $3)`,
+      [id, passwordHash, expectedHash ?? null],
+    )
+    return res.rowCount > 0
   },
   async memberships(
     db: Queryable,
