@@ -56,6 +56,11 @@ async function start(argv: string[]): Promise<void> {
     strict: true,
   })
   const port = Number(values.port ?? process.env.PORT ?? 8787)
+  const trustProxy = (raw: string | undefined) => {
+    if (raw === undefined || raw === '') return undefined
+    if (raw === 'true' || raw === 'false') return raw === 'true'
+    return raw
+  }
   const cacheSize = (raw: string | undefined) => {
     if (raw === undefined || raw === '') return undefined
     const n = Number(raw)
@@ -75,6 +80,7 @@ async function start(argv: string[]): Promise<void> {
     adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
     secretKey: process.env.KINDRED_SECRET_KEY || undefined,
     identityCacheSize: cacheSize(process.env.KINDRED_IDENTITY_CACHE_SIZE),
+    trustProxy: trustProxy(process.env.KINDRED_TRUST_PROXY),
     logLevel: process.env.LOG_LEVEL ?? 'info',
   })
   if (kindred.generatedAdminToken) {

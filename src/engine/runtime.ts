@@ -59,6 +59,8 @@ export interface KindredOptions {
   sessionTtlMs?: number | undefined
   /** Identifiers the processor keeps between batches (default 100,000; 0 turns the cache off). */
   identityCacheSize?: number | undefined
+  /** Peers trusted to set `X-Forwarded-For` (see AppContext.config.trustProxy). */
+  trustProxy?: boolean | string | undefined
   /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
   loginLimits?: LoginLimits | undefined
 }
@@ -192,6 +194,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         consoleDir: options.consoleDir ?? defaultConsoleDir,
         sessionTtlMs: options.sessionTtlMs,
         loginLimits: options.loginLimits,
+        trustProxy: options.trustProxy,
       },
     }
     const app = await createApp(ctx, [

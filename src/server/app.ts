@@ -43,6 +43,8 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 const PERMISSIONS_POLICY =
   'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()'
 
+export const DEFAULT_TRUST_PROXY = 'loopback,linklocal,uniquelocal'
+
 /** Extra route groups (profiles, segments, destinations…) register through this. */
 export type RouteModule = (app: FastifyInstance, ctx: AppContext, auth: Auth) => void
 
@@ -52,7 +54,7 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
     logController: new LogController({ disableRequestLogging: true }),
     // Compressed bodies are inflated and size-checked by the tracking routes themselves.
     bodyLimit: MAX_BATCH_BYTES * 2,
-    trustProxy: true,
+    trustProxy: ctx.config.trustProxy ?? DEFAULT_TRUST_PROXY,
     return503OnClosing: true,
     // Errors Fastify raises before routing (a malformed URL) get our error shape too.
     frameworkErrors: (err, req, reply) => sendError(reply, err, req),

@@ -25,5 +25,12 @@ export interface AppContext {
     sessionTtlMs?: number | undefined
     /** Sign-in throttle; default `DEFAULT_LOGIN_LIMITS` (tests make refills slow to stay exact). */
     loginLimits?: LoginLimits | undefined
+    /**
+     * Which peers may set the client address with `X-Forwarded-For` (Fastify's `trustProxy`: a
+     * boolean, or addresses, CIDRs and the presets loopback, linklocal, uniquelocal). Default:
+     * proxies on this host or a private network, so a client on the internet cannot claim another
+     * address to dodge the sign-in throttle or forge `context.ip`.
+     */
+    trustProxy?: boolean | string | undefined
   }
 }

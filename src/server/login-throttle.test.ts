@@ -177,3 +177,38 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
     expect(left.rows).toEqual([])
   })
 })
+
+describe('client address behind proxies (trustProxy)', () => {
+  const limits = { perIp: { burst: 2, everyMs: 3_600_000 }, perAccount: { burst: 50, everyMs: 1 } }
+  const attempts = async (url: string) => {
+    const statuses: number[] = []
+    // A new claimed address on every attempt: only a trusted peer's claim may count.
+    for (const ip of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+      const res = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+        body: JSON.stringify({ email: `${ip}@example.com`, password: 'not the password' }),
+      })
+      statuses.push(res.status)
+    }
+    return statuses
+  }
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    const k = await startTestKindred({ loginLimits: limits, trustProxy: '10.20.30.40' })
+    try {
+      expect(await attempts(k.url)).toEqual([401, 401, 429])
+    } finally {
+      await k.close()
+    }
+  })
+
+  it('takes the client address from a proxy on this host by default', async () => {
+    const k = await startTestKindred({ loginLimits: limits })
+    try {
+      expect(await attempts(k.url)).toEqual([401, 401, 401])
+    } finally {
+      await k.close()
+    }
+  })
+})
