@@ -388,17 +388,20 @@ async function main() {
       profiles: Math.round(Number(sizes.rows[0]?.p) / 2 ** 20),
       identities: Math.round(Number(sizes.rows[0]?.i) / 2 ** 20),
     }
-    const b0 = await bufferStats(store.db)
+    await store.close()
+    // Baselines on an adapter that plans every statement on every call, as it did before.
+    const before = await openStore({ dataDir, preparedStatements: 0 })
+    const b0 = await bufferStats(before.db)
     const inProcess = await measure(
       1,
       11,
       async (key) => {
-        const found = await lookupInProcess(store.db, key)
+        const found = await lookupInProcess(before.db, key)
         if (found !== (key.kind !== 'miss')) throw new Error(`in-process lookup of ${key.value}`)
       },
       ownCpu,
     )
-    const b1 = await bufferStats(store.db)
+    const b1 = await bufferStats(before.db)
     const pageReads =
       b0 && b1
         ? {
@@ -408,11 +411,25 @@ async function main() {
           }
         : null
     process.stdout.write(`${JSON.stringify({ inProcess, pageReads })}\n`)
+    const oneStatementUnprepared = await measure(
+      1,
+      13,
+      async (key) => {
+        const found = await lookupOneStatement(before.db, key)
+        if (found !== (key.kind !== 'miss')) throw new Error(`one-statement lookup of ${key.value}`)
+      },
+      ownCpu,
+    )
+    process.stdout.write(`${JSON.stringify({ oneStatementUnprepared })}\n`)
+    await before.close()
+
+    // The adapter as Kindred runs it: hot statements prepared.
+    const now = await openStore({ dataDir })
     const identityOnly = await measure(
       1,
       12,
       async (key) => {
-        await store.db.query(
+        await now.db.query(
           'SELECT profile_id FROM identities WHERE workspace_id = $1 AND type = $2 AND value = $3',
           [workspace, key.type, key.value],
         )
@@ -422,15 +439,15 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ identityOnly })}\n`)
     const oneStatement = await measure(
       1,
-      13,
+      14,
       async (key) => {
-        const found = await lookupOneStatement(store.db, key)
+        const found = await lookupOneStatement(now.db, key)
         if (found !== (key.kind !== 'miss')) throw new Error(`one-statement lookup of ${key.value}`)
       },
       ownCpu,
     )
     process.stdout.write(`${JSON.stringify({ oneStatement })}\n`)
-    await store.close()
+    await now.close()
 
     const embedded = await measureHttp({ dataDir })
     const { one, four, idleCpuPerSec } = embedded
@@ -452,6 +469,7 @@ async function main() {
       inProcess,
       identityOnly,
       oneStatement,
+      oneStatementUnprepared,
       pageReads,
       http: { clients1: one, clients4: four, healthzFloor: f, idleServerCpuPerSec: idleCpuPerSec },
       postgresServer: server ?? null,
@@ -481,7 +499,9 @@ user_ids, 45% existing emails, 10% misses (404), keys uniform at random over all
 client sends its next request when the previous answer arrives (keep-alive \`node:http\`);
 ${warmupSeconds} s warm-up, then ${seconds} s measured per row. The baseline runs the route's former six
 queries (identity by key, the profile row, its identities, segments, consent, computed traits)
-in-process on the same store, one client; the route now sends them as one statement (the next row). "CPU/request" is the serving process's CPU time per request (for
+in-process on the same store, one client; the route now sends them as one statement (the next
+rows: first unprepared, planned on every call, then as the PGlite adapter now runs it, a named
+prepared statement). "CPU/request" is the serving process's CPU time per request (for
 Kindred, minus what it burns idle, ${round(idleCpuPerSec * 1000, 1)} ms/s): it depends on how busy
 the machine is much less than latency does, so it approximates the latency on an idle core.
 Machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ${m.date}; **shared with other jobs**
@@ -490,9 +510,10 @@ end, on ${m.cores} cores), so latencies are noisy and inflated, the tails most o
 
 | client | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | hit p99 (ms) | miss p99 (ms) | max (ms) | CPU/request (ms) |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
-${row('in-process, identity query only', identityOnly)}
-${row('in-process, six queries (the route before, baseline)', inProcess)}
-${row("in-process, one statement (the route's SQL now)", oneStatement)}
+${row('in-process, identity query only (prepared)', identityOnly)}
+${row('in-process, six queries, unprepared (the route at first, baseline)', inProcess)}
+${row('in-process, one statement, planned on every call (the adapter before)', oneStatementUnprepared)}
+${row("in-process, one statement, prepared (the route's SQL now)", oneStatement)}
 ${row('HTTP, 1 client', one)}
 ${row('HTTP, 4 concurrent clients', four)}
 ${row('floor: `GET /healthz` (HTTP + `SELECT 1`), 1 client', f, false)}

@@ -11,12 +11,17 @@ export interface StoreOptions {
   /** Data dir for PGlite (and other local state). `undefined` with no URL: in-memory PGlite. */
   dataDir?: string | undefined
   migrate?: boolean
+  /** PGlite only: prepared statements kept (see pglite-adapter.ts; 0 for none). */
+  preparedStatements?: number
 }
 
 export interface Store {
   db: Db
   close(): Promise<void>
 }
+
+const pgliteOptions = (o: StoreOptions) =>
+  o.preparedStatements === undefined ? {} : { preparedStatements: o.preparedStatements }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let lock: DataDirLock | undefined
@@ -27,13 +32,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const pgliteDir = path.join(options.dataDir, 'pglite')
     lock = lockDataDir(options.dataDir, pgliteDir)
     try {
-      db = await openPgliteDb(pgliteDir)
+      db = await openPgliteDb(pgliteDir, pgliteOptions(options))
     } catch (err) {
       lock.release()
       throw err
     }
   } else {
-    db = await openPgliteDb(undefined)
+    db = await openPgliteDb(undefined, pgliteOptions(options))
   }
   if (options.migrate !== false) await migrate(db)
   return {
