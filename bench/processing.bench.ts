@@ -13,7 +13,7 @@
  * `node --import tsx bench/processing.bench.ts` → bench/results/processing.{json,md}, then
  * docs/benchmarks.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -277,6 +277,39 @@ async function latency(base: string, auth: string, rate: number) {
   }
 }
 
+/**
+ * Side by side with a baseline: BENCH_BASELINE names the results JSON of the same benchmark run
+ * just before on another build (e.g. the previous commit, in a git worktree), and
+ * BENCH_BASELINE_LABEL says which.
+ */
+function baselineSection(now: {
+  throughput: { processedEventsPerSec: number; kindredCpuMsPer1kEvents: number }
+  latency: Array<{ targetEventsPerSec: number; visibleAfterAckMs: { p50: number; p99: number } }>
+}): string {
+  const file = process.env.BENCH_BASELINE
+  if (!file) return ''
+  const before = JSON.parse(readFileSync(file, 'utf8')) as typeof now & {
+    machine: { date: string }
+  }
+  const label = process.env.BENCH_BASELINE_LABEL ?? file
+  const rows = [
+    `| processed end to end (events/s) | ${fmt(before.throughput.processedEventsPerSec)} | ${fmt(now.throughput.processedEventsPerSec)} |`,
+    `| Kindred CPU per 1,000 events (ms) | ${before.throughput.kindredCpuMsPer1kEvents} | ${now.throughput.kindredCpuMsPer1kEvents} |`,
+    ...now.latency.map((lat) => {
+      const old = before.latency.find((l) => l.targetEventsPerSec === lat.targetEventsPerSec)
+      return `| event → profile at ${fmt(lat.targetEventsPerSec)} events/s, p50 / p99 (ms) | ${old ? `${old.visibleAfterAckMs.p50} / ${old.visibleAfterAckMs.p99}` : '–'} | ${lat.visibleAfterAckMs.p50} / ${lat.visibleAfterAckMs.p99} |`
+    }),
+  ]
+  return `### Against the baseline
+
+The same benchmark run just before (${before.machine.date}) on ${label}:
+
+| figure | baseline | this build |
+|---|---:|---:|
+${rows.join('\n')}
+`
+}
+
 async function main() {
   const load = { start: loadavg().map((v) => round(v, 2)), end: [] as number[] }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-bench-processing-'))
@@ -391,6 +424,7 @@ figure above is the rate of the whole pipeline, not of either half. On an idle c
 1,000 events bounds it at about ${fmt(1e6 / tp.kindredCpuMsPer1kEvents)} events/s.
 
 ${lats.map(latencySection).join('\n')}
+${baselineSection(results)}
 Where the time goes: the processor is woken by every append to the event log (its 200 ms poll is
 only a fallback) and applies up to 2,000 events per micro-batch in one transaction of about a dozen
 statements (dedup, cursor, identity snapshot with row locks, new profiles, identities, identifier
