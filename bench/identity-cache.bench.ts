@@ -67,8 +67,8 @@ function returningBatch(): ProcessedEvent[] {
 
 // A data dir, as in production: the in-memory file system spends its time growing files.
 const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-bench-idcache-'))
-const store = await openStore({ dataDir })
-const db = store.db
+let store = await openStore({ dataDir })
+let db = store.db
 const settings = createIdentitySettingsCache(() => 0, Number.MAX_SAFE_INTEGER)
 const setupStage = createIdentityStage(settings)
 const setupStart = performance.now()
@@ -112,15 +112,30 @@ for (let i = 0; i < users; i += 1_000) {
 }
 const warmStats = cache.stats()
 
-const off: number[] = []
-const on: number[] = []
+// Each round runs every variant: the store reopened without prepared statements (the PGlite
+// adapter before: every statement planned on every call), then as Kindred opens it.
+const variants = {
+  unpreparedOff: [] as number[],
+  unpreparedOn: [] as number[],
+  off: [] as number[],
+  on: [] as number[],
+}
 for (let r = 0; r < rounds; r++) {
-  off.push(await timedRound(undefined))
-  on.push(await timedRound(cache))
+  for (const prepared of [false, true]) {
+    await store.close()
+    store = await openStore({ dataDir, ...(prepared ? {} : { preparedStatements: 0 }) })
+    db = store.db
+    // The first batches after opening prepare the statements: not timed.
+    await timedRound(cache)
+    variants[prepared ? 'off' : 'unpreparedOff'].push(await timedRound(undefined))
+    variants[prepared ? 'on' : 'unpreparedOn'].push(await timedRound(cache))
+  }
+  const last = (xs: number[]) => xs.at(-1)?.toFixed(1)
   process.stdout.write(
-    `round ${r + 1}: off ${off.at(-1)?.toFixed(1)} / on ${on.at(-1)?.toFixed(1)} CPU ms per 1k events\n`,
+    `round ${r + 1} (CPU ms per 1k events): unprepared ${last(variants.unpreparedOff)} / +cache ${last(variants.unpreparedOn)}; prepared ${last(variants.off)} / +cache ${last(variants.on)}\n`,
   )
 }
+const { off, on } = variants
 const stats = cache.stats()
 await store.close()
 rmSync(dataDir, { recursive: true, force: true })
@@ -134,35 +149,46 @@ const result = {
   rounds,
   batchesPerRound,
   setupSec: round(setupSec),
+  unpreparedOffMsPer1k: round(median(variants.unpreparedOff)),
+  unpreparedOnMsPer1k: round(median(variants.unpreparedOn)),
   offMsPer1k: round(median(off)),
   onMsPer1k: round(median(on)),
+  unpreparedOffRounds: variants.unpreparedOff.map((v) => round(v)),
+  unpreparedOnRounds: variants.unpreparedOn.map((v) => round(v)),
   offRounds: off.map((v) => round(v)),
   onRounds: on.map((v) => round(v)),
   speedup: round(median(off) / median(on), 2),
+  unpreparedSpeedup: round(median(variants.unpreparedOff) / median(variants.unpreparedOn), 2),
+  preparedSpeedup: round(median(variants.unpreparedOff) / median(off), 2),
   hitRate: round(hits / (hits + misses), 3),
   stale: stats.stale,
   machine: machine(),
   loadavg: loadavg(),
 }
 const m = result.machine
-const markdown = `## Processor identity cache (identity stage, returning traffic)
+const markdown = `## Identity stage: processor identity cache and prepared statements (returning traffic)
 
 The identity stage alone (identity resolution and golden records, one transaction per batch of
 ${batchSize} events) on the embedded store, over ${fmt(users)} known people (user_id, anonymous_id,
 email each). Traffic: 90% known people (their anonymous_id, half of them with their user_id), 10%
-new anonymous visitors. Rounds of ${batchesPerRound} batches alternate no cache / cache (warmed by
-one sighting of each person), ${rounds} rounds each; median round. Cache hit rate in the timed
+new anonymous visitors. Each of ${rounds} rounds runs ${batchesPerRound} batches per variant: the store
+opened without prepared statements (the PGlite adapter before: every statement parsed and planned
+on every call) and as Kindred opens it, each without and with the cache (warmed by one sighting of
+each person); median round per variant. Cache hit rate in the timed
 rounds: ${(result.hitRate * 100).toFixed(1)}% (the misses are the new visitors, looked up and
 locked as before). Machine: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, ${m.date} (load average
 ${loadavg()
   .map((v) => v.toFixed(2))
   .join(' / ')} at the end).
 
-| | no cache (baseline) | cache | ratio |
+| identity stage, CPU ms per 1,000 events | no cache | cache | cache ratio |
 |---|---:|---:|---:|
-| identity stage, CPU ms per 1,000 events | ${result.offMsPer1k} | ${result.onMsPer1k} | ${result.speedup}× |
+| statements planned on every call (baseline) | ${result.unpreparedOffMsPer1k} | ${result.unpreparedOnMsPer1k} | ${result.unpreparedSpeedup}× |
+| prepared statements (Kindred now) | ${result.offMsPer1k} | ${result.onMsPer1k} | ${result.speedup}× |
 
-Per round (CPU ms per 1,000 events): no cache ${result.offRounds.join(', ')}; cache
+Prepared statements alone: ${result.preparedSpeedup}× (no cache, baseline ÷ now). Per round (CPU ms
+per 1,000 events), unprepared: ${result.unpreparedOffRounds.join(', ')} / cache
+${result.unpreparedOnRounds.join(', ')}; prepared: ${result.offRounds.join(', ')} / cache
 ${result.onRounds.join(', ')}. A cached identifier skips the \`identities\` probe and its row lock;
 its profile row is locked and version-checked anyway (migration 0004), so the saving is the probe,
 not a round trip, and it grows with the share of returning identifiers.`
