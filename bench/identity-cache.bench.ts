@@ -191,7 +191,8 @@ per 1,000 events), unprepared: ${result.unpreparedOffRounds.join(', ')} / cache
 ${result.unpreparedOnRounds.join(', ')}; prepared: ${result.offRounds.join(', ')} / cache
 ${result.onRounds.join(', ')}. A cached identifier skips the \`identities\` probe and its row lock;
 its profile row is locked and version-checked anyway (migration 0004), so the saving is the probe,
-not a round trip, and it grows with the share of returning identifiers.`
+not a round trip. Most of what it saved was planning that statement, which prepared statements now
+avoid for every statement: on top of them the cache gains little on the embedded store.`
 writeResult('identity-cache', result, markdown)
 renderBenchmarks()
 process.stdout.write(`${JSON.stringify(result)}\n`)
