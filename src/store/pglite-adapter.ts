@@ -18,16 +18,6 @@ interface Prepared {
   paramTypes: number[]
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 /** Texts seen once are remembered up to this many; the list starts over when full. */
 const SEEN_ONCE_MAX = 2_000
 
@@ -88,16 +78,14 @@ export async function openPgliteDb(
       const serializer = pg.serializers[paramTypes[i] ?? 0]
       return serializer ? serializer(value) : String(value)
     })
-    // One call into the backend for the four messages: it runs them to the Sync, so an error
-    // leaves the connection ready (PGlite throws the error after the Sync was processed).
-    const messages = await step(
-      concat([
-        serialize.bind({ statement: name, values }),
-        serialize.describe({ type: 'P' }),
-        serialize.execute({}),
-        serialize.sync(),
-      ]),
-    )
+    const messages: Awaited<ReturnType<typeof step>> = []
+    try {
+      messages.push(...(await step(serialize.bind({ statement: name, values }))))
+      messages.push(...(await step(serialize.describe({ type: 'P' }))))
+      messages.push(...(await step(serialize.execute({}))))
+    } finally {
+      messages.push(...(await step(serialize.sync())))
+    }
     const [result] = pgliteParse.parseResults(messages, pg.parsers)
     return result as { rows: unknown[]; affectedRows?: number }
   }
