@@ -79,6 +79,17 @@ describe('PGlite adapter: prepared statements', () => {
     expect((await db.query('SELECT 1 FROM t WHERE id = $1', [12])).rows).toHaveLength(1)
   })
 
+  it('returns large results and takes large parameters whole', async () => {
+    // Results and parameters of several MB cross PGlite's protocol buffers in pieces.
+    const ids = Array.from({ length: 50_000 }, (_, i) => `id-${i}`)
+    const text = `SELECT x AS id, repeat('v', 100) AS pad FROM unnest($1::text[]) AS x`
+    const results = await thrice<{ id: string; pad: string }>(db, text, [ids])
+    for (const r of results) {
+      expect(r.rows).toHaveLength(50_000)
+      expect(r.rows[49_999]?.id).toBe('id-49999')
+    }
+  })
+
   it('evicts the least recently used statement when full, and still answers each one', async () => {
     const texts = [1, 2, 3, 4].map((n) => `SELECT id, ${n} AS n FROM t WHERE id = $1`)
     for (let round = 0; round < 3; round++) {
