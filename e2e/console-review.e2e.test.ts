@@ -34,6 +34,12 @@ const people = [
   ['jonathon', 'smith', '12 high street', 'richmond', '3121', '1980-04-02'],
   ['maria', 'garcia', '4 ocean road', 'brighton', '3186', '1975-11-30'],
   ['maria', 'garcia', '4 ocean rd', 'brighton', '3186', '1975-11-30'],
+  // Four people unlike anyone: with only the two duplicate pairs the model has nothing to learn
+  // what a non-match looks like from, and its scores would be arbitrary.
+  ['peter', 'nguyen', '7 king street', 'carlton', '3053', '1990-01-15'],
+  ['sarah', 'oconnor', '55 bay road', 'sandringham', '3191', '1968-07-09'],
+  ['li', 'wang', '3 park lane', 'hawthorn', '3122', '2001-03-22'],
+  ['ahmed', 'khan', '90 river drive', 'kew', '3101', '1984-12-01'],
 ]
 
 beforeAll(async () => {
@@ -50,8 +56,8 @@ beforeAll(async () => {
     body: JSON.stringify({
       batch: people.map(([first, last, street, city, zip, birthday], i) => ({
         type: 'identify',
-        // Fixed messageIds give fixed profile ids, so the order EM sees its 4 records in (and so
-        // the scores of this deliberately tiny set) is the same on every run.
+        // Profile ids hash the (random) source id; the run orders records by content, so the
+        // scores do not depend on them.
         messageId: `crm-import-${i}`,
         anonymousId: `crm-${i}`,
         traits: {

@@ -266,6 +266,12 @@ async function matchWorkspace(
     })
   }
   if (records.length < 2) return counts
+  // Profile ids are hashes of source ids and messageIds, so their order is arbitrary; the model's
+  // random-pair sample and EM follow record order. Ordering by content makes the same people
+  // score the same in every workspace (ties, i.e. identical records, by id).
+  const keyed = records.map((r) => ({ key: contentKey(r), r }))
+  keyed.sort(byContent)
+  records.splice(0, records.length, ...keyed.map((k) => k.r))
   const run = await scoreRecords(
     db,
     workspaceId,
@@ -467,4 +473,22 @@ async function queuePairs(
     n += res.rowCount
   }
   return n
+}
+
+const contentKey = (r: Record<string, string>) =>
+  JSON.stringify(
+    Object.keys(r)
+      .filter((k) => k !== PROFILE_ID_COLUMN)
+      .sort()
+      .map((k) => [k, r[k]]),
+  )
+
+function byContent(
+  a: { key: string; r: Record<string, string> },
+  b: { key: string; r: Record<string, string> },
+): number {
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1
+  const ia = a.r[PROFILE_ID_COLUMN] ?? ''
+  const ib = b.r[PROFILE_ID_COLUMN] ?? ''
+  return ia < ib ? -1 : ia > ib ? 1 : 0
 }
