@@ -50,3 +50,27 @@ export function usedColumns(records: readonly Record<string, string>[]): string[
   for (const r of records) for (const f of MATCH_FIELDS) if (r[f]) used.add(f)
   return [PROFILE_ID_COLUMN, ...MATCH_FIELDS.filter((f) => used.has(f))]
 }
+
+/**
+ * The records ordered by their field values (ties, i.e. identical records, by profile id). The
+ * model's random-pair sample and EM follow record order, and profile ids hash random source ids:
+ * in id order the same people would score differently in every workspace.
+ */
+export function inContentOrder(
+  records: readonly Record<string, string>[],
+): Record<string, string>[] {
+  const keyed = records.map((r) => ({
+    key: JSON.stringify(
+      Object.keys(r)
+        .filter((k) => k !== PROFILE_ID_COLUMN)
+        .sort()
+        .map((k) => [k, r[k]]),
+    ),
+    id: r[PROFILE_ID_COLUMN] ?? '',
+    r,
+  }))
+  keyed.sort((a, b) =>
+    a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  )
+  return keyed.map((k) => k.r)
+}

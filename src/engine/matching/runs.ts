@@ -22,7 +22,7 @@ import type { Db, Queryable } from '../../store/db.js'
 import { newId } from '../../store/ids.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges, type MergeRequest } from './merge.js'
-import { PROFILE_ID_COLUMN, profileRecord, usedColumns } from './records.js'
+import { PROFILE_ID_COLUMN, inContentOrder, profileRecord, usedColumns } from './records.js'
 import { loadMatchingSettings, traitMapping } from './settings.js'
 
 export type RunTrigger = 'manual' | 'schedule' | 'import'
@@ -252,12 +252,12 @@ async function matchWorkspace(
   counts.changedProfiles = rows.rows.filter((r) => r.changed).length
 
   const mapping = traitMapping(settings)
-  const records: Record<string, string>[] = []
+  const loaded: Record<string, string>[] = []
   const profiles = new Map<string, MatchProfile>()
   for (const r of rows.rows) {
     const rec = profileRecord(r.id, r.traits, mapping, settings.minFields)
     if (rec === null) continue
-    records.push(rec)
+    loaded.push(rec)
     profiles.set(r.id, {
       id: r.id,
       createdAt: new Date(r.created_at).getTime(),
@@ -265,13 +265,9 @@ async function matchWorkspace(
       counts: r.identifier_counts,
     })
   }
-  if (records.length < 2) return counts
-  // Profile ids are hashes of source ids and messageIds, so their order is arbitrary; the model's
-  // random-pair sample and EM follow record order. Ordering by content makes the same people
-  // score the same in every workspace (ties, i.e. identical records, by id).
-  const keyed = records.map((r) => ({ key: contentKey(r), r }))
-  keyed.sort(byContent)
-  records.splice(0, records.length, ...keyed.map((k) => k.r))
+  if (loaded.length < 2) return counts
+  // Not in id order: the same people must score the same in every workspace (see inContentOrder).
+  const records = inContentOrder(loaded)
   const run = await scoreRecords(
     db,
     workspaceId,
@@ -473,22 +469,4 @@ async function queuePairs(
     n += res.rowCount
   }
   return n
-}
-
-const contentKey = (r: Record<string, string>) =>
-  JSON.stringify(
-    Object.keys(r)
-      .filter((k) => k !== PROFILE_ID_COLUMN)
-      .sort()
-      .map((k) => [k, r[k]]),
-  )
-
-function byContent(
-  a: { key: string; r: Record<string, string> },
-  b: { key: string; r: Record<string, string> },
-): number {
-  if (a.key !== b.key) return a.key < b.key ? -1 : 1
-  const ia = a.r[PROFILE_ID_COLUMN] ?? ''
-  const ib = b.r[PROFILE_ID_COLUMN] ?? ''
-  return ia < ib ? -1 : ia > ib ? 1 : 0
 }
