@@ -1,23 +1,16 @@
 /**
- * Where the FEBRL test data lives: `KINDRED_FEBRL_DIR`, else `../shared/data/febrl` beside the
- * repository (the layout every checkout here has), else the workplace's `/work/shared`, so a
- * clone elsewhere on the machine still finds it. Used by the matching tests and benchmarks.
+ * Where the FEBRL test data lives: `bench/data/febrl` in this repository (with its licence and
+ * source in the README there), so tests and benchmarks never read outside the checkout.
+ * `KINDRED_FEBRL_DIR` points elsewhere, e.g. at larger generated files.
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { repoRoot } from './support.js'
 
 export function febrlDir(): string {
-  const candidates = [
-    process.env.KINDRED_FEBRL_DIR,
-    path.resolve(repoRoot, '../shared/data/febrl'),
-    '/work/shared/data/febrl',
-  ].filter((c): c is string => c !== undefined && c !== '')
-  const found = candidates.find((c) => existsSync(path.join(c, 'dataset1.csv')))
-  if (!found) {
-    throw new Error(
-      `FEBRL data not found (looked in ${candidates.join(', ')}); set KINDRED_FEBRL_DIR`,
-    )
+  const dir = process.env.KINDRED_FEBRL_DIR || path.join(repoRoot, 'bench/data/febrl')
+  if (!existsSync(path.join(dir, 'dataset1.csv'))) {
+    throw new Error(`FEBRL data not found in ${dir} (dataset1.csv); KINDRED_FEBRL_DIR overrides it`)
   }
-  return found
+  return dir
 }
