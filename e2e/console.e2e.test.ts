@@ -2,9 +2,8 @@
  * The console in a real browser (playwright-core + Debian's Chromium) against the real server:
  * sign in, create a source, watch events arrive in the live debugger, find the profile and see
  * its timeline and identity graph, build a segment and see its preview count, configure a
- * webhook destination and see a delivery. Features whose API answers 404 in this version are
- * checked for the console's friendly "not available yet" state instead. Screenshots of every
- * page go to test-results/screenshots/.
+ * webhook destination and see a delivery. Each step fails if its feature is missing. Screenshots
+ * of every page go to test-results/screenshots/.
  */
 import { createServer, type Server } from 'node:http'
 import type { Browser, Page } from 'playwright-core'
@@ -26,14 +25,6 @@ let sourceId = ''
 const email = `ada.${Date.now()}@example.com`
 const userId = `user-${Date.now()}`
 const pageErrors: string[] = []
-
-async function apiStatus(path: string): Promise<number> {
-  const res = await fetch(`${server.url}/api/v1${path}`, {
-    headers: { authorization: `Bearer ${token}` },
-  })
-  await res.arrayBuffer()
-  return res.status
-}
 
 async function send(type: 'track' | 'identify', body: Record<string, unknown>): Promise<Response> {
   return fetch(`${server.url}/v1/${type}`, {
@@ -75,9 +66,7 @@ describe('Kindred console', { timeout: 240_000 }, () => {
     await expect
       .poll(() => page.getByTestId('workspace-switcher').inputValue(), { timeout: 45_000 })
       .toBe('Default workspace')
-    if ((await apiStatus('/stats/overview')) === 404)
-      await page.getByTestId('not-available').waitFor()
-    else await page.getByTestId('dashboard-charts').waitFor()
+    await page.getByTestId('dashboard-charts').waitFor()
     await screenshot(page, '02-dashboard')
   })
 
@@ -148,12 +137,6 @@ describe('Kindred console', { timeout: 240_000 }, () => {
   })
 
   it('finds the profile by email and shows its timeline and identity graph', async () => {
-    if ((await apiStatus('/profiles')) === 404) {
-      await page.goto(server.url + '/profiles')
-      await page.getByTestId('not-available').waitFor()
-      await screenshot(page, '05-profiles')
-      return
-    }
     await page.goto(server.url + '/profiles')
     await page.getByTestId('profile-search').fill(email)
     const found = () =>
@@ -220,12 +203,6 @@ describe('Kindred console', { timeout: 240_000 }, () => {
   })
 
   it('builds a segment with the builder and shows its live preview count', async () => {
-    if ((await apiStatus('/segments')) === 404) {
-      await page.goto(server.url + '/segments')
-      await page.getByTestId('not-available').waitFor()
-      await screenshot(page, '08-segments')
-      return
-    }
     await page.goto(server.url + '/segments/new')
     await page.getByTestId('segment-name').fill('Pro customers')
     await page.getByTestId('add-condition').click()
@@ -265,12 +242,6 @@ describe('Kindred console', { timeout: 240_000 }, () => {
   })
 
   it('configures a webhook destination and shows a delivery', async () => {
-    if ((await apiStatus('/destinations/catalog')) === 404) {
-      await page.goto(server.url + '/destinations')
-      await page.getByTestId('not-available').waitFor()
-      await screenshot(page, '10-destinations')
-      return
-    }
     const received: string[] = []
     const receiver: Server = createServer((req, res) => {
       let body = ''
