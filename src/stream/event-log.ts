@@ -40,6 +40,32 @@ export interface EventLogWriter {
   onAppended(listener: () => void): () => void
   /** Waits for queued appends, then stops accepting new ones. */
   close(): Promise<void>
+  /**
+   * Removes a person's events from what the log keeps on disk (privacy deletion). Logs whose
+   * storage the store's erasure already covers (the `event_log` table) or that expire on their
+   * own (JetStream `max_age`) leave it out.
+   */
+  erase?(request: LogErasure): Promise<LogErasureResult>
+}
+
+export interface LogErasure {
+  workspaceId: string
+  /** Lower-case identifier values: a record mentioning none of them is left alone unread. */
+  needles: string[]
+  /** The event belongs to the person (their identifiers); others' events are always kept. */
+  concerns(event: KindredEvent): boolean
+}
+
+export interface LogErasureResult {
+  /** Records rewritten without the person's events. */
+  records: number
+  /** The person's events removed. */
+  events: number
+  /**
+   * Records not yet consumed whose remaining events did not fit in the record's bytes: left as
+   * they are; once the processor has applied them an erasure again blanks them.
+   */
+  deferred: number
 }
 
 export interface EventLogReader {

@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, statSync, appendFileSync, rmSync } from 'node:fs'
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  appendFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -187,5 +195,165 @@ describe('file event log', () => {
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'OVERLOADED' } })
     await log.close()
     await expect(log.append(entry('x'))).rejects.toMatchObject({ code: 'UNAVAILABLE' })
+  })
+
+  describe('erase (privacy deletion)', () => {
+    const PERSON = 'Erin.Doe@Example.com'
+    const person = (e: KindredEvent) =>
+      e.userId === 'erin-42' || JSON.stringify(e).toLowerCase().includes('erin.doe@example.com')
+    const request = {
+      workspaceId: 'w',
+      needles: ['erin-42', 'erin.doe@example.com'],
+      concerns: person,
+    }
+    const ids = (records: { events: KindredEvent[] }[]) =>
+      records.flatMap((r) => r.events.map((e) => e.messageId))
+    const filesText = (dir: string) =>
+      readdirSync(dir)
+        .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+        .join('\n')
+        .toLowerCase()
+
+    /** A raw batch (as ingest stores it): Erin's event between two of someone else's. */
+    async function appendRawBatch(log: Awaited<ReturnType<typeof openFileEventLog>>) {
+      const receivedAt = new Date('2026-01-02T00:00:00.000Z')
+      const body = Buffer.from(
+        JSON.stringify({
+          batch: [
+            { type: 'track', event: 'Kept 1', userId: 'other-1' },
+            { type: 'identify', userId: 'erin-42', traits: { email: PERSON } },
+            { type: 'track', event: 'Kept 2', anonymousId: 'other-anon', messageId: 'own-id' },
+          ],
+        }),
+      )
+      const made: string[] = []
+      const options = {
+        receivedAt,
+        receivedAtIso: receivedAt.toISOString(),
+        correctSkew: true,
+        newMessageId: () => {
+          made.push(`made-${made.length}`)
+          return made.at(-1) as string
+        },
+      }
+      const events = (JSON.parse(body.toString()) as { batch: unknown[] }).batch.map((raw) => {
+        const r = normalizeEvent(raw, undefined, options)
+        if (!r.ok) throw new Error('invalid')
+        return r.event
+      })
+      await log.append({
+        workspaceId: 'w',
+        sourceId: 's',
+        receivedAt: options.receivedAtIso,
+        events,
+        rawEvents: { body, batch: true, correctSkew: true, madeIds: made },
+      })
+      return events
+    }
+
+    it('rewrites the records holding the person, keeping everyone else and every position', async () => {
+      const dir = tempDir()
+      const log = await openFileEventLog(dir, { segmentBytes: 1_500 })
+      await log.append(entry('a1'))
+      const raw = await appendRawBatch(log)
+      const erin = { ...ev('e1'), userId: 'erin-42', properties: { email: PERSON } }
+      await log.append({ ...entry('b1'), events: [ev('b1'), erin, ev('b2')] })
+      await log.append({ ...entry('c1'), events: [erin] })
+      await log.append({
+        ...entry('z1'),
+        workspaceId: 'other-ws',
+        events: [{ ...erin, messageId: 'other-ws-e' }],
+      })
+      for (let i = 0; i < 6; i++) await log.append(entry(`t${i}`))
+      await log.append({ ...entry('d1'), events: [{ ...erin, messageId: 'e-tail' }] })
+      expect(readdirSync(dir).length).toBeGreaterThan(1)
+      const before = await log.read(noTx, 0, 1_000)
+      expect(filesText(dir)).toContain('erin.doe@example.com')
+
+      const result = await log.erase?.(request)
+      expect(result).toEqual({ records: 4, events: 4, deferred: 0 })
+      const after = await log.read(noTx, 0, 1_000)
+      // Same records at the same positions: a cursor taken before the rewrite is still valid.
+      expect(after.map((r) => r.seq)).toEqual(before.map((r) => r.seq))
+      const expected = ids(before).filter((m) => !['e1', 'e-tail'].includes(m as string))
+      expect(ids(after)).toEqual(expected.filter((m) => m !== raw[1]?.messageId))
+      // The others' raw events normalise exactly as before (made messageIds follow their event).
+      expect(after[1]?.events).toEqual([raw[0], raw[2]])
+      // Only the person's workspace is touched.
+      expect(after.find((r) => r.workspaceId === 'other-ws')?.events).toHaveLength(1)
+      const mid = before[3]?.seq ?? 0
+      expect(ids(await log.read(noTx, mid, 1_000))).toEqual(ids(after.slice(4)))
+
+      // Appends go on after the tail was rewritten; a reopen finds every record whole.
+      await log.append(entry('after'))
+      await log.close()
+      const reopened = await openFileEventLog(dir, { segmentBytes: 1_500 })
+      expect(ids(await reopened.read(noTx, 0, 1_000))).toEqual([...ids(after), 'after'])
+      await reopened.erase?.({ ...request, workspaceId: 'other-ws' })
+      expect(filesText(dir)).not.toContain('erin.doe@example.com')
+      expect(filesText(dir)).not.toContain('erin-42')
+      expect(readdirSync(dir).every((f) => /^\d{20}\.log$/.test(f))).toBe(true)
+      await reopened.close()
+    })
+
+    it('defers a pending record whose other events do not fit, and blanks it once applied', async () => {
+      const dir = tempDir()
+      const log = await openFileEventLog(dir)
+      // Sent compact as a raw body holding a large exponent: the kept event's raw form and its
+      // canonical form are both longer than what remains once the person's small event is cut.
+      const receivedAt = '2026-01-02T00:00:00.000Z'
+      const body = Buffer.from(
+        '{"batch":[{"userId":"o","event":"E","properties":{"n":1e20,"m":1e20,"k":1e20}},{"userId":"erin-42","event":"x"}]}',
+      )
+      const made: string[] = []
+      const options = {
+        receivedAt: new Date(receivedAt),
+        receivedAtIso: receivedAt,
+        correctSkew: true,
+        newMessageId: () => {
+          made.push(`m${made.length}`)
+          return made.at(-1) as string
+        },
+      }
+      const events = (JSON.parse(body.toString()) as { batch: unknown[] }).batch.map((raw) => {
+        const r = normalizeEvent(raw, 'track', options)
+        if (!r.ok) throw new Error('invalid')
+        return r.event
+      })
+      await log.append({
+        workspaceId: 'w',
+        sourceId: 's',
+        receivedAt,
+        events,
+        rawEvents: { body, batch: true, impliedType: 'track', correctSkew: true, madeIds: made },
+      })
+      await log.append(entry('next'))
+      const before = await log.read(noTx, 0, 100)
+      expect(await log.erase?.(request)).toEqual({ records: 0, events: 0, deferred: 1 })
+      expect(await log.read(noTx, 0, 100)).toEqual(before)
+      // Applied (the tombstone stage erased the person from the store): nothing needs it now.
+      await log.release?.(before[0]?.seq ?? 0)
+      expect(await log.erase?.(request)).toEqual({ records: 1, events: 1, deferred: 0 })
+      const after = await log.read(noTx, 0, 100)
+      expect(after.map((r) => r.seq)).toEqual(before.map((r) => r.seq))
+      expect(ids(after)).toEqual(['next'])
+      expect(filesText(dir)).not.toContain('erin-42')
+      await log.close()
+    })
+
+    it('a rewrite interrupted by a crash leaves the original segment in force', async () => {
+      const dir = tempDir()
+      const log = await openFileEventLog(dir)
+      await log.append(entry('a'))
+      await log.append(entry('b'))
+      await log.close()
+      const [segment] = readdirSync(dir)
+      // What a crash before the rename leaves: a partial copy next to the intact original.
+      writeFileSync(path.join(dir, `${segment}.rewrite`), Buffer.from([1, 2, 3]))
+      const reopened = await openFileEventLog(dir)
+      expect(readdirSync(dir)).toEqual([segment])
+      expect(ids(await reopened.read(noTx, 0, 100))).toEqual(['a', 'b'])
+      await reopened.close()
+    })
   })
 })

@@ -9,16 +9,19 @@ import {
   ftruncateSync,
   unlinkSync,
 } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, rename, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KindredError } from '../protocol/errors.js'
+import { normalizeEvent, type KindredEvent } from '../protocol/event-schema.js'
 import { eventsFromRaw, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
 import {
   entryEventCount,
   refuseAppend,
   type EventLog,
   type LogEntry,
+  type LogErasure,
+  type LogErasureResult,
   type LogRecord,
 } from './event-log.js'
 
@@ -31,6 +34,11 @@ import {
  *
  * Positions are global byte offsets; a segment file is named by the position it starts at.
  * See docs/adr/0002 for why this replaced an `event_log` table on PGlite.
+ *
+ * Privacy deletion (`erase`, ADR 0009): a segment holding the person's events is copied with each
+ * such record replaced by one of the same length (the other events of the record, padded with
+ * spaces), fsynced, and renamed over the original. Positions, hence the processor's cursor, stay
+ * valid, and a crash leaves either the old or the new file, both whole.
  */
 export interface FileEventLogOptions {
   maxQueuedEvents?: number
@@ -43,6 +51,92 @@ export interface FileEventLogOptions {
 const HEADER = 8
 const READ_WINDOW = 8 * 1024 * 1024
 const CLOSE_BRACE = Buffer.from('}')
+/** A segment being rewritten; left over by a crash, it is unfinished and the original stands. */
+const REWRITE_SUFFIX = '.rewrite'
+
+interface StoredRecord {
+  w: string
+  s: string
+  r: string
+  e?: KindredEvent[]
+  x?: StoredRawEvents
+}
+
+function recordEvents(p: StoredRecord): KindredEvent[] {
+  return p.x ? eventsFromRaw(p.x, p.r) : (p.e ?? [])
+}
+
+/**
+ * The raw form without the dropped events (undefined when none is left). Each made messageId
+ * goes with the event it was made for, so the kept events normalise to the same canonical events.
+ */
+function rawWithout(
+  x: StoredRawEvents,
+  receivedAtIso: string,
+  drop: boolean[],
+): StoredRawEvents | undefined {
+  const raws = x.a ? (x.b as { batch?: unknown }).batch : [x.b]
+  if (!Array.isArray(raws) || !x.a) return undefined
+  let made = 0
+  const keptRaws: unknown[] = []
+  const keptIds: string[] = []
+  const receivedAt = new Date(receivedAtIso)
+  raws.forEach((raw: unknown, i) => {
+    const start = made
+    normalizeEvent(raw, x.t ?? undefined, {
+      receivedAt,
+      receivedAtIso,
+      newMessageId: () => x.m[made++] ?? '',
+      ...(x.v ? { envelope: x.v } : {}),
+      correctSkew: x.k,
+    })
+    if (!drop[i]) {
+      keptRaws.push(raw)
+      keptIds.push(...x.m.slice(start, made))
+    }
+  })
+  if (keptRaws.length === 0) return undefined
+  return { ...x, m: keptIds, b: { ...(x.b as Record<string, unknown>), batch: keptRaws } }
+}
+
+/**
+ * A record body of exactly `length` bytes holding the kept events, or undefined when none fits.
+ * Tried in order: the raw form without the person's events (as small as what was sent), the
+ * canonical kept events, and, for a record already applied (never read again), no events.
+ * Each candidate is decoded back and must give exactly the kept events.
+ */
+function replacementBody(
+  p: StoredRecord,
+  events: KindredEvent[],
+  drop: boolean[],
+  length: number,
+  consumed: boolean,
+): Buffer | undefined {
+  const kept = events.filter((_, i) => !drop[i])
+  const want = JSON.stringify(kept)
+  const head = `{"w":${JSON.stringify(p.w)},"s":${JSON.stringify(p.s)},"r":${JSON.stringify(p.r)}`
+  const candidates: { json: string; check: boolean }[] = []
+  const raw = p.x && kept.length > 0 ? rawWithout(p.x, p.r, drop) : undefined
+  if (raw) candidates.push({ json: `${head},"x":${JSON.stringify(raw)}}`, check: true })
+  candidates.push({ json: `${head},"e":${want}}`, check: true })
+  if (consumed) candidates.push({ json: `${head},"e":[]}`, check: false })
+  for (const c of candidates) {
+    const bytes = Buffer.from(c.json)
+    if (bytes.length > length) continue
+    const padded = Buffer.alloc(length, 0x20)
+    bytes.copy(padded)
+    if (c.check) {
+      try {
+        const back = recordEvents(JSON.parse(padded.toString('utf8')) as StoredRecord)
+        if (JSON.stringify(back) !== want) continue
+      } catch {
+        continue
+      }
+    }
+    return padded
+  }
+  return undefined
+}
 
 function segmentName(base: number): string {
   return `${String(base).padStart(20, '0')}.log`
@@ -85,6 +179,9 @@ export async function openFileEventLog(
   const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024
   const fsync = options.fsync ?? true
   mkdirSync(dir, { recursive: true })
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(REWRITE_SUFFIX)) unlinkSync(path.join(dir, f))
+  }
 
   let segments = listSegments(dir)
   if (segments.length === 0) segments = [0]
@@ -112,9 +209,20 @@ export async function openFileEventLog(
   let queuedEvents = 0
   let flushing: Promise<void> | undefined
   let closed = false
+  /** Appends wait (queued) while the segment being written is rewritten. */
+  let paused = false
+  /** The highest position the processor has committed (`release`): records up to it are applied. */
+  let released = 0
+  /** Erasure and release take turns: a release must not delete a segment being rewritten. */
+  let turns: Promise<unknown> = Promise.resolve()
+  function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = turns.then(fn, fn)
+    turns = run.catch(() => undefined)
+    return run
+  }
 
   async function drain(): Promise<void> {
-    while (queue.length > 0) {
+    while (queue.length > 0 && !paused) {
       const group = queue.splice(0, queue.length)
       try {
         if (end - base >= segmentBytes) {
@@ -157,7 +265,7 @@ export async function openFileEventLog(
   }
 
   function kick(): void {
-    if (flushing) return
+    if (flushing || paused) return
     flushing = drain().finally(() => {
       flushing = undefined
       if (queue.length > 0) kick()
@@ -233,6 +341,103 @@ export async function openFileEventLog(
     return out
   }
 
+  /** Rewrites one segment without the person's events (see the header); the tail under pause. */
+  async function eraseInSegment(segBase: number, req: LogErasure): Promise<LogErasureResult> {
+    const result: LogErasureResult = { records: 0, events: 0, deferred: 0 }
+    const file = path.join(dir, segmentName(segBase))
+    if (closed || !existsSync(file)) return result
+    // The segment being written is rewritten with appends held back (they queue), so that its
+    // length is `end` throughout and the append handle can be reopened on the new file.
+    let tail = segBase === base
+    if (tail) {
+      paused = true
+      while (flushing) await flushing
+      tail = segBase === base
+      if (!tail) {
+        paused = false
+        kick()
+      }
+    }
+    try {
+      const length = tail ? end - segBase : undefined
+      const fh = await open(file, 'r')
+      let buf: Buffer
+      try {
+        const size = length ?? (await fh.stat()).size
+        buf = Buffer.alloc(size)
+        let got = 0
+        while (got < size) {
+          const r = await fh.read(buf, got, size - got, got)
+          if (r.bytesRead === 0) break
+          got += r.bytesRead
+        }
+        buf = buf.subarray(0, got)
+      } finally {
+        await fh.close()
+      }
+      let pos = 0
+      while (pos + HEADER <= buf.length) {
+        const len = buf.readUInt32LE(pos)
+        const bodyStart = pos + HEADER
+        if (bodyStart + len > buf.length) break
+        const text = buf.toString('utf8', bodyStart, bodyStart + len)
+        pos = bodyStart + len
+        // Cheap test first: a record that names none of the identifiers (and hides nothing
+        // behind a \u escape) is not parsed.
+        const lower = text.toLowerCase()
+        if (!text.includes('\\u') && !req.needles.some((n) => lower.includes(n))) continue
+        const p = JSON.parse(text) as StoredRecord
+        if (p.w !== req.workspaceId) continue
+        const events = recordEvents(p)
+        const drop = events.map((e) => req.concerns(e))
+        const dropped = drop.filter(Boolean).length
+        if (dropped === 0) continue
+        const body = replacementBody(p, events, drop, len, segBase + pos <= released)
+        if (!body) {
+          result.deferred++
+          continue
+        }
+        body.copy(buf, bodyStart)
+        buf.writeUInt32LE(crc32(body), bodyStart - 4)
+        result.records++
+        result.events += dropped
+      }
+      if (result.records === 0) return result
+      const temp = `${file}${REWRITE_SUFFIX}`
+      const out = await open(temp, 'w')
+      try {
+        let written = 0
+        while (written < buf.length) {
+          const r = await out.write(buf, written, buf.length - written)
+          written += r.bytesWritten
+        }
+        if (fsync) await out.sync()
+      } finally {
+        await out.close()
+      }
+      if (tail) await handle.close()
+      try {
+        await rename(temp, file)
+        if (fsync) {
+          const d = await open(dir, 'r')
+          try {
+            await d.sync()
+          } finally {
+            await d.close()
+          }
+        }
+      } finally {
+        if (tail) handle = await open(file, 'a')
+      }
+      return result
+    } finally {
+      if (tail) {
+        paused = false
+        kick()
+      }
+    }
+  }
+
   return {
     append(entry) {
       const count = entryEventCount(entry)
@@ -252,17 +457,34 @@ export async function openFileEventLog(
     async read(_tx, afterSeq, maxEvents) {
       return readFrom(afterSeq, maxEvents)
     },
-    async release(seq) {
-      // Drop whole segments that end at or before `seq` (never the one being written).
-      while (segments.length > 1 && (segments[1] as number) <= seq) {
-        const old = segments.shift() as number
-        const file = path.join(dir, segmentName(old))
-        if (existsSync(file)) unlinkSync(file)
-      }
+    release(seq) {
+      return inTurn(async () => {
+        released = Math.max(released, seq)
+        // Drop whole segments that end at or before `seq` (never the one being written).
+        while (segments.length > 1 && (segments[1] as number) <= seq) {
+          const old = segments.shift() as number
+          const file = path.join(dir, segmentName(old))
+          if (existsSync(file)) unlinkSync(file)
+        }
+      })
+    },
+    erase(request) {
+      return inTurn(async () => {
+        const total: LogErasureResult = { records: 0, events: 0, deferred: 0 }
+        if (request.needles.length === 0) return total
+        for (const segBase of [...segments]) {
+          const r = await eraseInSegment(segBase, request)
+          total.records += r.records
+          total.events += r.events
+          total.deferred += r.deferred
+        }
+        return total
+      })
     },
     async close() {
       closed = true
       while (flushing) await flushing
+      await turns
       await handle.close()
     },
   }

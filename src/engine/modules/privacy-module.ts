@@ -42,6 +42,7 @@ export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleF
           clock,
           newId: privacyId,
           suppressionKey,
+          eventLog: deps.eventLog,
         })
       : undefined
     return {

@@ -11,7 +11,12 @@
  * | identities | every identifier of those profiles (and the requested identifier) |
  * | events (all partitions) | rows of those profiles, and unresolved rows whose user_id / anonymous_id is one of the identifiers |
  * | every table with workspace_id + profile_id | rows of those profiles: computed_trait_values, segment_members, segment_membership_history, profile_consents (+ history), outbox, delivery_jobs, destination_profile_traits, identity_events, … |
- * | delivery_attempts | attempts of the person's jobs: deleted when they carried only that person's jobs, otherwise the request summary is redacted |
+ * | delivery_attempts | attempts of the person's jobs: deleted when they carried only that person's jobs, otherwise the request summary is redacted; then any attempt whose request, response or error mentions an identifier is redacted, whatever its jobs (a job gone with its destination) |
+ * | delivery_jobs | also jobs of no profile whose input mentions an identifier |
+ * | event_violations | violations of the person's events (by messageId) and any whose text mentions an identifier |
+ * | quarantined_events | rows whose payload or error mentions an identifier (matched on the payload's text, so stored JSON or text alike) |
+ * | matching_pairs | candidate pairs with one of those profiles, or whose explanation mentions an identifier |
+ * | profile_separations | also rows whose other side is one of those profiles |
  * | profile_merges | merges and splits from or into those profiles |
  * | identity_events | also rows whose details mention an identifier or profile id |
  * | event_log | not-yet-applied log rows: the person's events are cut out of each chunk |
@@ -19,6 +24,9 @@
  * | privacy_requests | access requests about the person lose their working state (export gone) |
  * | event_ids | kept: (source, messageId) only, no identifier; keeping it makes an SDK retry of an old event a duplicate instead of a resurrection |
  * | segment_size_history, segments, destinations, sources, … | aggregate or configuration: nothing personal |
+ *
+ * Outside the store (src/engine/privacy/outside-store.ts): the embedded file event log and the
+ * imports' rejects files. After the erasure the touched tables are vacuumed (best effort).
  */
 import type { Queryable } from '../../store/db.js'
 import {
@@ -85,7 +93,11 @@ export async function profileKeyedTables(tx: Queryable): Promise<string[]> {
 }
 
 /** True when the event carries one of the person's identifiers. */
-function concernsPerson(event: KindredEvent, keys: Set<string>, rules: CompiledIdentityRules) {
+export function concernsPerson(
+  event: KindredEvent,
+  keys: Set<string>,
+  rules: CompiledIdentityRules,
+) {
   const x = extractIdentifiers(event, rules)
   if (x.identifiers.some((i) => keys.has(identifierKey(i)))) return true
   const prev = x.previousId
@@ -121,6 +133,85 @@ export async function erasePerson(
     const attempts = await scrubAttempts(tx, workspaceId, jobIds)
     add('delivery_attempts', attempts)
   }
+  if (needles.length > 0) {
+    add('delivery_attempts', await scrubAttemptsByNeedles(tx, workspaceId, needles))
+    add(
+      'delivery_jobs',
+      (
+        await tx.query(
+          `DELETE FROM delivery_jobs WHERE workspace_id = $1 AND profile_id IS NULL
+           AND ${mentions('input::text')}`,
+          [workspaceId, needles],
+        )
+      ).rowCount,
+    )
+  }
+  // Violations are keyed by messageId: those of the person's events go before the events do.
+  add(
+    'event_violations',
+    (
+      await tx.query(
+        `DELETE FROM event_violations v USING events e
+         WHERE v.workspace_id = $1 AND e.workspace_id = $1 AND e.profile_id = ANY($2::text[])
+           AND v.source_id = e.source_id AND v.message_id = e.message_id`,
+        [workspaceId, profileIds],
+      )
+    ).rowCount,
+  )
+  if (needles.length > 0) {
+    add(
+      'event_violations',
+      (
+        await tx.query(
+          `DELETE FROM event_violations WHERE workspace_id = $1 AND ${mentions('violations::text')}`,
+          [workspaceId, needles],
+        )
+      ).rowCount,
+    )
+    const quarantined = await tx.query<{ source_id: string; message_id: string }>(
+      `DELETE FROM quarantined_events WHERE workspace_id = $1
+       AND (${mentions('payload::text')} OR ${mentions("coalesce(error, '')")})
+       RETURNING source_id, message_id`,
+      [workspaceId, needles],
+    )
+    add('quarantined_events', quarantined.rowCount)
+    if (quarantined.rows.length > 0) {
+      add(
+        'event_violations',
+        (
+          await tx.query(
+            `DELETE FROM event_violations v USING unnest($2::text[], $3::text[]) AS q(s, m)
+             WHERE v.workspace_id = $1 AND v.source_id = q.s AND v.message_id = q.m`,
+            [
+              workspaceId,
+              quarantined.rows.map((q) => q.source_id),
+              quarantined.rows.map((q) => q.message_id),
+            ],
+          )
+        ).rowCount,
+      )
+    }
+  }
+  add(
+    'matching_pairs',
+    (
+      await tx.query(
+        `DELETE FROM matching_pairs WHERE workspace_id = $1
+         AND (profile_a = ANY($2::text[]) OR profile_b = ANY($2::text[])
+              OR ${mentions('explanation::text', '$3')})`,
+        [workspaceId, profileIds, needles],
+      )
+    ).rowCount,
+  )
+  add(
+    'profile_separations',
+    (
+      await tx.query(
+        `DELETE FROM profile_separations WHERE workspace_id = $1 AND other_profile_id = ANY($2::text[])`,
+        [workspaceId, profileIds],
+      )
+    ).rowCount,
+  )
 
   for (const table of (await profileKeyedTables(tx)).filter((t) => !genericExclusions(t))) {
     const r = await tx.query(
@@ -232,6 +323,31 @@ export async function scrubAttempts(
     [workspaceId, jobIds],
   )
   return del.rowCount + red.rowCount
+}
+
+/**
+ * Attempts whose request, response or error mentions one of the needles are redacted, whichever
+ * jobs they carried: a job may be gone (its destination deleted) while its attempts stay.
+ */
+export async function scrubAttemptsByNeedles(
+  tx: Queryable,
+  workspaceId: string,
+  needles: string[],
+): Promise<number> {
+  if (needles.length === 0) return 0
+  const r = await tx.query(
+    `UPDATE delivery_attempts SET request = '{"redacted":"privacy deletion"}'::jsonb,
+       response_excerpt = NULL, error = NULL
+     WHERE workspace_id = $1 AND (${mentions('request::text')}
+       OR ${mentions("coalesce(response_excerpt, '')")} OR ${mentions("coalesce(error, '')")})`,
+    [workspaceId, needles],
+  )
+  return r.rowCount
+}
+
+/** SQL: the lower-cased `expr` contains one of the needles (a text[] parameter). */
+function mentions(expr: string, param = '$2'): string {
+  return `EXISTS (SELECT 1 FROM unnest(${param}::text[]) v WHERE strpos(lower(${expr}), v) > 0)`
 }
 
 /** Cuts the person's events out of event_log chunks (unapplied rows; applied ones are gone). */

@@ -21,6 +21,7 @@ import {
 } from '../../privacy/privacy-request.js'
 import type { SuppressionKey } from '../../privacy/suppression.js'
 import type { Db, Queryable } from '../../store/db.js'
+import type { EventLogWriter } from '../../stream/event-log.js'
 import { pollingLoop } from '../loops.js'
 import { auditRepository } from '../../store/repositories/audit-repository.js'
 import { insertJobs } from '../dispatcher.js'
@@ -29,8 +30,15 @@ import {
   erasePerson,
   profileCluster,
   scrubAttempts,
+  scrubAttemptsByNeedles,
   type ErasureSubject,
 } from './erase.js'
+import {
+  eraseOutsideStore,
+  erasureNeedles,
+  vacuumTables,
+  type OutsideStoreErasure,
+} from './outside-store.js'
 import { addSuppressions, type PrivacyRequestRow, type RequestSubject } from './requests.js'
 import { REFRESH_MS, suppressionMatcher } from './suppression-cache.js'
 
@@ -52,7 +60,15 @@ export interface PrivacyWorkerOptions {
   maxAttempts?: number
   /** New delivery jobs were enqueued (destination deletions). */
   onEnqueued?: () => void
+  /** The event log, whose own storage (segment files) a deletion rewrites when it can. */
+  eventLog?: EventLogWriter
 }
+
+/** Trait keys destinations identify a person by when deleting (profile-fields.ts). */
+const IDENTIFYING_TRAITS = ['email', 'phone', 'phone_number']
+
+/** Tables a deletion's scrub step changes (vacuumed afterwards along with the erased ones). */
+const SCRUBBED_TABLES = ['delivery_jobs', 'delivery_attempts', 'privacy_requests']
 
 export interface PrivacyWorker {
   start(): void
@@ -311,9 +327,15 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
               [ws, root],
             )
           ).rows[0]
+    // Destinations delete by identifier (e-mail, phone, user and external ids): the job carries
+    // those, not the person's other traits (it is kept until the scrub step, and so are its
+    // attempts, when a destination is slow or fails).
+    const traits = snapshotRow?.traits ?? row.subject.snapshot?.traits ?? {}
     const snapshot = {
       id: root ?? row.id,
-      traits: snapshotRow?.traits ?? row.subject.snapshot?.traits ?? {},
+      traits: Object.fromEntries(
+        IDENTIFYING_TRAITS.filter((k) => traits[k] !== undefined).map((k) => [k, traits[k]]),
+      ),
       identities: identities.filter((i) => i.type !== 'profile_id'),
     }
     const subject: ErasureSubject = { workspaceId: ws, profileIds, identities }
@@ -427,9 +449,9 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
     const ws = row.workspace_id
     const jobIds = row.subject.jobIds ?? []
     const redact = redactor(row.subject)
-    let attempts = 0
+    let attempts = await scrubAttemptsByNeedles(tx, ws, erasureNeedles(row.subject))
     if (jobIds.length > 0) {
-      attempts = await scrubAttempts(tx, ws, jobIds)
+      attempts += await scrubAttempts(tx, ws, jobIds)
       const errors = await tx.query<{ id: string; last_error: string | null }>(
         'SELECT id::text AS id, last_error FROM delivery_jobs WHERE workspace_id = $1 AND id = ANY($2::bigint[])',
         [ws, jobIds],
@@ -459,11 +481,19 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
       [ws, row.id, new Date(clock() + graceMs).toISOString()],
     )
     const failed = row.destinations.filter((d) => d.status === 'failed').length
+    const outside = outsideDone.get(row.id)
     await saveStep(
       tx,
       row,
       'scrub',
-      { status: 'completed', details: { deliveryAttempts: attempts } },
+      {
+        status: 'completed',
+        details: {
+          deliveryAttempts: attempts,
+          ...(outside?.eventLog ? { eventLogRecords: outside.eventLog.records } : {}),
+          rejectLines: outside?.rejectLines ?? 0,
+        },
+      },
       {},
     )
     await finish(tx, row, {
@@ -493,6 +523,26 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
     return { kind: 'done' }
   }
 
+  /** What the file pass of a request's scrub step did, for its receipt. */
+  const outsideDone = new Map<string, OutsideStoreErasure>()
+
+  async function eraseFiles(row: PrivacyRequestRow): Promise<OutsideStoreErasure> {
+    const subject: ErasureSubject = {
+      workspaceId: row.workspace_id,
+      profileIds: row.subject.profileIds ?? [],
+      identities: row.subject.identities ?? [],
+    }
+    const rules = await matcher.rules(row.workspace_id)
+    return eraseOutsideStore({ db, eventLog: options.eventLog }, subject, rules)
+  }
+
+  /** Tables the erase step's receipt counted rows in. */
+  function erasedTables(row: PrivacyRequestRow): string[] {
+    const receipt = row.steps.find((s) => s.step === 'erase')
+    const rows = (receipt?.details as { rows?: Record<string, number> } | undefined)?.rows ?? {}
+    return Object.keys(rows)
+  }
+
   const runners: Record<StepName, (tx: Queryable, row: PrivacyRequestRow) => Promise<StepResult>> =
     { resolve, suppress, erase, forward, scrub, export: accessExport }
 
@@ -505,7 +555,42 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
         }
         return
       }
-      const result = await db.transaction(async (tx) => runners[step](tx, row))
+      if (row.type === 'deletion' && step === 'scrub') {
+        // Files first, outside the transaction; the receipt commits after them, so a crash
+        // before it runs this (idempotent) pass again.
+        const done = await eraseFiles(row)
+        if (done.eventLog && done.eventLog.deferred > 0) {
+          // Records still waiting for the processor hold the person with others' events that do
+          // not fit once cut: look again when the processor has applied them.
+          await db.query(
+            `UPDATE privacy_requests SET next_run_at = $3, locked_until = NULL, updated_at = $4
+             WHERE workspace_id = $1 AND id = $2`,
+            [row.workspace_id, row.id, new Date(clock() + 1_000).toISOString(), nowIso()],
+          )
+          return
+        }
+        outsideDone.set(row.id, done)
+      }
+      let result: StepResult
+      try {
+        result = await db.transaction(async (tx) => runners[step](tx, row))
+      } finally {
+        outsideDone.delete(row.id)
+      }
+      if (row.type === 'deletion' && step === 'erase') {
+        // At once, rather than after forwarding (which may wait long for a destination); the
+        // scrub step repeats it, so a crash here leaves nothing behind for good.
+        await eraseFiles(row).catch((err: unknown) =>
+          logger.warn(
+            { err, requestId: row.id },
+            'privacy deletion: file erasure failed; retried at scrub',
+          ),
+        )
+        await vacuumTables(db, erasedTables(row), logger)
+      }
+      if (row.type === 'deletion' && step === 'scrub') {
+        await vacuumTables(db, SCRUBBED_TABLES, logger)
+      }
       if (result.kind === 'wait') {
         await db.query(
           `UPDATE privacy_requests SET locked_until = NULL WHERE workspace_id = $1 AND id = $2`,
