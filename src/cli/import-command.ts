@@ -9,6 +9,9 @@
  * Runs in-process against the store and event log (the embedded store must not be in use by a
  * server), or, with `--url` and `KINDRED_ADMIN_TOKEN`, uploads the file to a running server.
  * Re-running the same import resumes it where it stopped, or does nothing when it finished.
+ *
+ * `kindred import cancel <import id> [--url http://…] [--workspace default] [--data-dir …]` stops
+ * an import (through the API with `--url`, else in the store) and marks it cancelled.
  * @module
  */
 import { createReadStream, readFileSync, statSync } from 'node:fs'
@@ -30,6 +33,7 @@ import {
   type ImportMapping,
 } from '../engine/imports/mapping.js'
 import { prepareImport, runImport, type ImportProgress } from '../engine/imports/import-runner.js'
+import { importsRepository } from '../engine/imports/imports-repository.js'
 import { formatProgressLine } from '../engine/imports/progress.js'
 
 export const IMPORT_USAGE =
@@ -356,11 +360,14 @@ async function uploadToServer(
       fileSize: view.fileSize,
       resumedFrom: 0,
     })
-    if (view.status === 'completed' || view.status === 'failed') break
+    if (view.status === 'completed' || view.status === 'failed' || view.status === 'cancelled')
+      break
     await new Promise((r) => setTimeout(r, 500))
   }
   reporter.done()
   if (view.status === 'failed') throw new KindredError('INTERNAL', `import failed: ${view.error}`)
+  if (view.status === 'cancelled')
+    throw new KindredError('CONFLICT', `import ${view.id} was cancelled`)
   const seconds = (Date.now() - started) / 1000
   return {
     importId: view.id,
@@ -373,4 +380,102 @@ async function uploadToServer(
     seconds,
     rowsPerSec: view.counts.read / Math.max(seconds, 0.001),
   }
+}
+
+export const IMPORT_CANCEL_USAGE =
+  'kindred import cancel <import id> [--url http://host:port] [--workspace default] [--data-dir ./.kindred]'
+
+export interface ImportCancelOptions {
+  importId: string
+  workspaceId: string
+  dataDir: string
+  databaseUrl: string | undefined
+  url: string | undefined
+  adminToken: string | undefined
+}
+
+export type ParsedImportCancelArgs =
+  { ok: true; options: ImportCancelOptions } | { ok: false; error: string }
+
+/** Arguments after `kindred import cancel`. */
+export function parseImportCancelArgs(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): ParsedImportCancelArgs {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        workspace: { type: 'string' },
+        'data-dir': { type: 'string' },
+        url: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (err) {
+    return { ok: false, error: `${(err as Error).message}\nusage: ${IMPORT_CANCEL_USAGE}` }
+  }
+  const { values, positionals } = parsed
+  if (positionals.length !== 1) {
+    return { ok: false, error: `give exactly one import id\nusage: ${IMPORT_CANCEL_USAGE}` }
+  }
+  return {
+    ok: true,
+    options: {
+      importId: positionals[0] as string,
+      workspaceId: values.workspace ?? 'default',
+      dataDir: values['data-dir'] ?? env.KINDRED_DATA_DIR ?? '.kindred',
+      databaseUrl: env.DATABASE_URL || undefined,
+      url: values.url,
+      adminToken: env.KINDRED_ADMIN_TOKEN || undefined,
+    },
+  }
+}
+
+/**
+ * Cancels an import: through a running server's API with `--url` (it stops the run at once), or
+ * in the store (a run in another process notices at its next checkpoint).
+ */
+export async function runImportCancel(
+  o: ImportCancelOptions,
+  io: Pick<ImportCommandIo, 'stdout'> = { stdout: process.stdout },
+): Promise<{ importId: string; status: string }> {
+  let status: string
+  if (o.url) {
+    if (!o.adminToken) {
+      throw new KindredError('UNAUTHORIZED', 'set KINDRED_ADMIN_TOKEN to cancel through --url')
+    }
+    const res = await fetch(
+      `${o.url.replace(/\/$/, '')}/api/v1/imports/${encodeURIComponent(o.importId)}/cancel`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${o.adminToken}`, 'x-kindred-workspace': o.workspaceId },
+      },
+    )
+    const text = await res.text()
+    if (!res.ok) {
+      const body = JSON.parse(text) as { error?: { code?: string; message?: string } }
+      const code = res.status === 404 ? 'NOT_FOUND' : res.status === 409 ? 'CONFLICT' : 'INTERNAL'
+      throw new KindredError(code, body.error?.message ?? `${res.status} ${text}`)
+    }
+    status = (JSON.parse(text) as { status: string }).status
+  } else {
+    const store = await openStore({ databaseUrl: o.databaseUrl, dataDir: path.resolve(o.dataDir) })
+    try {
+      const db = store.db
+      const cancelled = await importsRepository.cancel(db, o.workspaceId, o.importId, new Date())
+      if (!cancelled) {
+        const r = await importsRepository.get(db, o.workspaceId, o.importId)
+        if (!r) throw new KindredError('NOT_FOUND', `import ${o.importId} not found`)
+        throw new KindredError('CONFLICT', `import ${o.importId} is already ${r.status}`)
+      }
+      status = cancelled.status
+    } finally {
+      await store.close()
+    }
+  }
+  io.stdout.write(`import ${o.importId}: ${status}\n`)
+  return { importId: o.importId, status }
 }

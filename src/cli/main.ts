@@ -6,7 +6,14 @@ import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
-import { IMPORT_USAGE, parseImportArgs, runImportCommand } from './import-command.js'
+import {
+  IMPORT_CANCEL_USAGE,
+  IMPORT_USAGE,
+  parseImportArgs,
+  parseImportCancelArgs,
+  runImportCancel,
+  runImportCommand,
+} from './import-command.js'
 import {
   USER_USAGE,
   checkPassword,
@@ -24,6 +31,7 @@ Usage:
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
+  ${IMPORT_CANCEL_USAGE}
   ${USER_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
@@ -227,6 +235,12 @@ export async function main(argv: string[]): Promise<void> {
     case 'reprocess':
       return reprocessCommand(rest)
     case 'import': {
+      if (rest[0] === 'cancel') {
+        const cancel = parseImportCancelArgs(rest.slice(1))
+        if (!cancel.ok) fail(cancel.error)
+        await runImportCancel(cancel.options)
+        return
+      }
       const parsed = parseImportArgs(rest)
       if (!parsed.ok) fail(parsed.error)
       await runImportCommand(parsed.options)

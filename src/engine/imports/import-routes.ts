@@ -5,7 +5,10 @@
  * - `PUT /api/v1/imports/:id/file`, body = the raw file (any content type, no size limit), streamed
  *   to disk while hashed → 202, the import runs in the background;
  * - `GET /api/v1/imports`, `GET /api/v1/imports/:id` (status, counts, progress, first errors),
- *   `GET /api/v1/imports/:id/rejects` (the rejects file, JSONL).
+ *   `GET /api/v1/imports/:id/rejects` (the rejects file, JSONL);
+ * - `POST /api/v1/imports/:id/cancel` → 200, the cancelled record; 409 once the import is over.
+ * The uploaded file is removed when the import is over (completed, failed, parked or cancelled);
+ * the rejects file stays.
  * An upload of a file already imported the same way finishes at once as a duplicate of nothing:
  * its events have the same messageIds, which the processor stores once.
  */
@@ -15,17 +18,15 @@ import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform, type Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import type { Logger } from 'pino'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/errors.js'
-import type { Db } from '../../store/db.js'
 import { sourcesRepository } from '../../store/repositories/sources-repository.js'
-import type { EventLogWriter } from '../../stream/event-log.js'
 import type { Auth } from '../../server/auth.js'
 import { jsonBody, notFound } from '../../server/http-helpers.js'
 import { importFormats, importKinds, importMappingSchema } from './mapping.js'
 import { importsRepository, type ImportRecord } from './imports-repository.js'
-import { importKeyFor, newImportId, runImport } from './import-runner.js'
+import { importKeyFor, newImportId } from './import-runner.js'
+import { startBackgroundRun, uploadPath, type BackgroundRunDeps } from './background-runs.js'
 
 const READ = 'read:imports'
 const WRITE = 'write:imports'
@@ -38,18 +39,10 @@ const createImportSchema = z.strictObject({
   fileName: z.string().max(512).optional(),
 })
 
-export interface ImportRoutesDeps {
-  db: Db
-  eventLog: EventLogWriter
-  clock: () => Date
-  logger: Logger
-  /** Uploaded files and rejects files live here. */
-  workDir: string
-  /** Background runs, so that the module can wait for them on stop. */
-  running: Map<string, Promise<unknown>>
-  /** Aborted when the server closes: runs stop at a checkpoint and resume on the next start. */
-  signal: AbortSignal
-}
+export type ImportRoutesDeps = BackgroundRunDeps
+
+/** How long a cancel waits for a run of this node to stop before answering anyway. */
+const CANCEL_WAIT_MS = 10_000
 
 export function importView(r: ImportRecord) {
   const fraction =
@@ -72,11 +65,16 @@ export function importView(r: ImportRecord) {
     progress: { bytesRead: r.bytesRead, fraction, checkpointRow: r.checkpointRow },
     errors: r.errors,
     error: r.error,
+    resumeAttempts: r.resumeAttempts,
     importTime: r.importTime,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
     uploadUrl: r.status === 'awaiting_upload' ? `/api/v1/imports/${r.id}/file` : undefined,
+    cancelUrl:
+      r.status === 'awaiting_upload' || r.status === 'running'
+        ? `/api/v1/imports/${r.id}/cancel`
+        : undefined,
     rejectsUrl: `/api/v1/imports/${r.id}/rejects`,
   }
 }
@@ -107,6 +105,35 @@ export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: Imp
     // Only the checkpointed part: a running import may be mid-write.
     if (r.rejectsBytes === 0) return reply.send('')
     return reply.send(createReadStream(r.rejectsPath, { start: 0, end: r.rejectsBytes - 1 }))
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/imports/:id/cancel', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const { id } = req.params
+    const cancelled = await importsRepository.cancel(db, workspaceId, id, deps.clock())
+    if (!cancelled) {
+      const r = await importsRepository.get(db, workspaceId, id)
+      if (!r) throw notFound(`import ${id}`)
+      throw new KindredError('CONFLICT', `import ${id} is already ${r.status}: nothing to cancel`, {
+        details: { status: r.status },
+      })
+    }
+    // A run of this node stops after its current row; one on another node at its next checkpoint
+    // (the record no longer says running), and that node removes its upload.
+    const run = deps.running.get(id)
+    if (run) {
+      run.cancel.abort()
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        run.done,
+        new Promise((r) => (timer = setTimeout(r, CANCEL_WAIT_MS).unref())),
+      ])
+      clearTimeout(timer)
+    } else {
+      rmSync(uploadPath(deps.workDir, cancelled), { force: true })
+    }
+    const now = await importsRepository.get(db, workspaceId, id)
+    return importView(now ?? cancelled)
   })
 
   app.post('/api/v1/imports', async (req, reply) => {
@@ -146,7 +173,7 @@ export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: Imp
         throw new KindredError('CONFLICT', `import ${id} already has its file (${record.status})`)
       }
       mkdirSync(deps.workDir, { recursive: true })
-      const filePath = path.join(deps.workDir, `${id}.${record.format}`)
+      const filePath = uploadPath(deps.workDir, record)
       const hash = createHash('sha256')
       let size = 0
       const body = (req.body as Readable | undefined) ?? req.raw
@@ -176,21 +203,14 @@ export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: Imp
         rejectsPath: path.join(deps.workDir, `${id}.rejects.jsonl`),
         now: deps.clock(),
       })
-      if (!attached) throw notFound(`import ${id}`)
-      const run = runImport({
-        db,
-        eventLog: deps.eventLog,
-        record: attached,
-        filePath,
-        clock: deps.clock,
-        signal: deps.signal,
-      })
-        .then((r) => {
-          if (r.status === 'completed') rmSync(filePath, { force: true })
-        })
-        .catch((err: unknown) => deps.logger.error({ err, importId: id }, 'import failed'))
-        .finally(() => deps.running.delete(id))
-      deps.running.set(id, run)
+      if (!attached) {
+        // Cancelled while the file was arriving: nothing runs, and nothing of it is kept.
+        rmSync(filePath, { force: true })
+        const now = await importsRepository.get(db, workspaceId, id)
+        if (!now) throw notFound(`import ${id}`)
+        throw new KindredError('CONFLICT', `import ${id} was ${now.status} during the upload`)
+      }
+      startBackgroundRun(deps, attached, filePath)
       return reply.code(202).send(importView(attached))
     })
   })

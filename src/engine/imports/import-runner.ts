@@ -111,10 +111,10 @@ export async function prepareImport(o: PrepareImportOptions): Promise<PreparedIm
   const importKey = importKeyFor({ ...o, fileHash: hash })
   const existing = await importsRepository.findByKey(o.db, o.workspaceId, importKey)
   if (existing) {
-    return {
-      record: existing,
-      previous: existing.status === 'completed' ? 'completed' : 'resumable',
-    }
+    if (existing.status === 'completed') return { record: existing, previous: 'completed' }
+    // Running the same file again is the way to retry a failed, parked or cancelled import.
+    const reopened = await importsRepository.reopen(o.db, o.workspaceId, existing.id, o.clock())
+    return { record: reopened ?? existing, previous: 'resumable' }
   }
   const record = await importsRepository.insert(o.db, {
     workspaceId: o.workspaceId,
@@ -155,6 +155,12 @@ export interface RunImportOptions {
   onProgress?: (p: ImportProgress) => void
   /** Stops after the current batch, leaving the import `running` with its checkpoint (resumable). */
   signal?: AbortSignal
+  /**
+   * The import was cancelled (its record already says so): stops after the current row and
+   * leaves the record as the cancel left it. A cancel from another node is noticed at the next
+   * checkpoint, whose conditional update finds the import no longer running.
+   */
+  cancelSignal?: AbortSignal
   /** Waits between retries when the event log is overloaded (default 200 ms). */
   overloadedDelayMs?: number
 }
@@ -165,13 +171,15 @@ async function appendWithRetry(
   log: EventLogWriter,
   entry: Parameters<EventLogWriter['append']>[0],
   delayMs: number,
+  stopping: () => boolean,
 ): Promise<void> {
   for (;;) {
     try {
       await log.append(entry)
       return
     } catch (err) {
-      if (isKindredError(err) && err.code === 'OVERLOADED') {
+      // A stop or cancel must not wait for an overloaded log to drain.
+      if (isKindredError(err) && err.code === 'OVERLOADED' && !stopping()) {
         await sleep(delayMs)
         continue
       }
@@ -189,7 +197,13 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   if (importKey === null || rejectsPath === null) {
     throw new KindredError('CONFLICT', `import ${record.id} has no file yet: upload it first`)
   }
-  await importsRepository.markRunning(db, record.workspaceId, record.id, o.clock())
+  // Cancelled (or finished) before this run began: nothing to do.
+  if (!(await importsRepository.isRunning(db, record.workspaceId, record.id))) {
+    return (await importsRepository.get(db, record.workspaceId, record.id)) as ImportRecord
+  }
+  let cancelledElsewhere = false
+  const cancelled = () => cancelledElsewhere || o.cancelSignal?.aborted === true
+  const stopping = () => cancelled() || o.signal?.aborted === true
   const receivedAt = new Date(record.importTime)
   // Imported events get the same PII protection as tracked ones, before the event log (ADR 0003).
   const source = await sourcesRepository.get(db, record.workspaceId, record.sourceId)
@@ -242,6 +256,7 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
           events: batch.events,
         },
         o.overloadedDelayMs ?? 200,
+        stopping,
       )
     }
     if (batch.rejects.length > 0) {
@@ -250,13 +265,14 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
       rejectsBytes += buf.length
       fdatasyncSync(rejectsFd)
     }
-    await importsRepository.checkpoint(
+    const stillRunning = await importsRepository.checkpoint(
       db,
       record.workspaceId,
       record.id,
       { ...batch.snapshot, checkpointRow: batch.checkpointRow, rejectsBytes, errors: batch.errors },
       o.clock(),
     )
+    if (!stillRunning) cancelledElsewhere = true
     o.onProgress?.({ ...batch.snapshot, fileSize: record.fileSize, resumedFrom })
   }
 
@@ -320,12 +336,17 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
           }
         }
       }
+      if (stopping()) break
       if (rowsInBatch >= batchSize) await startFlush()
-      if (o.signal?.aborted) break
+      if (stopping()) break
     }
-    await startFlush()
+    // A cancelled import appends nothing more; a stopped one keeps what it read, at a checkpoint.
+    if (!cancelled()) await startFlush()
     await inFlight
-    if (!o.signal?.aborted) {
+    if (o.signal?.aborted && !cancelled()) {
+      // A clean stop at a checkpoint is no sign that the import itself brings the process down.
+      await importsRepository.clearResumeAttempts(db, record.workspaceId, record.id)
+    } else if (!stopping()) {
       await importsRepository.finish(
         db,
         record.workspaceId,
@@ -338,7 +359,11 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   } catch (err) {
     await inFlight.catch(() => undefined)
     // Stopped by the server closing: leave it `running` at its checkpoint, resumed on next start.
-    if (o.signal?.aborted) throw err
+    if (o.signal?.aborted && !cancelled()) throw err
+    // Cancelled: the record already says so, and an error on the way out is no failure.
+    if (cancelled()) {
+      return (await importsRepository.get(db, record.workspaceId, record.id)) as ImportRecord
+    }
     const message = err instanceof Error ? err.message : String(err)
     await importsRepository
       .finish(db, record.workspaceId, record.id, 'failed', message, o.clock())

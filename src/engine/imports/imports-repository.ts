@@ -1,9 +1,20 @@
-/** The `imports` table (migration 0300): one record per import, its checkpoint and counters. */
+/**
+ * The `imports` table (migrations 0300, 0312): one record per import, its checkpoint and counters.
+ * Every change of a running import is conditional on it still being `running`, so a cancel (from
+ * any node) wins over a run that finishes or checkpoints at the same moment.
+ */
 import type { Queryable } from '../../store/db.js'
 import type { FieldIssue } from '../../protocol/errors.js'
 import type { ImportFormat, ImportKind, ImportMapping } from './mapping.js'
 
-export type ImportStatus = 'awaiting_upload' | 'running' | 'completed' | 'failed'
+export type ImportStatus = 'awaiting_upload' | 'running' | 'completed' | 'failed' | 'cancelled'
+
+/** Statuses an import never leaves. */
+export const finishedStatuses: ReadonlySet<ImportStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+])
 
 export interface RejectSample {
   row: number
@@ -32,6 +43,8 @@ export interface ImportRecord {
   rejectsBytes: number
   errors: RejectSample[]
   error: string | null
+  /** Resumes on start since the import last stopped cleanly (see `beginResume`). */
+  resumeAttempts: number
   createdAt: string
   updatedAt: string
   finishedAt: string | null
@@ -59,6 +72,7 @@ interface Row {
   rejects_bytes: string | number
   errors: RejectSample[]
   error: string | null
+  resume_attempts: string | number
   created_at: Date | string
   updated_at: Date | string
   finished_at: Date | string | null
@@ -88,6 +102,7 @@ const toRecord = (r: Row): ImportRecord => ({
   rejectsBytes: Number(r.rejects_bytes),
   errors: r.errors,
   error: r.error,
+  resumeAttempts: Number(r.resume_attempts),
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
   finishedAt: r.finished_at === null ? null : iso(r.finished_at),
@@ -196,18 +211,91 @@ export const importsRepository = {
     const res = await db.query<Row>(
       `UPDATE imports SET import_key = $3, file_hash = $4, file_size = $5, rejects_path = $6,
          status = 'running', updated_at = $7
-       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+       WHERE workspace_id = $1 AND id = $2 AND status = 'awaiting_upload' RETURNING *`,
       [workspaceId, id, f.importKey, f.fileHash, f.fileSize, f.rejectsPath, f.now.toISOString()],
     )
     const row = res.rows[0]
     return row ? toRecord(row) : undefined
   },
-  async markRunning(db: Queryable, workspaceId: string, id: string, now: Date): Promise<void> {
-    await db.query(
-      `UPDATE imports SET status = 'running', error = NULL, finished_at = NULL, updated_at = $3
-       WHERE workspace_id = $1 AND id = $2`,
+  /**
+   * Runs a failed or cancelled import again (the CLI re-run of the same file): someone asked for
+   * it, so the resume count starts over.
+   */
+  async reopen(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    now: Date,
+  ): Promise<ImportRecord | undefined> {
+    const res = await db.query<Row>(
+      `UPDATE imports SET status = 'running', error = NULL, finished_at = NULL, resume_attempts = 0,
+         updated_at = $3
+       WHERE workspace_id = $1 AND id = $2 AND status IN ('running', 'failed', 'cancelled')
+       RETURNING *`,
       [workspaceId, id, now.toISOString()],
     )
+    const row = res.rows[0]
+    return row ? toRecord(row) : undefined
+  },
+  /** True when the import is still `running` (not cancelled or finished meanwhile). */
+  async isRunning(db: Queryable, workspaceId: string, id: string): Promise<boolean> {
+    const res = await db.query(
+      `SELECT 1 FROM imports WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
+      [workspaceId, id],
+    )
+    return res.rows.length > 0
+  },
+  /**
+   * Counts one more resume on start, or parks the import when it has had `maxAttempts` already:
+   * an import that takes the process down must not do it again on every start.
+   */
+  async beginResume(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    maxAttempts: number,
+    now: Date,
+  ): Promise<{ resumed: true; record: ImportRecord } | { resumed: false; reason: string | null }> {
+    const res = await db.query<Row>(
+      `UPDATE imports SET resume_attempts = resume_attempts + 1, updated_at = $4
+       WHERE workspace_id = $1 AND id = $2 AND status = 'running' AND resume_attempts < $3
+       RETURNING *`,
+      [workspaceId, id, maxAttempts, now.toISOString()],
+    )
+    const row = res.rows[0]
+    if (row) return { resumed: true, record: toRecord(row) }
+    const reason =
+      `parked: the import was interrupted ${maxAttempts} times while resuming, so it is not ` +
+      'resumed again; fix the cause and import the file again'
+    const parked = await db.query(
+      `UPDATE imports SET status = 'failed', error = $3, finished_at = $4, updated_at = $4
+       WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
+      [workspaceId, id, reason, now.toISOString()],
+    )
+    return { resumed: false, reason: parked.rowCount > 0 ? reason : null }
+  },
+  /** The run stopped cleanly at a checkpoint (server stop): that interruption was not its fault. */
+  async clearResumeAttempts(db: Queryable, workspaceId: string, id: string): Promise<void> {
+    await db.query(
+      `UPDATE imports SET resume_attempts = 0 WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
+      [workspaceId, id],
+    )
+  },
+  /** Cancels an import that has not finished; undefined when there is none to cancel. */
+  async cancel(
+    db: Queryable,
+    workspaceId: string,
+    id: string,
+    now: Date,
+  ): Promise<ImportRecord | undefined> {
+    const res = await db.query<Row>(
+      `UPDATE imports SET status = 'cancelled', error = 'cancelled', finished_at = $3, updated_at = $3
+       WHERE workspace_id = $1 AND id = $2 AND status IN ('awaiting_upload', 'running')
+       RETURNING *`,
+      [workspaceId, id, now.toISOString()],
+    )
+    const row = res.rows[0]
+    return row ? toRecord(row) : undefined
   },
   async checkpoint(
     db: Queryable,
@@ -215,11 +303,11 @@ export const importsRepository = {
     id: string,
     c: Checkpoint,
     now: Date,
-  ): Promise<void> {
-    await db.query(
+  ): Promise<boolean> {
+    const res = await db.query(
       `UPDATE imports SET rows_read = $3, rows_accepted = $4, rows_rejected = $5, bytes_read = $6,
          checkpoint_row = $7, rejects_bytes = $8, errors = $9, updated_at = $10
-       WHERE workspace_id = $1 AND id = $2`,
+       WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
       [
         workspaceId,
         id,
@@ -233,6 +321,8 @@ export const importsRepository = {
         now.toISOString(),
       ],
     )
+    // False: cancelled meanwhile (maybe on another node), so the run must stop.
+    return res.rowCount > 0
   },
   async finish(
     db: Queryable,
@@ -244,7 +334,7 @@ export const importsRepository = {
   ): Promise<void> {
     await db.query(
       `UPDATE imports SET status = $3, error = $4, finished_at = $5, updated_at = $5
-       WHERE workspace_id = $1 AND id = $2`,
+       WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
       [workspaceId, id, status, error, now.toISOString()],
     )
   },

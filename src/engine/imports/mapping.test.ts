@@ -6,6 +6,10 @@ import {
   parseMapFlags,
   type ImportMapping,
 } from './mapping.js'
+import { readRows } from './row-reader.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 
 const T0 = '2026-01-01T00:00:00.000Z'
 
@@ -180,6 +184,122 @@ describe('createRowMapper', () => {
         'n:coercion_failed',
         'when:coercion_failed',
       ])
+    }
+  })
+})
+
+describe('mapping and the object machinery', () => {
+  const polluted = () => ({}) as Record<string, unknown>
+
+  it('refuses __proto__, constructor and prototype segments in explicit targets', () => {
+    for (const to of [
+      'traits.__proto__.x',
+      'traits.__proto__',
+      'properties.a.constructor.prototype.x',
+      'context.constructor',
+      'traits.prototype',
+    ]) {
+      const r = parseImportMapping({ columns: { c: to } })
+      expect(r.ok, to).toBe(false)
+      if (!r.ok) expect(r.message).toContain('"__proto__", "constructor" or "prototype"')
+      expect(parseImportMapping({ columns: { c: { to, type: 'string' } } }).ok).toBe(false)
+      expect(parseMapFlags([`c=${to}`]).ok).toBe(false)
+    }
+    // Only whole segments: names that merely contain the words are fine.
+    expect(parseImportMapping({ columns: { c: 'traits.my_prototype.constructors' } }).ok).toBe(true)
+  })
+
+  it('rejects rows with a value in an auto-mapped __proto__ column and never touches Object.prototype', () => {
+    const map = createRowMapper(mapping({ columns: { id: 'userId' } }), {
+      kind: 'profiles',
+      defaultTimestamp: T0,
+    })
+    try {
+      for (const column of [
+        '__proto__.polluted',
+        '__proto__',
+        'a.constructor.prototype.polluted',
+      ]) {
+        const row = Object.create(null) as Record<string, unknown>
+        row.id = 'u1'
+        row[column] = 'pwned'
+        const r = map(row)
+        expect(r.ok, column).toBe(false)
+        if (!r.ok) {
+          expect(r.issues).toEqual([
+            expect.objectContaining({ path: column, code: 'unsafe_column' }),
+          ])
+          expect(r.issues[0]?.message).toContain(`column "${column}"`)
+        }
+        expect(polluted().polluted).toBeUndefined()
+      }
+      // An empty cell is no value: the row imports without the column.
+      expect(map({ id: 'u2', '__proto__.polluted': '' }).ok).toBe(true)
+      // An explicitly ignored unsafe column is simply ignored.
+      const ignoring = createRowMapper(
+        mapping({ columns: { id: 'userId', '__proto__.polluted': 'ignore' } }),
+        { kind: 'profiles', defaultTimestamp: T0 },
+      )
+      expect(ignoring({ id: 'u3', '__proto__.polluted': 'pwned' }).ok).toBe(true)
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted
+    }
+  })
+
+  it('never writes through an unsafe target of a mapping stored before such targets were refused', () => {
+    const stored = {
+      columns: { id: 'userId', x: 'traits.__proto__.polluted' },
+      unmapped: 'auto',
+    } as ImportMapping
+    const map = createRowMapper(stored, { kind: 'profiles', defaultTimestamp: T0 })
+    try {
+      const r = map({ id: 'u1', x: 'pwned' })
+      expect(r.ok).toBe(false)
+      if (!r.ok) expect(r.issues[0]?.code).toBe('unsafe_column')
+      expect(polluted().polluted).toBeUndefined()
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted
+    }
+  })
+
+  it('imports a column named constructor (or prototype) as an ordinary trait', () => {
+    const map = createRowMapper(mapping({}), { kind: 'profiles', defaultTimestamp: T0 })
+    const r = map({ user_id: 'u1', constructor: 'Ferrari', prototype: 'P1', toString: 'x' })
+    expect(r.ok).toBe(true)
+    if (r.ok) {
+      expect(r.event.userId).toBe('u1')
+      expect(r.event.traits).toEqual({ constructor: 'Ferrari', prototype: 'P1', toString: 'x' })
+    }
+  })
+
+  it('reads only own columns of a row, not inherited ones', () => {
+    const map = createRowMapper(mapping({}), { kind: 'profiles', defaultTimestamp: T0 })
+    const proto = { inherited: 'nope' }
+    const row = Object.create(proto) as Record<string, unknown>
+    row.user_id = 'u1'
+    const r = map(row)
+    expect(r.ok).toBe(true)
+    if (r.ok) expect(r.event.traits).toEqual({})
+  })
+
+  it('keeps a CSV header named __proto__ as a column of the row', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kindred-rows-'))
+    try {
+      const file = path.join(dir, 'p.csv')
+      writeFileSync(file, 'user_id,__proto__,constructor\nu1,pwned,Ferrari\n')
+      const rows = []
+      for await (const r of readRows(file, { format: 'csv' })) rows.push(r)
+      expect(rows).toHaveLength(1)
+      const first = rows[0]
+      if (!first || !('values' in first)) throw new Error('no row')
+      expect(Object.keys(first.values)).toEqual(['user_id', '__proto__', 'constructor'])
+      const map = createRowMapper(mapping({}), { kind: 'profiles', defaultTimestamp: T0 })
+      const r = map(first.values)
+      expect(r.ok).toBe(false)
+      if (!r.ok)
+        expect(r.issues.map((i) => `${i.path}:${i.code}`)).toEqual(['__proto__:unsafe_column'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -26,12 +26,31 @@ export type CoercionType = (typeof coercionTypes)[number]
 const targetPattern =
   /^(userId|anonymousId|event|timestamp|ignore|(traits|properties|context|externalIds)\.[^.\s][^\s]*)$/
 
+/**
+ * Path segments that name JavaScript's object machinery rather than data. Written through, they
+ * reach `Object.prototype` (or, downstream, a constructor's prototype) and change every object in
+ * the process, so no mapping may produce them.
+ */
+export const UNSAFE_PATH_SEGMENTS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+])
+
+/** The unsafe segment of a dotted field path (after its root), if any. */
+export function unsafeSegment(path: string): string | undefined {
+  return path.split('.').find((s) => UNSAFE_PATH_SEGMENTS.has(s))
+}
+
 export const mappingTargetSchema = z
   .string()
   .regex(
     targetPattern,
     'must be userId, anonymousId, event, timestamp, ignore, traits.<name>, properties.<name>, context.<name> or externalIds.<type>',
   )
+  .refine((to) => unsafeSegment(to) === undefined, {
+    message: 'must not contain the path segments "__proto__", "constructor" or "prototype"',
+  })
 
 export const columnSpecSchema = z.union([
   mappingTargetSchema,
@@ -170,14 +189,39 @@ interface CompiledColumn {
   to: string
   type: CoercionType | undefined
   required: boolean
+  /** Set when the column cannot become a field: rows with a value in it are rejected with this. */
+  unsafe?: string
 }
 
-const wellKnown: Record<string, { to: string; type?: CoercionType }> = {
-  userid: { to: 'userId', type: 'string' },
-  user_id: { to: 'userId', type: 'string' },
-  anonymousid: { to: 'anonymousId', type: 'string' },
-  anonymous_id: { to: 'anonymousId', type: 'string' },
-  timestamp: { to: 'timestamp', type: 'date' },
+// A Map, not an object literal: a column named "constructor" must not find Object's constructor.
+const wellKnown = new Map<string, { to: string; type?: CoercionType }>([
+  ['userid', { to: 'userId', type: 'string' }],
+  ['user_id', { to: 'userId', type: 'string' }],
+  ['anonymousid', { to: 'anonymousId', type: 'string' }],
+  ['anonymous_id', { to: 'anonymousId', type: 'string' }],
+  ['timestamp', { to: 'timestamp', type: 'date' }],
+])
+
+/**
+ * Why an auto-mapped column cannot become a field, or undefined when it can. A plain name is
+ * always a field, "constructor" and "prototype" included (the bags have no prototype, so they are
+ * ordinary keys there); only "__proto__" is refused, because consumers of the event that use
+ * plain objects would take it for the prototype. A dotted name nests, and nesting through any of
+ * the three segments is refused: `constructor.prototype.x` is how a deep merge pollutes.
+ */
+export function unsafeAutoColumn(column: string): string | undefined {
+  const segments = column.split('.')
+  const bad =
+    segments.length === 1
+      ? segments[0] === '__proto__'
+        ? '__proto__'
+        : undefined
+      : segments.find((s) => UNSAFE_PATH_SEGMENTS.has(s))
+  if (bad === undefined) return undefined
+  return (
+    `column "${column}" cannot be imported as a field: "${bad}" is not allowed in a field path; ` +
+    'map the column explicitly to another name, or to "ignore"'
+  )
 }
 
 /** Default coercion per target: ids are strings, timestamps dates, the rest kept as given. */
@@ -199,15 +243,21 @@ export interface RowMapperOptions {
 
 export type RowMapper = (row: Record<string, unknown>) => RowResult
 
+/** A bag without a prototype: whatever its keys, writing them cannot reach `Object.prototype`. */
+function bagOf(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let obj = target
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i] as string
-    const next = obj[key]
+    // Own keys only: an inherited value is never a level to walk into.
+    const next = Object.hasOwn(obj, key) ? obj[key] : undefined
     if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
       obj = next as Record<string, unknown>
     } else {
-      const created: Record<string, unknown> = {}
+      const created = bagOf()
       obj[key] = created
       obj = created
     }
@@ -225,7 +275,17 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
     const to = typeof spec === 'string' ? spec : spec.to
     const type = typeof spec === 'string' ? defaultType(to) : (spec.type ?? defaultType(to))
     const required = typeof spec === 'string' ? false : (spec.required ?? false)
-    explicit.set(column, { column, to, type, required })
+    // Mappings stored before unsafe targets were refused are still run on resume: never written.
+    const bad = unsafeSegment(to)
+    explicit.set(column, {
+      column,
+      to,
+      type,
+      required,
+      ...(bad === undefined
+        ? {}
+        : { unsafe: `column "${column}" → ${to}: "${bad}" is not allowed in a field path` }),
+    })
   }
   const requiredColumns = [...explicit.values()].filter((c) => c.required)
   const resolved = new Map<string, CompiledColumn | null>()
@@ -234,16 +294,19 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
     if (hit !== undefined) return hit
     let c: CompiledColumn | null = explicit.get(column) ?? null
     if (c === null && mapping.unmapped === 'auto') {
-      const known = wellKnown[column.toLowerCase()]
+      const known = wellKnown.get(column.toLowerCase())
+      const unsafe = known ? undefined : unsafeAutoColumn(column)
       if (known) c = { column, to: known.to, type: known.type, required: false }
-      else if (options.kind === 'events' && column.toLowerCase() === 'event') {
+      else if (unsafe !== undefined) {
+        c = { column, to: 'ignore', type: undefined, required: false, unsafe }
+      } else if (options.kind === 'events' && column.toLowerCase() === 'event') {
         c = { column, to: 'event', type: 'string', required: false }
       } else {
         const bag = options.kind === 'profiles' ? 'traits' : 'properties'
         c = { column, to: `${bag}.${column}`, type: undefined, required: false }
       }
     }
-    if (c !== null && c.to === 'ignore') c = null
+    if (c !== null && c.to === 'ignore' && c.unsafe === undefined) c = null
     resolved.set(column, c)
     return c
   }
@@ -253,12 +316,13 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
     const event: Record<string, unknown> = {
       type: options.kind === 'profiles' ? 'identify' : 'track',
     }
-    const bag: Record<string, unknown> = {}
-    const context: Record<string, unknown> = { library: { name: 'kindred-import' } }
+    const bag = bagOf()
+    const context = bagOf()
+    context.library = { name: 'kindred-import' }
     const externalIds: { id: string; type: string; collection: string; encoding: string }[] = []
     let timestamp: unknown
     for (const column of requiredColumns) {
-      const v = row[column.column]
+      const v = Object.hasOwn(row, column.column) ? row[column.column] : undefined
       if (v === undefined || v === null || v === '') {
         issues.push({
           path: column.column,
@@ -267,11 +331,16 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
         })
       }
     }
-    for (const column in row) {
+    // Own keys only: `for…in` would also visit anything enumerable on the prototype chain.
+    for (const column of Object.keys(row)) {
       const raw = row[column]
       if (raw === undefined || raw === null || raw === '') continue
       const c = resolve(column)
       if (c === null) continue
+      if (c.unsafe !== undefined) {
+        issues.push({ path: column, code: 'unsafe_column', message: c.unsafe })
+        continue
+      }
       let value: unknown = raw
       if (c.type !== undefined) {
         const r = coerceValue(raw, c.type)

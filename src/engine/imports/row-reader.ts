@@ -78,7 +78,9 @@ export async function* readRows(file: string, options: ReadRowsOptions): AsyncGe
         }
         continue
       }
-      const values: Record<string, unknown> = {}
+      // No prototype: a header named "__proto__" is then an ordinary (reported) column instead of
+      // replacing the row's prototype and vanishing.
+      const values = Object.create(null) as Record<string, unknown>
       for (let i = 0; i < header.length; i++) values[header[i] as string] = record[i]
       yield { row, values }
     }

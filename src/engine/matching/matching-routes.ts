@@ -88,6 +88,18 @@ export function registerMatchingRoutes(
     return { data: run }
   })
 
+  app.post<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id/cancel', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const r = await service.cancel(workspaceId, req.params.id)
+    if (r.ok) return { data: r.run }
+    if (r.reason === 'not_found') throw notFound(`matching run ${req.params.id}`)
+    throw new KindredError(
+      'CONFLICT',
+      `matching run ${req.params.id} is already ${r.run.status}: nothing to cancel`,
+      { details: { status: r.run.status } },
+    )
+  })
+
   app.get('/api/v1/identity/review', async (req) => {
     const { workspaceId } = await auth.admin(req, READ)
     const q = parseQuery(

@@ -26,7 +26,10 @@ import { PROFILE_ID_COLUMN, inContentOrder, profileRecord, usedColumns } from '.
 import { loadMatchingSettings, traitMapping } from './settings.js'
 
 export type RunTrigger = 'manual' | 'schedule' | 'import'
-export type RunStatus = 'running' | 'succeeded' | 'failed'
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled'
+
+/** Thrown inside a run that was cancelled: it stops at the next step boundary. */
+class RunCancelled extends Error {}
 
 /** What is stored per pair and per probabilistic merge: why the model thinks they match. */
 export interface MatchExplanation {
@@ -149,22 +152,55 @@ export interface ExecuteRunDeps {
   identitySettings: (q: Queryable, workspaceId: string) => Promise<WorkspaceIdentitySettings>
 }
 
+/**
+ * Cancels a running run; undefined when it is not running (finished, or not in this workspace).
+ * The run row is cancelled at once, so the workspace can start a new run; the run's own process
+ * stops at its next step boundary (see `executeRun`).
+ */
+export async function cancelRun(
+  db: Db,
+  workspaceId: string,
+  runId: string,
+  now: Date,
+): Promise<MatchingRunView | undefined> {
+  const res = await db.query<RunRow>(
+    `UPDATE matching_runs SET status = 'cancelled', finished_at = $3, error = 'cancelled'
+     WHERE workspace_id = $1 AND id = $2 AND status = 'running' RETURNING ${runColumns}`,
+    [workspaceId, runId, now.toISOString()],
+  )
+  return res.rows[0] && runView(res.rows[0])
+}
+
 /** Groups merged per transaction: small enough to keep lock times short next to the processor. */
 const MERGE_GROUPS_PER_TRANSACTION = 200
 
-/** Executes a run created by `createRun`; records success or failure on the run row. */
+/**
+ * Executes a run created by `createRun`; records success or failure on the run row, unless the
+ * run was cancelled meanwhile. A cancel (the signal on this node, the run row on any node) is
+ * checked between steps (load, scoring, each merge transaction, queueing): the scoring step
+ * itself is synchronous and runs to its end, but nothing after a cancel is merged or queued.
+ */
 export async function executeRun(
   deps: ExecuteRunDeps,
   workspaceId: string,
   runId: string,
+  signal?: AbortSignal,
 ): Promise<MatchingRunView> {
   const { db } = deps
+  const checkCancelled = async () => {
+    if (signal?.aborted) throw new RunCancelled()
+    const res = await db.query<{ status: RunStatus }>(
+      'SELECT status FROM matching_runs WHERE workspace_id = $1 AND id = $2',
+      [workspaceId, runId],
+    )
+    if (res.rows[0]?.status !== 'running') throw new RunCancelled()
+  }
   try {
-    const counts = await matchWorkspace(deps, workspaceId, runId)
+    const counts = await matchWorkspace(deps, workspaceId, runId, checkCancelled)
     await db.query(
       `UPDATE matching_runs SET status = 'succeeded', finished_at = $3, profiles = $4, changed_profiles = $5,
          candidate_pairs = $6, auto_merged = $7, queued = $8, blocked = $9, skipped_decided = $10, timings = $11
-       WHERE workspace_id = $1 AND id = $2`,
+       WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
       [
         workspaceId,
         runId,
@@ -180,12 +216,15 @@ export async function executeRun(
       ],
     )
   } catch (err) {
-    const message =
-      err instanceof LinkageError ? `${err.code}: ${err.message}` : (err as Error).message
-    await db.query(
-      `UPDATE matching_runs SET status = 'failed', finished_at = $3, error = $4 WHERE workspace_id = $1 AND id = $2`,
-      [workspaceId, runId, deps.clock().toISOString(), message.slice(0, 2000)],
-    )
+    if (!(err instanceof RunCancelled)) {
+      const message =
+        err instanceof LinkageError ? `${err.code}: ${err.message}` : (err as Error).message
+      await db.query(
+        `UPDATE matching_runs SET status = 'failed', finished_at = $3, error = $4
+         WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
+        [workspaceId, runId, deps.clock().toISOString(), message.slice(0, 2000)],
+      )
+    }
   }
   return (await getRun(db, workspaceId, runId)) as MatchingRunView
 }
@@ -194,6 +233,7 @@ async function matchWorkspace(
   deps: ExecuteRunDeps,
   workspaceId: string,
   runId: string,
+  checkCancelled: () => Promise<void>,
 ): Promise<RunCounts> {
   const { db } = deps
   const timings: Record<string, number> = {}
@@ -266,6 +306,7 @@ async function matchWorkspace(
     })
   }
   if (loaded.length < 2) return counts
+  await checkCancelled()
   // Not in id order: the same people must score the same in every workspace (see inContentOrder).
   const records = inContentOrder(loaded)
   const run = await scoreRecords(
@@ -281,6 +322,7 @@ async function matchWorkspace(
   )
   counts.candidatePairs = run.pairs.count
   lap('linkageMs')
+  await checkCancelled()
 
   const rejected = await rejectedPairs(db, workspaceId)
   const scored: ScoredPair<MatchExplanation>[] = []
@@ -336,6 +378,7 @@ async function matchWorkspace(
   const groups = [...byInto.values()]
   const skipped: typeof plan.review = []
   for (let i = 0; i < groups.length; i += MERGE_GROUPS_PER_TRANSACTION) {
+    await checkCancelled()
     const chunk = groups.slice(i, i + MERGE_GROUPS_PER_TRANSACTION).flat()
     const out = await db.transaction((tx) =>
       applyProbabilisticMerges(tx, workspaceId, chunk, { rules, survivorship }, deps.clock()),
@@ -348,6 +391,7 @@ async function matchWorkspace(
     }
   }
   lap('mergeMs')
+  await checkCancelled()
 
   counts.queued = await queuePairs(
     db,

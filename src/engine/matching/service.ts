@@ -6,7 +6,14 @@
 import type { Logger } from 'pino'
 import type { Db, Queryable } from '../../store/db.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
-import { createRun, executeRun, type MatchingRunView, type RunTrigger } from './runs.js'
+import {
+  cancelRun,
+  createRun,
+  executeRun,
+  getRun,
+  type MatchingRunView,
+  type RunTrigger,
+} from './runs.js'
 import { matchingSettingsSchema } from './settings.js'
 import { messageIdFor } from '../imports/import-runner.js'
 
@@ -16,6 +23,18 @@ export interface MatchingService {
   identitySettings: (q: Queryable, workspaceId: string) => Promise<WorkspaceIdentitySettings>
   /** Creates a run and executes it in the background; undefined when one is already running. */
   start(workspaceId: string, trigger: RunTrigger): Promise<MatchingRunView | undefined>
+  /**
+   * Cancels a running run of the workspace: `not_found` for no such run here, `finished` for one
+   * that is over. A run of this node is also told to stop.
+   */
+  cancel(
+    workspaceId: string,
+    runId: string,
+  ): Promise<
+    | { ok: true; run: MatchingRunView }
+    | { ok: false; reason: 'not_found' }
+    | { ok: false; reason: 'finished'; run: MatchingRunView }
+  >
   /** Runs due by schedule or by a completed profile import, started now. */
   tick(): Promise<string[]>
   /** Resolves when every run in flight on this node has finished. */
@@ -33,17 +52,23 @@ export function createMatchingService(deps: {
 }): MatchingService {
   const { db, clock, logger } = deps
   const inFlight = new Map<string, Promise<unknown>>()
+  const cancels = new Map<string, AbortController>()
 
   async function start(workspaceId: string, trigger: RunTrigger) {
     const run = await createRun(db, workspaceId, trigger, clock())
     if (run === undefined) return undefined
-    const p = executeRun(deps, workspaceId, run.id)
+    const cancel = new AbortController()
+    cancels.set(run.id, cancel)
+    const p = executeRun(deps, workspaceId, run.id, cancel.signal)
       .then((r) => {
         if (r.status === 'failed')
           logger.warn({ runId: r.id, error: r.error }, 'matching run failed')
       })
       .catch((err: unknown) => logger.error({ err, runId: run.id }, 'matching run crashed'))
-      .finally(() => inFlight.delete(run.id))
+      .finally(() => {
+        inFlight.delete(run.id)
+        cancels.delete(run.id)
+      })
     inFlight.set(run.id, p)
     return run
   }
@@ -98,6 +123,17 @@ export function createMatchingService(deps: {
     clock,
     identitySettings: deps.identitySettings,
     start,
+    async cancel(workspaceId, runId) {
+      const run = await cancelRun(db, workspaceId, runId, clock())
+      if (run === undefined) {
+        const existing = await getRun(db, workspaceId, runId)
+        return existing === undefined
+          ? { ok: false, reason: 'not_found' }
+          : { ok: false, reason: 'finished', run: existing }
+      }
+      cancels.get(runId)?.abort()
+      return { ok: true, run }
+    },
     async tick() {
       const started: string[] = []
       for (const d of await due()) {
