@@ -75,6 +75,8 @@ async function main() {
       LOG_LEVEL: 'warn',
       KINDRED_CONSOLE_BUILD: '0',
       HOST: '127.0.0.1',
+      // The receiver is on loopback, which destinations may reach only when allowed.
+      KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8',
       KINDRED_DISPATCHER_CONCURRENCY: String(concurrency),
     },
   )

@@ -63,7 +63,14 @@ export async function startKindred(token: string): Promise<RunningServer> {
     [path.join(ROOT, 'bin/kindred.js'), 'start', '--port', String(port), '--data-dir', dataDir],
     {
       cwd: ROOT,
-      env: { ...process.env, KINDRED_ADMIN_TOKEN: token, LOG_LEVEL: 'warn', HOST: '127.0.0.1' },
+      // The browser tests deliver to receivers on loopback: allowed explicitly, as an operator would.
+      env: {
+        ...process.env,
+        KINDRED_ADMIN_TOKEN: token,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )

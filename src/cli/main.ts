@@ -44,6 +44,9 @@ Environment:
                         NATS JetStream event log for scale-out (needs DATABASE_URL)
   KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset)
   KINDRED_DATA_DIR      data dir (default ./.kindred)
+  KINDRED_OUTBOUND_ALLOW  non-public addresses destinations may reach, e.g.
+                        10.1.2.0/24,[fd00::/8]:443,db.internal:5432 (default: none)
+  KINDRED_EXPORT_DIR    root of file-export destinations (default <data dir>/exports)
   LOG_LEVEL             pino log level (default info)
 `
 
@@ -89,6 +92,8 @@ async function start(argv: string[]): Promise<void> {
     secretKey: process.env.KINDRED_SECRET_KEY || undefined,
     identityCacheSize: cacheSize(process.env.KINDRED_IDENTITY_CACHE_SIZE),
     trustProxy: trustProxy(process.env.KINDRED_TRUST_PROXY),
+    outboundAllow: process.env.KINDRED_OUTBOUND_ALLOW || undefined,
+    exportDir: process.env.KINDRED_EXPORT_DIR || undefined,
     logLevel: process.env.LOG_LEVEL ?? 'info',
   })
   if (kindred.generatedAdminToken) {

@@ -94,6 +94,13 @@ describe.each(all.map((d) => [d.manifest.id, d] as const))('%s', (_id, d) => {
     expect(ajv.validate(schema, sampleSettings[m.id])).toBe(true)
   })
 
+  it('declares every setting that decides where data goes as an endpoint field', () => {
+    // The server checks endpoint fields against the outbound policy and binds secrets to them.
+    const props = Object.keys((settingsJsonSchema(d).properties ?? {}) as Record<string, unknown>)
+    const looksLikeTarget = props.filter((p) => /url|endpoint|host|connection|directory/i.test(p))
+    expect(looksLikeTarget.filter((p) => !(p in (m.endpointFields ?? {})))).toEqual([])
+  })
+
   it('rejects empty settings with INVALID_SETTINGS', () => {
     // Every connector has at least one required setting (an endpoint, a credential, a directory).
     expect(() => parseSettings(d, {})).toThrow(/invalid settings/)

@@ -237,6 +237,14 @@ export const PurposeSchema = z.enum(['analytics', 'marketing', 'advertising', 'p
 /** Where a secret setting legitimately travels (the shared suite checks nothing else leaks). */
 export const SecretTransportSchema = z.enum(['header', 'url', 'connection', 'signing'])
 
+/**
+ * A setting that decides where data goes: an http(s) `url` (checked against the outbound-address
+ * policy), a postgres `connection` string (its host is checked), or an export `directory`.
+ * Changing one makes the secrets stored with the old target unusable until they are re-entered.
+ */
+export const EndpointKindSchema = z.enum(['url', 'connection', 'directory'])
+export type EndpointKind = z.infer<typeof EndpointKindSchema>
+
 export interface DestinationManifest<S extends z.ZodType = z.ZodType> {
   id: `builtin.${string}`
   name: string
@@ -247,6 +255,11 @@ export interface DestinationManifest<S extends z.ZodType = z.ZodType> {
   settings: S
   secretFields: string[]
   secretTransport: Record<string, z.infer<typeof SecretTransportSchema>>
+  /**
+   * Settings that decide where requests go (endpoints with a fixed vendor host need none). The
+   * server checks them against the outbound policy and binds the secrets to them.
+   */
+  endpointFields?: Record<string, EndpointKind>
   actions: Action[]
   /** Most inputs one transform call should receive (vendor batch limit). */
   maxBatchSize: number
@@ -266,6 +279,7 @@ export const ManifestDataSchema = z.object({
   purpose: PurposeSchema,
   secretFields: z.array(z.string()),
   secretTransport: z.record(z.string(), SecretTransportSchema),
+  endpointFields: z.record(z.string(), EndpointKindSchema).optional(),
   actions: z.array(ActionSchema).min(1),
   maxBatchSize: z.number().int().positive(),
   rateLimit: z.number().positive(),
@@ -310,6 +324,7 @@ export type DestinationErrorCode =
   | 'TEMPLATE_ERROR'
   | 'SECRET_DECRYPT_FAILED'
   | 'SECRET_KEY_INVALID'
+  | 'SECRET_REENTRY_REQUIRED'
   | 'UNKNOWN_DESTINATION'
 
 /** Errors carry a stable code and say what the caller should do. */

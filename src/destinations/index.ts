@@ -22,6 +22,7 @@ export {
   encryptSettings,
   encryptValue,
   isEncrypted,
+  maskUrl,
   mergeSecretUpdate,
   parseSecretKey,
   redactEffectForLog,

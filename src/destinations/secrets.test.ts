@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { Effect } from './contract.js'
+import { getDestination } from './registry.js'
 import {
   REDACTED,
   decryptSettings,
@@ -8,6 +9,7 @@ import {
   encryptSettings,
   encryptValue,
   isEncrypted,
+  maskUrl,
   mergeSecretUpdate,
   parseSecretKey,
   redactEffectForLog,
@@ -90,5 +92,73 @@ describe('settings', () => {
     expect(r.url).toBe(`https://hooks.slack.com/services/T/B/${REDACTED}`)
     expect(r.headers).toEqual({ authorization: REDACTED, 'content-type': 'application/json' })
     expect(r.body).toBe(`{"a":"${REDACTED}"}`)
+  })
+
+  it('masks query values and credentials of URLs in the delivery log', () => {
+    const effect: Effect = {
+      type: 'http',
+      method: 'GET',
+      url: 'https://api.example.com/profiles?filter=any(email,["a@b.c"])&token=t0k',
+      headers: {},
+      body: null,
+      idempotencyKey: 'k',
+      itemIds: ['1'],
+    }
+    expect(redactEffectForLog(effect).url).toBe(
+      `https://api.example.com/profiles?filter=${REDACTED}&token=${REDACTED}`,
+    )
+    expect(maskUrl('https://u:p@h.example/x')).toBe(`https://${REDACTED}:${REDACTED}@h.example/x`)
+    expect(maskUrl('https://h.example/x')).toBe('https://h.example/x')
+  })
+})
+
+describe('secrets bound to their endpoint', () => {
+  const webhook = getDestination('builtin.webhook').manifest
+  const braze = getDestination('builtin.braze').manifest
+  const stored = {
+    url: 'https://hooks.example.com/in?token=abc',
+    headers: { authorization: 'Bearer VENDOR-API-TOKEN-xyz' },
+    signingSecret: 'whsec_0123456789abcdef',
+  }
+
+  it('refuses to keep webhook secrets when the URL moves, naming the secrets', () => {
+    const shown = redactSettings(webhook, stored)
+    expect(shown.url).toBe(`https://hooks.example.com/in?token=${REDACTED}`)
+    let err: unknown
+    try {
+      mergeSecretUpdate(webhook, stored, { ...shown, url: 'https://attacker.example/x' })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({
+      code: 'SECRET_REENTRY_REQUIRED',
+      details: [
+        expect.objectContaining({ path: 'signingSecret' }),
+        expect.objectContaining({ path: 'headers' }),
+      ],
+    })
+    // Same host, another path: still a different receiver (shared hosts serve many tenants).
+    expect(() =>
+      mergeSecretUpdate(webhook, stored, { ...shown, url: 'https://hooks.example.com/other' }),
+    ).toThrow(/cannot be kept/)
+  })
+
+  it('keeps them when the endpoint stays, including a URL sent back masked', () => {
+    const shown = redactSettings(webhook, stored)
+    expect(mergeSecretUpdate(webhook, stored, { ...shown, batch: true })).toEqual({
+      ...stored,
+      batch: true,
+    })
+    const fresh = { url: 'https://new.example/x', headers: { a: 'b' }, signingSecret: undefined }
+    expect(mergeSecretUpdate(webhook, stored, fresh)).toEqual(fresh)
+  })
+
+  it('refuses to keep the Braze API key when the REST endpoint moves', () => {
+    const b = { restEndpoint: 'https://rest.iad-01.braze.com', apiKey: 'braze-REST-secret-0123' }
+    const shown = redactSettings(braze, b)
+    expect(() =>
+      mergeSecretUpdate(braze, b, { ...shown, restEndpoint: 'http://127.0.0.1:18902/attacker' }),
+    ).toThrow(/restEndpoint changed, so the stored apiKey cannot be kept/)
+    expect(mergeSecretUpdate(braze, b, shown)).toEqual(b)
   })
 })

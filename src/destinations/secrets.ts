@@ -103,29 +103,96 @@ export function decryptSettings(
   return out
 }
 
-/** Settings for API output: secret fields that are set become `"********"`. */
-export function redactSettings(
-  manifest: Pick<DestinationManifest, 'secretFields'>,
-  settings: Settings,
-): Settings {
+type ManifestSecrets = Pick<DestinationManifest, 'secretFields' | 'endpointFields'>
+
+/**
+ * A URL as shown to people: user:password and every query value masked. Receivers often take a
+ * token in the query string (`?token=…`, `?code=…`), and the URL itself is not a secret field, so
+ * it is shown in settings, the delivery log and the audit log. The request still uses the real URL.
+ */
+export function maskUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return raw
+  }
+  if (url.username !== '' || url.password !== '') {
+    url.username = url.username === '' ? '' : REDACTED
+    url.password = url.password === '' ? '' : REDACTED
+  }
+  if (url.search === '') return url.toString()
+  const masked = [...url.searchParams.keys()]
+    .map((k) => `${encodeURIComponent(k)}=${REDACTED}`)
+    .join('&')
+  const hash = url.hash
+  url.hash = ''
+  url.search = ''
+  return `${url.toString()}?${masked}${hash}`
+}
+
+/** Non-secret URL settings (their query string may carry a token). */
+function urlFields(manifest: ManifestSecrets): string[] {
+  return Object.entries(manifest.endpointFields ?? {})
+    .filter(([f, kind]) => kind === 'url' && !manifest.secretFields.includes(f))
+    .map(([f]) => f)
+}
+
+/**
+ * Settings for API output: secret fields that are set become `"********"`, and URL settings show
+ * their query values and credentials masked (see `maskUrl`).
+ */
+export function redactSettings(manifest: ManifestSecrets, settings: Settings): Settings {
   const out: Settings = { ...settings }
   for (const f of manifest.secretFields) {
     if (out[f] !== undefined && out[f] !== null && out[f] !== '') out[f] = REDACTED
   }
+  for (const f of urlFields(manifest)) if (typeof out[f] === 'string') out[f] = maskUrl(out[f])
   return out
 }
 
 /**
- * On update, a client sends back `"********"` for secrets it did not change: keep the stored
- * (encrypted) value for those.
+ * On update, a client sends back `"********"` for secrets it did not change, and URLs as it was
+ * shown them (masked): keep the stored values for those.
+ *
+ * Secrets are bound to where they are sent: when a setting that decides the target changes (the
+ * manifest's `endpointFields`: a URL, a REST endpoint, a connection string), a kept secret would go
+ * to a server its owner never chose, so keeping one is refused with `SECRET_REENTRY_REQUIRED`
+ * (`details` lists the secret fields to enter again). Anyone allowed to edit a destination may
+ * still move it, but only with credentials they know.
+ *
+ * `stored` must be decrypted (plain endpoint values) for the comparison; kept secrets are copied
+ * as they are in `stored`.
  */
 export function mergeSecretUpdate(
-  manifest: Pick<DestinationManifest, 'secretFields'>,
+  manifest: ManifestSecrets,
   stored: Settings,
   incoming: Settings,
 ): Settings {
   const out: Settings = { ...incoming }
+  for (const f of urlFields(manifest)) {
+    const was = stored[f]
+    if (typeof was === 'string' && out[f] === maskUrl(was) && out[f] !== was) out[f] = was
+  }
+  const kept = manifest.secretFields.filter(
+    (f) => out[f] === REDACTED && stored[f] !== undefined && stored[f] !== null,
+  )
   for (const f of manifest.secretFields) if (out[f] === REDACTED) out[f] = stored[f]
+  const moved = Object.keys(manifest.endpointFields ?? {}).filter(
+    (f) => JSON.stringify(out[f] ?? null) !== JSON.stringify(stored[f] ?? null),
+  )
+  const mustReenter = kept.filter((f) => !moved.includes(f))
+  if (moved.length > 0 && mustReenter.length > 0) {
+    throw new DestinationError(
+      'SECRET_REENTRY_REQUIRED',
+      `${moved.join(', ')} changed, so the stored ${mustReenter.join(', ')} cannot be kept: enter ${mustReenter.length === 1 ? 'it' : 'them'} again (or leave ${mustReenter.length === 1 ? 'it' : 'them'} out)`,
+      mustReenter.map((f) => ({
+        path: f,
+        code: 'SECRET_REENTRY_REQUIRED',
+        message: `re-enter this secret: ${moved.join(', ')} changed`,
+      })),
+    )
+  }
   return out
 }
 
@@ -134,7 +201,8 @@ const SENSITIVE_HEADER =
 
 /**
  * An effect as the delivery log may keep it: sensitive headers masked, every string leaf of the
- * secret settings replaced in url and body, rows of file effects counted rather than copied.
+ * secret settings replaced in url and body, query values and URL credentials masked, rows of file
+ * effects counted rather than copied.
  */
 export function redactEffectForLog(
   effect: Effect,
@@ -157,7 +225,8 @@ export function redactEffectForLog(
     return {
       type: 'http',
       method: effect.method,
-      url: scrub(effect.url),
+      // Query values often carry tokens or personal data (lookups by e-mail): the path is enough.
+      url: maskUrl(scrub(effect.url)),
       headers,
       body: body !== null && body.length > maxBody ? `${body.slice(0, maxBody)}…` : body,
       itemIds: effect.itemIds,

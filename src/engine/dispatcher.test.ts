@@ -356,3 +356,45 @@ describe('dispatcher', () => {
     ])
   })
 })
+
+describe('dispatcher: outbound policy at send time', () => {
+  it('refuses a non-public address stored before the save-time check, once, as a failure', async () => {
+    const r = await receiver()
+    const d = await createWebhook(r.url, { forwardEvents: { events: ['Metadata Probe'] } })
+    // A row written before URLs were checked at save (or by hand): the send-time check decides.
+    await k.kindred.store.db.query(
+      `UPDATE destinations SET settings = jsonb_set(settings, '{url}', $2::jsonb) WHERE id = $1`,
+      [d.id, JSON.stringify('http://169.254.169.254/latest/meta-data/')],
+    )
+    await track('Metadata Probe')
+    const dead = await until(async () => {
+      const res = await k.admin(`/api/v1/destinations/${d.id}/dead-letters`)
+      const list = ((await res.json()) as { data: { lastError: string; attempts: number }[] }).data
+      return list.length > 0 ? list : undefined
+    })
+    expect(dead[0]?.attempts).toBe(1)
+    expect(dead[0]?.lastError).toMatch(
+      /^OUTBOUND_ADDRESS_REFUSED: 169\.254\.169\.254 is a link-local/,
+    )
+    const log = await deliveries(d.id)
+    expect(log[0]).toMatchObject({ status: 'failed', responseStatus: null })
+    expect(r.received).toHaveLength(0)
+  })
+
+  it('never retries an unsupported scheme', async () => {
+    const r = await receiver()
+    const d = await createWebhook(r.url, { forwardEvents: { events: ['File Probe'] } })
+    await k.kindred.store.db.query(
+      `UPDATE destinations SET settings = jsonb_set(settings, '{url}', $2::jsonb) WHERE id = $1`,
+      [d.id, JSON.stringify('file:///etc/passwd')],
+    )
+    await track('File Probe')
+    const dead = await until(async () => {
+      const res = await k.admin(`/api/v1/destinations/${d.id}/dead-letters`)
+      const list = ((await res.json()) as { data: { lastError: string; attempts: number }[] }).data
+      return list.length > 0 ? list : undefined
+    })
+    expect(dead[0]).toMatchObject({ attempts: 1 })
+    expect(dead[0]?.lastError).toMatch(/^OUTBOUND_SCHEME_REFUSED: file: URLs are not supported/)
+  })
+})

@@ -28,11 +28,14 @@ import {
   type ProfileSnapshot,
 } from '../destinations/index.js'
 import { allowed, type ConsentSettings, type ConsentStatus } from '../privacy/index.js'
+import { strictOutboundPolicy, type OutboundPolicy } from '../destinations/outbound-policy.js'
 import type { Db, Queryable } from '../store/db.js'
 import { loadConsentSettings } from './consent/settings.js'
 import {
+  createOutboundGuard,
   createPgPool,
   executeGroup,
+  refusedCodes,
   type FetchLike,
   type GroupResult,
   type SqlPoolLike,
@@ -49,8 +52,13 @@ export interface DispatcherOptions {
   clock?: () => number
   /** In [0, 1): the jitter source. */
   random?: () => number
-  /** Where relative file-export directories resolve. */
+  /** Data dir: the export root defaults to `<dataDir>/exports`. */
   dataDir?: string
+  /** Root that every file-export `directory` resolves inside (KINDRED_EXPORT_DIR). */
+  exportDir?: string
+  /** Which non-public addresses destinations may reach (default: none). */
+  outbound?: OutboundPolicy
+  /** Replaces the guarded fetch (tests only: it bypasses the outbound policy). */
   fetch?: FetchLike
   /** Fallback poll (other processes enqueue too). Default 150 ms. */
   pollIntervalMs?: number
@@ -174,6 +182,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const leaseMs = options.leaseMs ?? 600_000
   const bisectEnabled = options.bisect ?? true
   const metrics = options.registry ? dispatcherMetrics(options.registry) : undefined
+  const guard = createOutboundGuard(options.outbound ?? strictOutboundPolicy)
+  const exportRoot = options.exportDir ?? path.join(options.dataDir ?? process.cwd(), 'exports')
 
   let lastLeaseSweep = 0
   const active = new Map<string, Promise<void>>()
@@ -199,7 +209,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const hit = pools.get(destinationId)
     if (hit && hit.conn === conn) return hit.pool
     if (hit) void hit.pool.end().catch(() => undefined)
-    const pool = createPgPool(conn)
+    const pool = createPgPool(conn, { guard })
     pools.set(destinationId, { conn, pool })
     return pool
   }
@@ -562,9 +572,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         classify: def.classifyResponse,
         timeoutMs,
         now: clock,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: options.fetch ?? guard.fetch,
         pool: (ref) => poolFor(d.id, String(settings[ref] ?? '')),
-        baseDir: path.resolve(options.dataDir ?? process.cwd(), String(settings.directory ?? '.')),
+        exportRoot,
+        directory: String(settings.directory ?? '.'),
       })
     } catch (err) {
       for (const id of ids) outcomes.set(id, { kind: 'retry', message: (err as Error).message })
@@ -609,11 +620,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  /** Answers that no subset would change (credentials, redirects): do not bisect those. */
+  /**
+   * Answers that no subset would change (credentials, redirects, an address or scheme the
+   * outbound policy refuses): do not bisect those.
+   */
   function wholeRequestRefused(result: GroupResult): boolean {
-    if (result.type !== 'http') return false
+    if (result.type !== 'http') {
+      const ex = result.execution
+      return !ex.ok && (ex.error.code.startsWith('OUTBOUND_') || ex.error.code === 'UNSAFE_PATH')
+    }
     const last = result.steps[result.steps.length - 1]?.execution
-    if (!last || !last.ok) return false
+    if (!last) return false
+    if (!last.ok) return refusedCodes.has(last.error.code)
     return [401, 403, 405, 407].includes(last.status) || (last.status >= 300 && last.status < 400)
   }
 

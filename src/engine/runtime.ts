@@ -32,6 +32,7 @@ import { qualityModule } from './modules/quality-module.js'
 import { privacyModule } from './modules/privacy-module.js'
 import { matchingModule } from './modules/matching-module.js'
 import { loadSecretKey } from './secret-key.js'
+import { parseOutboundAllow, type OutboundPolicy } from '../destinations/outbound-policy.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
 export type Role = (typeof roles)[number]
@@ -63,6 +64,13 @@ export interface KindredOptions {
   trustProxy?: boolean | string | undefined
   /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
   loginLimits?: LoginLimits | undefined
+  /**
+   * Non-public addresses destinations may reach (KINDRED_OUTBOUND_ALLOW syntax, e.g.
+   * `10.1.2.0/24,db.internal:5432`). Default: public addresses only.
+   */
+  outboundAllow?: string | undefined
+  /** Root of file exports (KINDRED_EXPORT_DIR); default `<dataDir>/exports`. */
+  exportDir?: string | undefined
 }
 
 export interface Kindred {
@@ -85,6 +93,12 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   const logger =
     options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'kindred' } })
   const role = options.role ?? 'all'
+  let outbound: OutboundPolicy
+  try {
+    outbound = parseOutboundAllow(options.outboundAllow)
+  } catch (err) {
+    throw new KindredError('CONFIG_INVALID', `KINDRED_OUTBOUND_ALLOW: ${(err as Error).message}`)
+  }
   const store = await openStore({
     databaseUrl: options.databaseUrl,
     dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
@@ -141,6 +155,8 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     dataDir,
     eventLog,
     secretKey: loadSecretKey(options.secretKey, dataDir),
+    outbound,
+    exportDir: options.exportDir === undefined ? undefined : path.resolve(options.exportDir),
   }
   const modules: KindredModule[] = []
   for (const factory of options.modules ?? [

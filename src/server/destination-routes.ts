@@ -12,6 +12,7 @@ import {
   encryptSettings,
   getDestination,
   listDestinations,
+  maskUrl,
   mergeSecretUpdate,
   parseSettings,
   redactSettings,
@@ -20,6 +21,8 @@ import {
   type AnyDestination,
 } from '../destinations/index.js'
 import { KindredError } from '../protocol/errors.js'
+import { hasScope } from '../protocol/scopes.js'
+import { checkEndpointSettings, type OutboundPolicy } from '../destinations/outbound-policy.js'
 import { actionsSchema, type DestinationActions } from '../engine/destinations/config.js'
 import {
   destinationsRepository,
@@ -33,6 +36,8 @@ import { jsonBody, notFound, parseQuery } from './http-helpers.js'
 
 export interface DestinationRoutesDeps {
   secretKey: Uint8Array
+  /** Which non-public addresses endpoints may name (the dispatcher checks again at send time). */
+  outbound: OutboundPolicy
   /** Config changed for a workspace (processor stage cache). */
   onChange(workspaceId: string): void
   /** New work was enqueued (initial audience sync, replay). */
@@ -103,18 +108,67 @@ function checkActions(def: AnyDestination, actions: DestinationActions): void {
   }
 }
 
-function validSettings(def: AnyDestination, settings: Record<string, unknown>) {
+function validSettings(
+  def: AnyDestination,
+  settings: Record<string, unknown>,
+  policy: OutboundPolicy,
+): Record<string, unknown> {
+  let parsed: Record<string, unknown>
   try {
-    return parseSettings(def, settings) as Record<string, unknown>
+    parsed = parseSettings(def, settings) as Record<string, unknown>
   } catch (err) {
     if (err instanceof DestinationError) {
       throw new KindredError('VALIDATION_FAILED', err.message, { details: err.details })
     }
     throw err
   }
+  // Refused here so an editor learns at once; names are resolved and checked again at send time.
+  const issues = checkEndpointSettings(def.manifest.endpointFields, parsed, policy)
+  if (issues.length > 0) {
+    throw new KindredError(
+      'VALIDATION_FAILED',
+      issues.map((i) => `settings.${i.path}: ${i.message}`).join('; '),
+      { details: issues.map((i) => ({ ...i, path: `settings.${i.path}` })) },
+    )
+  }
+  return parsed
 }
 
-function output(d: DestinationRow) {
+/** `mergeSecretUpdate` with its refusal as a 400 naming the secrets to enter again. */
+function mergeUpdate(
+  def: AnyDestination,
+  current: Record<string, unknown>,
+  incoming: Record<string, unknown>,
+): Record<string, unknown> {
+  try {
+    return mergeSecretUpdate(def.manifest, current, incoming)
+  } catch (err) {
+    if (err instanceof DestinationError && err.code === 'SECRET_REENTRY_REQUIRED') {
+      const details = (err.details as { path: string; code: string; message: string }[]).map(
+        (d) => ({ ...d, path: `settings.${d.path}` }),
+      )
+      throw new KindredError('VALIDATION_FAILED', err.message, { details })
+    }
+    throw err
+  }
+}
+
+/**
+ * Error text for callers who may only read: failures whose text comes from the receiver's answer
+ * (`HTTP 4xx: <body message>`, per-item vendor messages) are cut to the status, because the
+ * receiver may be an internal service. Kindred's own messages (timeouts, refusals) stay.
+ */
+function viewerError(error: string | null, full: boolean): string | null {
+  if (full || error === null) return error
+  const [, prefix = '', rest = error] =
+    /^(retry budget exhausted after \d+ attempts: )?(.*)$/s.exec(error) ?? [error, '', error]
+  const http = /^HTTP (\d{3})\b/.exec(rest)
+  if (http) return `${prefix}HTTP ${http[1]} (details need ${WRITE})`
+  if (/^[A-Z][A-Z0-9_]+: /.test(rest)) return error
+  return `${prefix}(details need ${WRITE})`
+}
+
+function output(d: DestinationRow, full = true) {
   let settings: Record<string, unknown> = d.settings
   try {
     settings = redactSettings(getDestination(d.type).manifest, d.settings)
@@ -132,7 +186,7 @@ function output(d: DestinationRow) {
     rateLimit: d.rateLimit,
     status: d.status,
     consecutiveFailures: d.consecutiveFailures,
-    lastError: d.lastError,
+    lastError: viewerError(d.lastError, full),
     lastSuccessAt: d.lastSuccessAt,
     lastFailureAt: d.lastFailureAt,
     createdAt: d.createdAt,
@@ -143,7 +197,8 @@ function output(d: DestinationRow) {
 function requestSummary(request: Record<string, unknown>): { method: string; url: string } {
   if (request.type === 'sql') return { method: 'SQL', url: String(request.statement ?? '') }
   if (request.type === 'file') return { method: 'FILE', url: String(request.path ?? '') }
-  return { method: String(request.method ?? ''), url: String(request.url ?? '') }
+  // Rows written before query values were masked at logging time are masked here.
+  return { method: String(request.method ?? ''), url: maskUrl(String(request.url ?? '')) }
 }
 
 const iso = (v: unknown): string | null =>
@@ -187,9 +242,15 @@ export function registerDestinationRoutes(
     }
   })
 
+  /** Whether the caller may see receivers' answers (see `viewerError`). */
+  const mayWrite = (principal: { scopes: readonly string[] }) => hasScope(principal.scopes, WRITE)
+
   app.get('/api/v1/destinations', async (req) => {
-    const { workspaceId } = await auth.admin(req, READ)
-    return { data: (await destinationsRepository.list(db, workspaceId)).map(output) }
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
+    return {
+      data: (await destinationsRepository.list(db, workspaceId)).map((d) => output(d, full)),
+    }
   })
 
   app.post('/api/v1/destinations', async (req, reply) => {
@@ -197,7 +258,7 @@ export function registerDestinationRoutes(
     const body = jsonBody(req, createSchema)
     const def = destinationType(body.type)
     checkActions(def, body.actions)
-    const settings = validSettings(def, body.settings)
+    const settings = validSettings(def, body.settings, deps.outbound)
     const now = ctx.clock()
     const row = await db.transaction(async (tx) => {
       const d = await destinationsRepository.insert(
@@ -225,7 +286,7 @@ export function registerDestinationRoutes(
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
-    const { workspaceId } = await auth.admin(req, READ)
+    const { workspaceId, principal } = await auth.admin(req, READ)
     const d = await load(workspaceId, req.params.id)
     const counts = await db.query<{ state: string; n: string | number }>(
       `SELECT state, count(*) AS n FROM delivery_jobs
@@ -240,7 +301,7 @@ export function registerDestinationRoutes(
       dead: 0,
     }
     for (const c of counts.rows) jobs[c.state] = Number(c.n)
-    return { ...output(d), jobs }
+    return { ...output(d, mayWrite(principal)), jobs }
   })
 
   app.put<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
@@ -264,8 +325,12 @@ export function registerDestinationRoutes(
       } catch {
         current = {}
       }
-      const merged = mergeSecretUpdate(def.manifest, current, body.settings)
-      settings = encryptSettings(def.manifest, validSettings(def, merged), deps.secretKey)
+      const merged = mergeUpdate(def, current, body.settings)
+      settings = encryptSettings(
+        def.manifest,
+        validSettings(def, merged, deps.outbound),
+        deps.secretKey,
+      )
     }
     const now = ctx.clock()
     const enabled = body.enabled ?? stored.enabled
@@ -304,8 +369,12 @@ export function registerDestinationRoutes(
     return reply.code(204).send()
   })
 
+  // Response bodies, and error text taken from them, only for callers who configure destinations:
+  // a receiver may be an internal service the operator allowed, and viewers need no more than the
+  // status to see that deliveries fail.
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/deliveries', async (req) => {
-    const { workspaceId } = await auth.admin(req, READ)
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
     await load(workspaceId, req.params.id)
     const { cursor, status, limit } = parseQuery(listQuery, req.query)
     const r = await db.query<{
@@ -337,16 +406,17 @@ export function registerDestinationRoutes(
         jobIds: x.job_ids.map(String),
         request: requestSummary(x.request),
         responseStatus: x.response_status,
-        responseExcerpt: x.response_excerpt,
+        responseExcerpt: full ? x.response_excerpt : null,
         latencyMs: x.latency_ms === null ? null : Math.round(Number(x.latency_ms) * 10) / 10,
-        error: x.error,
+        error: viewerError(x.error, full),
       })),
       nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
     }
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/dead-letters', async (req) => {
-    const { workspaceId } = await auth.admin(req, READ)
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
     await load(workspaceId, req.params.id)
     const { cursor, limit } = parseQuery(listQuery.omit({ status: true }), req.query)
     const r = await db.query<{
@@ -372,7 +442,7 @@ export function registerDestinationRoutes(
         kind: x.kind,
         profileId: x.profile_id,
         attempts: x.attempts,
-        lastError: x.last_error,
+        lastError: viewerError(x.last_error, full),
         createdAt: iso(x.created_at),
         failedAt: iso(x.finished_at),
         input: x.input,

@@ -5,6 +5,12 @@ import { createTestDatabase } from '../store/testing.js'
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789'
 
+/**
+ * Test receivers listen on loopback, which production refuses: tests allow it explicitly, through
+ * the operator's allow-list, so the default stays strict.
+ */
+export const TEST_OUTBOUND_ALLOW = '127.0.0.0/8,::1/128'
+
 export interface TestKindred {
   url: string
   kindred: Kindred
@@ -46,6 +52,7 @@ export async function startTestKindred(
     adminToken: TEST_ADMIN_TOKEN,
     logger: pino({ level: 'silent' }),
     consoleDir: '/nonexistent',
+    outboundAllow: TEST_OUTBOUND_ALLOW,
     ...(database ? { databaseUrl: database.url } : {}),
     ...rest,
   })

@@ -37,6 +37,7 @@ export const manifest: DestinationManifest<typeof brazeSettings> = {
   settings: brazeSettings,
   secretFields: ['apiKey'],
   secretTransport: { apiKey: 'header' },
+  endpointFields: { restEndpoint: 'url' },
   actions: ['forwardEvents', 'upsertProfiles', 'syncAudience', 'delete'],
   maxBatchSize: 75,
   rateLimit: 100,

@@ -10,11 +10,29 @@
 import { z } from 'zod'
 import type { DestinationManifest } from '../contract.js'
 
+const DIRECTORY = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/
+
+/**
+ * A directory inside the operator's export root: relative, no `..` or `.` segments (except `.`
+ * alone, the root itself), no backslashes. An editor chooses it, so it must not reach the rest of
+ * the host's file system.
+ */
+export function isSafeExportDirectory(directory: string): boolean {
+  if (directory === '.') return true
+  if (directory.length > 200 || !DIRECTORY.test(directory)) return false
+  return directory.split('/').every((seg) => seg !== '.' && seg !== '..')
+}
+
 export const fileExportSettings = z.object({
   directory: z
     .string()
     .min(1)
-    .describe('Absolute directory on the Kindred host that files are written into.'),
+    .refine(isSafeExportDirectory, {
+      message: 'a relative directory inside the export root (letters, digits, . _ - and /; no ..)',
+    })
+    .describe(
+      'Sub-directory of the export root (KINDRED_EXPORT_DIR, default <data dir>/exports) that files are written into; "." for the root itself.',
+    ),
   format: z.enum(['csv', 'jsonl', 'parquet']).default('csv').describe('File format.'),
   traits: z
     .array(z.string().regex(/^[A-Za-z0-9_.-]+$/))
@@ -38,6 +56,7 @@ export const manifest: DestinationManifest<typeof fileExportSettings> = {
   settings: fileExportSettings,
   secretFields: [],
   secretTransport: {},
+  endpointFields: { directory: 'directory' },
   actions: ['upsertProfiles', 'syncAudience'],
   maxBatchSize: 10_000,
   rateLimit: 10,

@@ -7,7 +7,7 @@ import { transform } from './transform.js'
 
 const run = (over: Record<string, unknown>) =>
   transform([sampleInputs.profile, sampleInputs.audienceAdd, sampleInputs.audienceRemove], {
-    settings: fileExportSettings.parse({ directory: '/exports', ...over }),
+    settings: fileExportSettings.parse({ directory: 'exports', ...over }),
     destinationId: 'd',
     now: SAMPLE_NOW,
   }).effects as FileEffect[]
@@ -34,7 +34,7 @@ describe('file-export transform', () => {
   it('names files by their items, so a retry rewrites the same file', () => {
     const a = run({ format: 'parquet' })
     const later = transform([sampleInputs.profile], {
-      settings: fileExportSettings.parse({ directory: '/e', format: 'parquet' }),
+      settings: fileExportSettings.parse({ directory: 'e', format: 'parquet' }),
       destinationId: 'd',
       now: SAMPLE_NOW + 5000,
     }).effects[0] as FileEffect

@@ -49,6 +49,7 @@ export const manifest: DestinationManifest<typeof postgresTableSettings> = {
   settings: postgresTableSettings,
   secretFields: ['connectionString'],
   secretTransport: { connectionString: 'connection' },
+  endpointFields: { connectionString: 'connection' },
   actions: ['upsertProfiles', 'syncAudience', 'delete'],
   maxBatchSize: 1000,
   rateLimit: 20,

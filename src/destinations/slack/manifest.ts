@@ -50,6 +50,7 @@ export const manifest: DestinationManifest<typeof slackSettings> = {
   settings: slackSettings,
   secretFields: ['webhookUrl'],
   secretTransport: { webhookUrl: 'url' },
+  endpointFields: { webhookUrl: 'url' },
   actions: ['forwardEvents', 'syncAudience'],
   maxBatchSize: 20,
   rateLimit: 1,

@@ -118,5 +118,5 @@ export const sampleSettings: Record<string, Record<string, unknown>> = {
   'builtin.postgres-table': {
     connectionString: 'postgres://kindred:s3cretpw@db.example.com:5432/crm',
   },
-  'builtin.file-export': { directory: '/var/lib/kindred/exports', format: 'csv' },
+  'builtin.file-export': { directory: 'crm', format: 'csv' },
 }

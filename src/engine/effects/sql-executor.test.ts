@@ -6,6 +6,9 @@ import type { SqlEffect } from '../../destinations/contract.js'
 import { getDestination, runTransform } from '../../destinations/registry.js'
 import { SAMPLE_NOW, sampleInputs } from '../../destinations/testing/samples.js'
 import { createPgPool, executeSql, isRetryableSqlError, type SqlPoolLike } from './sql-executor.js'
+import { parseOutboundAllow } from '../../destinations/outbound-policy.js'
+import { createOutboundGuard } from './outbound-guard.js'
+import { loopbackGuard } from './testing/mock-vendor.js'
 
 async function closedPort(): Promise<number> {
   const s = createServer()
@@ -69,7 +72,9 @@ describe('executeSql', () => {
   const url = process.env.KINDRED_TEST_DATABASE_URL
   if (url)
     it('runs them on a real Postgres through pg (KINDRED_TEST_DATABASE_URL)', async () => {
-      const pool = createPgPool(url!)
+      // The test server may be on a private network (a CI service container): allow its host.
+      const guard = createOutboundGuard(parseOutboundAllow(new URL(url!).hostname))
+      const pool = createPgPool(url!, { guard })
       try {
         const schema = `kindred_dest_test_${process.pid}`
         await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
@@ -83,7 +88,9 @@ describe('executeSql', () => {
     })
 
   it('reports an unreachable database as a retryable error', async () => {
-    const pool = createPgPool(`postgres://u:p@127.0.0.1:${await closedPort()}/db`)
+    const pool = createPgPool(`postgres://u:p@127.0.0.1:${await closedPort()}/db`, {
+      guard: loopbackGuard,
+    })
     const r = await executeSql(effects()[0]!, pool)
     await pool.end()
     expect(r).toMatchObject({ ok: false, error: { code: 'ECONNREFUSED', retryable: true } })

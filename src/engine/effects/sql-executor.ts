@@ -2,9 +2,12 @@
  * @module engine/effects/sql-executor
  * Runs `sql` effects (postgres-table destination) against the customer's database.
  * Like Kysely, it needs only a minimal pool interface, so tests can pass PGlite or a fake.
+ * Pools connect through an outbound guard: the database host is resolved and checked on every new
+ * connection, like an HTTP destination's (a connection string is an editor's choice too).
  */
 import pg from 'pg'
 import type { SqlEffect } from '../../destinations/contract.js'
+import { createOutboundGuard, type OutboundGuard } from './outbound-guard.js'
 
 /** The subset of `pg.Pool` the executor uses. */
 export interface SqlPoolLike {
@@ -24,6 +27,7 @@ export type SqlExecution =
  * Everything else (undefined table 42P01, constraint violations 23…) needs a human: fail.
  */
 export function isRetryableSqlError(code: string): boolean {
+  if (code.startsWith('OUTBOUND_')) return false // the outbound policy refused the host
   if (/^E[A-Z]+$/.test(code)) return true // ECONNREFUSED, ECONNRESET, ETIMEDOUT…
   return ['08', '40', '53', '57'].includes(code.slice(0, 2))
 }
@@ -52,11 +56,19 @@ export async function executeSql(effect: SqlEffect, pool: SqlPoolLike): Promise<
   }
 }
 
-/** A small pool for one destination instance (cache it per destination id and settings). */
-export function createPgPool(connectionString: string, max = 2): pg.Pool {
+/**
+ * A small pool for one destination instance (cache it per destination id and settings). Without
+ * a guard, only public database hosts are reachable.
+ */
+export function createPgPool(
+  connectionString: string,
+  options: { max?: number; guard?: OutboundGuard } = {},
+): pg.Pool {
+  const guard = options.guard ?? createOutboundGuard()
   const pool = new pg.Pool({
     connectionString,
-    max,
+    max: options.max ?? 2,
+    stream: () => guard.pgStream(),
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   })

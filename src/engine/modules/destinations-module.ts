@@ -7,10 +7,11 @@ import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../di
 import { createDestinationConfigCache, createDestinationsStage } from '../destinations/stage.js'
 import { destinationRoutes } from '../../server/destination-routes.js'
 import type { ModuleFactory } from './module.js'
+import { strictOutboundPolicy } from '../../destinations/outbound-policy.js'
 
 export type DestinationsModuleOptions = Omit<
   DispatcherOptions,
-  'db' | 'secretKey' | 'logger' | 'registry' | 'dataDir'
+  'db' | 'secretKey' | 'logger' | 'registry' | 'dataDir' | 'exportDir' | 'outbound'
 >
 
 /** The module with dispatcher options (tests shorten the backoff; benches raise limits). */
@@ -19,6 +20,7 @@ export function createDestinationsModule(options: DestinationsModuleOptions = {}
     const clock = options.clock ?? (() => deps.clock().getTime())
     const runsDispatcher = deps.role === 'all' || deps.role === 'dispatcher'
     const cache = createDestinationConfigCache(clock)
+    const outbound = deps.outbound ?? strictOutboundPolicy
     let dispatcher: Dispatcher | undefined
     if (runsDispatcher) {
       dispatcher = createDispatcher({
@@ -29,6 +31,8 @@ export function createDestinationsModule(options: DestinationsModuleOptions = {}
         logger: deps.logger,
         registry: deps.metrics.registry,
         ...(deps.dataDir === undefined ? {} : { dataDir: deps.dataDir }),
+        ...(deps.exportDir === undefined ? {} : { exportDir: deps.exportDir }),
+        outbound,
       })
     }
     // The stage runs inside the batch transaction: the jobs are visible only after COMMIT, a few
@@ -45,6 +49,7 @@ export function createDestinationsModule(options: DestinationsModuleOptions = {}
       routes: [
         destinationRoutes({
           secretKey: deps.secretKey,
+          outbound,
           onChange: (ws) => cache.invalidate(ws),
           wake: () => dispatcher?.wake(),
         }),

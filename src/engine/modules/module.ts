@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js'
 import type { EventLogWriter } from '../../stream/event-log.js'
 import type { ProcessorFilter, ProcessorStage } from '../processor.js'
 import type { PoisonHandler } from '../poison.js'
+import type { OutboundPolicy } from '../../destinations/outbound-policy.js'
 
 export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
 
@@ -25,6 +26,10 @@ export interface ModuleDeps {
   eventLog: EventLogWriter
   /** 32-byte key for secrets at rest (KINDRED_SECRET_KEY, or generated into the data dir). */
   secretKey: Buffer
+  /** Non-public addresses destinations may reach (KINDRED_OUTBOUND_ALLOW); default none. */
+  outbound?: OutboundPolicy
+  /** Root of file exports (KINDRED_EXPORT_DIR); default `<dataDir>/exports`. */
+  exportDir?: string | undefined
 }
 
 export interface KindredModule {

@@ -5,6 +5,14 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { HttpEffect } from '../../../destinations/contract.js'
+import { parseOutboundAllow } from '../../../destinations/outbound-policy.js'
+import { createOutboundGuard } from '../outbound-guard.js'
+
+/**
+ * Mock vendors listen on loopback, which the default outbound policy refuses: tests send through
+ * a guard that allows loopback explicitly, as an operator's allow-list would.
+ */
+export const loopbackGuard = createOutboundGuard(parseOutboundAllow('127.0.0.0/8,::1'))
 
 export interface RecordedRequest {
   method: string
