@@ -13,7 +13,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KindredError } from '../protocol/errors.js'
-import { eventsFromRaw, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
+import { decodeRawEvents, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
 import {
   entryEventCount,
   refuseAppend,
@@ -216,15 +216,17 @@ export async function openFileEventLog(
           x?: StoredRawEvents
         }
         off += HEADER + len
-        const recordEvents = p.x ? eventsFromRaw(p.x, p.r) : (p.e ?? [])
+        const decoded = p.x ? decodeRawEvents(p.x, p.r) : { events: p.e ?? [], rejected: [] }
+        const recordEvents = decoded.events
         out.push({
           seq: pos + off,
           workspaceId: p.w,
           sourceId: p.s,
           receivedAt: p.r,
           events: recordEvents,
+          ...(decoded.rejected.length > 0 ? { rejected: decoded.rejected } : {}),
         })
-        events += recordEvents.length
+        events += recordEvents.length + decoded.rejected.length
       }
       // Records are written whole below `end`, and a request is far smaller than the window.
       if (off === 0) throw new Error(`event log record at ${pos} is unreadable`)
