@@ -168,3 +168,29 @@ it('healthz writes to the store', async () => {
   expect(r.rows.length).toBeGreaterThan(0)
   expect(TEST_ADMIN_TOKEN).toBeTruthy()
 })
+
+it('skips and reports an event that can be neither applied nor kept aside', async () => {
+  const { setPoisonAside } = await import('./poison.js')
+  const tx = { query: () => Promise.resolve({ rows: [] }) } as never
+  const e = (id: string, bad: boolean) => ({
+    workspaceId: 'w',
+    sourceId: 's',
+    seq: 1,
+    profileId: null,
+    event: { messageId: id, properties: { bad } } as never,
+  })
+  const batch = [e('fine', false), e('bad', true)]
+  const skipped: string[] = []
+  const kept = await setPoisonAside(
+    tx,
+    batch,
+    async (_tx, events) => {
+      for (const x of events)
+        if ((x.event.properties as { bad: boolean }).bad) throw new RangeError('deep')
+    },
+    () => Promise.reject(new Error('quarantine down')),
+    (p) => skipped.push(p.event.event.messageId),
+  )
+  expect(kept.map((x) => x.event.messageId)).toEqual(['fine'])
+  expect(skipped).toEqual(['bad'])
+})
