@@ -29,7 +29,28 @@ export function createMetrics() {
     }),
     processorLag: new Gauge({
       name: 'kindred_processor_lag_events',
-      help: 'Events in the last read batch of the event log (0 when caught up)',
+      help: 'Events in the last read batch of the event log (0 when caught up), also when that batch failed',
+      registers: [registry],
+    }),
+    eventsSkipped: new Counter({
+      name: 'kindred_processor_events_skipped_total',
+      help: 'Events the processor could neither apply nor set aside, skipped so the log flows on, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    processorFailures: new Gauge({
+      name: 'kindred_processor_consecutive_failures',
+      help: 'Consecutive failed attempts at the current micro-batch (0 after a success)',
+      registers: [registry],
+    }),
+    processorStalled: new Gauge({
+      name: 'kindred_processor_stalled',
+      help: '1 while the processor cursor does not advance although events wait (a batch keeps failing or hangs)',
+      registers: [registry],
+    }),
+    processorLastProgress: new Gauge({
+      name: 'kindred_processor_last_progress_timestamp_seconds',
+      help: 'When the processor last advanced its cursor or found the log caught up (Unix seconds)',
       registers: [registry],
     }),
     httpDuration: new Histogram({

@@ -3,7 +3,14 @@ import type { Db, Queryable } from '../store/db.js'
 import type { EventLogReader, LogRecord } from '../stream/event-log.js'
 import { pollingLoop } from './loops.js'
 import type { Metrics } from './metrics.js'
-import { POISON_AFTER_FAILURES, setPoisonAside, type PoisonHandler } from './poison.js'
+import {
+  POISON_AFTER_FAILURES,
+  keepAside,
+  setPoisonAside,
+  type PoisonEvent,
+  type PoisonHandler,
+  type SkipHandler,
+} from './poison.js'
 
 export interface ProcessedEvent {
   workspaceId: string
@@ -59,7 +66,23 @@ export interface ProcessorOptions {
   onError?: (err: unknown) => void
   /** Keeps events that fail their batch on their own (see poison.ts); without it, retry forever. */
   onPoison?: PoisonHandler
+  /** An event that could neither be applied nor kept aside was skipped (already counted). */
+  onSkip?: SkipHandler
   onBatch?: (batch: ProcessedEvent[]) => void
+  /** A batch failing or in flight this long while events wait counts as stalled (default 60 s). */
+  stallAfterMs?: number
+  /** Time source of the stall check (tests). */
+  now?: () => number
+}
+
+/** Is the processor moving? `/healthz` degrades while `stalled`. */
+export interface ProcessorHealth {
+  stalled: boolean
+  reason?: string
+  consecutiveFailures: number
+  /** Events in the last batch read (also when it failed): the lag. */
+  lag: number
+  lastProgressAt: string | null
 }
 
 export interface Processor {
@@ -70,6 +93,7 @@ export interface Processor {
   start(): void
   wake(): void
   stop(): Promise<void>
+  health(): ProcessorHealth
 }
 
 const eventColumns = `workspace_id text, profile_id text, source_id text, message_id text, seq bigint,
@@ -85,6 +109,44 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const hooked = [...stages, ...(options.postStages ?? [])]
   /** Consecutive failures per partition; a batch that keeps failing has its poison set aside. */
   const failures = new Map<number, number>()
+  const now = options.now ?? Date.now
+  const stallAfterMs = options.stallAfterMs ?? 60_000
+  /** Events read by the batch in flight or last attempted, per partition (the lag on failure). */
+  const pending = new Map<number, number>()
+  let lastProgressAt: number | undefined
+  let inFlightSince: number | undefined
+  let lastError: string | undefined
+  const onSkip: SkipHandler = (skipped, keepError) => {
+    metrics.eventsSkipped.inc({ reason: 'set_aside_failed' })
+    options.onSkip?.(skipped, keepError)
+  }
+
+  function health(): ProcessorHealth {
+    const worst = Math.max(0, ...failures.values())
+    const lag = Math.max(0, ...pending.values())
+    const t = now()
+    let reason: string | undefined
+    if (worst >= POISON_AFTER_FAILURES) {
+      reason = `the current batch failed ${worst} times in a row${lastError ? `: ${lastError}` : ''}`
+    } else if (inFlightSince !== undefined && t - inFlightSince > stallAfterMs) {
+      reason = `a batch has been in flight for ${Math.round((t - inFlightSince) / 1000)} s`
+    } else if (
+      lag > 0 &&
+      worst > 0 &&
+      lastProgressAt !== undefined &&
+      t - lastProgressAt > stallAfterMs
+    ) {
+      reason = `the cursor has not advanced for ${Math.round((t - lastProgressAt) / 1000)} s with ${lag} events waiting`
+    }
+    metrics.processorStalled.set(reason ? 1 : 0)
+    return {
+      stalled: reason !== undefined,
+      ...(reason ? { reason } : {}),
+      consecutiveFailures: worst,
+      lag,
+      lastProgressAt: lastProgressAt === undefined ? null : new Date(lastProgressAt).toISOString(),
+    }
+  }
 
   async function applyEvents(tx: Queryable, unique: ProcessedEvent[]): Promise<ProcessedEvent[]> {
     let fresh = unique
@@ -93,6 +155,45 @@ export function createProcessor(options: ProcessorOptions): Processor {
     if (fresh.length > 0) await insertEvents(tx, fresh)
     if (fresh.length > 0) for (const stage of options.postStages ?? []) await stage(tx, fresh)
     return fresh
+  }
+
+  /**
+   * Events the log could not decode under today's rules are kept aside like poison (reason
+   * `poison`, with why), or skipped and counted when there is nowhere to keep them.
+   */
+  async function setRejectedAside(tx: Queryable, records: LogRecord[]): Promise<number> {
+    const poison: PoisonEvent[] = []
+    for (const r of records) {
+      for (const rej of r.rejected ?? []) {
+        const raw = rej.raw
+        const obj =
+          typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+            ? (raw as Record<string, unknown>)
+            : { value: raw }
+        const messageId =
+          typeof obj.messageId === 'string' && obj.messageId !== ''
+            ? obj.messageId
+            : `undecodable-${r.seq}-${rej.index}`
+        const event = { ...obj, messageId } as unknown as KindredEvent
+        poison.push({
+          event: {
+            workspaceId: r.workspaceId,
+            sourceId: r.sourceId,
+            seq: r.seq,
+            event,
+            profileId: null,
+          },
+          error: new Error(rej.message),
+        })
+      }
+    }
+    if (poison.length === 0) return 0
+    if (options.onPoison) await keepAside(tx, poison, options.onPoison, onSkip)
+    else {
+      metrics.eventsSkipped.inc({ reason: 'undecodable' }, poison.length)
+      for (const p of poison) options.onSkip?.(p, p.error)
+    }
+    return poison.length
   }
 
   async function applyBatch(
@@ -113,6 +214,10 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const position = Number(cur.rows[0]?.position ?? 0)
     const records: LogRecord[] = await options.log.read(tx, position, maxBatchEvents, partition)
     if (records.length === 0) return { consumed: 0, applied: [] }
+    pending.set(
+      partition,
+      records.reduce((n, r) => n + r.events.length + (r.rejected?.length ?? 0), 0),
+    )
 
     const all: ProcessedEvent[] = []
     for (const r of records) {
@@ -126,10 +231,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
         })
       }
     }
+    const rejected = await setRejectedAside(tx, records)
     const unique = await dedup(tx, all)
     const healthy =
       (failures.get(partition) ?? 0) >= POISON_AFTER_FAILURES && options.onPoison
-        ? await setPoisonAside(tx, unique, applyEvents, options.onPoison)
+        ? await setPoisonAside(tx, unique, applyEvents, options.onPoison, onSkip)
         : unique
     const fresh = await applyEvents(tx, healthy)
     const last = records[records.length - 1] as LogRecord
@@ -138,21 +244,33 @@ export function createProcessor(options: ProcessorOptions): Processor {
       [consumer, last.seq, partition],
     )
     metrics.eventsDuplicate.inc(all.length - unique.length)
-    return { consumed: all.length, applied: fresh, lastSeq: last.seq }
+    return { consumed: all.length + rejected, applied: fresh, lastSeq: last.seq }
   }
 
   async function runPartition(partition: number): Promise<number> {
     const end = metrics.processorBatchDuration.startTimer()
     let result: Awaited<ReturnType<typeof applyBatch>>
+    inFlightSince = now()
     try {
       result = await db.transaction((tx) => applyBatch(tx, partition))
       failures.delete(partition)
     } catch (err) {
+      inFlightSince = undefined
       for (const stage of hooked) stage.rolledBack?.()
       // A lost race says nothing about the events: only other failures point at a poison pill.
       if (!isRace(err)) failures.set(partition, (failures.get(partition) ?? 0) + 1)
+      lastError = (err instanceof Error ? err.message : String(err)).slice(0, 200)
+      // The events read are still waiting: the lag stays visible while the batch fails.
+      metrics.processorLag.set(Math.max(1, ...pending.values()))
+      metrics.processorFailures.set(Math.max(0, ...failures.values()))
+      health()
       throw err
     }
+    inFlightSince = undefined
+    lastProgressAt = now()
+    metrics.processorLastProgress.set(lastProgressAt / 1000)
+    pending.delete(partition)
+    metrics.processorFailures.set(Math.max(0, ...failures.values()))
     for (const stage of hooked) stage.committed?.()
     const { consumed, applied, lastSeq } = result
     if (consumed > 0) {
@@ -163,6 +281,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       options.onBatch?.(applied)
     }
     metrics.processorLag.set(consumed >= maxBatchEvents ? consumed : 0)
+    health()
     return consumed
   }
 
@@ -204,6 +323,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     start: loop.start,
     wake: loop.wake,
     stop: loop.stop,
+    health,
   }
 }
 

@@ -185,6 +185,11 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       stages,
       postStages,
       onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
+      onSkip: ({ event: e, error }, keepError) =>
+        logger.error(
+          { sourceId: e.sourceId, messageId: e.event.messageId, err: error, keepError },
+          'event skipped: it could neither be applied nor set aside',
+        ),
     })
     const p = processor
     eventLog.onAppended(() => p.wake())
@@ -204,6 +209,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       rateLimiter: createRateLimiter(() => Date.now()),
       logger,
       clock: () => new Date(),
+      processorHealth: processor?.health,
       newId: (kind) => newId(kind === 'message' ? 'message' : kind),
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
@@ -231,6 +237,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       options.port,
       options.host ?? '0.0.0.0',
       () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
+      processor?.health,
     )
     logger.info({ url: health.url, role }, 'kindred worker health and metrics listening')
   }

@@ -21,6 +21,8 @@ export const errorCodes = {
   RATE_LIMITED: { status: 429, action: 'retry' },
   OVERLOADED: { status: 503, action: 'retry' },
   UNAVAILABLE: { status: 503, action: 'retry' },
+  /** The store cannot read or write its files (disk full, read-only, I/O error): retry later. */
+  STORE_UNAVAILABLE: { status: 503, action: 'retry' },
   DATA_DIR_LOCKED: { status: 500, action: 'fix_config' },
   CONFIG_INVALID: { status: 500, action: 'fix_config' },
   INTERNAL: { status: 500, action: 'retry' },

@@ -19,7 +19,7 @@ const idValue = z
   .pipe(z.string().max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`))
 
 const isoTimestamp = z.string().max(64).refine(isStorableTimestamp, {
-  message: 'must be an ISO-8601 date-time between years 1 and 9999',
+  message: 'must be an ISO-8601 date-time of a real calendar day between years 1 and 9999',
 })
 
 const jsonObject = z.record(z.string(), z.unknown())

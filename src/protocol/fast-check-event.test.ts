@@ -138,7 +138,7 @@ describe('fast event check', () => {
 })
 
 describe('timestamps', () => {
-  it('keeps canonical timestamps and normalises the rest, including days past the month end', () => {
+  it('keeps canonical timestamps, normalises the rest and refuses days past the month end', () => {
     const opts = { receivedAt: new Date('2026-03-01T00:00:00.000Z'), newMessageId: () => 'm' }
     const norm = (timestamp: string) => {
       const r = normalizeEvent(
@@ -151,7 +151,9 @@ describe('timestamps', () => {
     }
     expect(norm('2026-01-05T10:00:00.000Z')).toBe('2026-01-05T10:00:00.000Z')
     expect(norm('2026-01-05T12:00:00+02:00')).toBe('2026-01-05T10:00:00.000Z')
-    expect(norm('2026-02-30T00:00:00.000Z')).toBe('2026-03-02T00:00:00.000Z')
+    // V8 would roll these over into March; they are refused instead of stored as another day.
+    expect(() => norm('2026-02-30T00:00:00.000Z')).toThrow('rejected')
+    expect(norm('2028-02-29T00:00:00.000Z')).toBe('2028-02-29T00:00:00.000Z')
     expect(norm('2026-01-31T23:59:59.999Z')).toBe('2026-01-31T23:59:59.999Z')
   })
 })

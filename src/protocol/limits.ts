@@ -8,3 +8,8 @@ export const MAX_ID_LENGTH = 512
 export const MAX_NAME_LENGTH = 1_024
 /** Longest request body we will inflate from gzip before giving up (zip-bomb guard). */
 export const MAX_INFLATED_BYTES = MAX_BATCH_BYTES + 64 * 1024
+/**
+ * Deepest nesting of objects and arrays in a JSON body. Every stage after ingest (serialising,
+ * Postgres jsonb, zod) recurses on structure, so a deeper body is refused before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 64

@@ -15,6 +15,7 @@ import {
   type EventType,
   type KindredEvent,
   type NormalizeOptions,
+  type NormalizeResult,
 } from './event-schema.js'
 
 export interface RawEvents {
@@ -80,4 +81,66 @@ export function eventsFromRaw(stored: StoredRawEvents, receivedAtIso: string): K
     }
     return r.event
   })
+}
+
+/** An event of a stored record that does not validate under the current rules. */
+export interface RejectedEvent {
+  /** Its position in the record. */
+  index: number
+  /** The event as stored (parsed JSON). */
+  raw: unknown
+  /** Why it no longer validates. */
+  message: string
+}
+
+/**
+ * `eventsFromRaw` that never throws on content: events that no longer validate (the log was
+ * written by older rules, e.g. before impossible dates were refused) come back in `rejected`,
+ * for the processor to set aside, instead of stopping every event behind them.
+ */
+export function decodeRawEvents(
+  stored: StoredRawEvents,
+  receivedAtIso: string,
+): { events: KindredEvent[]; rejected: RejectedEvent[] } {
+  try {
+    return { events: eventsFromRaw(stored, receivedAtIso), rejected: [] }
+  } catch {
+    // Rare: go event by event, keeping the made messageIds in step with the events that used them.
+  }
+  const receivedAt = new Date(receivedAtIso)
+  let made = 0
+  const options: NormalizeOptions = {
+    receivedAt,
+    receivedAtIso,
+    newMessageId: () => stored.m[made++] ?? `undecodable-${receivedAtIso}-${made}`,
+    ...(stored.v ? { envelope: stored.v } : {}),
+    correctSkew: stored.k,
+  }
+  const body = stored.b as { batch?: unknown } | null
+  const raws = stored.a ? body?.batch : [stored.b]
+  if (!Array.isArray(raws)) {
+    return {
+      events: [],
+      rejected: [{ index: 0, raw: stored.b, message: 'record holds no events' }],
+    }
+  }
+  const events: KindredEvent[] = []
+  const rejected: RejectedEvent[] = []
+  raws.forEach((raw: unknown, index) => {
+    let r: NormalizeResult
+    try {
+      r = normalizeEvent(raw, stored.t ?? undefined, options)
+    } catch (err) {
+      r = { ok: false, issues: [{ path: '', code: 'internal', message: String(err) }] }
+    }
+    if (r.ok) events.push(r.event)
+    else {
+      rejected.push({
+        index,
+        raw,
+        message: `no longer validates: ${r.issues.map((i) => `${i.path || '(event)'}: ${i.message}`).join('; ')}`,
+      })
+    }
+  })
+  return { events, rejected }
 }

@@ -10,7 +10,25 @@ export function inStoreRange(ms: number): boolean {
   return Number.isFinite(ms) && ms >= MIN_MS && ms <= MAX_MS
 }
 
-/** A parseable date-time whose instant the store can hold. */
+const DATE_PREFIX = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})/
+
+/**
+ * False for a calendar date that does not exist (2020-02-30, 2021-04-31). V8 rolls such dates
+ * over into the next month, so they would be stored as another day without a word.
+ */
+function isRealDate(value: string): boolean {
+  const m = DATE_PREFIX.exec(value)
+  if (!m) return true // other forms Date.parse accepts are checked by it alone
+  const year = Number(m[1])
+  const month = Number(m[2])
+  const day = Number(m[3])
+  if (month < 1 || month > 12 || day < 1) return false
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+  return day <= days
+}
+
+/** A parseable date-time that names a real calendar day and whose instant the store can hold. */
 export function isStorableTimestamp(value: string): boolean {
-  return value.length <= 64 && inStoreRange(Date.parse(value))
+  return value.length <= 64 && inStoreRange(Date.parse(value)) && isRealDate(value)
 }

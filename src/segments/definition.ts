@@ -15,6 +15,8 @@
  * })
  */
 import { z } from 'zod'
+import { nestsDeeperThan } from '../protocol/json-scan.js'
+import { MAX_JSON_DEPTH } from '../protocol/limits.js'
 import {
   durationSchema,
   isoDateSchema,
@@ -227,6 +229,15 @@ export class SegmentDefinitionError extends Error {
  * @throws SegmentDefinitionError with code SEGMENT_DEFINITION_INVALID and zod issues as details.
  */
 export function parseSegmentDefinition(input: unknown): SegmentDefinition {
+  // zod recurses on the tree: a value nested thousands deep would overflow the stack before the
+  // depth limit below is even measured, so the nesting is checked first, without recursion.
+  if (nestsDeeperThan(input, MAX_JSON_DEPTH)) {
+    throw new SegmentDefinitionError(
+      SEGMENT_ERROR_CODES.invalid,
+      `Invalid segment definition: nested deeper than ${MAX_JSON_DEPTH} levels; the definition limit is ${SEGMENT_LIMITS.maxDepth} levels of nodes.`,
+      [],
+    )
+  }
   const r = segmentDefinitionSchema.safeParse(input)
   if (!r.success)
     throw new SegmentDefinitionError(

@@ -6,6 +6,7 @@ import { KindredError, MAX_BATCH_BYTES } from '../protocol/index.js'
 import { createAuth, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
+import { checkHealth } from './health-check.js'
 import { registerTrackingRoutes } from './tracking-routes.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { registerAccessRoutes } from './access-routes.js'
@@ -121,9 +122,10 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
 
   fastify.setErrorHandler((err, req, reply) => sendError(reply, err, req))
 
-  fastify.get('/healthz', async () => {
-    await ctx.db.query('SELECT 1')
-    return { status: 'ok' }
+  fastify.get('/healthz', async (_req, reply) => {
+    const { httpStatus, body } = await checkHealth(ctx.db, ctx.processorHealth)
+    if (httpStatus !== 200) void reply.header('Retry-After', '5')
+    return reply.code(httpStatus).send(body)
   })
   fastify.get('/metrics', async (_req, reply) => {
     const body = await ctx.metrics.registry.metrics()

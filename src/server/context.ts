@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Db } from '../store/db.js'
 import type { EventLogWriter } from '../stream/event-log.js'
 import type { Metrics } from '../engine/metrics.js'
+import type { ProcessorHealth } from '../engine/processor.js'
 import type { LiveFeed } from './live-feed.js'
 import type { RateLimiter, BucketConfig } from './rate-limiter.js'
 import type { LoginLimits } from './login-throttle.js'
@@ -15,6 +16,8 @@ export interface AppContext {
   rateLimiter: RateLimiter
   logger: Logger
   clock: () => Date
+  /** The in-process processor's progress, for `/healthz` (absent on ingest-only nodes). */
+  processorHealth?: (() => ProcessorHealth) | undefined
   newId: (kind: 'source' | 'apiKey' | 'message' | 'workspace' | 'user' | 'session') => string
   config: {
     /** Default per-source ingest limit; a source's `settings.rateLimit` overrides it. */

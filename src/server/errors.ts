@@ -24,6 +24,13 @@ export function toKindredError(err: unknown): KindredError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new KindredError('INVALID_JSON', 'request body is not valid JSON', { cause: err })
   }
+  if (isStoreIoError(err)) {
+    return new KindredError(
+      'STORE_UNAVAILABLE',
+      'the store cannot read or write its data files (disk full, read-only or I/O error); retry later',
+      { cause: err, headers: { 'Retry-After': '5' } },
+    )
+  }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new KindredError(
       fe.statusCode === 404 ? 'NOT_FOUND' : 'VALIDATION_FAILED',
@@ -43,4 +50,35 @@ export function sendError(reply: FastifyReply, err: unknown, req?: FastifyReques
   if (ke.status >= 500 && req) req.log.error({ err: ke.cause ?? ke }, ke.message)
   for (const [k, v] of Object.entries(ke.headers)) void reply.header(k, v)
   return reply.code(ke.status).type('application/json').send(ke.toBody())
+}
+
+/** Errno codes of a data dir that cannot be written or read. */
+const IO_ERRNOS = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+])
+
+/**
+ * A store failure from its files, not from the request: Postgres (and PGlite) disk full (53100),
+ * out of resources (class 53), I/O error (58030) or file missing (58P01), a file it may not open
+ * (42501 on a file: `errcode_for_file_access` reports EACCES/EROFS so), a connection that failed
+ * (class 08), or such an errno from Node.
+ */
+export function isStoreIoError(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null
+  if (e === null || typeof e !== 'object') return false
+  const code = typeof e.code === 'string' ? e.code : ''
+  const message = typeof e.message === 'string' ? e.message : ''
+  if (IO_ERRNOS.has(code)) return true
+  if (code.startsWith('53') || code.startsWith('58') || code.startsWith('08')) return true
+  if (code === '42501' && /\bfile\b|directory/i.test(message)) return true
+  return /\b(EACCES|EROFS|ENOSPC|EIO)\b|read-only file system|No space left on device/i.test(
+    message,
+  )
 }

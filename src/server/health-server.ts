@@ -1,5 +1,6 @@
 /**
- * The listener of worker roles (processor, dispatcher, scheduler): `/healthz` (the store answers)
+ * The listener of worker roles (processor, dispatcher, scheduler): `/healthz` (the store takes a
+ * write and the processor's cursor moves, see health-check.ts)
  * and `/metrics` (Prometheus), nothing else. A bare `node:http` server: no API, no console, no
  * auth, so it can sit on a private port for probes and scraping.
  * @module
@@ -7,7 +8,9 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import type { ProcessorHealth } from '../engine/processor.js'
 import type { Queryable } from '../store/db.js'
+import { checkHealth } from './health-check.js'
 
 export interface HealthServer {
   url: string
@@ -20,6 +23,7 @@ export async function startHealthServer(
   port: number,
   host: string,
   details: () => Record<string, unknown> = () => ({}),
+  processor?: () => ProcessorHealth,
 ): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -29,8 +33,8 @@ export async function startHealthServer(
     }
     if (req.method !== 'GET') return send(405, 'application/json', methodNotAllowed)
     if (path === '/healthz') {
-      db.query('SELECT 1').then(
-        () => send(200, 'application/json', JSON.stringify({ status: 'ok', ...details() })),
+      checkHealth(db, processor, details()).then(
+        ({ httpStatus, body }) => send(httpStatus, 'application/json', JSON.stringify(body)),
         () => send(503, 'application/json', storeDown),
       )
       return

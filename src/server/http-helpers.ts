@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import { KindredError, zodIssues } from '../protocol/index.js'
+import { KindredError, scanJson, scanPathString, zodIssues } from '../protocol/index.js'
 
 /** Admin bodies arrive as raw buffers (one content parser for the whole app); parse and validate. */
 export function jsonBody<S extends z.ZodType>(req: FastifyRequest, schema: S): z.infer<S> {
@@ -15,6 +15,17 @@ export function jsonBody<S extends z.ZodType>(req: FastifyRequest, schema: S): z
   }
   let value: unknown = {}
   if (Buffer.isBuffer(body) && body.length > 0) {
+    // Before parsing: zod and the store recurse on structure, so depth is refused up front.
+    const found = scanJson(body)
+    if (found) {
+      throw new KindredError(
+        found.code === 'invalid_utf8' ? 'INVALID_JSON' : 'VALIDATION_FAILED',
+        found.message,
+        {
+          details: [{ path: scanPathString(found.path), code: found.code, message: found.message }],
+        },
+      )
+    }
     const text = body.toString('utf8')
     // Postgres text and jsonb cannot hold NUL; refuse it here rather than fail at the store.
     if (text.includes('\u0000') || text.includes('\\u0000')) {

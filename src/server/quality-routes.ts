@@ -4,7 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { KindredError, isStorableTimestamp } from '../protocol/index.js'
+import {
+  KindredError,
+  MAX_JSON_DEPTH,
+  isStorableTimestamp,
+  nestsDeeperThan,
+  stringifyTotal,
+} from '../protocol/index.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
 import { piiSettingsSchema } from '../quality/pii.js'
 import {
@@ -14,6 +20,7 @@ import {
   type Violation,
 } from '../quality/tracking-plan.js'
 import { deletePlan, getPlan, savePlan } from '../engine/quality/plans.js'
+import { storedPayload } from '../engine/quality/quality-filter.js'
 import { sourcesRepository } from '../store/repositories/sources-repository.js'
 import type { Auth } from './auth.js'
 import type { AppContext } from './context.js'
@@ -204,7 +211,8 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
       reason: string
       type: string
       event: string | null
-      payload: KindredEvent
+      payload: KindredEvent | null
+      payload_text: string | null
       violations: Violation[]
       error: string | null
       plan_version: number | null
@@ -212,8 +220,8 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
       quarantined_at: Date | string
       replayed_at: Date | string | null
     }>(
-      `SELECT message_id, reason, type, event, payload, violations, error, plan_version, attempts,
-         quarantined_at, replayed_at
+      `SELECT message_id, reason, type, event, payload, payload_text, violations, error,
+         plan_version, attempts, quarantined_at, replayed_at
        FROM quarantined_events
        WHERE workspace_id = $1 AND source_id = $2 AND ($3::text IS NULL OR reason = $3)
          AND ($4::timestamptz IS NULL OR (quarantined_at, message_id) < ($4::timestamptz, $5::text))
@@ -240,7 +248,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
         reason: r.reason,
         type: r.type,
         event: r.event,
-        payload: r.payload,
+        payload: shownPayload(r),
         violations: r.violations,
         error: r.error,
         planVersion: r.plan_version === null ? null : Number(r.plan_version),
@@ -270,8 +278,12 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
     const stored = await getPlan(ctx.db, workspaceId, source.id)
     const compiled = stored ? compilePlan(stored.plan, stored.version) : undefined
     const picked = await ctx.db.transaction(async (tx) => {
-      const res = await tx.query<{ message_id: string; payload: KindredEvent }>(
-        `SELECT message_id, payload FROM quarantined_events
+      const res = await tx.query<{
+        message_id: string
+        payload: KindredEvent | null
+        payload_text: string | null
+      }>(
+        `SELECT message_id, payload, payload_text FROM quarantined_events
          WHERE workspace_id = $1 AND source_id = $2
            AND ($3::text[] IS NULL OR message_id = ANY($3::text[]))
            AND (replayed_at IS NULL OR replayed_at < $4::timestamptz - interval '10 minutes')
@@ -281,10 +293,11 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
       const passing: KindredEvent[] = []
       const failing: Array<{ messageId: string; violations: Violation[] }> = []
       for (const r of res.rows) {
-        const verdict = compiled ? compiled.check(r.payload) : { action: 'pass' as const }
+        const payload = storedPayload(r) as KindredEvent
+        const verdict = compiled ? compiled.check(payload) : { action: 'pass' as const }
         if (verdict.action === 'quarantine') {
           failing.push({ messageId: r.message_id, violations: verdict.violations })
-        } else passing.push(r.payload)
+        } else passing.push(payload)
       }
       if (passing.length > 0) {
         await tx.query(
@@ -302,7 +315,7 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
         sourceId: source.id,
         receivedAt: now.toISOString(),
         events,
-        eventsJson: JSON.stringify(events),
+        eventsJson: stringifyTotal(events),
       })
     }
     return {
@@ -335,4 +348,13 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
     const { hashSalt, ...rest } = piiSettingsSchema.parse(next)
     return { ...rest, hasHashSalt: hashSalt !== undefined }
   })
+}
+
+/**
+ * The payload as the API shows it: the event, or its JSON text when it nests too deep to be
+ * answered as JSON (a poison event kept aside from an old log).
+ */
+function shownPayload(row: { payload: unknown; payload_text: string | null }): unknown {
+  const payload = storedPayload(row)
+  return nestsDeeperThan(payload, MAX_JSON_DEPTH) ? row.payload_text : payload
 }

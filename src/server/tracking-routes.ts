@@ -12,6 +12,8 @@ import {
   eventsFromRaw,
   normalizeEvent,
   quickCheckEvent,
+  scanJson,
+  scanPathString,
   serializeEvent,
   zodIssues,
   type EventType,
@@ -101,6 +103,31 @@ function parseJson(buf: Buffer): unknown {
   }
 }
 
+/**
+ * Refuses a body holding what the pipeline cannot store or process (see json-scan.ts): a 400
+ * naming the limit. In a batch the event is named by its index, and the whole request is
+ * refused, as for any other event that fails (SDKs retry whole requests).
+ */
+function refuseUnholdable(buf: Buffer, batch: boolean): void {
+  const found = scanJson(buf)
+  if (!found) return
+  const [top, index, ...rest] = found.path
+  const inEvent = batch && top === 'batch' && typeof index === 'number'
+  const issue: FieldIssue = {
+    ...(inEvent ? { index } : {}),
+    path: scanPathString(inEvent ? rest : found.path),
+    code: found.code,
+    message: found.message,
+  }
+  throw new KindredError(
+    found.code === 'invalid_utf8' ? 'INVALID_JSON' : 'VALIDATION_FAILED',
+    inEvent
+      ? `event ${index as number} rejected (${found.message}); nothing in this batch was accepted`
+      : found.message,
+    { details: [issue] },
+  )
+}
+
 export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   async function authenticate(req: FastifyRequest, body: unknown): Promise<Source> {
     const bodyKey =
@@ -163,6 +190,8 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           `batch is ${buf.length} bytes; the limit is ${MAX_BATCH_BYTES}`,
         )
       }
+      // Both paths below (raw bytes kept, or canonical events) store only what this lets through.
+      refuseUnholdable(buf, mode.kind === 'batch')
       const body = parseJson(buf)
       source = await authenticate(req, body)
       // PII controls (ADR 0003) rewrite events before the event log, and suppression drops some:

@@ -9,7 +9,7 @@
  */
 import { KindredError } from '../protocol/errors.js'
 import type { KindredEvent } from '../protocol/event-schema.js'
-import type { RawEvents } from '../protocol/raw-events.js'
+import type { RawEvents, RejectedEvent } from '../protocol/raw-events.js'
 import type { Queryable } from '../store/db.js'
 
 export interface LogEntry {
@@ -31,6 +31,11 @@ export interface LogEntry {
 export interface LogRecord extends LogEntry {
   /** Position in the log after this record; strictly increasing. Cursors store it. */
   seq: number
+  /**
+   * Events of this record the reader could not turn into canonical events (stored by older
+   * rules): the processor sets them aside instead of failing on them forever.
+   */
+  rejected?: RejectedEvent[]
 }
 
 export interface EventLogWriter {

@@ -14,7 +14,12 @@ import path from 'node:path'
 import { crc32 } from 'node:zlib'
 import { KindredError } from '../protocol/errors.js'
 import { normalizeEvent, type KindredEvent } from '../protocol/event-schema.js'
-import { eventsFromRaw, rawEventsJson, type StoredRawEvents } from '../protocol/raw-events.js'
+import {
+  decodeRawEvents,
+  eventsFromRaw,
+  rawEventsJson,
+  type StoredRawEvents,
+} from '../protocol/raw-events.js'
 import {
   entryEventCount,
   refuseAppend,
@@ -324,15 +329,17 @@ export async function openFileEventLog(
           x?: StoredRawEvents
         }
         off += HEADER + len
-        const recordEvents = p.x ? eventsFromRaw(p.x, p.r) : (p.e ?? [])
+        const decoded = p.x ? decodeRawEvents(p.x, p.r) : { events: p.e ?? [], rejected: [] }
+        const recordEvents = decoded.events
         out.push({
           seq: pos + off,
           workspaceId: p.w,
           sourceId: p.s,
           receivedAt: p.r,
           events: recordEvents,
+          ...(decoded.rejected.length > 0 ? { rejected: decoded.rejected } : {}),
         })
-        events += recordEvents.length
+        events += recordEvents.length + decoded.rejected.length
       }
       // Records are written whole below `end`, and a request is far smaller than the window.
       if (off === 0) throw new Error(`event log record at ${pos} is unreadable`)
@@ -388,7 +395,30 @@ export async function openFileEventLog(
         if (!text.includes('\\u') && !req.needles.some((n) => lower.includes(n))) continue
         const p = JSON.parse(text) as StoredRecord
         if (p.w !== req.workspaceId) continue
-        const events = recordEvents(p)
+        let events: KindredEvent[]
+        try {
+          events = recordEvents(p)
+        } catch {
+          // A record written by older rules, whose events no longer validate: the processor set
+          // them aside. Once consumed it is blanked whole; before that it waits like any record
+          // that cannot be rewritten in place.
+          const consumed = segBase + pos <= released
+          const blank = Buffer.from(
+            `{"w":${JSON.stringify(p.w)},"s":${JSON.stringify(p.s)},"r":${JSON.stringify(p.r)},"e":[]}`,
+          )
+          const mentions = req.needles.some((n) => lower.includes(n))
+          if (!mentions) continue
+          if (!consumed || blank.length > len) {
+            result.deferred++
+            continue
+          }
+          const body = Buffer.alloc(len, 0x20)
+          blank.copy(body)
+          body.copy(buf, bodyStart)
+          buf.writeUInt32LE(crc32(body), bodyStart - 4)
+          result.records++
+          continue
+        }
         const drop = events.map((e) => req.concerns(e))
         const dropped = drop.filter(Boolean).length
         if (dropped === 0) continue

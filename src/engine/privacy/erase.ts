@@ -170,7 +170,7 @@ export async function erasePerson(
     )
     const quarantined = await tx.query<{ source_id: string; message_id: string }>(
       `DELETE FROM quarantined_events WHERE workspace_id = $1
-       AND (${mentions('payload::text')} OR ${mentions("coalesce(error, '')")})
+       AND (${mentions("coalesce(payload_text, payload::text, '')")} OR ${mentions("coalesce(error, '')")})
        RETURNING source_id, message_id`,
       [workspaceId, needles],
     )

@@ -9,6 +9,8 @@ import type { Queryable } from '../../store/db.js'
 import type { PlanCache, Violation } from '../../quality/tracking-plan.js'
 import type { ProcessedEvent, ProcessorFilter } from '../processor.js'
 import { loadCompiledPlans } from './plans.js'
+import { scanJson } from '../../protocol/json-scan.js'
+import { stringifyTotal } from '../../protocol/json-text.js'
 
 export interface QuarantineRow {
   workspaceId: string
@@ -24,44 +26,69 @@ export interface QuarantineRow {
 /**
  * Keeps events aside. Their messageIds leave `event_ids` again, so that a replay (the same
  * messageId appended to the log) is applied once, and an SDK retry lands in quarantine, not twice.
+ *
+ * It cannot fail on content: the event is kept as JSON text of any depth (lone surrogates
+ * escaped), and as jsonb only when the scanner says jsonb holds it; every text column is made
+ * storable (no NUL, no lone surrogate) and the rows travel as text arrays, not one jsonb document.
  */
 export async function quarantine(tx: Queryable, rows: QuarantineRow[], now: Date): Promise<void> {
   if (rows.length === 0) return
+  const texts = rows.map((r) => stringifyTotal(r.event))
   await tx.query(
     `INSERT INTO quarantined_events AS q (workspace_id, source_id, message_id, reason, type, event,
-       payload, violations, error, plan_version, quarantined_at)
-     SELECT workspace_id, source_id, message_id, reason, type, event, payload, violations, error,
-       plan_version, $2::timestamptz
-     FROM jsonb_to_recordset($1::jsonb) AS x(workspace_id text, source_id text, message_id text,
-       reason text, type text, event text, payload jsonb, violations jsonb, error text,
-       plan_version integer)
+       payload, payload_text, violations, error, plan_version, quarantined_at)
+     SELECT workspace_id, source_id, message_id, reason, type, event,
+       CASE WHEN as_jsonb THEN payload_text::jsonb END, payload_text, violations::jsonb, error,
+       plan_version, $12::timestamptz
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+       $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[])
+       AS x(workspace_id, source_id, message_id, reason, type, event, payload_text, as_jsonb,
+         violations, error, plan_version)
      ON CONFLICT (source_id, message_id) DO UPDATE SET
-       reason = EXCLUDED.reason, payload = EXCLUDED.payload, violations = EXCLUDED.violations,
-       error = EXCLUDED.error, plan_version = EXCLUDED.plan_version, attempts = q.attempts + 1,
-       replayed_at = NULL`,
+       reason = EXCLUDED.reason, payload = EXCLUDED.payload, payload_text = EXCLUDED.payload_text,
+       violations = EXCLUDED.violations, error = EXCLUDED.error,
+       plan_version = EXCLUDED.plan_version, attempts = q.attempts + 1, replayed_at = NULL`,
     [
-      JSON.stringify(
-        rows.map((r) => ({
-          workspace_id: r.workspaceId,
-          source_id: r.sourceId,
-          message_id: r.messageId,
-          reason: r.reason,
-          type: r.event.type,
-          event: r.event.event ?? r.event.name ?? null,
-          payload: r.event,
-          violations: r.violations,
-          error: r.error,
-          plan_version: r.planVersion,
-        })),
-      ),
+      rows.map((r) => storableText(r.workspaceId)),
+      rows.map((r) => storableText(r.sourceId)),
+      rows.map((r) => storableText(r.messageId)),
+      rows.map((r) => r.reason),
+      rows.map((r) => storableText(typeof r.event.type === 'string' ? r.event.type : 'unknown')),
+      rows.map((r) => {
+        const name = r.event.event ?? r.event.name
+        return typeof name === 'string' ? storableText(name) : null
+      }),
+      texts,
+      texts.map((t) => scanJson(Buffer.from(t, 'utf8')) === undefined && !t.includes('\\u0000')),
+      rows.map((r) => stringifyTotal(r.violations)),
+      rows.map((r) => (r.error === null ? null : storableText(r.error))),
+      rows.map((r) => r.planVersion),
       now.toISOString(),
     ],
   )
   await tx.query(
     `DELETE FROM event_ids e USING unnest($1::text[], $2::text[]) AS u(source_id, message_id)
      WHERE e.source_id = u.source_id AND e.message_id = u.message_id`,
-    [rows.map((r) => r.sourceId), rows.map((r) => r.messageId)],
+    [rows.map((r) => storableText(r.sourceId)), rows.map((r) => storableText(r.messageId))],
   )
+}
+
+/** `s` without what Postgres text refuses: NUL and lone surrogates become U+FFFD. */
+export function storableText(s: string): string {
+  return s
+    .replaceAll('\u0000', '\ufffd')
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+}
+
+/** A quarantined event as stored: the jsonb copy when there is one, else its JSON text. */
+export function storedPayload(row: { payload: unknown; payload_text?: string | null }): unknown {
+  if (row.payload !== null && row.payload !== undefined) return row.payload
+  if (typeof row.payload_text !== 'string') return null
+  try {
+    return JSON.parse(row.payload_text) as unknown
+  } catch {
+    return row.payload_text
+  }
 }
 
 export function createQualityFilter(deps: {
