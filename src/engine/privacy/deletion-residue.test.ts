@@ -140,6 +140,13 @@ describe('deletion leaves no residue (embedded: PGlite + file event log)', () =>
         }),
       ],
     )
+    // An event set aside that jsonb could not hold: only its text copy is kept.
+    await db.query(
+      `INSERT INTO quarantined_events (workspace_id, source_id, message_id, reason, type, event,
+         payload, payload_text, violations, quarantined_at)
+       VALUES ('default', $1, 'q-msg-2', 'poison', 'track', 'Deep', NULL, $2, '[]', now())`,
+      [sourceId, `{"userId":${JSON.stringify(GDPR.userId)},"properties":{"s":"\\ud800"}}`],
+    )
     await db.query(
       `INSERT INTO event_violations (workspace_id, source_id, message_id, type, event, action,
          plan_version, violations, seen_at)
