@@ -61,7 +61,7 @@ export interface KindredOptions {
   identityCacheSize?: number | undefined
   /** Peers trusted to set `X-Forwarded-For` (see AppContext.config.trustProxy). */
   trustProxy?: boolean | string | undefined
-  /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
+  /** Sign-in throttle buckets (default: DEFAULT_LOGIN_LIMITS). */
   loginLimits?: LoginLimits | undefined
 }
 

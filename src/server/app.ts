@@ -43,7 +43,8 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 const PERMISSIONS_POLICY =
   'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()'
 
-export const DEFAULT_TRUST_PROXY = 'loopback,linklocal,uniquelocal'
+// No proxy is trusted unless the operator names it: any peer could otherwise claim any address.
+export const DEFAULT_TRUST_PROXY = false
 
 /** Extra route groups (profiles, segments, destinations…) register through this. */
 export type RouteModule = (app: FastifyInstance, ctx: AppContext, auth: Auth) => void

@@ -28,8 +28,8 @@ export interface AppContext {
     /**
      * Which peers may set the client address with `X-Forwarded-For` (Fastify's `trustProxy`: a
      * boolean, or addresses, CIDRs and the presets loopback, linklocal, uniquelocal). Default:
-     * proxies on this host or a private network, so a client on the internet cannot claim another
-     * address to dodge the sign-in throttle or forge `context.ip`.
+     * none, so no client can claim another address to dodge the sign-in throttle or forge
+     * `context.ip` and the audit log's IP; name the balancers' own addresses behind a proxy.
      */
     trustProxy?: boolean | string | undefined
   }
