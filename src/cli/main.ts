@@ -8,6 +8,13 @@ import { reprocess } from '../engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
 import { IMPORT_USAGE, parseImportArgs, runImportCommand } from './import-command.js'
 import {
+  TOKEN_USAGE,
+  describeToken,
+  listGlobalTokens,
+  parseTokenArgs,
+  revokeGlobalToken,
+} from './token-command.js'
+import {
   USER_USAGE,
   checkPassword,
   createMember,
@@ -25,6 +32,7 @@ Usage:
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
   ${USER_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
+  ${TOKEN_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
@@ -169,6 +177,31 @@ async function reprocessCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function tokenCommand(argv: string[]): Promise<void> {
+  const parsed = parseTokenArgs(argv)
+  if (!parsed.ok) fail(parsed.error)
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(parsed.dataDir ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+  })
+  try {
+    if (parsed.command === 'list') {
+      const keys = await listGlobalTokens(store.db)
+      process.stdout.write(keys.map((k) => `${describeToken(k)}\n`).join(''))
+    } else {
+      const key = await revokeGlobalToken(store.db, parsed.id)
+      process.stdout.write(
+        `revoked ${describeToken(key)}\n` +
+          (key.origin === 'env'
+            ? '  it stays revoked on restarts: set a new KINDRED_ADMIN_TOKEN to have an admin token\n'
+            : ''),
+      )
+    }
+  } finally {
+    await store.close()
+  }
+}
+
 async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void> {
   const parsed = parseLinkageArgs(command, argv)
   if (!parsed.ok) {
@@ -237,6 +270,8 @@ export async function main(argv: string[]): Promise<void> {
       return linkage(command, rest)
     case 'user':
       return userCommand(rest)
+    case 'token':
+      return tokenCommand(rest)
     case undefined:
     case '--help':
     case '-h':

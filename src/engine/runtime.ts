@@ -90,7 +90,19 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
   })
   const { db } = store
-  const { generatedToken } = await bootstrap(db, options.adminToken)
+  const { generatedToken, revokedKeyIds, adminTokenRevoked } = await bootstrap(
+    db,
+    options.adminToken,
+  )
+  if (revokedKeyIds.length > 0) {
+    logger.warn(
+      { keyIds: revokedKeyIds },
+      'KINDRED_ADMIN_TOKEN changed: the previous one is revoked',
+    )
+  }
+  if (adminTokenRevoked) {
+    logger.warn('KINDRED_ADMIN_TOKEN names a revoked key: it stays revoked; set a new token')
+  }
   await ensureEventPartitions(db, new Date())
   const metrics = createMetrics()
   // Embedded: segment files in the data dir (ADR 0002). Server: the event_log table, shared by

@@ -610,6 +610,66 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
     return reply.code(204).send()
   })
 
+  // ---- keys for every workspace ------------------------------------------------------------------
+
+  // The admin token (KINDRED_ADMIN_TOKEN, or the one generated on first start) and its
+  // predecessors reach every workspace, so no workspace's key API lists them. Only callers with
+  // the same reach manage them: a key for every workspace, or an owner of the default workspace
+  // (the instance's own).
+  async function globalKeyAdmin(req: FastifyRequest): Promise<Principal> {
+    const { principal } = await auth.admin(req, 'admin')
+    const allowed =
+      principal.kind === 'key'
+        ? principal.boundWorkspaceId === null
+        : (await usersRepository.role(db, DEFAULT_WORKSPACE_ID, principal.id)) === 'owner'
+    if (!allowed) {
+      throw new KindredError(
+        'FORBIDDEN',
+        'only a key for every workspace or an owner of the default workspace manages these keys',
+      )
+    }
+    return principal
+  }
+  const globalKeyView = (k: ApiKey) => ({ ...keyView(k), origin: k.origin })
+
+  app.get('/api/v1/global-keys', async (req) => {
+    await globalKeyAdmin(req)
+    return { data: (await apiKeysRepository.listGlobal(db)).map(globalKeyView) }
+  })
+
+  app.delete('/api/v1/global-keys/:id', async (req, reply) => {
+    await globalKeyAdmin(req)
+    const { id } = parseQuery(idParams, req.params)
+    await db.transaction(async (tx) => {
+      const key = await apiKeysRepository.getGlobal(tx, id)
+      if (!key) throw notFound(`global key ${id}`)
+      await apiKeysRepository.revokeGlobal(tx, id, ctx.clock())
+      // Never locks the instance out: another global admin key has to remain (rotate
+      // KINDRED_ADMIN_TOKEN, or use `kindred token revoke` on the host).
+      const left = await apiKeysRepository.listGlobal(tx)
+      if (key.scopes.includes('admin') && !left.some((k) => k.scopes.includes('admin'))) {
+        throw new KindredError(
+          'CONFLICT',
+          'this is the last admin key: set a new KINDRED_ADMIN_TOKEN and restart, which revokes the old one',
+        )
+      }
+      await writeAudit(
+        tx,
+        req,
+        {
+          action: 'global-key.delete',
+          workspaceId: null,
+          target: { type: 'api-key', id },
+          before: globalKeyView(key),
+          status: 204,
+        },
+        ctx.clock,
+      )
+    })
+    auth.invalidate()
+    return reply.code(204).send()
+  })
+
   // ---- audit log -------------------------------------------------------------------------------
 
   app.get('/api/v1/audit', async (req) => {

@@ -262,6 +262,7 @@ export function createAuth(ctx: AppContext) {
       createdAt: '',
       createdBy: null,
       revokedAt: null,
+      origin: null,
     }
     return { key, workspaceId, principal }
   }

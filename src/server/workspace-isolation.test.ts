@@ -40,6 +40,7 @@ function fixtureFor(url: string, param: string): string | undefined {
     profiles: A.profile,
     users: A.user,
     'api-keys': A.key,
+    'global-keys': A.key,
     workspaces: 'default',
     'privacy/requests': A.privacyRequest,
     'privacy/suppressions': A.suppression,
