@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { roles, startKindred, type Role } from '../engine/runtime.js'
+import { DEFAULT_HOST, roles, startKindred, type Role } from '../engine/runtime.js'
 import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
@@ -27,7 +27,7 @@ import {
 const help = `kindred — an open-source Customer Data Platform
 
 Usage:
-  kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
+  kindred start [--port 8787] [--host 127.0.0.1] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
@@ -39,10 +39,15 @@ Usage:
 
 Environment:
   PORT                  port to listen on (default 8787)
+  KINDRED_HOST, HOST    address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for
+                        every interface, as the Docker image sets)
+  KINDRED_TRUST_PROXY   proxies whose X-Forwarded-For names the client: addresses or CIDRs
+                        (default: none)
   DATABASE_URL          use this Postgres server instead of the embedded store
   KINDRED_EVENT_LOG     nats://host:4222[,…][?stream=KINDRED_EVENTS&partitions=8&replicas=3]:
                         NATS JetStream event log for scale-out (needs DATABASE_URL)
-  KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset)
+  KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset);
+                        a new value revokes the previous one on start
   KINDRED_DATA_DIR      data dir (default ./.kindred)
   LOG_LEVEL             pino log level (default info)
 `
@@ -80,7 +85,7 @@ async function start(argv: string[]): Promise<void> {
   if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
   const kindred = await startKindred({
     port,
-    host: values.host ?? process.env.HOST ?? '0.0.0.0',
+    host: values.host || process.env.KINDRED_HOST || process.env.HOST || DEFAULT_HOST,
     role,
     dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
     databaseUrl: process.env.DATABASE_URL || undefined,

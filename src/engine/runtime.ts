@@ -15,6 +15,7 @@ import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
 import type { AppContext } from '../server/context.js'
 import type { LoginLimits } from '../server/login-throttle.js'
+import type { HttpTimeouts } from '../server/http-timeouts.js'
 import { bootstrap } from './bootstrap.js'
 import { createMetrics, registerIdentityCacheMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
@@ -36,8 +37,12 @@ import { loadSecretKey } from './secret-key.js'
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
 export type Role = (typeof roles)[number]
 
+/** Only this machine by default; containers and proxies on other hosts need `0.0.0.0` or an address. */
+export const DEFAULT_HOST = '127.0.0.1'
+
 export interface KindredOptions {
   port?: number
+  /** Address to listen on (`--host`, KINDRED_HOST, HOST); default DEFAULT_HOST. */
   host?: string
   dataDir?: string | undefined
   databaseUrl?: string | undefined
@@ -63,6 +68,8 @@ export interface KindredOptions {
   trustProxy?: boolean | string | undefined
   /** Sign-in throttle buckets (default: DEFAULT_LOGIN_LIMITS). */
   loginLimits?: LoginLimits | undefined
+  /** Client time limits (default DEFAULT_HTTP_TIMEOUTS). */
+  httpTimeouts?: Partial<HttpTimeouts> | undefined
 }
 
 export interface Kindred {
@@ -207,6 +214,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         sessionTtlMs: options.sessionTtlMs,
         loginLimits: options.loginLimits,
         trustProxy: options.trustProxy,
+        httpTimeouts: options.httpTimeouts,
       },
     }
     const app = await createApp(ctx, [
@@ -217,7 +225,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     ])
     fastify = app.fastify
     routes = app.routes
-    url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
+    url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? DEFAULT_HOST })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')
   } else if (options.port !== undefined) {
     // Worker roles answer /healthz and /metrics only (probes and Prometheus), no API.
@@ -225,7 +233,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       metrics.registry,
       db,
       options.port,
-      options.host ?? '0.0.0.0',
+      options.host ?? DEFAULT_HOST,
       () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
     )
     logger.info({ url: health.url, role }, 'kindred worker health and metrics listening')

@@ -1,3 +1,4 @@
+import type { HttpTimeouts } from './http-timeouts.js'
 import type { Logger } from 'pino'
 import type { Db } from '../store/db.js'
 import type { EventLogWriter } from '../stream/event-log.js'
@@ -32,5 +33,7 @@ export interface AppContext {
      * `context.ip` and the audit log's IP; name the balancers' own addresses behind a proxy.
      */
     trustProxy?: boolean | string | undefined
+    /** Client time limits; default `DEFAULT_HTTP_TIMEOUTS` (tests shorten them). */
+    httpTimeouts?: Partial<HttpTimeouts> | undefined
   }
 }
