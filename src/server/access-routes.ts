@@ -158,6 +158,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   }
 
   app.post('/api/v1/auth/login', async (req, reply) => {
+    // A cross-site form can post text/plain or urlencoded but not JSON without a CORS preflight
+    // (never granted here), so this keeps other sites from signing a visitor into their account.
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      throw new KindredError(
+        'UNSUPPORTED_ENCODING',
+        'send the sign-in as JSON: "Content-Type: application/json"',
+      )
+    }
     const body = jsonBody(req, loginSchema)
     const who = body.email.toLowerCase()
     const attempt = await throttle.begin(req.ip, who)
@@ -393,28 +401,43 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
     const body = jsonBody(req, createUserSchema)
     assertCanGrant(principal, roleScopes[body.role], `make someone ${body.role}`)
     const passwordHash = body.password === undefined ? undefined : await hashPassword(body.password)
+    // An account is added to a workspace only with its password, like a sign-in (and counted by
+    // the sign-in throttle): a workspace admin cannot pull someone into their workspace. Both
+    // failures (a wrong password, or no password) give one answer whether the e-mail has an
+    // account or not, so the messages tell nothing about who has an account here.
+    if (passwordHash === undefined || body.password === undefined) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `give the member's password (at least ${PASSWORD_MIN_LENGTH} characters): a new account gets it, an existing one is added only with its own`,
+      )
+    }
+    const given = body.password
+    const existing = (await usersRepository.findByEmail(db, body.email))?.user
+    if (existing && !(await usersRepository.role(db, workspaceId, existing.id))) {
+      const attempt = await throttle.begin(req.ip, body.email)
+      const stored = await usersRepository.passwordHashOf(db, existing.id)
+      if (!(await verifyPassword(given, stored ?? DUMMY_PASSWORD_HASH))) {
+        throw new KindredError(
+          'VALIDATION_FAILED',
+          'this e-mail and password cannot be added: check both, or let the person add themselves',
+        )
+      }
+      await attempt.succeeded()
+    }
     const member = await db.transaction(async (tx) => {
       let user = (await usersRepository.findByEmail(tx, body.email))?.user
       if (user) {
+        // Only an admin of this workspace gets here, who sees its members anyway.
         if (await usersRepository.role(tx, workspaceId, user.id)) {
           throw new KindredError(
             'CONFLICT',
             `${body.email} is already a member; change the role with PATCH /api/v1/users/${user.id}`,
           )
         }
-        if (passwordHash !== undefined) {
-          throw new KindredError(
-            'VALIDATION_FAILED',
-            `${body.email} already has an account; add them without a password`,
-          )
+        if (user.id !== existing?.id) {
+          throw new KindredError('CONFLICT', 'the account changed meanwhile; try again')
         }
       } else {
-        if (passwordHash === undefined) {
-          throw new KindredError(
-            'VALIDATION_FAILED',
-            `a new user needs a password of at least ${PASSWORD_MIN_LENGTH} characters`,
-          )
-        }
         user = await usersRepository.insert(tx, {
           id: ctx.newId('user'),
           email: body.email,
