@@ -1,3 +1,4 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
@@ -9,6 +10,7 @@ import { openFileEventLog } from '../stream/file-event-log.js'
 import { openNatsEventLog, parseNatsEventLogUrl } from '../stream/nats-event-log.js'
 import { KindredError } from '../protocol/errors.js'
 import { startHealthServer } from '../server/health-server.js'
+import { logSafeError } from '../server/log-safe-error.js'
 import type { EventLog } from '../stream/event-log.js'
 import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
@@ -86,17 +88,44 @@ export interface Kindred {
   close(): Promise<void>
 }
 
+/**
+ * The data dir holds personal data (event log, store, exports): owner-only. Its own mode closes
+ * everything below it to other users, also files older versions wrote world-readable; the umask
+ * makes whatever this process creates from now on (segment files, PGlite, exports) owner-only too.
+ */
+function protectDataDir(dir: string): void {
+  process.umask(0o077)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
+}
+
+function protectTree(dir: string): void {
+  if (!existsSync(dir)) return
+  chmodSync(dir, 0o700)
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    if (entry.isDirectory()) protectTree(p)
+    else if (entry.isFile()) chmodSync(p, 0o600)
+  }
+}
+
 export const defaultConsoleDir = fileURLToPath(new URL('../../console/dist/', import.meta.url))
 
 export async function startKindred(options: KindredOptions = {}): Promise<Kindred> {
   const logger =
     options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'kindred' } })
   const role = options.role ?? 'all'
+  if (options.dataDir !== undefined) protectDataDir(path.resolve(options.dataDir))
   const store = await openStore({
     databaseUrl: options.databaseUrl,
     dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
   })
   const { db } = store
+  // PGlite sets its own file modes, whatever the umask: owner-only from here, for the files
+  // there are now (it adds few later, and those are behind the data dir's own mode).
+  if (options.dataDir !== undefined && !options.databaseUrl) {
+    protectTree(path.join(path.resolve(options.dataDir), 'pglite'))
+  }
   const { generatedToken, revokedKeyIds, adminTokenRevoked } = await bootstrap(
     db,
     options.adminToken,
@@ -187,7 +216,8 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       onPoison: modules.find((m) => m.onPoison)?.onPoison,
       stages,
       postStages,
-      onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
+      onError: (err) =>
+        logger.error({ err: logSafeError(err) }, 'processor batch failed; will retry'),
     })
     const p = processor
     eventLog.onAppended(() => p.wake())
