@@ -283,6 +283,7 @@ beforeAll(async () => {
   )
   const login = await fetch(`${k.url}/api/v1/auth/login`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: 'bob-b@example.com', password: 'bravo password 1' }),
   })
   bSession = ((await login.json()) as { token: string }).token
