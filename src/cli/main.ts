@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { roles, startKindred, type Role } from '../engine/runtime.js'
+import { DEFAULT_HOST, roles, startKindred, type Role } from '../engine/runtime.js'
 import { openStore } from '../store/open-store.js'
 import { loadMigrations } from '../store/migrate.js'
 import { reprocess } from '../engine/reprocess.js'
@@ -15,6 +15,13 @@ import {
   runImportCommand,
 } from './import-command.js'
 import {
+  TOKEN_USAGE,
+  describeToken,
+  listGlobalTokens,
+  parseTokenArgs,
+  revokeGlobalToken,
+} from './token-command.js'
+import {
   USER_USAGE,
   checkPassword,
   createMember,
@@ -27,22 +34,28 @@ import {
 const help = `kindred — an open-source Customer Data Platform
 
 Usage:
-  kindred start [--port 8787] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
+  kindred start [--port 8787] [--host 127.0.0.1] [--data-dir ./.kindred] [--role all|ingest|processor|dispatcher|scheduler]
   kindred migrate [--data-dir ./.kindred]
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
   ${IMPORT_CANCEL_USAGE}
   ${USER_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
+  ${TOKEN_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
 
 Environment:
   PORT                  port to listen on (default 8787)
+  KINDRED_HOST, HOST    address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for
+                        every interface, as the Docker image sets)
+  KINDRED_TRUST_PROXY   proxies whose X-Forwarded-For names the client: addresses or CIDRs
+                        (default: none)
   DATABASE_URL          use this Postgres server instead of the embedded store
   KINDRED_EVENT_LOG     nats://host:4222[,…][?stream=KINDRED_EVENTS&partitions=8&replicas=3]:
                         NATS JetStream event log for scale-out (needs DATABASE_URL)
-  KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset)
+  KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset);
+                        a new value revokes the previous one on start
   KINDRED_DATA_DIR      data dir (default ./.kindred)
   KINDRED_OUTBOUND_ALLOW  non-public addresses destinations may reach, e.g.
                         10.1.2.0/24,[fd00::/8]:443,db.internal:5432 (default: none)
@@ -83,7 +96,7 @@ async function start(argv: string[]): Promise<void> {
   if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
   const kindred = await startKindred({
     port,
-    host: values.host ?? process.env.HOST ?? '0.0.0.0',
+    host: values.host || process.env.KINDRED_HOST || process.env.HOST || DEFAULT_HOST,
     role,
     dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
     databaseUrl: process.env.DATABASE_URL || undefined,
@@ -182,6 +195,31 @@ async function reprocessCommand(argv: string[]): Promise<void> {
   }
 }
 
+async function tokenCommand(argv: string[]): Promise<void> {
+  const parsed = parseTokenArgs(argv)
+  if (!parsed.ok) fail(parsed.error)
+  const store = await openStore({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir: path.resolve(parsed.dataDir ?? process.env.KINDRED_DATA_DIR ?? '.kindred'),
+  })
+  try {
+    if (parsed.command === 'list') {
+      const keys = await listGlobalTokens(store.db)
+      process.stdout.write(keys.map((k) => `${describeToken(k)}\n`).join(''))
+    } else {
+      const key = await revokeGlobalToken(store.db, parsed.id)
+      process.stdout.write(
+        `revoked ${describeToken(key)}\n` +
+          (key.origin === 'env'
+            ? '  it stays revoked on restarts: set a new KINDRED_ADMIN_TOKEN to have an admin token\n'
+            : ''),
+      )
+    }
+  } finally {
+    await store.close()
+  }
+}
+
 async function linkage(command: 'dedupe' | 'link', argv: string[]): Promise<void> {
   const parsed = parseLinkageArgs(command, argv)
   if (!parsed.ok) {
@@ -256,6 +294,8 @@ export async function main(argv: string[]): Promise<void> {
       return linkage(command, rest)
     case 'user':
       return userCommand(rest)
+    case 'token':
+      return tokenCommand(rest)
     case undefined:
     case '--help':
     case '-h':

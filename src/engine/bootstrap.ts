@@ -3,29 +3,48 @@ import { apiKeysRepository } from '../store/repositories/api-keys-repository.js'
 import { workspacesRepository } from '../store/repositories/workspaces-repository.js'
 import { hashSecret, newId, newSecret, secretPrefix } from '../store/ids.js'
 
+export interface BootstrapResult {
+  /** The admin token generated on a first start without KINDRED_ADMIN_TOKEN, to print once. */
+  generatedToken?: string
+  /** Keys of earlier KINDRED_ADMIN_TOKEN values revoked by this start. */
+  revokedKeyIds: string[]
+  /** KINDRED_ADMIN_TOKEN names a key that was revoked: it stays revoked and opens nothing. */
+  adminTokenRevoked: boolean
+}
+
 /**
- * First start: a default workspace, and an admin token. With `KINDRED_ADMIN_TOKEN` set, that
- * token is registered (hashed); otherwise one is generated once and returned to be printed.
+ * Every start: the default workspace, and the admin token. With `KINDRED_ADMIN_TOKEN` set, that
+ * token is registered (hashed, marked as the env token) and the keys of any earlier value are
+ * revoked, so rotating the variable and restarting retires a leaked token. A revoked token stays
+ * revoked, even when the variable still names it. Without the variable, a token is generated
+ * once, when no admin key exists, and returned to be printed.
  */
 export async function bootstrap(
   db: Db,
   adminToken: string | undefined,
-): Promise<{ generatedToken?: string }> {
+  clock: () => Date = () => new Date(),
+): Promise<BootstrapResult> {
   await workspacesRepository.ensureDefault(db)
   if (adminToken) {
     if (adminToken.length < 16)
       throw new Error('KINDRED_ADMIN_TOKEN must be at least 16 characters')
-    await apiKeysRepository.insert(db, {
-      id: newId('apiKey'),
-      workspaceId: null,
-      name: 'KINDRED_ADMIN_TOKEN',
-      keyHash: hashSecret(adminToken),
-      keyPrefix: secretPrefix(adminToken),
-      scopes: ['admin'],
+    const keyHash = hashSecret(adminToken)
+    return db.transaction(async (tx) => {
+      const key = await apiKeysRepository.insert(tx, {
+        id: newId('apiKey'),
+        workspaceId: null,
+        name: 'KINDRED_ADMIN_TOKEN',
+        keyHash,
+        keyPrefix: secretPrefix(adminToken),
+        scopes: ['admin'],
+        origin: 'env',
+      })
+      const revokedKeyIds = await apiKeysRepository.revokeEnvKeysExcept(tx, keyHash, clock())
+      return { revokedKeyIds, adminTokenRevoked: key.revokedAt !== null }
     })
-    return {}
   }
-  if ((await apiKeysRepository.countAdmin(db)) > 0) return {}
+  const none = { revokedKeyIds: [], adminTokenRevoked: false }
+  if ((await apiKeysRepository.countAdmin(db)) > 0) return none
   const token = newSecret('adminToken')
   await apiKeysRepository.insert(db, {
     id: newId('apiKey'),
@@ -34,6 +53,7 @@ export async function bootstrap(
     keyHash: hashSecret(token),
     keyPrefix: secretPrefix(token),
     scopes: ['admin'],
+    origin: 'generated',
   })
-  return { generatedToken: token }
+  return { ...none, generatedToken: token }
 }

@@ -539,6 +539,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       effects = result.effects
     } catch (err) {
       const e = err as { code?: string; message: string }
+      if (e.code === 'TEMPLATE_ERROR') {
+        // The template fails on this data and would on every retry: find the items it fails
+        // for (one at a time, yielding in between, since each may use a whole render budget)
+        // and fail only those.
+        const [only] = inputs
+        if (inputs.length === 1 && only) {
+          outcomes.set(only.id, { kind: 'fail', message: `${e.code}: ${e.message}` })
+          return
+        }
+        for (const input of inputs) {
+          await new Promise((resolve) => setImmediate(resolve))
+          await send(ctx, [input])
+        }
+        return
+      }
       for (const i of inputs)
         outcomes.set(i.id, {
           kind: 'retry',

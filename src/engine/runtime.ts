@@ -1,3 +1,4 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pino, { type Logger } from 'pino'
@@ -9,12 +10,14 @@ import { openFileEventLog } from '../stream/file-event-log.js'
 import { openNatsEventLog, parseNatsEventLogUrl } from '../stream/nats-event-log.js'
 import { KindredError } from '../protocol/errors.js'
 import { startHealthServer } from '../server/health-server.js'
+import { logSafeError } from '../server/log-safe-error.js'
 import type { EventLog } from '../stream/event-log.js'
 import { createApp, type RouteModule } from '../server/app.js'
 import { createLiveFeed } from '../server/live-feed.js'
 import { createRateLimiter } from '../server/rate-limiter.js'
 import type { AppContext } from '../server/context.js'
 import type { LoginLimits } from '../server/login-throttle.js'
+import type { HttpTimeouts } from '../server/http-timeouts.js'
 import { bootstrap } from './bootstrap.js'
 import { createMetrics, registerIdentityCacheMetrics, type Metrics } from './metrics.js'
 import { createProcessor, type Processor, type ProcessorStage } from './processor.js'
@@ -37,8 +40,12 @@ import { parseOutboundAllow, type OutboundPolicy } from '../destinations/outboun
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
 export type Role = (typeof roles)[number]
 
+/** Only this machine by default; containers and proxies on other hosts need `0.0.0.0` or an address. */
+export const DEFAULT_HOST = '127.0.0.1'
+
 export interface KindredOptions {
   port?: number
+  /** Address to listen on (`--host`, KINDRED_HOST, HOST); default DEFAULT_HOST. */
   host?: string
   dataDir?: string | undefined
   databaseUrl?: string | undefined
@@ -62,7 +69,7 @@ export interface KindredOptions {
   identityCacheSize?: number | undefined
   /** Peers trusted to set `X-Forwarded-For` (see AppContext.config.trustProxy). */
   trustProxy?: boolean | string | undefined
-  /** Sign-in throttle buckets (default: 5 per IP and e-mail, 30 per IP). */
+  /** Sign-in throttle buckets (default: DEFAULT_LOGIN_LIMITS). */
   loginLimits?: LoginLimits | undefined
   /**
    * Non-public addresses destinations may reach (KINDRED_OUTBOUND_ALLOW syntax, e.g.
@@ -71,6 +78,8 @@ export interface KindredOptions {
   outboundAllow?: string | undefined
   /** Root of file exports (KINDRED_EXPORT_DIR); default `<dataDir>/exports`. */
   exportDir?: string | undefined
+  /** Client time limits (default DEFAULT_HTTP_TIMEOUTS). */
+  httpTimeouts?: Partial<HttpTimeouts> | undefined
 }
 
 export interface Kindred {
@@ -87,6 +96,27 @@ export interface Kindred {
   close(): Promise<void>
 }
 
+/**
+ * The data dir holds personal data (event log, store, exports): owner-only. Its own mode closes
+ * everything below it to other users, also files older versions wrote world-readable; the umask
+ * makes whatever this process creates from now on (segment files, PGlite, exports) owner-only too.
+ */
+function protectDataDir(dir: string): void {
+  process.umask(0o077)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  chmodSync(dir, 0o700)
+}
+
+function protectTree(dir: string): void {
+  if (!existsSync(dir)) return
+  chmodSync(dir, 0o700)
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name)
+    if (entry.isDirectory()) protectTree(p)
+    else if (entry.isFile()) chmodSync(p, 0o600)
+  }
+}
+
 export const defaultConsoleDir = fileURLToPath(new URL('../../console/dist/', import.meta.url))
 
 export async function startKindred(options: KindredOptions = {}): Promise<Kindred> {
@@ -99,12 +129,30 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   } catch (err) {
     throw new KindredError('CONFIG_INVALID', `KINDRED_OUTBOUND_ALLOW: ${(err as Error).message}`)
   }
+  if (options.dataDir !== undefined) protectDataDir(path.resolve(options.dataDir))
   const store = await openStore({
     databaseUrl: options.databaseUrl,
     dataDir: options.dataDir === undefined ? undefined : path.resolve(options.dataDir),
   })
   const { db } = store
-  const { generatedToken } = await bootstrap(db, options.adminToken)
+  // PGlite sets its own file modes, whatever the umask: owner-only from here, for the files
+  // there are now (it adds few later, and those are behind the data dir's own mode).
+  if (options.dataDir !== undefined && !options.databaseUrl) {
+    protectTree(path.join(path.resolve(options.dataDir), 'pglite'))
+  }
+  const { generatedToken, revokedKeyIds, adminTokenRevoked } = await bootstrap(
+    db,
+    options.adminToken,
+  )
+  if (revokedKeyIds.length > 0) {
+    logger.warn(
+      { keyIds: revokedKeyIds },
+      'KINDRED_ADMIN_TOKEN changed: the previous one is revoked',
+    )
+  }
+  if (adminTokenRevoked) {
+    logger.warn('KINDRED_ADMIN_TOKEN names a revoked key: it stays revoked; set a new token')
+  }
   await ensureEventPartitions(db, new Date())
   const metrics = createMetrics()
   // Embedded: segment files in the data dir (ADR 0002). Server: the event_log table, shared by
@@ -184,10 +232,16 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       onPoison: modules.find((m) => m.onPoison)?.onPoison,
       stages,
       postStages,
-      onError: (err) => logger.error({ err }, 'processor batch failed; will retry'),
+      onError: (err) =>
+        logger.error({ err: logSafeError(err) }, 'processor batch failed; will retry'),
       onSkip: ({ event: e, error }, keepError) =>
         logger.error(
-          { sourceId: e.sourceId, messageId: e.event.messageId, err: error, keepError },
+          {
+            sourceId: e.sourceId,
+            messageId: e.event.messageId,
+            err: logSafeError(error),
+            keepError: logSafeError(keepError),
+          },
           'event skipped: it could neither be applied nor set aside',
         ),
     })
@@ -217,6 +271,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
         sessionTtlMs: options.sessionTtlMs,
         loginLimits: options.loginLimits,
         trustProxy: options.trustProxy,
+        httpTimeouts: options.httpTimeouts,
       },
     }
     const app = await createApp(ctx, [
@@ -227,7 +282,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     ])
     fastify = app.fastify
     routes = app.routes
-    url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? '0.0.0.0' })
+    url = await fastify.listen({ port: options.port ?? 8787, host: options.host ?? DEFAULT_HOST })
     logger.info({ url, role, store: db.dialect }, 'kindred listening')
   } else if (options.port !== undefined) {
     // Worker roles answer /healthz and /metrics only (probes and Prometheus), no API.
@@ -235,7 +290,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       metrics.registry,
       db,
       options.port,
-      options.host ?? '0.0.0.0',
+      options.host ?? DEFAULT_HOST,
       () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
       processor?.health,
     )

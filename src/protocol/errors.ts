@@ -12,6 +12,9 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, action: 'fix_input' },
   UNSUPPORTED_ENCODING: { status: 415, action: 'fix_input' },
   URI_TOO_LONG: { status: 414, action: 'fix_input' },
+  HEADERS_TOO_LARGE: { status: 431, action: 'fix_input' },
+  /** The request (headers or body) did not arrive in time; send it again, faster. */
+  REQUEST_TIMEOUT: { status: 408, action: 'retry' },
   UNAUTHORIZED: { status: 401, action: 'fix_config' },
   FORBIDDEN: { status: 403, action: 'fix_config' },
   /** The current password given to change a password is wrong (it counts as a failed sign-in). */

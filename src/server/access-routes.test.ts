@@ -335,7 +335,8 @@ describe('passwords', () => {
     expect((await reset(admin, idOf('reset-viewer@example.com'))).status).toBe(200)
     await k.admin('/api/v1/workspaces', { body: { id: 'elsewhere', name: 'Elsewhere' } })
     await k.admin('/api/v1/users', {
-      body: { email: 'reset-viewer@example.com', role: 'owner' },
+      // An existing account is added with its own password.
+      body: { email: 'reset-viewer@example.com', password: NEW_PASSWORD, role: 'owner' },
       headers: { 'x-kindred-workspace': 'elsewhere' },
     })
     const twoHats = await reset(admin, idOf('reset-viewer@example.com'))
@@ -628,5 +629,86 @@ describe('hardening', () => {
     const big = await k.admin('/api/v1/sources', { body: { name: 'x'.repeat(600_000) } })
     expect(big.status).toBe(413)
     expect(await big.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })
+  })
+})
+
+describe('hardening of sign-in, query tokens, members and PII settings', () => {
+  it('takes a sign-in only as JSON, so another site cannot post one from a form', async () => {
+    await addUser('csrf-login@example.com', 'viewer')
+    const body = JSON.stringify({ email: 'csrf-login@example.com', password: PASSWORD })
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', '']) {
+      const res = await fetch(`${k.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': type, origin: 'http://evil.example' },
+        body,
+      })
+      expect(res.status, type).toBe(415)
+      expect(res.headers.get('set-cookie')).toBeNull()
+      expect(await res.json()).toMatchObject({ error: { code: 'UNSUPPORTED_ENCODING' } })
+    }
+    const ok = await fetch(`${k.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body,
+    })
+    expect(ok.status).toBe(200)
+  })
+
+  it('accepts ?token= on the live feed only', async () => {
+    const token = await sessionOf('query-token@example.com', 'viewer')
+    for (const t of [token, 'test-admin-token-0123456789']) {
+      const res = await fetch(`${k.url}/api/v1/profiles?token=${encodeURIComponent(t)}`)
+      expect(res.status).toBe(401)
+      await res.arrayBuffer()
+    }
+    const { id } = await k.createSource('live by query')
+    const controller = new AbortController()
+    const live = await fetch(
+      `${k.url}/api/v1/sources/${id}/events/live?token=${encodeURIComponent(token)}`,
+      { signal: controller.signal },
+    )
+    expect(live.status).toBe(200)
+    expect(live.headers.get('content-type')).toContain('text/event-stream')
+    controller.abort()
+  })
+
+  it('answers the same for existing and new e-mails, and adds an account only with its password', async () => {
+    await addUser('existing-member@example.com', 'viewer')
+    await k.admin('/api/v1/workspaces', { body: { id: 'other-ws', name: 'Other' } })
+    const inOther = { 'x-kindred-workspace': 'other-ws' }
+    const add = (email: string, password?: string) =>
+      call('/api/v1/users', {
+        token: 'test-admin-token-0123456789',
+        headers: inOther,
+        body: { email, role: 'viewer', ...(password === undefined ? {} : { password }) },
+      })
+    const withoutExisting = await add('existing-member@example.com')
+    const withoutNew = await add('nobody-here@example.com')
+    expect(withoutExisting.status).toBe(400)
+    expect(withoutExisting.body).toEqual(withoutNew.body)
+    // A made-up password does not pull an existing account in.
+    const guessed = await add('existing-member@example.com', 'a made-up password')
+    expect(guessed.status).toBe(400)
+    expect(JSON.stringify(guessed.body)).not.toMatch(/already|exists|has an account/)
+    const members = await call('/api/v1/users', {
+      token: 'test-admin-token-0123456789',
+      headers: inOther,
+    })
+    const emails = (members.body.data as Json[]).map((m) => m.email)
+    expect(emails).not.toContain('existing-member@example.com')
+    // With its own password it is added (the person, or someone they told, adds it).
+    expect((await add('existing-member@example.com', PASSWORD)).status).toBe(201)
+  })
+
+  it('lets only admins change PII retention and hashing', async () => {
+    const editor = await sessionOf('pii-editor@example.com', 'editor')
+    const admin = await sessionOf('pii-admin@example.com', 'admin')
+    const put = (token: string) =>
+      call('/api/v1/privacy/pii', { token, method: 'PUT', body: { retentionDays: 400 } })
+    const refused = await put(editor)
+    expect(refused.status).toBe(403)
+    expect(refused.body).toMatchObject({ error: { code: 'FORBIDDEN' } })
+    expect((await call('/api/v1/privacy/pii', { token: editor })).status).toBe(200)
+    expect((await put(admin)).status).toBe(200)
   })
 })

@@ -158,6 +158,14 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
   }
 
   app.post('/api/v1/auth/login', async (req, reply) => {
+    // A cross-site form can post text/plain or urlencoded but not JSON without a CORS preflight
+    // (never granted here), so this keeps other sites from signing a visitor into their account.
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      throw new KindredError(
+        'UNSUPPORTED_ENCODING',
+        'send the sign-in as JSON: "Content-Type: application/json"',
+      )
+    }
     const body = jsonBody(req, loginSchema)
     const who = body.email.toLowerCase()
     const attempt = await throttle.begin(req.ip, who)
@@ -393,28 +401,43 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
     const body = jsonBody(req, createUserSchema)
     assertCanGrant(principal, roleScopes[body.role], `make someone ${body.role}`)
     const passwordHash = body.password === undefined ? undefined : await hashPassword(body.password)
+    // An account is added to a workspace only with its password, like a sign-in (and counted by
+    // the sign-in throttle): a workspace admin cannot pull someone into their workspace. Both
+    // failures (a wrong password, or no password) give one answer whether the e-mail has an
+    // account or not, so the messages tell nothing about who has an account here.
+    if (passwordHash === undefined || body.password === undefined) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `give the member's password (at least ${PASSWORD_MIN_LENGTH} characters): a new account gets it, an existing one is added only with its own`,
+      )
+    }
+    const given = body.password
+    const existing = (await usersRepository.findByEmail(db, body.email))?.user
+    if (existing && !(await usersRepository.role(db, workspaceId, existing.id))) {
+      const attempt = await throttle.begin(req.ip, body.email)
+      const stored = await usersRepository.passwordHashOf(db, existing.id)
+      if (!(await verifyPassword(given, stored ?? DUMMY_PASSWORD_HASH))) {
+        throw new KindredError(
+          'VALIDATION_FAILED',
+          'this e-mail and password cannot be added: check both, or let the person add themselves',
+        )
+      }
+      await attempt.succeeded()
+    }
     const member = await db.transaction(async (tx) => {
       let user = (await usersRepository.findByEmail(tx, body.email))?.user
       if (user) {
+        // Only an admin of this workspace gets here, who sees its members anyway.
         if (await usersRepository.role(tx, workspaceId, user.id)) {
           throw new KindredError(
             'CONFLICT',
             `${body.email} is already a member; change the role with PATCH /api/v1/users/${user.id}`,
           )
         }
-        if (passwordHash !== undefined) {
-          throw new KindredError(
-            'VALIDATION_FAILED',
-            `${body.email} already has an account; add them without a password`,
-          )
+        if (user.id !== existing?.id) {
+          throw new KindredError('CONFLICT', 'the account changed meanwhile; try again')
         }
       } else {
-        if (passwordHash === undefined) {
-          throw new KindredError(
-            'VALIDATION_FAILED',
-            `a new user needs a password of at least ${PASSWORD_MIN_LENGTH} characters`,
-          )
-        }
         user = await usersRepository.insert(tx, {
           id: ctx.newId('user'),
           email: body.email,
@@ -601,6 +624,66 @@ export function registerAccessRoutes(app: FastifyInstance, ctx: AppContext, auth
           action: 'api-key.delete',
           target: { type: 'api-key', id },
           before: keyView(key),
+          status: 204,
+        },
+        ctx.clock,
+      )
+    })
+    auth.invalidate()
+    return reply.code(204).send()
+  })
+
+  // ---- keys for every workspace ------------------------------------------------------------------
+
+  // The admin token (KINDRED_ADMIN_TOKEN, or the one generated on first start) and its
+  // predecessors reach every workspace, so no workspace's key API lists them. Only callers with
+  // the same reach manage them: a key for every workspace, or an owner of the default workspace
+  // (the instance's own).
+  async function globalKeyAdmin(req: FastifyRequest): Promise<Principal> {
+    const { principal } = await auth.admin(req, 'admin')
+    const allowed =
+      principal.kind === 'key'
+        ? principal.boundWorkspaceId === null
+        : (await usersRepository.role(db, DEFAULT_WORKSPACE_ID, principal.id)) === 'owner'
+    if (!allowed) {
+      throw new KindredError(
+        'FORBIDDEN',
+        'only a key for every workspace or an owner of the default workspace manages these keys',
+      )
+    }
+    return principal
+  }
+  const globalKeyView = (k: ApiKey) => ({ ...keyView(k), origin: k.origin })
+
+  app.get('/api/v1/global-keys', async (req) => {
+    await globalKeyAdmin(req)
+    return { data: (await apiKeysRepository.listGlobal(db)).map(globalKeyView) }
+  })
+
+  app.delete('/api/v1/global-keys/:id', async (req, reply) => {
+    await globalKeyAdmin(req)
+    const { id } = parseQuery(idParams, req.params)
+    await db.transaction(async (tx) => {
+      const key = await apiKeysRepository.getGlobal(tx, id)
+      if (!key) throw notFound(`global key ${id}`)
+      await apiKeysRepository.revokeGlobal(tx, id, ctx.clock())
+      // Never locks the instance out: another global admin key has to remain (rotate
+      // KINDRED_ADMIN_TOKEN, or use `kindred token revoke` on the host).
+      const left = await apiKeysRepository.listGlobal(tx)
+      if (key.scopes.includes('admin') && !left.some((k) => k.scopes.includes('admin'))) {
+        throw new KindredError(
+          'CONFLICT',
+          'this is the last admin key: set a new KINDRED_ADMIN_TOKEN and restart, which revokes the old one',
+        )
+      }
+      await writeAudit(
+        tx,
+        req,
+        {
+          action: 'global-key.delete',
+          workspaceId: null,
+          target: { type: 'api-key', id },
+          before: globalKeyView(key),
           status: 204,
         },
         ctx.clock,

@@ -11,6 +11,11 @@ import { registerTrackingRoutes } from './tracking-routes.js'
 import { registerAdminRoutes } from './admin-routes.js'
 import { registerAccessRoutes } from './access-routes.js'
 import { registerAuditHook } from './audit.js'
+import {
+  DEFAULT_HTTP_TIMEOUTS,
+  fastifyTimeoutOptions,
+  registerBodyTimeouts,
+} from './http-timeouts.js'
 
 export interface App {
   fastify: FastifyInstance
@@ -44,13 +49,16 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'"
 const PERMISSIONS_POLICY =
   'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()'
 
-export const DEFAULT_TRUST_PROXY = 'loopback,linklocal,uniquelocal'
+// No proxy is trusted unless the operator names it: any peer could otherwise claim any address.
+export const DEFAULT_TRUST_PROXY = false
 
 /** Extra route groups (profiles, segments, destinations…) register through this. */
 export type RouteModule = (app: FastifyInstance, ctx: AppContext, auth: Auth) => void
 
 export async function createApp(ctx: AppContext, modules: RouteModule[] = []): Promise<App> {
+  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...ctx.config.httpTimeouts }
   const fastify: FastifyInstance = Fastify({
+    ...fastifyTimeoutOptions(timeouts),
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // Compressed bodies are inflated and size-checked by the tracking routes themselves.
@@ -64,6 +72,8 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
   // text/plain), so routes decode by Content-Encoding and parse JSON themselves.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  registerBodyTimeouts(fastify, timeouts)
 
   const auth = createAuth(ctx)
   const routes: App['routes'] = []

@@ -17,6 +17,8 @@ export const SESSION_COOKIE = 'kindred_session'
 /** The header the console sends with cookie-authenticated changes (see `admin()` for why). */
 export const CLIENT_HEADER = 'x-kindred-client'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Routes an EventSource opens, which may authenticate with `?token=`. */
+const QUERY_TOKEN_ROUTES = new Set(['/api/v1/sources/:id/events/live'])
 
 /** Who is calling: an API key, or a signed-in user with a role in the workspace. */
 export interface Principal {
@@ -147,7 +149,7 @@ export function createAuth(ctx: AppContext) {
     }
   }
 
-  /** The bearer token, session cookie or (`GET` only) `?token=`, and where it came from. */
+  /** The bearer token, session cookie or (live feed only) `?token=`, and where it came from. */
   function credentials(req: FastifyRequest): { token: string; via: 'bearer' | 'cookie' | 'query' } {
     const header = req.headers.authorization
     if (typeof header === 'string' && header.startsWith('Bearer ')) {
@@ -155,10 +157,14 @@ export function createAuth(ctx: AppContext) {
     }
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE)
     if (cookie) return { token: cookie, via: 'cookie' }
-    // EventSource cannot set headers, so the live feed takes `?token=`; only for reads, because a
-    // token in a URL ends up in logs and histories.
+    // EventSource cannot set headers, so the live feed takes `?token=`; only there, because a
+    // token in a URL ends up in proxy logs and browser histories.
     const query = req.query as Record<string, unknown> | undefined
-    if (typeof query?.token === 'string' && SAFE_METHODS.has(req.method)) {
+    if (
+      typeof query?.token === 'string' &&
+      SAFE_METHODS.has(req.method) &&
+      QUERY_TOKEN_ROUTES.has(req.routeOptions.url ?? '')
+    ) {
       return { token: query.token, via: 'query' }
     }
     throw new KindredError(
@@ -262,6 +268,7 @@ export function createAuth(ctx: AppContext) {
       createdAt: '',
       createdBy: null,
       revokedAt: null,
+      origin: null,
     }
     return { key, workspaceId, principal }
   }

@@ -1,3 +1,4 @@
+import type { HttpTimeouts } from './http-timeouts.js'
 import type { Logger } from 'pino'
 import type { Db } from '../store/db.js'
 import type { EventLogWriter } from '../stream/event-log.js'
@@ -31,9 +32,11 @@ export interface AppContext {
     /**
      * Which peers may set the client address with `X-Forwarded-For` (Fastify's `trustProxy`: a
      * boolean, or addresses, CIDRs and the presets loopback, linklocal, uniquelocal). Default:
-     * proxies on this host or a private network, so a client on the internet cannot claim another
-     * address to dodge the sign-in throttle or forge `context.ip`.
+     * none, so no client can claim another address to dodge the sign-in throttle or forge
+     * `context.ip` and the audit log's IP; name the balancers' own addresses behind a proxy.
      */
     trustProxy?: boolean | string | undefined
+    /** Client time limits; default `DEFAULT_HTTP_TIMEOUTS` (tests shorten them). */
+    httpTimeouts?: Partial<HttpTimeouts> | undefined
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { KindredError, isKindredError } from '../protocol/errors.js'
+import { logSafeError } from './log-safe-error.js'
 
 /** Normalises anything thrown into a KindredError, once, at the edge. */
 export function toKindredError(err: unknown): KindredError {
@@ -47,7 +48,7 @@ export function toKindredError(err: unknown): KindredError {
 
 export function sendError(reply: FastifyReply, err: unknown, req?: FastifyRequest): FastifyReply {
   const ke = toKindredError(err)
-  if (ke.status >= 500 && req) req.log.error({ err: ke.cause ?? ke }, ke.message)
+  if (ke.status >= 500 && req) req.log.error({ err: logSafeError(ke.cause ?? ke) }, ke.message)
   for (const [k, v] of Object.entries(ke.headers)) void reply.header(k, v)
   return reply.code(ke.status).type('application/json').send(ke.toBody())
 }

@@ -13,7 +13,8 @@ import { createTestDatabase } from '../store/testing.js'
 import { createApp } from './app.js'
 import type { AppContext } from './context.js'
 import { createLiveFeed } from './live-feed.js'
-import type { LoginLimits } from './login-throttle.js'
+import { createLoginThrottle, type LoginLimits } from './login-throttle.js'
+import type { KindredError } from '../protocol/errors.js'
 import { createRateLimiter } from './rate-limiter.js'
 import { startTestKindred, testStores, type TestKindred } from './test-server.js'
 
@@ -21,6 +22,8 @@ const HOUR = 3_600_000
 const limits: LoginLimits = {
   perIp: { burst: 8, everyMs: HOUR },
   perAccount: { burst: 3, everyMs: HOUR },
+  // Out of the way here; its own tests are below.
+  perEmail: { burst: 1_000, everyMs: HOUR },
 }
 const PASSWORD = 'throttled but right'
 
@@ -37,16 +40,21 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
     if (store === 'postgres') {
       const database = await createTestDatabase(process.env.KINDRED_TEST_DATABASE_URL as string)
       cleanup.push(() => database.drop())
-      a = await startTestKindred({ databaseUrl: database.url, loginLimits: limits })
+      a = await startTestKindred({
+        databaseUrl: database.url,
+        loginLimits: limits,
+        trustProxy: 'loopback',
+      })
       const other = await startTestKindred({
         databaseUrl: database.url,
         role: 'ingest',
         loginLimits: limits,
+        trustProxy: 'loopback',
       })
       cleanup.unshift(() => other.close())
       b = other
     } else {
-      a = await startTestKindred({ loginLimits: limits })
+      a = await startTestKindred({ loginLimits: limits, trustProxy: 'loopback' })
       const ctx: AppContext = {
         db: a.kindred.store.db,
         eventLog: a.kindred.eventLog,
@@ -60,6 +68,7 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
           defaultRateLimit: { eventsPerSecond: 10, burst: 10 },
           consoleDir: '/nonexistent',
           loginLimits: limits,
+          trustProxy: 'loopback',
         },
       }
       const app = await createApp(ctx)
@@ -79,8 +88,8 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
     for (const step of cleanup) await step()
   })
 
-  // Each test signs in from its own address (the server trusts X-Forwarded-For, as behind a
-  // load balancer), so the per-IP buckets of the tests do not mix.
+  // Each test signs in from its own address (the server trusts X-Forwarded-For from loopback, as
+  // behind a load balancer on this host), so the per-IP buckets of the tests do not mix.
   async function login(node: Node, ip: string, email: string, password: string) {
     const res = await fetch(`${node.url}/api/v1/auth/login`, {
       method: 'POST',
@@ -179,7 +188,11 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
 })
 
 describe('client address behind proxies (trustProxy)', () => {
-  const limits = { perIp: { burst: 2, everyMs: 3_600_000 }, perAccount: { burst: 50, everyMs: 1 } }
+  const limits: LoginLimits = {
+    perIp: { burst: 2, everyMs: HOUR },
+    perAccount: { burst: 50, everyMs: 1 },
+    perEmail: { burst: 50, everyMs: 1 },
+  }
   const attempts = async (url: string) => {
     const statuses: number[] = []
     // A new claimed address on every attempt: only a trusted peer's claim may count.
@@ -203,10 +216,92 @@ describe('client address behind proxies (trustProxy)', () => {
     }
   })
 
-  it('takes the client address from a proxy on this host by default', async () => {
+  it('trusts no proxy by default, not even one on this host', async () => {
     const k = await startTestKindred({ loginLimits: limits })
     try {
+      expect(await attempts(k.url)).toEqual([401, 401, 429])
+    } finally {
+      await k.close()
+    }
+  })
+
+  it('takes the client address from the proxies it is told to trust', async () => {
+    const k = await startTestKindred({ loginLimits: limits, trustProxy: 'loopback' })
+    try {
       expect(await attempts(k.url)).toEqual([401, 401, 401])
+    } finally {
+      await k.close()
+    }
+  })
+})
+
+describe('per e-mail bucket, whatever the address', () => {
+  const PASSWORD = 'the right password'
+  const limits: LoginLimits = {
+    perIp: { burst: 1_000, everyMs: HOUR },
+    perAccount: { burst: 1_000, everyMs: HOUR },
+    perEmail: { burst: 5, everyMs: HOUR, backoffMaxMs: 4 * HOUR },
+  }
+
+  it('gives rotating X-Forwarded-For addresses no more than its allowance of guesses', async () => {
+    // The worst case: a proxy that is trusted relays whatever address the client claims.
+    const k = await startTestKindred({ loginLimits: limits, trustProxy: 'loopback' })
+    try {
+      const created = await k.admin('/api/v1/users', {
+        body: { email: 'target@example.com', password: PASSWORD, role: 'viewer' },
+      })
+      expect(created.status).toBe(201)
+      const login = (n: number, email: string, password: string) =>
+        fetch(`${k.url}/api/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${n}` },
+          body: JSON.stringify({ email, password }),
+        })
+      const statuses: number[] = []
+      for (let n = 1; n <= 12; n++) {
+        // Spellings of one address share the bucket.
+        const email = n % 2 ? 'target@example.com' : ' Target@Example.COM '
+        statuses.push((await login(n, email, `guess ${n}`)).status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, ...Array(7).fill(429)])
+      const right = await login(200, 'target@example.com', PASSWORD)
+      expect(right.status).toBe(429)
+      expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(HOUR / 1000 - 60)
+      // Another account is not held by it.
+      const other = await login(201, 'someone-else@example.com', 'a guess')
+      expect(other.status).toBe(401)
+    } finally {
+      await k.close()
+    }
+  })
+
+  it('backs off: each attempt after the bucket emptied waits twice as long, up to the cap', async () => {
+    const k = await startTestKindred()
+    try {
+      let now = new Date('2026-12-01T00:00:00Z').getTime()
+      const step = 60_000
+      const throttle = createLoginThrottle(k.kindred.store.db, () => new Date(now), {
+        perIp: { burst: 1_000, everyMs: 1 },
+        perAccount: { burst: 1_000, everyMs: 1 },
+        perEmail: { burst: 3, everyMs: step, backoffMaxMs: 8 * step },
+      })
+      const retryAfter = async (): Promise<number> => {
+        try {
+          await throttle.begin(`192.0.2.${now % 250}`, 'backoff@example.com')
+          return 0
+        } catch (err) {
+          return Number((err as KindredError).headers['Retry-After'])
+        }
+      }
+      for (let i = 0; i < 3; i++) expect(await retryAfter()).toBe(0)
+      const waits: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const wait = await retryAfter()
+        waits.push(wait)
+        now += wait * 1000
+        expect(await retryAfter()).toBe(0)
+      }
+      expect(waits).toEqual([60, 120, 240, 480, 480])
     } finally {
       await k.close()
     }

@@ -332,8 +332,10 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
     return { ...rest, hasHashSalt: hashSalt !== undefined }
   })
 
+  // Admins only (not editors, who maintain tracking plans): a short retention deletes the
+  // workspace's older events, and hashing changes how identities link.
   app.put('/api/v1/privacy/pii', async (req) => {
-    const { workspaceId } = await auth.admin(req, 'write:tracking-plans')
+    const { workspaceId } = await auth.admin(req, 'write:privacy')
     const body = jsonBody(req, putPiiBody)
     const current = await loadPiiSettings(ctx.db, workspaceId)
     const salt = body.hashSalt === undefined ? current.hashSalt : (body.hashSalt ?? undefined)

@@ -48,7 +48,12 @@ const singlePaths: Record<string, EventType> = {
 const corsAllowHeaders =
   'Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt, X-Requested-With'
 
-/** Browser SDKs post cross-origin with credentials: echo the origin (a wildcard is not allowed). */
+/**
+ * Browser SDKs post cross-origin with credentials: echo the origin (a wildcard is not allowed).
+ * Allow-Credentials stays although this API sets and reads no cookies: analytics.js sends
+ * `Authorization` on credentialed requests, which a browser refuses without it. It grants
+ * nothing here, since a write key (public on websites anyway) is all these routes accept.
+ */
 function cors(req: FastifyRequest, reply: FastifyReply): void {
   const origin = req.headers.origin
   if (!origin) return

@@ -40,6 +40,7 @@ function fixtureFor(url: string, param: string): string | undefined {
     profiles: A.profile,
     users: A.user,
     'api-keys': A.key,
+    'global-keys': A.key,
     workspaces: 'default',
     'privacy/requests': A.privacyRequest,
     'privacy/suppressions': A.suppression,
@@ -282,6 +283,7 @@ beforeAll(async () => {
   )
   const login = await fetch(`${k.url}/api/v1/auth/login`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: 'bob-b@example.com', password: 'bravo password 1' }),
   })
   bSession = ((await login.json()) as { token: string }).token

@@ -13,7 +13,8 @@ const template = z
   .string()
   .min(1)
   .refine((t) => checkTemplate(t) === null, {
-    message: 'not a valid LiquidJS template (syntax error or unknown filter)',
+    message:
+      'not a valid LiquidJS template (syntax error, unknown filter, or over the time or size limits)',
   })
 
 export const slackSettings = z.object({

@@ -10,7 +10,11 @@ export interface ApiKey {
   /** `user:<id>` or `key:<id>`; null for keys made at bootstrap. */
   createdBy: string | null
   revokedAt: string | null
+  /** Global keys made at start: `env` from KINDRED_ADMIN_TOKEN, `generated` on first start. */
+  origin: KeyOrigin | null
 }
+
+export type KeyOrigin = 'env' | 'generated'
 
 interface Row {
   id: string
@@ -21,6 +25,7 @@ interface Row {
   created_at: Date | string
   created_by: string | null
   revoked_at: Date | string | null
+  origin: KeyOrigin | null
 }
 
 const toKey = (r: Row): ApiKey => ({
@@ -32,9 +37,15 @@ const toKey = (r: Row): ApiKey => ({
   createdAt: new Date(r.created_at).toISOString(),
   createdBy: r.created_by,
   revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+  origin: r.origin ?? null,
 })
 
 export const apiKeysRepository = {
+  /**
+   * Inserts a key. A key whose hash is already stored is returned as stored, revoked or not:
+   * registering a secret again (the same KINDRED_ADMIN_TOKEN on every start) must never bring a
+   * revoked key back.
+   */
   async insert(
     db: Queryable,
     key: {
@@ -45,11 +56,12 @@ export const apiKeysRepository = {
       keyPrefix: string
       scopes: string[]
       createdBy?: string | null
+      origin?: KeyOrigin | null
     },
   ): Promise<ApiKey> {
     const res = await db.query<Row>(
-      `INSERT INTO api_keys (id, workspace_id, name, key_hash, key_prefix, scopes, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_hash) DO UPDATE SET revoked_at = NULL
+      `INSERT INTO api_keys (id, workspace_id, name, key_hash, key_prefix, scopes, created_by, origin)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key_hash) DO NOTHING
        RETURNING *`,
       [
         key.id,
@@ -59,9 +71,15 @@ export const apiKeysRepository = {
         key.keyPrefix,
         key.scopes,
         key.createdBy ?? null,
+        key.origin ?? null,
       ],
     )
-    return toKey(res.rows[0] as Row)
+    const inserted = res.rows[0]
+    if (inserted) return toKey(inserted)
+    const existing = await db.query<Row>('SELECT * FROM api_keys WHERE key_hash = $1', [
+      key.keyHash,
+    ])
+    return toKey(existing.rows[0] as Row)
   },
   async findByHash(db: Queryable, keyHash: string): Promise<ApiKey | undefined> {
     const res = await db.query<Row>(
@@ -101,5 +119,38 @@ export const apiKeysRepository = {
       `SELECT count(*)::int AS n FROM api_keys WHERE 'admin' = ANY(scopes) AND revoked_at IS NULL`,
     )
     return res.rows[0]?.n ?? 0
+  },
+  /** Live keys for every workspace (workspace_id NULL): the admin token and its predecessors. */
+  async listGlobal(db: Queryable): Promise<ApiKey[]> {
+    const res = await db.query<Row>(
+      `SELECT * FROM api_keys WHERE workspace_id IS NULL AND revoked_at IS NULL
+       ORDER BY created_at DESC, id`,
+    )
+    return res.rows.map(toKey)
+  },
+  async getGlobal(db: Queryable, id: string): Promise<ApiKey | undefined> {
+    const res = await db.query<Row>(
+      'SELECT * FROM api_keys WHERE workspace_id IS NULL AND id = $1 AND revoked_at IS NULL',
+      [id],
+    )
+    const row = res.rows[0]
+    return row ? toKey(row) : undefined
+  },
+  async revokeGlobal(db: Queryable, id: string, at: Date): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE api_keys SET revoked_at = $2
+       WHERE workspace_id IS NULL AND id = $1 AND revoked_at IS NULL`,
+      [id, at],
+    )
+    return res.rowCount > 0
+  },
+  /** Revokes the keys of earlier KINDRED_ADMIN_TOKEN values (all but `keepHash`); their ids. */
+  async revokeEnvKeysExcept(db: Queryable, keepHash: string, at: Date): Promise<string[]> {
+    const res = await db.query<{ id: string }>(
+      `UPDATE api_keys SET revoked_at = $2
+       WHERE origin = 'env' AND key_hash <> $1 AND revoked_at IS NULL RETURNING id`,
+      [keepHash, at],
+    )
+    return res.rows.map((r) => r.id)
   },
 }

@@ -12,6 +12,11 @@ export interface BucketLimit {
   burst: number
   /** One attempt comes back every `everyMs`. */
   everyMs: number
+  /**
+   * Backoff: once the bucket has been emptied, each further attempt costs twice the one before
+   * (2, 4, 8… × `everyMs`), up to this many ms, until the bucket is full again. Unset: no backoff.
+   */
+  backoffMaxMs?: number
 }
 
 export interface TakeResult {
@@ -26,18 +31,26 @@ export const loginAttemptsRepository = {
   /**
    * Takes one attempt from the bucket of `key` unless that would exceed `burst`. The condition is
    * the `WHERE` of the upsert, evaluated on the latest row under its lock: two nodes taking the
-   * last attempt at once cannot both get it. No row comes back when refused.
+   * last attempt at once cannot both get it. No row comes back when refused. The attempt costs
+   * `everyMs`, or more once the bucket has been emptied when it has a backoff (`strikes`).
    */
   async take(db: Queryable, key: string, limit: BucketLimit, now: Date): Promise<TakeResult> {
+    // $5: the most one attempt may cost. The strike count is capped in the exponent only so that
+    // a long-running bucket without backoff cannot overflow float8.
+    const cost = `LEAST($3::float8 * power(2, LEAST(a.strikes, 40)), $5::float8)`
+    const charged = `GREATEST(a.full_at, $2::timestamptz) + ${cost} * interval '1 millisecond'`
+    const room = `$2::timestamptz + ($4::float8 - $3::float8) * interval '1 millisecond'`
     const res = await db.query<{ full_at: Date | string }>(
-      `INSERT INTO login_attempts AS a (key, full_at)
-       VALUES ($1, $2::timestamptz + $3::float8 * interval '1 millisecond')
+      `INSERT INTO login_attempts AS a (key, full_at, strikes)
+       VALUES ($1, $2::timestamptz + $3::float8 * interval '1 millisecond',
+               CASE WHEN $3::float8 > $4::float8 - $3::float8 THEN 1 ELSE 0 END)
        ON CONFLICT (key) DO UPDATE
-         SET full_at = GREATEST(a.full_at, $2::timestamptz) + $3::float8 * interval '1 millisecond'
+         SET full_at = ${charged},
+             strikes = a.strikes + CASE WHEN ${charged} > ${room} THEN 1 ELSE 0 END
          WHERE GREATEST(a.full_at, $2::timestamptz) + $3::float8 * interval '1 millisecond'
                <= $2::timestamptz + $4::float8 * interval '1 millisecond'
        RETURNING full_at`,
-      [key, now, limit.everyMs, limit.burst * limit.everyMs],
+      [key, now, limit.everyMs, limit.burst * limit.everyMs, limit.backoffMaxMs ?? limit.everyMs],
     )
     const taken = res.rows[0]
     if (taken) return { ok: true, fullAt: toDate(taken.full_at) }
