@@ -14,9 +14,9 @@ import { once } from 'node:events'
 import { parse } from 'csv-parse'
 import { machine, repoRoot, writeResult } from './support.js'
 import { renderBenchmarks } from './render.js'
-import { openStore } from '../src/store/open-store.js'
-import { bootstrap } from '../src/engine/bootstrap.js'
-import { sourcesRepository } from '../src/store/repositories/sources-repository.js'
+import { openStore } from '../src/platform/store/open-store.js'
+import { bootstrap } from '../src/app/bootstrap.js'
+import { sourcesRepository } from '../src/platform/store/repositories/sources-repository.js'
 
 const bigRows = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000)
 const smallRows = Math.max(1000, Math.round(bigRows / 10))

@@ -12,11 +12,11 @@ import { loadavg } from 'node:os'
 import path from 'node:path'
 import { machine, repoRoot, round, writeResult } from './support.js'
 import { renderBenchmarks } from './render.js'
-import { openStore } from '../src/store/open-store.js'
-import { bootstrap } from '../src/engine/bootstrap.js'
-import { createIdentitySettingsCache } from '../src/engine/identity-settings.js'
-import { createRun, executeRun, type MatchingRunView } from '../src/engine/matching/runs.js'
-import { seededRandom } from '../src/identity/linkage/index.js'
+import { openStore } from '../src/platform/store/open-store.js'
+import { bootstrap } from '../src/app/bootstrap.js'
+import { createIdentitySettingsCache } from '../src/unify/engine/identity-settings.js'
+import { createRun, executeRun, type MatchingRunView } from '../src/unify/engine/matching/runs.js'
+import { seededRandom } from '../src/unify/core/identity/linkage/index.js'
 
 const febrlData = febrlDir()
 const sizes = (process.env.BENCH_MATCHING_CDP_SIZES ?? '10000,100000').split(',').map(Number)

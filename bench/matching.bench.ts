@@ -17,7 +17,7 @@ import {
   linkRecords,
   seededRandom,
   type LinkageRecord,
-} from '../src/identity/linkage/index.js'
+} from '../src/unify/core/identity/linkage/index.js'
 
 function findRepoRoot(start: string): string {
   let dir = start

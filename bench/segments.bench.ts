@@ -21,16 +21,16 @@ import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
-import { openStore } from '../src/store/open-store.js'
-import { createTestDatabase } from '../src/store/testing.js'
-import { startKindred } from '../src/engine/runtime.js'
-import { segmentsModule } from '../src/engine/modules/segments-module.js'
-import { compileSegmentMembers, parseSegmentDefinition } from '../src/segments/index.js'
+import { openStore } from '../src/platform/store/open-store.js'
+import { createTestDatabase } from '../src/testing/databases.js'
+import { startKindred } from '../src/app/runtime.js'
+import { segmentsModule } from '../src/understand/segments-module.js'
+import { compileSegmentMembers, parseSegmentDefinition } from '../src/understand/core/segments/index.js'
 import {
   createComputedTrait,
   createSegment,
   previewSegment,
-} from '../src/engine/segments/service.js'
+} from '../src/understand/engine/segments/segments-service.js'
 import { renderBenchmarks } from './render.js'
 import { machine, writeResult, fmt } from './support.js'
 
@@ -134,7 +134,7 @@ async function batchPart() {
   )
   const reeval = await timed(() =>
     db.transaction(async (tx) => {
-      const { evaluateSegmentBatch } = await import('../src/engine/segments/membership.js')
+      const { evaluateSegmentBatch } = await import('../src/understand/engine/segments/membership.js')
       return evaluateSegmentBatch(tx, WS, { id: 'vip', name: 'VIP', definition: def }, now)
     }),
   )

@@ -6,11 +6,11 @@
  * profile (or, under a `deny` default, for one that never answered).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, type TestKindred } from '../src/server/test-server.js'
-import { consentModule } from '../src/engine/modules/consent-module.js'
-import { createSegmentsModule } from '../src/engine/modules/segments-module.js'
-import { createDestinationsModule } from '../src/engine/modules/destinations-module.js'
-import { startReceiver, until, type Receiver } from '../src/engine/destinations/test-receiver.js'
+import { startTestKindred, type TestKindred } from '../src/testing/test-server.js'
+import { consentModule } from '../src/govern/consent-module.js'
+import { createSegmentsModule } from '../src/understand/segments-module.js'
+import { createDestinationsModule } from '../src/activate/destinations-module.js'
+import { startReceiver, until, type Receiver } from '../src/testing/test-receiver.js'
 
 const SECRET = 'whsec-consent-0123456789abcdef'
 let k: TestKindred

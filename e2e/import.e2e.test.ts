@@ -8,12 +8,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, expect, it } from 'vitest'
-import { openStore } from '../src/store/open-store.js'
-import { bootstrap } from '../src/engine/bootstrap.js'
-import { sourcesRepository } from '../src/store/repositories/sources-repository.js'
-import { createProcessor } from '../src/engine/processor.js'
-import { createMetrics } from '../src/engine/metrics.js'
-import { openFileEventLog } from '../src/stream/file-event-log.js'
+import { openStore } from '../src/platform/store/open-store.js'
+import { bootstrap } from '../src/app/bootstrap.js'
+import { sourcesRepository } from '../src/platform/store/repositories/sources-repository.js'
+import { createProcessor } from '../src/platform/pipeline/processor.js'
+import { createMetrics } from '../src/platform/metrics/metrics.js'
+import { openFileEventLog } from '../src/platform/stream/file-event-log.js'
 
 const root = path.resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(path.join(tmpdir(), 'kindred-import-e2e-'))

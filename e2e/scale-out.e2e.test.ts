@@ -17,7 +17,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
-import { createTestDatabase } from '../src/store/testing.js'
+import { createTestDatabase } from '../src/testing/databases.js'
 import { generateEvents, type GeneratedEvent } from '../bench/data-generator.js'
 
 const root = path.resolve(import.meta.dirname, '..')

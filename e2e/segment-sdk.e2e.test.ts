@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Analytics } from '@segment/analytics-node'
-import { startTestKindred, type TestKindred } from '../src/server/test-server.js'
+import { startTestKindred, type TestKindred } from '../src/testing/test-server.js'
 
 let k: TestKindred
 beforeAll(async () => {

@@ -5,9 +5,9 @@
  * and real time (created before) give the same members; previews count what creation stores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, type TestKindred } from '../src/server/test-server.js'
-import { createSegmentsModule } from '../src/engine/modules/segments-module.js'
-import type { SegmentScheduler } from '../src/engine/segments/scheduler.js'
+import { startTestKindred, type TestKindred } from '../src/testing/test-server.js'
+import { createSegmentsModule } from '../src/understand/segments-module.js'
+import type { SegmentScheduler } from '../src/understand/engine/segments/segments-scheduler.js'
 
 let k: TestKindred
 let scheduler: SegmentScheduler

@@ -19,10 +19,10 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { KindredError, isKindredError } from '../protocol/errors.js'
-import { openStore } from '../store/open-store.js'
-import { createPostgresEventLog } from '../stream/postgres-event-log.js'
-import { openFileEventLog } from '../stream/file-event-log.js'
-import type { EventLogWriter } from '../stream/event-log.js'
+import { openStore } from '../platform/store/open-store.js'
+import { createPostgresEventLog } from '../platform/stream/postgres-event-log.js'
+import { openFileEventLog } from '../platform/stream/file-event-log.js'
+import type { EventLogWriter } from '../platform/stream/event-log.js'
 import {
   importFormats,
   importKinds,
@@ -31,10 +31,10 @@ import {
   type ImportFormat,
   type ImportKind,
   type ImportMapping,
-} from '../engine/imports/mapping.js'
-import { prepareImport, runImport, type ImportProgress } from '../engine/imports/import-runner.js'
-import { importsRepository } from '../engine/imports/imports-repository.js'
-import { formatProgressLine } from '../engine/imports/progress.js'
+} from '../collect/core/import-mapping.js'
+import { prepareImport, runImport, type ImportProgress } from '../collect/engine/imports/import-runner.js'
+import { importsRepository } from '../collect/engine/imports/imports-repository.js'
+import { formatProgressLine } from '../collect/core/import-progress.js'
 
 export const IMPORT_USAGE =
   'kindred import --source <id> --kind profiles|events [--format csv|jsonl] ' +

@@ -17,8 +17,8 @@ import {
   linkRecords,
   LinkageError,
   type LinkageRecord,
-} from '../identity/linkage/index.js'
-import { modelConfigSchema, type ModelConfig } from '../identity/linkage/model-config.js'
+} from '../unify/core/identity/linkage/index.js'
+import { modelConfigSchema, type ModelConfig } from '../unify/core/identity/linkage/model-config.js'
 
 export type LinkageCliErrorCode =
   | 'LINKAGE_BAD_FLAGS'

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { DEFAULT_HOST, roles, startKindred, type Role } from '../engine/runtime.js'
-import { openStore } from '../store/open-store.js'
-import { loadMigrations } from '../store/migrate.js'
-import { reprocess } from '../engine/reprocess.js'
+import { DEFAULT_HOST, roles, startKindred, type Role } from '../app/runtime.js'
+import { openStore } from '../platform/store/open-store.js'
+import { loadMigrations } from '../platform/store/migrate.js'
+import { reprocess } from '../unify/engine/reprocess.js'
 import { parseLinkageArgs, runDedupe, runLink } from './linkage-commands.js'
 import {
   IMPORT_CANCEL_USAGE,

@@ -6,9 +6,9 @@
  * cache). Revoked stays revoked, also when KINDRED_ADMIN_TOKEN still names the key on a restart.
  */
 import { parseArgs } from 'node:util'
-import type { Queryable } from '../store/db.js'
-import { apiKeysRepository, type ApiKey } from '../store/repositories/api-keys-repository.js'
-import { auditRepository } from '../store/repositories/audit-repository.js'
+import type { Queryable } from '../platform/store/db.js'
+import { apiKeysRepository, type ApiKey } from '../platform/store/repositories/api-keys-repository.js'
+import { auditRepository } from '../platform/store/repositories/audit-repository.js'
 
 export const TOKEN_USAGE = [
   'Usage: kindred token list [--data-dir ./.kindred]',

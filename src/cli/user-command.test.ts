@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore, type Store } from '../store/open-store.js'
-import { sessionsRepository } from '../store/repositories/sessions-repository.js'
-import { usersRepository } from '../store/repositories/users-repository.js'
-import { verifyPassword } from '../server/passwords.js'
+import { openStore, type Store } from '../platform/store/open-store.js'
+import { sessionsRepository } from '../platform/store/repositories/sessions-repository.js'
+import { usersRepository } from '../platform/store/repositories/users-repository.js'
+import { verifyPassword } from '../govern/engine/passwords.js'
 import {
   checkPassword,
   createMember,

@@ -10,16 +10,16 @@ import { Writable, type Readable } from 'node:stream'
 import { createInterface } from 'node:readline'
 import { z } from 'zod'
 import { userRoles, type UserRole } from '../protocol/scopes.js'
-import type { Db, Queryable } from '../store/db.js'
-import { newId } from '../store/ids.js'
-import { auditRepository } from '../store/repositories/audit-repository.js'
-import { sessionsRepository } from '../store/repositories/sessions-repository.js'
-import { usersRepository, type Member, type User } from '../store/repositories/users-repository.js'
+import type { Db, Queryable } from '../platform/store/db.js'
+import { newId } from '../platform/store/ids.js'
+import { auditRepository } from '../platform/store/repositories/audit-repository.js'
+import { sessionsRepository } from '../platform/store/repositories/sessions-repository.js'
+import { usersRepository, type Member, type User } from '../platform/store/repositories/users-repository.js'
 import {
   DEFAULT_WORKSPACE_ID,
   workspacesRepository,
-} from '../store/repositories/workspaces-repository.js'
-import { hashPassword, newPasswordSchema } from '../server/passwords.js'
+} from '../platform/store/repositories/workspaces-repository.js'
+import { hashPassword, newPasswordSchema } from '../govern/engine/passwords.js'
 
 export const USER_USAGE = [
   'Usage: kindred user create --email <email> (--password <password> | --password-stdin) --role owner|admin|editor|viewer [--workspace default] [--data-dir ./.kindred]',

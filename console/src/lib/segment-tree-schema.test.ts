@@ -4,7 +4,7 @@
  * schema, so a drift between the two fails here.
  */
 import { describe, expect, it } from 'vitest'
-import { segmentDefinitionSchema } from '../../../src/segments/definition.js'
+import { segmentDefinitionSchema } from '../../../src/understand/core/segments/definition.js'
 import {
   changeOp,
   conditionKinds,

@@ -1,0 +1,138 @@
+/**
+ * @module engine/destinations/stage
+ * The processor stage of destinations (runs in the batch transaction, after identity and after
+ * the events are stored): forwarded events and profile upserts become delivery jobs, inserted
+ * with one statement per micro-batch. Destination configs are cached per workspace (a few
+ * seconds, and invalidated at once by the API of this process).
+ */
+import type { Queryable } from '../../platform/store/db.js'
+import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../../platform/pipeline/processor.js'
+import { insertJobs } from './dispatcher.js'
+import { applyMapping, matchesForward } from '../core/destination-config.js'
+import { destinationsRepository, type DestinationRow } from './destinations-repository.js'
+
+export interface DestinationConfigCache {
+  enabled(db: Queryable, workspaceId: string): Promise<DestinationRow[]>
+  invalidate(workspaceId?: string): void
+}
+
+export function createDestinationConfigCache(
+  clock: () => number,
+  ttlMs = 5_000,
+): DestinationConfigCache {
+  const cache = new Map<string, { rows: DestinationRow[]; until: number }>()
+  return {
+    async enabled(db, workspaceId) {
+      const hit = cache.get(workspaceId)
+      if (hit && hit.until > clock()) return hit.rows
+      const rows = await destinationsRepository.listEnabled(db, workspaceId)
+      cache.set(workspaceId, { rows, until: clock() + ttlMs })
+      return rows
+    },
+    invalidate(workspaceId) {
+      if (workspaceId === undefined) cache.clear()
+      else cache.delete(workspaceId)
+    },
+  }
+}
+
+function hasTraitUpdate(e: ProcessedEvent): boolean {
+  const ctxTraits = e.event.context.traits
+  const ctxHas =
+    typeof ctxTraits === 'object' && ctxTraits !== null && Object.keys(ctxTraits).length > 0
+  return ctxHas || (e.event.type === 'identify' && Object.keys(e.event.traits).length > 0)
+}
+
+/** Trait names whose value differs between two trait objects. */
+export function changedTraitNames(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
+): string[] {
+  const prev = before ?? {}
+  const keys = new Set([...Object.keys(prev), ...Object.keys(after)])
+  return [...keys].filter((k) => JSON.stringify(prev[k]) !== JSON.stringify(after[k])).sort()
+}
+
+export function createDestinationsStage(opts: {
+  cache: DestinationConfigCache
+  clock: () => number
+  /** Called after jobs were inserted (the dispatcher's wake-up). */
+  onEnqueued?: (count: number) => void
+}): ProcessorStage {
+  return async (tx, batch) => {
+    const jobs: Record<string, unknown>[] = []
+    for (const [workspaceId, events] of groupByWorkspace(batch)) {
+      const dests = await opts.cache.enabled(tx, workspaceId)
+      if (dests.length === 0) continue
+      const forwarders = dests.filter((d) => d.actions.forwardEvents)
+      for (const e of events) {
+        for (const d of forwarders) {
+          const f = d.actions.forwardEvents
+          if (!f || !matchesForward(f, e.event)) continue
+          jobs.push({
+            workspace_id: workspaceId,
+            destination_id: d.id,
+            kind: 'event',
+            profile_id: e.profileId,
+            input: { kind: 'event', event: applyMapping(e.event, f.mapping) },
+            idempotency_key: `event:${e.sourceId}:${e.event.messageId}`,
+          })
+        }
+      }
+      const upserters = dests.filter((d) => d.actions.upsertProfiles)
+      if (upserters.length > 0)
+        jobs.push(...(await profileJobs(tx, workspaceId, events, upserters)))
+    }
+    if (jobs.length === 0) return
+    const n = await insertJobs(tx, jobs, new Date(opts.clock()).toISOString())
+    if (n > 0) opts.onEnqueued?.(n)
+  }
+}
+
+async function profileJobs(
+  tx: Queryable,
+  workspaceId: string,
+  events: ProcessedEvent[],
+  upserters: DestinationRow[],
+): Promise<Record<string, unknown>[]> {
+  const last = new Map<string, ProcessedEvent>()
+  for (const e of events) if (e.profileId && hasTraitUpdate(e)) last.set(e.profileId, e)
+  if (last.size === 0) return []
+  const r = await tx.query<{
+    id: string
+    traits: Record<string, unknown>
+    prev: Record<string, unknown> | null
+  }>(
+    `SELECT p.id, p.traits, s.traits AS prev FROM profiles p
+     LEFT JOIN destination_profile_traits s ON s.workspace_id = p.workspace_id AND s.profile_id = p.id
+     WHERE p.workspace_id = $1 AND p.id = ANY($2::text[])`,
+    [workspaceId, [...last.keys()]],
+  )
+  const jobs: Record<string, unknown>[] = []
+  const snapshots: { profile_id: string; traits: Record<string, unknown> }[] = []
+  for (const row of r.rows) {
+    const changed = changedTraitNames(row.prev, row.traits)
+    if (changed.length === 0) continue
+    const e = last.get(row.id) as ProcessedEvent
+    snapshots.push({ profile_id: row.id, traits: row.traits })
+    for (const d of upserters) {
+      jobs.push({
+        workspace_id: workspaceId,
+        destination_id: d.id,
+        kind: 'profile',
+        profile_id: row.id,
+        input: { kind: 'profile', changedTraits: changed },
+        idempotency_key: `profile:${row.id}:${e.sourceId}:${e.event.messageId}`,
+      })
+    }
+  }
+  if (snapshots.length > 0) {
+    await tx.query(
+      `INSERT INTO destination_profile_traits (workspace_id, profile_id, traits)
+       SELECT $1, profile_id, traits FROM jsonb_to_recordset($2::jsonb) AS x(profile_id text, traits jsonb)
+       ON CONFLICT (workspace_id, profile_id) DO UPDATE SET traits = EXCLUDED.traits`,
+      [workspaceId, JSON.stringify(snapshots)],
+    )
+  }
+  return jobs
+}

@@ -1,0 +1,469 @@
+/**
+ * Admin API of destinations: catalog, instances (secrets encrypted at rest, never returned),
+ * delivery log, dead letters and replay. Every route is scoped to the caller's workspace.
+ */
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import {
+  DestinationError,
+  REDACTED,
+  decryptSettings,
+  encryptSettings,
+  getDestination,
+  listDestinations,
+  maskUrl,
+  mergeSecretUpdate,
+  parseSettings,
+  redactSettings,
+  settingsJsonSchema,
+  type Action,
+  type AnyDestination,
+} from '../core/index.js'
+import { KindredError } from '../../protocol/errors.js'
+import { hasScope } from '../../protocol/scopes.js'
+import { checkEndpointSettings, type OutboundPolicy } from '../core/outbound-policy.js'
+import { actionsSchema, type DestinationActions } from '../core/destination-config.js'
+import {
+  destinationsRepository,
+  enqueueInitialAudienceSync,
+  type DestinationRow,
+} from '../engine/destinations-repository.js'
+import type { RouteModule } from '../../platform/http/app.js'
+import type { Auth } from '../../platform/http/auth.js'
+import type { AppContext } from '../../platform/http/context.js'
+import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
+
+export interface DestinationRoutesDeps {
+  secretKey: Uint8Array
+  /** Which non-public addresses endpoints may name (the dispatcher checks again at send time). */
+  outbound: OutboundPolicy
+  /** Config changed for a workspace (processor stage cache). */
+  onChange(workspaceId: string): void
+  /** New work was enqueued (initial audience sync, replay). */
+  wake(): void
+}
+
+const READ = 'read:destinations'
+const WRITE = 'write:destinations'
+const nameSchema = z.string().trim().min(1).max(200)
+const rateLimitSchema = z.number().positive().max(100_000).nullable()
+
+const createSchema = z.object({
+  type: z.string().min(1),
+  name: nameSchema,
+  settings: z.record(z.string(), z.unknown()).default({}),
+  actions: actionsSchema.default({}),
+  enabled: z.boolean().default(true),
+  rateLimit: rateLimitSchema.optional(),
+})
+
+const updateSchema = z.object({
+  type: z.string().optional(),
+  name: nameSchema.optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  actions: actionsSchema.optional(),
+  enabled: z.boolean().optional(),
+  rateLimit: rateLimitSchema.optional(),
+})
+
+const replaySchema = z.object({ ids: z.array(z.string().regex(/^\d+$/)).max(10_000).optional() })
+
+const listQuery = z.object({
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/, 'pass back nextCursor unchanged')
+    .optional(),
+  status: z.enum(['success', 'retry', 'failed', 'partial']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+})
+
+const actionKeys: Record<keyof DestinationActions, Action> = {
+  forwardEvents: 'forwardEvents',
+  upsertProfiles: 'upsertProfiles',
+  syncAudience: 'syncAudience',
+}
+
+function destinationType(type: string): AnyDestination {
+  try {
+    return getDestination(type)
+  } catch (err) {
+    throw new KindredError('VALIDATION_FAILED', (err as Error).message, {
+      details: [{ path: 'type', message: 'unknown destination type' }],
+    })
+  }
+}
+
+function checkActions(def: AnyDestination, actions: DestinationActions): void {
+  for (const [key, action] of Object.entries(actionKeys)) {
+    const v = actions[key as keyof DestinationActions]
+    if (v === undefined || v === false) continue
+    if (!def.manifest.actions.includes(action)) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `${def.manifest.name} does not support ${action}: use one of ${def.manifest.actions.join(', ')}`,
+        { details: [{ path: `actions.${key}`, message: 'unsupported action' }] },
+      )
+    }
+  }
+}
+
+function validSettings(
+  def: AnyDestination,
+  settings: Record<string, unknown>,
+  policy: OutboundPolicy,
+): Record<string, unknown> {
+  let parsed: Record<string, unknown>
+  try {
+    parsed = parseSettings(def, settings) as Record<string, unknown>
+  } catch (err) {
+    if (err instanceof DestinationError) {
+      throw new KindredError('VALIDATION_FAILED', err.message, { details: err.details })
+    }
+    throw err
+  }
+  // Refused here so an editor learns at once; names are resolved and checked again at send time.
+  const issues = checkEndpointSettings(def.manifest.endpointFields, parsed, policy)
+  if (issues.length > 0) {
+    throw new KindredError(
+      'VALIDATION_FAILED',
+      issues.map((i) => `settings.${i.path}: ${i.message}`).join('; '),
+      { details: issues.map((i) => ({ ...i, path: `settings.${i.path}` })) },
+    )
+  }
+  return parsed
+}
+
+/** `mergeSecretUpdate` with its refusal as a 400 naming the secrets to enter again. */
+function mergeUpdate(
+  def: AnyDestination,
+  current: Record<string, unknown>,
+  incoming: Record<string, unknown>,
+): Record<string, unknown> {
+  try {
+    return mergeSecretUpdate(def.manifest, current, incoming)
+  } catch (err) {
+    if (err instanceof DestinationError && err.code === 'SECRET_REENTRY_REQUIRED') {
+      const details = (err.details as { path: string; code: string; message: string }[]).map(
+        (d) => ({ ...d, path: `settings.${d.path}` }),
+      )
+      throw new KindredError('VALIDATION_FAILED', err.message, { details })
+    }
+    throw err
+  }
+}
+
+/**
+ * Error text for callers who may only read: failures whose text comes from the receiver's answer
+ * (`HTTP 4xx: <body message>`, per-item vendor messages) are cut to the status, because the
+ * receiver may be an internal service. Kindred's own messages (timeouts, refusals) stay.
+ */
+function viewerError(error: string | null, full: boolean): string | null {
+  if (full || error === null) return error
+  const [, prefix = '', rest = error] =
+    /^(retry budget exhausted after \d+ attempts: )?(.*)$/s.exec(error) ?? [error, '', error]
+  const http = /^HTTP (\d{3})\b/.exec(rest)
+  if (http) return `${prefix}HTTP ${http[1]} (details need ${WRITE})`
+  if (/^[A-Z][A-Z0-9_]+: /.test(rest)) return error
+  return `${prefix}(details need ${WRITE})`
+}
+
+function output(d: DestinationRow, full = true) {
+  let settings: Record<string, unknown> = d.settings
+  try {
+    settings = redactSettings(getDestination(d.type).manifest, d.settings)
+  } catch {
+    // unknown type: nothing to redact against, hide everything
+    settings = Object.fromEntries(Object.keys(d.settings).map((k) => [k, REDACTED]))
+  }
+  return {
+    id: d.id,
+    type: d.type,
+    name: d.name,
+    settings,
+    actions: d.actions,
+    enabled: d.enabled,
+    rateLimit: d.rateLimit,
+    status: d.status,
+    consecutiveFailures: d.consecutiveFailures,
+    lastError: viewerError(d.lastError, full),
+    lastSuccessAt: d.lastSuccessAt,
+    lastFailureAt: d.lastFailureAt,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  }
+}
+
+function requestSummary(request: Record<string, unknown>): { method: string; url: string } {
+  if (request.type === 'sql') return { method: 'SQL', url: String(request.statement ?? '') }
+  if (request.type === 'file') return { method: 'FILE', url: String(request.path ?? '') }
+  // Rows written before query values were masked at logging time are masked here.
+  return { method: String(request.method ?? ''), url: maskUrl(String(request.url ?? '')) }
+}
+
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : new Date(v as string).toISOString()
+
+export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
+  return (app: FastifyInstance, ctx: AppContext, auth: Auth) =>
+    registerDestinationRoutes(app, ctx, auth, deps)
+}
+
+export function registerDestinationRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  auth: Auth,
+  deps: DestinationRoutesDeps,
+): void {
+  const { db } = ctx
+
+  async function load(workspaceId: string, id: string): Promise<DestinationRow> {
+    const d = await destinationsRepository.get(db, workspaceId, id)
+    if (!d) throw notFound(`destination ${id}`)
+    return d
+  }
+
+  app.get('/api/v1/destinations/catalog', async (req) => {
+    await auth.admin(req, READ)
+    return {
+      data: listDestinations().map((d) => ({
+        id: d.manifest.id,
+        name: d.manifest.name,
+        category: d.manifest.category,
+        purpose: d.manifest.purpose,
+        actions: d.manifest.actions,
+        settingsSchema: settingsJsonSchema(d),
+        secretFields: d.manifest.secretFields,
+        description: d.manifest.description,
+        docs: d.manifest.docs,
+        maxBatchSize: d.manifest.maxBatchSize,
+        rateLimit: d.manifest.rateLimit,
+      })),
+    }
+  })
+
+  /** Whether the caller may see receivers' answers (see `viewerError`). */
+  const mayWrite = (principal: { scopes: readonly string[] }) => hasScope(principal.scopes, WRITE)
+
+  app.get('/api/v1/destinations', async (req) => {
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
+    return {
+      data: (await destinationsRepository.list(db, workspaceId)).map((d) => output(d, full)),
+    }
+  })
+
+  app.post('/api/v1/destinations', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const body = jsonBody(req, createSchema)
+    const def = destinationType(body.type)
+    checkActions(def, body.actions)
+    const settings = validSettings(def, body.settings, deps.outbound)
+    const now = ctx.clock()
+    const row = await db.transaction(async (tx) => {
+      const d = await destinationsRepository.insert(
+        tx,
+        {
+          workspaceId,
+          id: `dst_${randomBytes(12).toString('base64url')}`,
+          type: def.manifest.id,
+          name: body.name,
+          settings: encryptSettings(def.manifest, settings, deps.secretKey),
+          actions: body.actions,
+          enabled: body.enabled,
+          rateLimit: body.rateLimit ?? null,
+        },
+        now,
+      )
+      if (d.enabled && body.actions.syncAudience) {
+        await enqueueInitialAudienceSync(tx, d, body.actions.syncAudience.segmentIds, now)
+      }
+      return d
+    })
+    deps.onChange(workspaceId)
+    deps.wake()
+    return reply.code(201).send(output(row))
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const d = await load(workspaceId, req.params.id)
+    const counts = await db.query<{ state: string; n: string | number }>(
+      `SELECT state, count(*) AS n FROM delivery_jobs
+       WHERE workspace_id = $1 AND destination_id = $2 GROUP BY state`,
+      [workspaceId, d.id],
+    )
+    const jobs: Record<string, number> = {
+      pending: 0,
+      in_flight: 0,
+      succeeded: 0,
+      skipped: 0,
+      dead: 0,
+    }
+    for (const c of counts.rows) jobs[c.state] = Number(c.n)
+    return { ...output(d, mayWrite(principal)), jobs }
+  })
+
+  app.put<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const body = jsonBody(req, updateSchema)
+    const stored = await load(workspaceId, req.params.id)
+    const def = destinationType(stored.type)
+    if (body.type !== undefined && body.type !== stored.type) {
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `a destination's type cannot change (it is ${stored.type}): create a new destination`,
+      )
+    }
+    const actions = body.actions ?? stored.actions
+    checkActions(def, actions)
+    let settings = stored.settings
+    if (body.settings !== undefined) {
+      let current: Record<string, unknown>
+      try {
+        current = decryptSettings(def.manifest, stored.settings, deps.secretKey)
+      } catch {
+        current = {}
+      }
+      const merged = mergeUpdate(def, current, body.settings)
+      settings = encryptSettings(
+        def.manifest,
+        validSettings(def, merged, deps.outbound),
+        deps.secretKey,
+      )
+    }
+    const now = ctx.clock()
+    const enabled = body.enabled ?? stored.enabled
+    const row = await db.transaction(async (tx) => {
+      const d = await destinationsRepository.update(
+        tx,
+        {
+          workspaceId,
+          id: stored.id,
+          name: body.name ?? stored.name,
+          settings,
+          actions,
+          enabled,
+          rateLimit: body.rateLimit === undefined ? stored.rateLimit : body.rateLimit,
+        },
+        now,
+      )
+      const before = new Set(stored.enabled ? (stored.actions.syncAudience?.segmentIds ?? []) : [])
+      const added = (actions.syncAudience?.segmentIds ?? []).filter((s) => !before.has(s))
+      if (d && enabled && added.length > 0) await enqueueInitialAudienceSync(tx, d, added, now)
+      return d
+    })
+    if (!row) throw notFound(`destination ${req.params.id}`)
+    deps.onChange(workspaceId)
+    deps.wake()
+    return output(row)
+  })
+
+  app.delete<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const deleted = await db.transaction((tx) =>
+      destinationsRepository.delete(tx, workspaceId, req.params.id),
+    )
+    if (!deleted) throw notFound(`destination ${req.params.id}`)
+    deps.onChange(workspaceId)
+    return reply.code(204).send()
+  })
+
+  // Response bodies, and error text taken from them, only for callers who configure destinations:
+  // a receiver may be an internal service the operator allowed, and viewers need no more than the
+  // status to see that deliveries fail.
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/deliveries', async (req) => {
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
+    await load(workspaceId, req.params.id)
+    const { cursor, status, limit } = parseQuery(listQuery, req.query)
+    const r = await db.query<{
+      id: string | number
+      at: string
+      status: string
+      attempt: number
+      job_ids: (string | number)[]
+      request: Record<string, unknown>
+      response_status: number | null
+      response_excerpt: string | null
+      latency_ms: number | null
+      error: string | null
+    }>(
+      `SELECT id, at, status, attempt, job_ids, request, response_status, response_excerpt,
+         latency_ms, error
+       FROM delivery_attempts WHERE workspace_id = $1 AND destination_id = $2
+         AND ($3::bigint IS NULL OR id < $3::bigint) AND ($4::text IS NULL OR status = $4)
+       ORDER BY id DESC LIMIT $5`,
+      [workspaceId, req.params.id, cursor ?? null, status ?? null, limit + 1],
+    )
+    const rows = r.rows.slice(0, limit)
+    return {
+      data: rows.map((x) => ({
+        id: String(x.id),
+        at: iso(x.at),
+        status: x.status,
+        attempt: x.attempt,
+        jobIds: x.job_ids.map(String),
+        request: requestSummary(x.request),
+        responseStatus: x.response_status,
+        responseExcerpt: full ? x.response_excerpt : null,
+        latencyMs: x.latency_ms === null ? null : Math.round(Number(x.latency_ms) * 10) / 10,
+        error: viewerError(x.error, full),
+      })),
+      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+    }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/destinations/:id/dead-letters', async (req) => {
+    const { workspaceId, principal } = await auth.admin(req, READ)
+    const full = mayWrite(principal)
+    await load(workspaceId, req.params.id)
+    const { cursor, limit } = parseQuery(listQuery.omit({ status: true }), req.query)
+    const r = await db.query<{
+      id: string | number
+      kind: string
+      profile_id: string | null
+      attempts: number
+      last_error: string | null
+      created_at: string
+      finished_at: string | null
+      input: unknown
+    }>(
+      `SELECT id, kind, profile_id, attempts, last_error, created_at, finished_at, input
+       FROM delivery_jobs WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint IS NULL OR id < $3::bigint)
+       ORDER BY id DESC LIMIT $4`,
+      [workspaceId, req.params.id, cursor ?? null, limit + 1],
+    )
+    const rows = r.rows.slice(0, limit)
+    return {
+      data: rows.map((x) => ({
+        id: String(x.id),
+        kind: x.kind,
+        profileId: x.profile_id,
+        attempts: x.attempts,
+        lastError: viewerError(x.last_error, full),
+        createdAt: iso(x.created_at),
+        failedAt: iso(x.finished_at),
+        input: x.input,
+      })),
+      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+    }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/destinations/:id/replay', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    await load(workspaceId, req.params.id)
+    const body = jsonBody(req, replaySchema)
+    const now = ctx.clock().toISOString()
+    const r = await db.query(
+      `UPDATE delivery_jobs SET state = 'pending', attempts = 0, next_attempt_at = $4,
+         finished_at = NULL, locked_until = NULL, updated_at = $4
+       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
+      [workspaceId, req.params.id, body.ids ?? null, now],
+    )
+    deps.wake()
+    return { replayed: r.rowCount }
+  })
+}

@@ -1,0 +1,43 @@
+/**
+ * Consent per purpose (issue 7): the processor stage that captures consent from events (before
+ * segments, so consent conditions see it in the same batch), the consent API, and the worker that
+ * re-evaluates audiences after a settings change (roles `all` and `dispatcher`).
+ */
+import { createConsentStage } from './engine/consent/consent-stage.js'
+import {
+  createConsentReevaluator,
+  type ConsentReevaluator,
+  type ConsentReevaluatorOptions,
+} from './engine/consent/reevaluation.js'
+import { consentRoutes } from './http/consent-routes.js'
+import type { ModuleFactory } from '../platform/module.js'
+
+export type ConsentModuleOptions = Pick<ConsentReevaluatorOptions, 'chunkSize' | 'pollIntervalMs'>
+
+export function createConsentModule(options: ConsentModuleOptions = {}): ModuleFactory {
+  return (deps) => {
+    const runsWorker = deps.role === 'all' || deps.role === 'dispatcher'
+    const reevaluator: ConsentReevaluator | undefined = runsWorker
+      ? createConsentReevaluator({
+          ...options,
+          db: deps.db,
+          logger: deps.logger,
+          clock: deps.clock,
+        })
+      : undefined
+    return {
+      name: 'consent',
+      stages: [createConsentStage(deps.clock)],
+      routes: [consentRoutes({ onReevaluationQueued: () => reevaluator?.wake() })],
+      start() {
+        reevaluator?.start()
+        return Promise.resolve()
+      },
+      async stop() {
+        await reevaluator?.stop()
+      },
+    }
+  }
+}
+
+export const consentModule: ModuleFactory = createConsentModule()

@@ -1,0 +1,216 @@
+/**
+ * @module engine/privacy/requests
+ * Store access for privacy requests and suppressions, and the normalisation of the identifier a
+ * caller names (exactly as ingest normalises it, with the workspace's identity rules).
+ */
+import { KindredError } from '../../../protocol/errors.js'
+import {
+  normalizeIdentifier,
+  normalizeIdentifierType,
+  type CompiledIdentityRules,
+} from '../../../unify/core/identity/index.js'
+import {
+  identifierHash,
+  legacyIdentifierHash,
+  maskIdentifier,
+  type HashableIdentifier,
+  type HashScheme,
+  type SuppressionKey,
+} from '../../core/privacy/suppression.js'
+import type {
+  DestinationReceipt,
+  PrivacyRequestStatus,
+  PrivacyRequestType,
+  RawIdentifier,
+  StepReceipt,
+} from '../../core/privacy/privacy-request.js'
+import type { Queryable } from '../../../platform/store/db.js'
+
+/** Spellings callers use for identifier types (SDK field names) → the identities table's types. */
+const typeAliases: Record<string, string> = {
+  userid: 'user_id',
+  anonymousid: 'anonymous_id',
+  deviceid: 'device_id',
+  profileid: 'profile_id',
+}
+
+/** Normalises a caller's identifier like ingest does; a 400 that says why when it cannot. */
+export function normaliseRequestIdentifier(
+  raw: RawIdentifier,
+  rules: CompiledIdentityRules,
+): HashableIdentifier {
+  const folded = normalizeIdentifierType(raw.type)
+  const type = folded === undefined ? undefined : (typeAliases[folded] ?? folded)
+  if (type === undefined) {
+    throw new KindredError('VALIDATION_FAILED', `identifier type "${raw.type}" is not valid`, {
+      details: [{ path: 'identifier.type', message: 'use e.g. email, phone, user_id' }],
+    })
+  }
+  if (type === 'profile_id') return { type, value: String(raw.value).trim() }
+  const r = normalizeIdentifier(type, raw.value, rules)
+  if (!r.ok) {
+    throw new KindredError(
+      'VALIDATION_FAILED',
+      `identifier value is ${r.reason} for type ${type}: it could never identify anyone`,
+      { details: [{ path: 'identifier.value', message: r.reason }] },
+    )
+  }
+  return r.identifier
+}
+
+export interface PrivacyRequestRow {
+  workspace_id: string
+  id: string
+  type: PrivacyRequestType
+  status: PrivacyRequestStatus
+  identifier_type: string
+  identifier_hash: string
+  /** `sha256` for requests filed before keyed hashes (ADR 0007), else `hmac-sha256`. */
+  scheme: HashScheme
+  key_id: string | null
+  identifier_mask: string
+  subject: RequestSubject
+  steps: StepReceipt[]
+  destinations: DestinationReceipt[]
+  actor: string | null
+  attempts: number
+  error: string | null
+  created_at: Date | string
+  started_at: Date | string | null
+  updated_at: Date | string
+  finished_at: Date | string | null
+}
+
+/** Working state of a request (personal data: cleared when a deletion completes). */
+export interface RequestSubject {
+  identifier?: HashableIdentifier
+  profileId?: string | null
+  profileIds?: string[]
+  identities?: HashableIdentifier[]
+  snapshot?: { id: string; traits: Record<string, unknown>; identities: HashableIdentifier[] }
+  jobIds?: string[]
+}
+
+const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString())
+
+/** The API's view of a request: no identifier in clear, only its type and mask. */
+export function requestOutput(r: PrivacyRequestRow) {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    identifier: { type: r.identifier_type, masked: r.identifier_mask },
+    steps: r.steps,
+    destinations: r.destinations,
+    actor: r.actor,
+    attempts: r.attempts,
+    error: r.error,
+    exportAvailable:
+      r.type === 'access' && r.status === 'completed' && typeof r.subject.profileId === 'string',
+    createdAt: iso(r.created_at),
+    startedAt: iso(r.started_at),
+    updatedAt: iso(r.updated_at),
+    finishedAt: iso(r.finished_at),
+  }
+}
+
+export async function insertRequest(
+  tx: Queryable,
+  row: {
+    workspaceId: string
+    id: string
+    type: PrivacyRequestType
+    identifier: HashableIdentifier
+    actor: string | null
+    now: string
+  },
+  key: SuppressionKey,
+): Promise<PrivacyRequestRow> {
+  // The request row outlives a deletion (it is the receipt): its hash is keyed like suppressions.
+  const r = await tx.query<PrivacyRequestRow>(
+    `INSERT INTO privacy_requests (workspace_id, id, type, status, identifier_type, identifier_hash,
+       scheme, key_id, identifier_mask, subject, actor, next_run_at, created_at, updated_at)
+     VALUES ($1, $2, $3, 'pending', $4, $5, 'hmac-sha256', $6, $7, $8, $9, $10, $10, $10)
+     RETURNING *`,
+    [
+      row.workspaceId,
+      row.id,
+      row.type,
+      row.identifier.type,
+      identifierHash(row.identifier, key),
+      key.id,
+      maskIdentifier(row.identifier),
+      JSON.stringify({ identifier: row.identifier }),
+      row.actor,
+      row.now,
+    ],
+  )
+  return r.rows[0] as PrivacyRequestRow
+}
+
+export async function getRequest(
+  db: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<PrivacyRequestRow | undefined> {
+  const r = await db.query<PrivacyRequestRow>(
+    'SELECT * FROM privacy_requests WHERE workspace_id = $1 AND id = $2',
+    [workspaceId, id],
+  )
+  return r.rows[0]
+}
+
+/**
+ * Adds suppressions (idempotent per identifier and reason); returns the id of each identifier, in
+ * the order of `identifiers`. Every new row is keyed (`hmac-sha256`). A legacy plain-sha256 row of the same
+ * identifier (any reason) is rewritten under the key first, keeping its id, counts and dates: the
+ * plaintext is at hand only now, and re-suppressing must not leave two rows for one identifier.
+ */
+export async function addSuppressions(
+  tx: Queryable,
+  input: {
+    workspaceId: string
+    identifiers: HashableIdentifier[]
+    reason: 'suppression' | 'deletion'
+    requestId: string | null
+    newId: () => string
+    now: string
+  },
+  key: SuppressionKey,
+): Promise<string[]> {
+  if (input.identifiers.length === 0) return []
+  const byKey = new Map(input.identifiers.map((i) => [`${i.type}:${i.value}`, i]))
+  // One row per identifier: ON CONFLICT cannot touch the same row twice in one statement.
+  const rows = [...byKey.values()].map((i) => ({
+    id: input.newId(),
+    type: i.type,
+    hash: identifierHash(i, key),
+    legacy: legacyIdentifierHash(i),
+    mask: maskIdentifier(i),
+  }))
+  // A keyed twin of the same reason would collide on the unique index: then the legacy row stays
+  // (it matches the same people) rather than failing the request.
+  await tx.query(
+    `UPDATE privacy_suppressions s SET identifier_hash = x.hash, scheme = 'hmac-sha256', key_id = $3
+     FROM jsonb_to_recordset($2::jsonb) AS x(hash text, legacy text)
+     WHERE s.workspace_id = $1 AND s.scheme = 'sha256' AND s.identifier_hash = x.legacy
+       AND NOT EXISTS (SELECT 1 FROM privacy_suppressions t WHERE t.workspace_id = $1
+         AND t.identifier_hash = x.hash AND t.reason = s.reason)`,
+    [input.workspaceId, JSON.stringify(rows), key.id],
+  )
+  const r = await tx.query<{ id: string; identifier_hash: string }>(
+    `INSERT INTO privacy_suppressions (workspace_id, id, identifier_type, identifier_hash, scheme,
+       key_id, identifier_mask, reason, request_id, created_at)
+     SELECT $2, x.id, x.type, x.hash, 'hmac-sha256', $6, x.mask, $3, $4, $5
+     FROM jsonb_to_recordset($1::jsonb) AS x(id text, type text, hash text, mask text)
+     ON CONFLICT (workspace_id, identifier_hash, reason)
+       DO UPDATE SET expires_at = NULL, request_id = coalesce(EXCLUDED.request_id, privacy_suppressions.request_id)
+     RETURNING id, identifier_hash`,
+    [JSON.stringify(rows), input.workspaceId, input.reason, input.requestId, input.now, key.id],
+  )
+  const byHash = new Map(r.rows.map((x) => [x.identifier_hash, x.id]))
+  return input.identifiers.flatMap((i) => {
+    const id = byHash.get(identifierHash(i, key))
+    return id === undefined ? [] : [id]
+  })
+}

@@ -1,0 +1,260 @@
+/**
+ * Consent API: a profile's consent (state per purpose with its source, and history), decisions
+ * through the API (`PUT`, recorded with the caller as proof, in one transaction with their
+ * effects), and the workspace's consent settings.
+ */
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import {
+  allowed,
+  consentSettingsSchema,
+  consentStatusSchema,
+  type ConsentSettings,
+} from '../core/privacy/index.js'
+import { KindredError } from '../../protocol/index.js'
+import type { Queryable } from '../../platform/store/db.js'
+import { recordConsentDecisions } from '../engine/consent/decisions.js'
+import { loadConsentSettings, saveConsentSettings } from '../engine/consent/consent-settings-repository.js'
+import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
+import { annotateAudit } from '../../platform/http/audit.js'
+import type { Auth } from '../../platform/http/auth.js'
+import type { AppContext } from '../../platform/http/context.js'
+import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
+
+const READ = 'read:consent'
+
+const putSchema = z.object({
+  purposes: z
+    .record(z.string().min(1).max(64), consentStatusSchema)
+    .refine((p) => Object.keys(p).length > 0, 'name at least one purpose')
+    .refine((p) => Object.keys(p).length <= 50, 'at most 50 purposes'),
+  /** What the caller holds as proof (a form submission id, a signed document…). */
+  proof: z.string().min(1).max(1000).optional(),
+})
+
+const historyQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  purpose: z.string().max(64).optional(),
+})
+
+const iso = (v: Date | string) => new Date(v).toISOString()
+
+export interface ConsentRoutesOptions {
+  /** After a settings change (caches of this node). */
+  onSettingsChange?: (workspaceId: string) => void
+  /** A settings change queued an audience re-evaluation: run it now rather than at the next poll. */
+  onReevaluationQueued?: () => void
+}
+
+export function consentRoutes(options: ConsentRoutesOptions = {}) {
+  return (app: FastifyInstance, ctx: AppContext, auth: Auth): void =>
+    registerConsentRoutes(app, ctx, auth, options)
+}
+
+function registerConsentRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  auth: Auth,
+  options: ConsentRoutesOptions,
+): void {
+  const { db } = ctx
+
+  /** The profile row (a merged-away one has `merged_into`: the caller answers 308). */
+  async function profileRow(
+    q: Queryable,
+    workspaceId: string,
+    id: string,
+  ): Promise<{ id: string; merged_into: string | null }> {
+    const r = await q.query<{ id: string; merged_into: string | null }>(
+      'SELECT id, merged_into FROM profiles WHERE workspace_id = $1 AND id = $2',
+      [workspaceId, id],
+    )
+    const row = r.rows[0]
+    if (!row) throw notFound(`profile ${id}`)
+    return row
+  }
+
+  async function consentView(
+    q: Queryable,
+    workspaceId: string,
+    profileId: string,
+    settings: ConsentSettings,
+    query: z.infer<typeof historyQuery>,
+  ) {
+    // Sequential: q may be a transaction.
+    const state = await q.query<{
+      purpose: string
+      status: 'granted' | 'denied'
+      updated_at: Date | string
+    }>(
+      'SELECT purpose, status, updated_at FROM profile_consents WHERE workspace_id = $1 AND profile_id = $2',
+      [workspaceId, profileId],
+    )
+    // Where each current status came from: its latest decision.
+    const latest = await q.query<{
+      purpose: string
+      status: string
+      source: string
+      source_id: string | null
+      proof: string
+    }>(
+      `SELECT DISTINCT ON (h.purpose) h.purpose, h.status, h.source, h.source_id, h.proof
+         FROM consent_history h JOIN profile_consents c ON c.workspace_id = h.workspace_id
+           AND c.profile_id = h.profile_id AND c.purpose = h.purpose AND c.status = h.status
+           AND h.occurred_at <= c.updated_at
+         WHERE h.workspace_id = $1 AND h.profile_id = $2
+         ORDER BY h.purpose, h.occurred_at DESC, h.id DESC`,
+      [workspaceId, profileId],
+    )
+    const history = await q.query<{
+      id: string | number
+      purpose: string
+      status: string
+      source: string
+      source_id: string | null
+      proof: string
+      details: Record<string, unknown>
+      occurred_at: Date | string
+      recorded_at: Date | string
+    }>(
+      `SELECT id, purpose, status, source, source_id, proof, details, occurred_at, recorded_at
+         FROM consent_history WHERE workspace_id = $1 AND profile_id = $2
+           AND ($3::text IS NULL OR purpose = $3)
+         ORDER BY occurred_at DESC, id DESC LIMIT $4`,
+      [workspaceId, profileId, query.purpose ?? null, query.limit],
+    )
+    const current = new Map(state.rows.map((r) => [r.purpose, r]))
+    const sources = new Map(latest.rows.map((r) => [r.purpose, r]))
+    const purposes = [...new Set([...settings.purposes, ...current.keys()])]
+    return {
+      profileId,
+      purposes: purposes.map((purpose) => {
+        const c = current.get(purpose)
+        const s = sources.get(purpose)
+        return {
+          purpose,
+          status: c?.status ?? 'unknown',
+          allowed: allowed(c ? { [purpose]: { status: c.status } } : {}, purpose, settings),
+          updatedAt: c ? iso(c.updated_at) : null,
+          source: s?.source ?? null,
+          sourceId: s?.source_id ?? null,
+          proof: s?.proof ?? null,
+        }
+      }),
+      history: history.rows.map((h) => ({
+        id: String(h.id),
+        purpose: h.purpose,
+        status: h.status,
+        source: h.source,
+        sourceId: h.source_id,
+        proof: h.proof,
+        details: h.details,
+        occurredAt: iso(h.occurred_at),
+        recordedAt: iso(h.recorded_at),
+      })),
+    }
+  }
+
+  app.get<{ Params: { id: string } }>('/api/v1/profiles/:id/consent', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const query = parseQuery(historyQuery, req.query)
+    const row = await profileRow(db, workspaceId, req.params.id)
+    if (row.merged_into !== null) {
+      const location = `/api/v1/profiles/${encodeURIComponent(row.merged_into)}/consent`
+      return reply
+        .code(308)
+        .header('Location', location)
+        .send({ mergedInto: row.merged_into, location })
+    }
+    const settings = await loadConsentSettings(db, workspaceId)
+    return consentView(db, workspaceId, row.id, settings, query)
+  })
+
+  app.put<{ Params: { id: string } }>('/api/v1/profiles/:id/consent', async (req, reply) => {
+    const { workspaceId, key } = await auth.admin(req, 'write:consent')
+    const body = jsonBody(req, putSchema)
+    const requestId = `req_${randomUUID()}`
+    const at = ctx.clock()
+    const out = await db.transaction(async (tx) => {
+      const row = await profileRow(tx, workspaceId, req.params.id)
+      if (row.merged_into !== null) return { mergedInto: row.merged_into, view: undefined }
+      const settings = await loadConsentSettings(tx, workspaceId)
+      const unknown = Object.keys(body.purposes).filter((p) => !settings.purposes.includes(p))
+      if (unknown.length > 0) {
+        throw new KindredError(
+          'VALIDATION_FAILED',
+          `unknown purpose(s) ${unknown.join(', ')}: configure them in /api/v1/consent/settings first`,
+          { details: { unknown, purposes: settings.purposes } },
+        )
+      }
+      const result = await recordConsentDecisions(tx, {
+        workspaceId,
+        profileId: row.id,
+        purposes: body.purposes,
+        source: 'api',
+        actor: key.id,
+        proof: requestId,
+        details: {
+          ...(body.proof === undefined ? {} : { proof: body.proof }),
+          actorName: key.name,
+        },
+        at,
+      })
+      const view = await consentView(tx, workspaceId, row.id, settings, { limit: 200 })
+      return { view, result, mergedInto: undefined }
+    })
+    if (out.mergedInto !== undefined) {
+      const location = `/api/v1/profiles/${encodeURIComponent(out.mergedInto)}/consent`
+      return reply
+        .code(308)
+        .header('Location', location)
+        .send({ mergedInto: out.mergedInto, location })
+    }
+    return {
+      ...out.view,
+      requestId,
+      changed: out.result.transitions.map((t) => ({
+        purpose: t.purpose,
+        from: t.before ?? 'unknown',
+        to: t.after,
+      })),
+      audienceJobs: out.result.audienceJobs,
+    }
+  })
+
+  app.get('/api/v1/consent/settings', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    return loadConsentSettings(db, workspaceId)
+  })
+
+  app.put('/api/v1/consent/settings', async (req) => {
+    const { workspaceId, key } = await auth.admin(req, 'write:consent')
+    const settings = jsonBody(req, consentSettingsSchema)
+    const now = ctx.clock()
+    const { before, reevaluation } = await db.transaction(async (tx) => {
+      // One settings write per workspace at a time, so each compares against the one before it.
+      await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId])
+      const before = await loadConsentSettings(tx, workspaceId)
+      await saveConsentSettings(tx, workspaceId, settings, now)
+      // A flipped default owes audience removals / re-adds: queued with the write (durable job).
+      const reevaluation = await queueSettingsReevaluation(tx, {
+        workspaceId,
+        before,
+        after: settings,
+        actor: key.id,
+        now,
+      })
+      return { before, reevaluation }
+    })
+    annotateAudit(req, { before })
+    options.onSettingsChange?.(workspaceId)
+    if (reevaluation) options.onReevaluationQueued?.()
+    return {
+      ...settings,
+      // Purposes whose default flipped: audiences of their destinations lose (`remove`) or
+      // regain (`add`) the members that never answered, queued in the background.
+      reevaluation: reevaluation ? { id: reevaluation.id, flips: reevaluation.flips } : null,
+    }
+  })
+}

@@ -1,0 +1,66 @@
+/**
+ * Privacy requests (issue 7 item 2): the `/api/v1/privacy` routes, the worker that runs requests
+ * in the background (in the `all` and `dispatcher` roles), and the tombstone stage that keeps a
+ * deleted person from being recreated by events still in the log. Ingest's suppression check is
+ * the store-wide matcher (src/engine/privacy/suppression-cache.ts) the tracking routes call.
+ */
+import { randomBytes } from 'node:crypto'
+import { deriveSuppressionKey } from './core/privacy/suppression.js'
+import { privacyRoutes } from './http/privacy-routes.js'
+import { suppressionMatcher } from './engine/privacy/suppression-cache.js'
+import { createTombstoneStage } from './engine/privacy/tombstone-stage.js'
+import {
+  createPrivacyWorker,
+  type PrivacyWorker,
+  type PrivacyWorkerOptions,
+} from './engine/privacy/worker.js'
+import type { ModuleFactory } from '../platform/module.js'
+
+export type PrivacyModuleOptions = Pick<
+  PrivacyWorkerOptions,
+  'pollIntervalMs' | 'leaseMs' | 'tombstoneGraceMs' | 'maxAttempts'
+>
+
+/** `prq_…` / `sup_…`: 16 URL-safe random characters. */
+export function privacyId(prefix: string): string {
+  return `${prefix}_${randomBytes(12).toString('base64url')}`
+}
+
+export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleFactory {
+  return (deps) => {
+    const clock = () => deps.clock().getTime()
+    // A purpose-specific subkey: the instance secret itself only ever encrypts destination secrets.
+    const suppressionKey = deriveSuppressionKey(deps.secretKey)
+    // Created here, with the key, before the tracking routes ask for the store's matcher.
+    const matcher = suppressionMatcher(deps.db, suppressionKey)
+    const runsWorker = deps.role === 'all' || deps.role === 'dispatcher'
+    const worker: PrivacyWorker | undefined = runsWorker
+      ? createPrivacyWorker({
+          ...options,
+          db: deps.db,
+          logger: deps.logger,
+          clock,
+          newId: privacyId,
+          suppressionKey,
+          eventLog: deps.eventLog,
+        })
+      : undefined
+    return {
+      name: 'privacy',
+      stages: [createTombstoneStage(matcher, clock)],
+      routes: [
+        privacyRoutes({ matcher, suppressionKey, newId: privacyId, wake: () => worker?.wake() }),
+      ],
+      start() {
+        worker?.start()
+        return Promise.resolve()
+      },
+      async stop() {
+        await worker?.stop()
+        await matcher.flush().catch(() => undefined)
+      },
+    }
+  }
+}
+
+export const privacyModule: ModuleFactory = createPrivacyModule()

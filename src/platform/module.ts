@@ -1,0 +1,50 @@
+/**
+ * A Kindred module plugs a domain (segments, destinations, …) into the runtime: processor stages
+ * that run in the batch transaction after the events are stored, HTTP routes, and background
+ * workers (dispatcher, scheduler) started for the roles that run them.
+ */
+import type { Logger } from 'pino'
+import type { Db } from './store/db.js'
+import type { RouteModule } from './http/app.js'
+import type { Metrics } from './metrics/metrics.js'
+import type { EventLogWriter } from './stream/event-log.js'
+import type { ProcessorFilter, ProcessorStage } from './pipeline/processor.js'
+import type { PoisonHandler } from './pipeline/poison.js'
+import type { OutboundPolicy } from '../activate/core/outbound-policy.js'
+
+export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
+
+export interface ModuleDeps {
+  db: Db
+  metrics: Metrics
+  logger: Logger
+  clock: () => Date
+  role: Role
+  /** Local state (file exports, generated keys); undefined for in-memory test stores. */
+  dataDir: string | undefined
+  /** Append canonical events (imports go through the same pipeline as live events). */
+  eventLog: EventLogWriter
+  /** 32-byte key for secrets at rest (KINDRED_SECRET_KEY, or generated into the data dir). */
+  secretKey: Buffer
+  /** Non-public addresses destinations may reach (KINDRED_OUTBOUND_ALLOW); default none. */
+  outbound?: OutboundPolicy
+  /** Root of file exports (KINDRED_EXPORT_DIR); default `<dataDir>/exports`. */
+  exportDir?: string | undefined
+}
+
+export interface KindredModule {
+  name: string
+  /** Run before identity, over the fresh events of a batch (see ProcessorFilter). */
+  filters?: ProcessorFilter[]
+  /** Keeps events that fail their batch on their own (the first module that has one wins). */
+  onPoison?: PoisonHandler
+  /** Appended after the identity stage, in module order, inside the batch transaction. */
+  stages?: ProcessorStage[]
+  routes?: RouteModule[]
+  /** Background work for this role (dispatcher loop, scheduler); resolves once started. */
+  start?(): Promise<void>
+  /** Stops background work and waits for what is in flight. */
+  stop?(): Promise<void>
+}
+
+export type ModuleFactory = (deps: ModuleDeps) => KindredModule | Promise<KindredModule>

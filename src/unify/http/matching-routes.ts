@@ -1,0 +1,150 @@
+/**
+ * HTTP API of probabilistic matching: settings, runs (on demand) and the review queue.
+ * See README.md "Identity review".
+ */
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { KindredError } from '../../protocol/index.js'
+import type { Auth } from '../../platform/http/auth.js'
+import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
+import type { MatchingService } from '../engine/matching/matching-service.js'
+import { listPairs, acceptPair, rejectPair, getPair } from '../engine/matching/review.js'
+import { getRun, runColumns, runView } from '../engine/matching/runs.js'
+import { loadMatchingSettings, matchingSettingsSchema, saveMatchingSettings } from '../engine/matching/matching-settings.js'
+
+const READ = 'read:identity'
+const WRITE = 'write:identity'
+
+function decodeCursor(cursor: string | undefined): [number, string] | undefined {
+  if (cursor === undefined) return undefined
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
+    if (
+      Array.isArray(v) &&
+      v.length === 2 &&
+      typeof v[0] === 'number' &&
+      Number.isFinite(v[0]) &&
+      typeof v[1] === 'string' &&
+      v[1].length <= 100
+    )
+      return [v[0], v[1]]
+  } catch {
+    // refused below
+  }
+  throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass nextCursor from the last page')
+}
+
+export function registerMatchingRoutes(
+  app: FastifyInstance,
+  auth: Auth,
+  service: MatchingService,
+): void {
+  const { db } = service
+
+  app.get('/api/v1/identity/matching/settings', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const { settings, updatedAt } = await loadMatchingSettings(db, workspaceId)
+    return { data: settings, updatedAt }
+  })
+
+  app.put('/api/v1/identity/matching/settings', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const settings = jsonBody(req, matchingSettingsSchema)
+    const now = service.clock()
+    await saveMatchingSettings(db, workspaceId, settings, now)
+    return { data: settings, updatedAt: now.toISOString() }
+  })
+
+  app.post('/api/v1/identity/matching/runs', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    // No options yet: an empty body or `{}`; anything else is a mistake worth a 400.
+    jsonBody(req, z.strictObject({}))
+    const run = await service.start(workspaceId, 'manual')
+    if (run === undefined)
+      throw new KindredError(
+        'CONFLICT',
+        'a matching run is already running in this workspace; poll GET /api/v1/identity/matching/runs',
+      )
+    return reply.code(202).send({ data: run })
+  })
+
+  app.get('/api/v1/identity/matching/runs', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const q = parseQuery(
+      z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      req.query,
+    )
+    const res = await db.query<Parameters<typeof runView>[0]>(
+      `SELECT ${runColumns} FROM matching_runs WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
+      [workspaceId, q.limit],
+    )
+    return { data: res.rows.map(runView) }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const run = await getRun(db, workspaceId, req.params.id)
+    if (!run) throw notFound(`matching run ${req.params.id}`)
+    return { data: run }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id/cancel', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const r = await service.cancel(workspaceId, req.params.id)
+    if (r.ok) return { data: r.run }
+    if (r.reason === 'not_found') throw notFound(`matching run ${req.params.id}`)
+    throw new KindredError(
+      'CONFLICT',
+      `matching run ${req.params.id} is already ${r.run.status}: nothing to cancel`,
+      { details: { status: r.run.status } },
+    )
+  })
+
+  app.get('/api/v1/identity/review', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const q = parseQuery(
+      z.object({
+        status: z.enum(['pending', 'merged', 'rejected', 'stale']).default('pending'),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(500).optional(),
+      }),
+      req.query,
+    )
+    const page = await listPairs(db, workspaceId, {
+      status: q.status,
+      limit: q.limit,
+      after: decodeCursor(q.cursor),
+    })
+    return {
+      data: page.data,
+      nextCursor:
+        page.next === null ? null : Buffer.from(JSON.stringify(page.next)).toString('base64url'),
+    }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/identity/review/:id', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const pair = await getPair(db, workspaceId, req.params.id)
+    if (!pair) throw notFound(`review pair ${req.params.id}`)
+    return { data: pair }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/identity/review/:id/accept', async (req) => {
+    const { workspaceId, key } = await auth.admin(req, WRITE)
+    const data = await acceptPair(db, workspaceId, req.params.id, {
+      decidedBy: key.id,
+      now: service.clock(),
+      identitySettings: service.identitySettings,
+    })
+    return { data }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/identity/review/:id/reject', async (req) => {
+    const { workspaceId, key } = await auth.admin(req, WRITE)
+    const data = await rejectPair(db, workspaceId, req.params.id, {
+      decidedBy: key.id,
+      now: service.clock(),
+    })
+    return { data }
+  })
+}
