@@ -1,74 +1,113 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-// Pure modules (protocol and domain) must stay free of I/O: no network, disk, env or process.
-const ioModules = [
-  'node:fs',
-  'fs',
-  'node:fs/promises',
-  'fs/promises',
-  'node:net',
-  'net',
-  'node:http',
-  'http',
-  'node:https',
-  'https',
-  'node:child_process',
-  'child_process',
-  'node:dgram',
-  'node:worker_threads',
-  'pg',
-  '@electric-sql/pglite',
-  'fastify',
-  'pino',
-  '@nats-io/*',
+// The layout's arrows (ARCHITECTURE.md: layout; docs/adr/0010-capability-layout.md), as lint:
+// protocol imports nothing of ours; a core imports protocol, cores and a short allow-list of pure
+// libraries; an engine imports cores and platform; http imports its engine, cores and
+// platform/http; platform imports no capability; only app and cli import modules; only tests
+// import testing. src/testing/layout-rules.test.ts feeds a probe that breaks each rule.
+const pureLibraries = [
+  'zod',
+  'node:crypto',
+  'libphonenumber-js',
+  'libphonenumber-js/max',
+  'ajv',
+  'ajv/dist/2020.js',
+  'ajv-formats',
+  'liquidjs',
+  'double-metaphone',
 ]
-const pureMessage = 'Pure modules take their I/O from adapters (see ARCHITECTURE.md: layers).'
-const pureRestriction = {
-  paths: ioModules.filter((m) => !m.includes('*')).map((name) => ({ name, message: pureMessage })),
-  patterns: [
-    { group: ['@nats-io/*'], message: pureMessage },
-    {
-      group: ['**/store/**', '**/stream/**', '**/engine/**', '**/server/**', '**/cli/**'],
-      message: 'Imports point downward only (ARCHITECTURE.md).',
-    },
-  ],
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const layer = (message, regex) => ({ regex, message })
+const moduleImport = layer(
+  'Only src/app and src/cli import modules (ARCHITECTURE.md: layout).',
+  '(^|/)([a-z-]+-)?module\\.js$',
+)
+const testingImport = layer(
+  'Only tests import src/testing (ARCHITECTURE.md: layout).',
+  '(^|/)testing/',
+)
+const restrict = (...patterns) => ['error', { patterns }]
+const pureMessage =
+  'Pure code takes its I/O, clock and randomness from its caller (ARCHITECTURE.md).'
+const coreImports = restrict(
+  layer(
+    `A core imports only protocol, other cores and pure libraries (${pureLibraries.join(', ')}).`,
+    `^(?!\\.|(${pureLibraries.map(escapeRe).join('|')})$)`,
+  ),
+  layer(
+    'A core imports only protocol and other cores: no engine, http, platform, app or cli.',
+    '(^|/)(engine|http|platform|app|cli)/',
+  ),
+  moduleImport,
+  testingImport,
+)
+const pureSyntax = [
+  'error',
+  {
+    selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+    message: 'Take a clock argument instead of Date.now() in pure code.',
+  },
+  {
+    selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+    message: 'Take a clock argument instead of new Date() in pure code.',
+  },
+  {
+    selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+    message: 'Take an id or random source argument in pure code.',
+  },
+  {
+    selector: "MemberExpression[object.name='performance'][property.name='now']",
+    message: 'Take a clock argument instead of performance.now() in pure code.',
+  },
+  {
+    selector: "MemberExpression[object.name='crypto'][property.name=/^random/]",
+    message: 'Take an id or random source argument in pure code.',
+  },
+  {
+    selector: "MemberExpression[object.name='globalThis']",
+    message: pureMessage,
+  },
+]
+const nodeGlobals = {
+  process: 'readonly',
+  console: 'readonly',
+  Buffer: 'readonly',
+  URL: 'readonly',
+  URLSearchParams: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+  setInterval: 'readonly',
+  clearInterval: 'readonly',
+  setImmediate: 'readonly',
+  fetch: 'readonly',
+  AbortController: 'readonly',
+  AbortSignal: 'readonly',
+  TextEncoder: 'readonly',
+  TextDecoder: 'readonly',
+  structuredClone: 'readonly',
+  performance: 'readonly',
+  queueMicrotask: 'readonly',
+  Response: 'readonly',
+  Request: 'readonly',
+  Headers: 'readonly',
+  crypto: 'readonly',
 }
+const browserGlobals = {
+  window: 'readonly',
+  document: 'readonly',
+  EventSource: 'readonly',
+  localStorage: 'readonly',
+  navigator: 'readonly',
+}
+const tests = ['**/*.test.ts', '**/*.test.tsx']
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'console/dist/**', '.kindred/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: {
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        Buffer: 'readonly',
-        URL: 'readonly',
-        setTimeout: 'readonly',
-        clearTimeout: 'readonly',
-        setInterval: 'readonly',
-        clearInterval: 'readonly',
-        setImmediate: 'readonly',
-        fetch: 'readonly',
-        AbortController: 'readonly',
-        TextEncoder: 'readonly',
-        TextDecoder: 'readonly',
-        structuredClone: 'readonly',
-        performance: 'readonly',
-        queueMicrotask: 'readonly',
-        Response: 'readonly',
-        Request: 'readonly',
-        Headers: 'readonly',
-        crypto: 'readonly',
-        window: 'readonly',
-        document: 'readonly',
-        EventSource: 'readonly',
-        localStorage: 'readonly',
-        navigator: 'readonly',
-      },
-    },
+    languageOptions: { globals: nodeGlobals },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': [
@@ -77,19 +116,25 @@ export default tseslint.config(
       ],
     },
   },
+  // The browser's globals exist in the console only; e2e tests evaluate code in the page.
+  { files: ['console/**', 'e2e/**'], languageOptions: { globals: browserGlobals } },
   {
-    files: [
-      'src/protocol/**/*.ts',
-      'src/identity/**/*.ts',
-      'src/profiles/**/*.ts',
-      'src/segments/**/*.ts',
-      'src/privacy/**/*.ts',
-      'src/quality/**/*.ts',
-      'src/destinations/**/*.ts',
-    ],
-    ignores: ['**/*.test.ts'],
+    files: ['src/protocol/**/*.ts'],
+    ignores: tests,
     rules: {
-      'no-restricted-imports': ['error', pureRestriction],
+      'no-restricted-imports': restrict(
+        layer('protocol imports nothing of ours but protocol.', '^\\.\\./'),
+        layer('protocol imports only zod.', '^(?!\\.|zod$)'),
+      ),
+      'no-restricted-globals': ['error', { name: 'process', message: pureMessage }, 'fetch'],
+      'no-restricted-syntax': pureSyntax,
+    },
+  },
+  {
+    files: ['src/*/core/**/*.ts'],
+    ignores: tests,
+    rules: {
+      'no-restricted-imports': coreImports,
       'no-restricted-globals': [
         'error',
         { name: 'process', message: pureMessage },
@@ -98,47 +143,63 @@ export default tseslint.config(
           message: 'Destinations return HTTP requests as data; the dispatcher sends them.',
         },
       ],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
-          message: 'Take a clock argument instead of Date.now() in pure code.',
-        },
-        {
-          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
-          message: 'Take a clock argument instead of new Date() in pure code.',
-        },
-        {
-          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
-          message: 'Take an id or random source argument in pure code.',
-        },
-      ],
+      'no-restricted-syntax': pureSyntax,
     },
   },
   {
-    files: ['src/protocol/**/*.ts'],
-    ignores: ['**/*.test.ts'],
+    files: ['src/*/engine/**/*.ts'],
+    ignores: tests,
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          ...pureRestriction,
-          patterns: [
-            ...pureRestriction.patterns,
-            {
-              group: [
-                '**/identity/**',
-                '**/profiles/**',
-                '**/segments/**',
-                '**/privacy/**',
-                '**/quality/**',
-                '**/destinations/**',
-              ],
-              message: 'protocol imports nothing of ours.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': restrict(
+        layer(
+          'An engine imports cores and platform, never http, app or cli.',
+          '(^|/)(http|app|cli)/',
+        ),
+        moduleImport,
+        testingImport,
+      ),
     },
+  },
+  {
+    files: ['src/*/http/**/*.ts'],
+    ignores: tests,
+    rules: {
+      'no-restricted-imports': restrict(
+        layer(
+          'Routes import engines, cores and platform/http, never app or cli.',
+          '(^|/)(app|cli)/',
+        ),
+        moduleImport,
+        testingImport,
+      ),
+    },
+  },
+  {
+    files: ['src/platform/**/*.ts'],
+    ignores: tests,
+    rules: {
+      'no-restricted-imports': restrict(
+        layer(
+          'platform is plumbing: it imports no capability, app or cli.',
+          '(^|/)(collect|unify|understand|activate|govern|app|cli)/',
+        ),
+        moduleImport,
+        testingImport,
+      ),
+    },
+  },
+  {
+    files: ['src/*/*-module.ts', 'src/*/module.ts'],
+    rules: {
+      'no-restricted-imports': restrict(
+        layer('A module is wired by app.', '(^|/)(app|cli)/'),
+        testingImport,
+      ),
+    },
+  },
+  {
+    files: ['src/app/**/*.ts', 'src/cli/**/*.ts'],
+    ignores: tests,
+    rules: { 'no-restricted-imports': restrict(testingImport) },
   },
 )

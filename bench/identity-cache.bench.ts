@@ -1,5 +1,5 @@
 /**
- * The processor's identity cache (src/engine/identity-cache.ts), side by side with no cache, on
+ * The processor's identity cache (src/unify/core/identity-cache.ts), side by side with no cache, on
  * the identity stage alone (identity resolution + golden records, one transaction per batch) over
  * the embedded store (PGlite, in a temporary data dir).
  *

@@ -146,7 +146,7 @@ async function lookupInProcess(db: Db, key: Key): Promise<boolean> {
 }
 
 /**
- * The same answer in one statement, as the route (src/server/profile-routes.ts lookupProfile)
+ * The same answer in one statement, as the route (src/unify/http/profile-routes.ts lookupProfile)
  * now runs it: one round trip instead of six.
  */
 async function lookupOneStatement(db: Db, key: Key): Promise<boolean> {
@@ -525,13 +525,13 @@ ${row('Postgres server: floor `GET /healthz`, 1 client', server.floor, false)}`
     : ''
 }
 
-Before/after the one-statement route (issue 3): on 2026-11-25T03:43Z (load average ≈ 10) the
+Before/after the one-statement route: on 2026-11-25T03:43Z (load average ≈ 10) the
 route's six queries cost 2.25 ms CPU in-process and 2.92 ms through HTTP per lookup (p99 20.4 ms
 in-process, 23.2 ms over HTTP, 1 client); the one statement cost 1.34 ms in-process (p99 11.6 ms).
 A side-by-side run of both routes on one data set (machine busy: \`/healthz\` floor p99 84 ms)
 gave 3.08 → 1.75 ms CPU per lookup in-process (−43%).
 
-Prepared statements and the lookup's query schema built once (issue 3, session 3): through HTTP
+Prepared statements and the lookup's query schema built once: through HTTP
 the CPU per lookup went 1.83 → 0.61 ms, p99 5.62 → 2.15 ms with one client and 19.61 → 7.99 ms
 with four (this benchmark at 2026-11-25T06:34Z and 08:51Z, quiet machine both times).
 

@@ -1,6 +1,6 @@
 import { febrlDir } from './febrl.js'
 /**
- * Matching benchmark (issue 8, part 5): accuracy of `dedupe` and `link` on the FEBRL datasets
+ * Matching benchmark: accuracy of `dedupe` and `link` on the FEBRL datasets
  * with default settings and no labels (without and with `soc_sec_id`), and an end-to-end speed
  * run deduplicating a seeded synthetic 100k-record file through the CLI function.
  *

@@ -25,7 +25,10 @@ import { openStore } from '../src/platform/store/open-store.js'
 import { createTestDatabase } from '../src/testing/databases.js'
 import { startKindred } from '../src/app/runtime.js'
 import { segmentsModule } from '../src/understand/segments-module.js'
-import { compileSegmentMembers, parseSegmentDefinition } from '../src/understand/core/segments/index.js'
+import {
+  compileSegmentMembers,
+  parseSegmentDefinition,
+} from '../src/understand/core/segments/index.js'
 import {
   createComputedTrait,
   createSegment,
@@ -134,7 +137,8 @@ async function batchPart() {
   )
   const reeval = await timed(() =>
     db.transaction(async (tx) => {
-      const { evaluateSegmentBatch } = await import('../src/understand/engine/segments/membership.js')
+      const { evaluateSegmentBatch } =
+        await import('../src/understand/engine/segments/membership.js')
       return evaluateSegmentBatch(tx, WS, { id: 'vip', name: 'VIP', definition: def }, now)
     }),
   )

@@ -8,7 +8,7 @@
  * process then stops cleanly (exit 0) on SIGTERM.
  *
  * Needs KINDRED_TEST_DATABASE_URL and KINDRED_TEST_NATS_URL (`.ci/run` provides both).
- * KINDRED_SCALE_OUT_EVENTS changes the event count (default 100,000, the figure issue 9 asks).
+ * KINDRED_SCALE_OUT_EVENTS changes the event count (default 100,000).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'

@@ -3,8 +3,8 @@
 //
 //   node scripts/new-destination.mjs <id> "<Display name>" [--category crm] [--purpose marketing] [--root .]
 //
-// Creates src/destinations/<id>/{manifest.ts,transform.ts,transform.test.ts,fixtures/}, adds the
-// destination to src/destinations/registry.ts, and tells you what to do next (sample settings,
+// Creates src/activate/core/<id>/{manifest.ts,transform.ts,transform.test.ts,fixtures/}, adds the
+// destination to src/activate/core/registry.ts, and tells you what to do next (sample settings,
 // golden fixtures, vendor docs). `--root` points at another checkout (used by its own test).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -33,8 +33,8 @@ if (!CATEGORIES.includes(opts.category)) fail(`--category must be one of ${CATEG
 if (!PURPOSES.includes(opts.purpose)) fail(`--purpose must be one of ${PURPOSES.join(', ')}`)
 
 const camel = id.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase())
-const dir = join(opts.root, 'src/destinations', id)
-const registry = join(opts.root, 'src/destinations/registry.ts')
+const dir = join(opts.root, 'src/activate/core', id)
+const registry = join(opts.root, 'src/activate/core/registry.ts')
 if (existsSync(dir)) fail(`${dir} already exists`)
 if (!existsSync(registry)) fail(`no registry at ${registry}`)
 
@@ -105,7 +105,7 @@ export const ${camel}: Destination<typeof manifest.settings> = defineDestination
 `
 
 const test = `import { describe, expect, it } from 'vitest'
-import { SAMPLE_NOW, sampleInputs } from '../testing/samples.js'
+import { SAMPLE_NOW, sampleInputs } from '../../../testing/destinations/samples.js'
 import { ${camel}Settings } from './manifest.js'
 import { transform } from './transform.js'
 
@@ -137,8 +137,8 @@ reg =
   reg.slice(0, end) + `  'builtin.${id}': ${camel} as unknown as AnyDestination,\n` + reg.slice(end)
 writeFileSync(registry, reg)
 
-console.log(`created src/destinations/${id}/ and registered builtin.${id}. Next:
+console.log(`created src/activate/core/${id}/ and registered builtin.${id}. Next:
   1. follow the vendor's current API docs; cite them in manifest.ts (docs + header comment)
-  2. add sample settings for 'builtin.${id}' to src/destinations/testing/samples.ts
-  3. KINDRED_UPDATE_GOLDEN=1 npx vitest run src/destinations/contract.test.ts  (writes fixtures/*.json; review them)
-  4. npx vitest run src/destinations/${id} src/destinations/contract.test.ts`)
+  2. add sample settings for 'builtin.${id}' to src/testing/destinations/samples.ts
+  3. KINDRED_UPDATE_GOLDEN=1 npx vitest run src/activate/core/contract.test.ts  (writes fixtures/*.json; review them)
+  4. npx vitest run src/activate/core/${id} src/activate/core/contract.test.ts`)

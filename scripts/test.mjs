@@ -173,7 +173,12 @@ ensureChromium()
 
 const steps = [
   ['console build', 'npm', ['run', '--silent', 'build:console']],
-  ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['typecheck (server)', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  [
+    'typecheck (console and browser tests)',
+    'npx',
+    ['tsc', '-p', 'console/tsconfig.json', '--noEmit'],
+  ],
   ['lint', 'npx', ['eslint', '.', '--max-warnings', '0']],
   ['tests', 'npx', ['vitest', 'run', ...process.argv.slice(2)]],
 ]

@@ -1,10 +1,13 @@
 /**
- * Destinations and the dispatcher (issue 5): the processor stage that turns events and trait
+ * Destinations and the dispatcher: the processor stage that turns events and trait
  * changes into delivery jobs, the `/api/v1/destinations` routes, and the dispatcher loop (in the
  * `all` and `dispatcher` roles) that delivers jobs and fans outbox segment changes out.
  */
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from './engine/dispatcher.js'
-import { createDestinationConfigCache, createDestinationsStage } from './engine/destinations-stage.js'
+import {
+  createDestinationConfigCache,
+  createDestinationsStage,
+} from './engine/destinations-stage.js'
 import { destinationRoutes } from './http/destination-routes.js'
 import type { ModuleFactory } from '../platform/module.js'
 import { strictOutboundPolicy } from './core/outbound-policy.js'

@@ -13,14 +13,25 @@ import { startHealthServer } from '../platform/http/health-server.js'
 import { logSafeError } from '../platform/http/log-safe-error.js'
 import type { EventLog } from '../platform/stream/event-log.js'
 import { createApp, type RouteModule } from '../platform/http/app.js'
-import { createLiveFeed } from '../collect/http/live-feed.js'
+import { registerTrackingRoutes } from '../collect/http/tracking-routes.js'
+import { registerSourcesRoutes } from '../collect/http/sources-routes.js'
+import { registerAccessRoutes } from '../govern/http/access-routes.js'
+import { createLiveFeed } from '../platform/http/live-feed.js'
 import { createRateLimiter } from '../platform/http/rate-limiter.js'
 import type { AppContext } from '../platform/http/context.js'
 import type { LoginLimits } from '../govern/engine/login-throttle.js'
 import type { HttpTimeouts } from '../platform/http/http-timeouts.js'
 import { bootstrap } from './bootstrap.js'
-import { createMetrics, registerIdentityCacheMetrics, type Metrics } from '../platform/metrics/metrics.js'
-import { createProcessor, type Processor, type ProcessorStage } from '../platform/pipeline/processor.js'
+import {
+  createMetrics,
+  registerIdentityCacheMetrics,
+  type Metrics,
+} from '../platform/metrics/metrics.js'
+import {
+  createProcessor,
+  type Processor,
+  type ProcessorStage,
+} from '../platform/pipeline/processor.js'
 import { createIdentitySettingsCache } from '../unify/engine/identity-settings.js'
 import { createIdentityCache } from '../unify/core/identity-cache.js'
 import { createIdentityStage } from '../unify/engine/identity-stage.js'
@@ -275,6 +286,9 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       },
     }
     const app = await createApp(ctx, [
+      registerTrackingRoutes,
+      registerSourcesRoutes,
+      registerAccessRoutes,
       (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
       registerStatsRoutes,
       ...modules.flatMap((m) => m.routes ?? []),

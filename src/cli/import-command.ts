@@ -32,7 +32,11 @@ import {
   type ImportKind,
   type ImportMapping,
 } from '../collect/core/import-mapping.js'
-import { prepareImport, runImport, type ImportProgress } from '../collect/engine/imports/import-runner.js'
+import {
+  prepareImport,
+  runImport,
+  type ImportProgress,
+} from '../collect/engine/imports/import-runner.js'
 import { importsRepository } from '../collect/engine/imports/imports-repository.js'
 import { formatProgressLine } from '../collect/core/import-progress.js'
 

@@ -7,7 +7,10 @@
  */
 import { parseArgs } from 'node:util'
 import type { Queryable } from '../platform/store/db.js'
-import { apiKeysRepository, type ApiKey } from '../platform/store/repositories/api-keys-repository.js'
+import {
+  apiKeysRepository,
+  type ApiKey,
+} from '../platform/store/repositories/api-keys-repository.js'
 import { auditRepository } from '../platform/store/repositories/audit-repository.js'
 
 export const TOKEN_USAGE = [

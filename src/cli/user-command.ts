@@ -14,7 +14,11 @@ import type { Db, Queryable } from '../platform/store/db.js'
 import { newId } from '../platform/store/ids.js'
 import { auditRepository } from '../platform/store/repositories/audit-repository.js'
 import { sessionsRepository } from '../platform/store/repositories/sessions-repository.js'
-import { usersRepository, type Member, type User } from '../platform/store/repositories/users-repository.js'
+import {
+  usersRepository,
+  type Member,
+  type User,
+} from '../platform/store/repositories/users-repository.js'
 import {
   DEFAULT_WORKSPACE_ID,
   workspacesRepository,

@@ -1,5 +1,5 @@
 /**
- * Batch imports (issue 8): the HTTP API (`/api/v1/imports`, two-step upload) and background runs.
+ * Batch imports: the HTTP API (`/api/v1/imports`, two-step upload) and background runs.
  * Uploaded files and rejects files live in `<data-dir>/imports` (a temp dir for in-memory stores).
  * On start, imports left `running` by a crash whose uploaded file is still here are resumed, up to
  * a few times: an import that keeps taking the process down is parked instead (see

@@ -1,7 +1,7 @@
 /**
- * Data quality and PII controls (issue 7, items 3 and 4): the tracking-plan filter that runs
+ * Data quality and PII controls: the tracking-plan filter that runs
  * before identity in every batch, the data-quality and PII API, and the retention scheduler.
- * IP anonymisation and hashing happen at ingest (src/server/tracking-routes.ts, ADR 0003).
+ * IP anonymisation and hashing happen at ingest (src/collect/http/tracking-routes.ts, ADR 0003).
  */
 import { Counter } from 'prom-client'
 import { createPlanCache } from './core/tracking-plan.js'

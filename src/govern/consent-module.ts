@@ -1,5 +1,5 @@
 /**
- * Consent per purpose (issue 7): the processor stage that captures consent from events (before
+ * Consent per purpose: the processor stage that captures consent from events (before
  * segments, so consent conditions see it in the same batch), the consent API, and the worker that
  * re-evaluates audiences after a settings change (roles `all` and `dispatcher`).
  */

@@ -1,8 +1,8 @@
 /**
- * Privacy requests (issue 7 item 2): the `/api/v1/privacy` routes, the worker that runs requests
+ * Privacy requests: the `/api/v1/privacy` routes, the worker that runs requests
  * in the background (in the `all` and `dispatcher` roles), and the tombstone stage that keeps a
  * deleted person from being recreated by events still in the log. Ingest's suppression check is
- * the store-wide matcher (src/engine/privacy/suppression-cache.ts) the tracking routes call.
+ * the store-wide matcher (src/govern/engine/privacy/suppression-cache.ts) the tracking routes call.
  */
 import { randomBytes } from 'node:crypto'
 import { deriveSuppressionKey } from './core/privacy/suppression.js'

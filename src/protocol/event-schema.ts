@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { FieldIssue } from './errors.js'
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js'
-import { isCertainlyValidEvent } from './fast-check-event.js'
+import { isCertainlyValidEvent } from './event-fast-path.js'
 import { inStoreRange, isStorableTimestamp } from './timestamps.js'
 
 export const eventTypes = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const

@@ -1,8 +1,6 @@
-/* eslint-disable no-restricted-imports -- test support only (never imported by runtime code):
-   it opens an in-memory PGlite and reads the migration files. */
 /**
- * Shared generators and a PGlite harness for the agreement tests of src/segments and
- * src/profiles/computed (test support only; imported by *.test.ts files).
+ * Shared generators and a PGlite harness for the agreement tests of src/understand/core/segments and
+ * src/understand/core/computed-traits (test support only; imported by *.test.ts files).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -10,9 +8,9 @@ import { PGlite } from '@electric-sql/pglite'
 import fc from 'fast-check'
 import type { ValueCondition } from '../understand/core/segments/value-condition.js'
 
-const MIGRATIONS = join(import.meta.dirname, '..', 'store', 'migrations')
+const MIGRATIONS = join(import.meta.dirname, '..', 'platform', 'store', 'migrations')
 
-/** An in-memory PGlite with every migration of src/store/migrations applied in order. */
+/** An in-memory PGlite with every migration of src/platform/store/migrations applied in order. */
 export async function migratedDb(): Promise<PGlite> {
   const db = new PGlite()
   const files = readdirSync(MIGRATIONS)

@@ -1,8 +1,11 @@
 /**
- * Computed traits and segments (issue 4): the real-time processor stage, the scheduler (expiry
+ * Computed traits and segments: the real-time processor stage, the scheduler (expiry
  * of windowed computed traits, time-dependent segments, size history) and the HTTP API.
  */
-import { createSegmentScheduler, type SegmentScheduler } from './engine/segments/segments-scheduler.js'
+import {
+  createSegmentScheduler,
+  type SegmentScheduler,
+} from './engine/segments/segments-scheduler.js'
 import { createSegmentsStage } from './engine/segments/segments-stage.js'
 import { registerComputedTraitRoutes } from './http/computed-trait-routes.js'
 import { registerSegmentRoutes } from './http/segment-routes.js'

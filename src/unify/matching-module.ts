@@ -1,8 +1,8 @@
 /**
- * Probabilistic identity matching in the CDP (issue 8 item 4): matching runs on demand, on a
+ * Probabilistic identity matching in the CDP: matching runs on demand, on a
  * per-workspace schedule and after profile imports; auto-merges above the threshold through the
  * identity stage's merge machinery; the review queue for the uncertain pairs. See
- * src/engine/matching/README.md.
+ * src/unify/engine/matching/README.md.
  */
 import { createIdentitySettingsCache } from './engine/identity-settings.js'
 import { registerMatchingRoutes } from './http/matching-routes.js'

@@ -1,6 +1,6 @@
 /**
  * A source's data quality: its tracking plan (JSON editor and mode), violation counts per event
- * and property over the last 7 days, and the quarantine with a replay button (issue 7, item 3).
+ * and property over the last 7 days, and the quarantine with a replay button.
  */
 import {
   Alert,

@@ -10,7 +10,7 @@ import type { Me } from '../api/types.js'
 import { PageHeader } from '../components/page-header.js'
 import { QueryView } from '../components/states.js'
 
-/** Mirrors the server's policy (src/server/passwords.ts): checked here for a quicker answer. */
+/** Mirrors the server's policy (src/govern/engine/passwords.ts): checked here for a quicker answer. */
 const MIN_LENGTH = 10
 const MAX_LENGTH = 256
 

@@ -56,7 +56,7 @@ const blank: Draft = {
   windowUnit: 'days',
 }
 
-/** The computed-trait definition the engine takes (src/profiles/computed/definition.ts). */
+/** The computed-trait definition the engine takes (src/understand/core/computed-traits/definition.ts). */
 function toDefinition(d: Draft): Record<string, unknown> {
   const needsProperty = aggregations.find((a) => a.value === d.aggregation)?.needsProperty ?? false
   return {

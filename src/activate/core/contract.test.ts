@@ -26,7 +26,11 @@ import {
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fixtureRelativePath, newFixture, type GoldenFixture } from '../../testing/destinations/golden.js'
+import {
+  fixtureRelativePath,
+  newFixture,
+  type GoldenFixture,
+} from '../../testing/destinations/golden.js'
 import { SAMPLE_NOW, sampleInputs, sampleSettings } from '../../testing/destinations/samples.js'
 import { secretStrings } from './secrets.js'
 

@@ -4,7 +4,7 @@
  * data) and how a vendor's answer is judged (classification). Pure: no I/O, no clock of its own.
  *
  * A destination never performs a request. It returns `http`, `sql` or `file` effects; the
- * dispatcher (src/engine) executes them through `src/engine/effects`, feeds the response to
+ * dispatcher (src/engine) executes them through `src/activate/engine/executors`, feeds the response to
  * `classifyResponse`, and decides on retries, bisection and dead letters.
  */
 import { z } from 'zod'

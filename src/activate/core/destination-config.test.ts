@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { KindredEvent } from '../../protocol/event-schema.js'
-import { actionsSchema, applyMapping, matchesCondition, matchesForward } from './destination-config.js'
+import {
+  actionsSchema,
+  applyMapping,
+  matchesCondition,
+  matchesForward,
+} from './destination-config.js'
 import { changedTraitNames } from '../engine/destinations-stage.js'
 import { TokenBucket } from '../../platform/jobs/token-bucket.js'
 import { dispatcherOptionsFromEnv } from '../destinations-module.js'

@@ -2,7 +2,7 @@
  * @module destinations
  * Public surface of the destination layer (pure). The dispatcher in src/engine uses:
  * `getDestination` / `runTransform` → effects, `groupEffects` → execution units,
- * `src/engine/effects` → execution, the destination's `classifyResponse` → what to do next.
+ * `src/activate/engine/executors` → execution, the destination's `classifyResponse` → what to do next.
  */
 export * from './contract.js'
 export {

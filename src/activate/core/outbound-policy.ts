@@ -3,7 +3,7 @@
  * Where destinations may send data, as pure functions: parse IP addresses (every spelling a
  * resolver accepts: `0x7f000001`, `2130706433`, `127.1`, `0177.0.0.1`, `[::ffff:127.0.0.1]`),
  * classify them, and decide with the operator's allow-list. The engine resolves names and pins the
- * connection to the address checked here (`src/engine/effects/outbound-guard.ts`).
+ * connection to the address checked here (`src/activate/engine/executors/outbound-guard.ts`).
  *
  * Default: only public unicast addresses. Loopback, private (RFC 1918), link-local (cloud metadata
  * at 169.254.169.254), CGNAT, unique-local, multicast, "this network", broadcast, documentation

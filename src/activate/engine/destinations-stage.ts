@@ -6,7 +6,11 @@
  * seconds, and invalidated at once by the API of this process).
  */
 import type { Queryable } from '../../platform/store/db.js'
-import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../../platform/pipeline/processor.js'
+import {
+  groupByWorkspace,
+  type ProcessedEvent,
+  type ProcessorStage,
+} from '../../platform/pipeline/processor.js'
 import { insertJobs } from './dispatcher.js'
 import { applyMapping, matchesForward } from '../core/destination-config.js'
 import { destinationsRepository, type DestinationRow } from './destinations-repository.js'

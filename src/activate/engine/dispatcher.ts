@@ -27,7 +27,11 @@ import {
   type Effect,
   type ProfileSnapshot,
 } from '../core/index.js'
-import { allowed, type ConsentSettings, type ConsentStatus } from '../../govern/core/privacy/index.js'
+import {
+  allowed,
+  type ConsentSettings,
+  type ConsentStatus,
+} from '../../govern/core/privacy/index.js'
 import { strictOutboundPolicy, type OutboundPolicy } from '../core/outbound-policy.js'
 import type { Db, Queryable } from '../../platform/store/db.js'
 import { loadConsentSettings } from '../../govern/engine/consent/consent-settings-repository.js'

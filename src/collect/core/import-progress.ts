@@ -1,5 +1,14 @@
 /** The CLI's progress line for an import: pure, so that its arithmetic is tested. */
-import type { ImportProgress } from '../engine/imports/import-runner.js'
+
+export interface ImportProgress {
+  rowsRead: number
+  rowsAccepted: number
+  rowsRejected: number
+  bytesRead: number
+  fileSize: number | null
+  /** Rows skipped because an earlier run already did them. */
+  resumedFrom: number
+}
 
 function clock(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--'

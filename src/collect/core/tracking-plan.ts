@@ -1,5 +1,5 @@
 /**
- * Tracking plans (issue 7, item 3): per source, a JSON Schema for each track event's
+ * Tracking plans: per source, a JSON Schema for each track event's
  * `properties` and one for identify `traits`, like Segment Protocols and RudderStack tracking
  * plans. Pure: the plan is compiled with Ajv once per plan version and evaluated over a batch.
  * @module

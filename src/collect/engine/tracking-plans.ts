@@ -1,5 +1,5 @@
 /**
- * Tracking plans in the store, compiled through the pure plan cache (src/quality). The processor
+ * Tracking plans in the store, compiled through the pure plan cache (src/collect/core). The processor
  * reads only `(source_id, version)` per batch and fetches a plan's JSON when it meets a version it
  * has not compiled yet, so a save on any node takes effect on the next batch everywhere.
  */

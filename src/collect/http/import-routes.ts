@@ -26,7 +26,11 @@ import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
 import { importFormats, importKinds, importMappingSchema } from '../core/import-mapping.js'
 import { importsRepository, type ImportRecord } from '../engine/imports/imports-repository.js'
 import { importKeyFor, newImportId } from '../engine/imports/import-runner.js'
-import { startBackgroundRun, uploadPath, type BackgroundRunDeps } from '../engine/imports/background-runs.js'
+import {
+  startBackgroundRun,
+  uploadPath,
+  type BackgroundRunDeps,
+} from '../engine/imports/background-runs.js'
 
 const READ = 'read:imports'
 const WRITE = 'write:imports'

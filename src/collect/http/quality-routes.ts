@@ -1,5 +1,5 @@
 /**
- * Data quality and PII API (issue 7, items 3 and 4): tracking plans per source, their
+ * Data quality and PII API: tracking plans per source, their
  * violations, the quarantine and its replay, and the workspace's PII settings.
  */
 import type { FastifyInstance } from 'fastify'
@@ -25,7 +25,7 @@ import { sourcesRepository } from '../../platform/store/repositories/sources-rep
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
-import { loadPiiSettings, piiPoliciesFor } from '../../govern/engine/pii-policies.js'
+import { loadPiiSettings, piiPoliciesFor } from '../../govern/http/pii-policies.js'
 
 const DAY_MS = 86_400_000
 /** Events appended to the log per replay record (the log's own batch limit). */

@@ -35,7 +35,7 @@ const patchSourceSchema = z.object({
   rotateWriteKey: z.boolean().optional(),
 })
 
-export function registerAdminRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+export function registerSourcesRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   app.get('/api/v1/sources', async (req) => {
     const { workspaceId } = await auth.admin(req, 'read:sources')
     return { data: await sourcesRepository.list(ctx.db, workspaceId) }

@@ -1,5 +1,5 @@
 /**
- * PII controls (issue 7, item 4): which fields are personal data, IP anonymisation and hashing of
+ * PII controls: which fields are personal data, IP anonymisation and hashing of
  * chosen fields before anything is stored. Pure: ingest applies `protectEvent` to each normalised
  * event before it is serialised into the event log (ADR 0003).
  * @module

@@ -15,15 +15,10 @@ import { hashSecret } from '../../platform/store/ids.js'
 import {
   loginAttemptsRepository,
   type BucketLimit,
+  type LoginLimits,
 } from '../../platform/store/repositories/login-attempts-repository.js'
 
-export interface LoginLimits {
-  perIp: BucketLimit
-  /** Per IP and e-mail. */
-  perAccount: BucketLimit
-  /** Per e-mail, whatever the address. */
-  perEmail: BucketLimit
-}
+export type { LoginLimits }
 
 /**
  * 5 failures per IP and e-mail, then one more every 12 s; 30 per IP, then one every 2 s; 10 per

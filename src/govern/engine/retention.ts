@@ -1,5 +1,5 @@
 /**
- * Retention (issue 7, item 4): per workspace `retentionDays` (in `settings.pii`), events older
+ * Retention: per workspace `retentionDays` (in `settings.pii`), events older
  * than that are deleted, and so are quarantined events and recorded violations.
  *
  * Events are partitioned by month for every workspace at once, so a monthly partition is dropped

@@ -16,7 +16,10 @@ import {
   userRoles,
   type UserRole,
 } from '../../protocol/scopes.js'
-import { apiKeysRepository, type ApiKey } from '../../platform/store/repositories/api-keys-repository.js'
+import {
+  apiKeysRepository,
+  type ApiKey,
+} from '../../platform/store/repositories/api-keys-repository.js'
 import { auditRepository } from '../../platform/store/repositories/audit-repository.js'
 import { sessionsRepository } from '../../platform/store/repositories/sessions-repository.js'
 import { sourcesRepository } from '../../platform/store/repositories/sources-repository.js'

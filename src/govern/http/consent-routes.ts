@@ -15,7 +15,10 @@ import {
 import { KindredError } from '../../protocol/index.js'
 import type { Queryable } from '../../platform/store/db.js'
 import { recordConsentDecisions } from '../engine/consent/decisions.js'
-import { loadConsentSettings, saveConsentSettings } from '../engine/consent/consent-settings-repository.js'
+import {
+  loadConsentSettings,
+  saveConsentSettings,
+} from '../engine/consent/consent-settings-repository.js'
 import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import type { Auth } from '../../platform/http/auth.js'

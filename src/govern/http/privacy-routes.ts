@@ -1,5 +1,5 @@
 /**
- * Privacy requests and suppressions (issue 7 item 2): `/api/v1/privacy/requests` (access,
+ * Privacy requests and suppressions: `/api/v1/privacy/requests` (access,
  * deletion, suppression; run in the background by the privacy worker) and
  * `/api/v1/privacy/suppressions`. Every route is scoped to the caller's workspace; no response
  * carries an identifier in clear (type and mask only), except the access export itself.

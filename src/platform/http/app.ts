@@ -7,9 +7,6 @@ import { createAuth, type Auth } from './auth.js'
 import type { AppContext } from './context.js'
 import { sendError } from './errors.js'
 import { checkHealth } from './health-check.js'
-import { registerTrackingRoutes } from '../../collect/http/tracking-routes.js'
-import { registerAdminRoutes } from '../../collect/http/sources-routes.js'
-import { registerAccessRoutes } from '../../govern/http/access-routes.js'
 import { registerAuditHook } from './audit.js'
 import {
   DEFAULT_HTTP_TIMEOUTS,
@@ -52,7 +49,7 @@ const PERMISSIONS_POLICY =
 // No proxy is trusted unless the operator names it: any peer could otherwise claim any address.
 export const DEFAULT_TRUST_PROXY = false
 
-/** Extra route groups (profiles, segments, destinations…) register through this. */
+/** Route groups (tracking, sources, access, profiles, segments…) register through this; the composition root (src/app) names them. */
 export type RouteModule = (app: FastifyInstance, ctx: AppContext, auth: Auth) => void
 
 export async function createApp(ctx: AppContext, modules: RouteModule[] = []): Promise<App> {
@@ -142,9 +139,6 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
     return reply.type(ctx.metrics.registry.contentType).send(body)
   })
 
-  registerTrackingRoutes(fastify, ctx, auth)
-  registerAdminRoutes(fastify, ctx, auth)
-  registerAccessRoutes(fastify, ctx, auth)
   for (const m of modules) m(fastify, ctx, auth)
 
   const consoleDir = ctx.config.consoleDir

@@ -4,9 +4,9 @@ import type { Db } from '../store/db.js'
 import type { EventLogWriter } from '../stream/event-log.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { ProcessorHealth } from '../pipeline/processor.js'
-import type { LiveFeed } from '../../collect/http/live-feed.js'
+import type { LiveFeed } from './live-feed.js'
 import type { RateLimiter, BucketConfig } from './rate-limiter.js'
-import type { LoginLimits } from '../../govern/engine/login-throttle.js'
+import type { LoginLimits } from '../store/repositories/login-attempts-repository.js'
 
 /** Everything the HTTP layer needs, handed in from outside (tests build their own). */
 export interface AppContext {

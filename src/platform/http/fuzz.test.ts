@@ -7,7 +7,12 @@
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { basic, startTestKindred, TEST_ADMIN_TOKEN, type TestKindred } from '../../testing/test-server.js'
+import {
+  basic,
+  startTestKindred,
+  TEST_ADMIN_TOKEN,
+  type TestKindred,
+} from '../../testing/test-server.js'
 
 let k: TestKindred
 let writeKey = ''

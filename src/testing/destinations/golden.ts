@@ -1,11 +1,16 @@
 /**
- * Golden fixtures: `src/destinations/<dir>/fixtures/<action>.json` holds an input batch, settings
+ * Golden fixtures: `src/activate/core/<dir>/fixtures/<action>.json` holds an input batch, settings
  * and the effects the transform must return. The shared suite (contract.test.ts) reads them.
  *
  * Regenerate after an intended change with `KINDRED_UPDATE_GOLDEN=1 npx vitest run
- * src/destinations/contract.test.ts`, then review the diff like code.
+ * src/activate/core/contract.test.ts`, then review the diff like code.
  */
-import type { Action, AnyDestination, DestinationInput, TransformResult } from '../../activate/core/contract.js'
+import type {
+  Action,
+  AnyDestination,
+  DestinationInput,
+  TransformResult,
+} from '../../activate/core/contract.js'
 import { SAMPLE_NOW, sampleInputs, sampleSettings } from './samples.js'
 
 export interface GoldenFixture {
@@ -17,7 +22,7 @@ export interface GoldenFixture {
   expected: TransformResult
 }
 
-/** `<connector dir>/fixtures/<action>.json`, relative to src/destinations. */
+/** `<connector dir>/fixtures/<action>.json`, relative to src/activate/core. */
 export function fixtureRelativePath(destination: AnyDestination, action: Action): string {
   return `${destination.manifest.id.replace(/^builtin\./, '')}/fixtures/${action}.json`
 }

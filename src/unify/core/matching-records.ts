@@ -2,7 +2,21 @@
  * Linkage records from profile traits: one record per live profile, one column per compared
  * field (`MATCH_FIELDS`), read through the workspace's trait mapping. Pure.
  */
-import { MATCH_FIELDS, type MatchField } from '../engine/matching/matching-settings.js'
+/** The compared fields, named so the linkage engine detects their kind from the name. */
+export const MATCH_FIELDS = [
+  'given_name',
+  'surname',
+  'full_name',
+  'street_number',
+  'address',
+  'city',
+  'postcode',
+  'state',
+  'date_of_birth',
+  'email',
+  'phone',
+] as const
+export type MatchField = (typeof MATCH_FIELDS)[number]
 
 export const PROFILE_ID_COLUMN = 'profile_id'
 

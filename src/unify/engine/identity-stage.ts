@@ -1,7 +1,7 @@
 /**
  * The processor's identity and golden-record stage: resolves every event of a micro-batch to a
- * profile (pure planner in src/identity), applies the plan with one statement per table, and
- * folds the batch's traits into the golden records (pure, src/profiles).
+ * profile (pure planner in src/unify/core/identity), applies the plan with one statement per table, and
+ * folds the batch's traits into the golden records (pure, src/unify/core/profiles).
  */
 import {
   deterministicProfileIds,
@@ -25,7 +25,11 @@ import {
 import type { Queryable } from '../../platform/store/db.js'
 import type { CachedIdentity, IdentityCache } from '../core/identity-cache.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
-import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../../platform/pipeline/processor.js'
+import {
+  groupByWorkspace,
+  type ProcessedEvent,
+  type ProcessorStage,
+} from '../../platform/pipeline/processor.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 

@@ -158,7 +158,7 @@ export async function reprocess(db: Db, options: ReprocessOptions): Promise<Repr
       )
     }
     // A rebuild starts from the events alone: splits made by hand are forgotten with the profile
-    // ids they named (documented in src/engine/README.md).
+    // ids they named (documented in src/app/README.md).
     const tables = ['identities', 'profile_merges', 'profile_separations', 'identity_events']
     for (const table of [...tables, 'profiles']) {
       await tx.query(`DELETE FROM ${table} WHERE workspace_id = $1`, [workspaceId])

@@ -10,7 +10,11 @@ import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers
 import type { MatchingService } from '../engine/matching/matching-service.js'
 import { listPairs, acceptPair, rejectPair, getPair } from '../engine/matching/review.js'
 import { getRun, runColumns, runView } from '../engine/matching/runs.js'
-import { loadMatchingSettings, matchingSettingsSchema, saveMatchingSettings } from '../engine/matching/matching-settings.js'
+import {
+  loadMatchingSettings,
+  matchingSettingsSchema,
+  saveMatchingSettings,
+} from '../engine/matching/matching-settings.js'
 
 const READ = 'read:identity'
 const WRITE = 'write:identity'

@@ -216,7 +216,7 @@ export function registerProfileRoutes(
   /**
    * The lookup's whole answer in one statement (identity → profile → identities, segments,
    * consent, computed traits as json aggregates): one round trip instead of six, which on the
-   * embedded store (one connection, queries queued) is most of the p99 (issue 3, bench/lookup).
+   * embedded store (one connection, queries queued) is most of the p99.
    * Same rows and order as fullProfile's queries; timestamps come back as json text.
    */
   async function lookupProfile(workspaceId: string, type: string, value: string) {

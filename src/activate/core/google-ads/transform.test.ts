@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { HttpEffect } from '../contract.js'
-import { SAMPLE_NOW, anonymous, grace, sampleInputs } from '../../../testing/destinations/samples.js'
+import {
+  SAMPLE_NOW,
+  anonymous,
+  grace,
+  sampleInputs,
+} from '../../../testing/destinations/samples.js'
 import { googleAdsSettings } from './manifest.js'
 import { transform, userIdentifiers } from './transform.js'
 

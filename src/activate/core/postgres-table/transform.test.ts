@@ -1,7 +1,13 @@
 import { PGlite } from '@electric-sql/pglite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DestinationInput, SqlEffect } from '../contract.js'
-import { SAMPLE_NOW, ada, grace, sampleInputs, vips } from '../../../testing/destinations/samples.js'
+import {
+  SAMPLE_NOW,
+  ada,
+  grace,
+  sampleInputs,
+  vips,
+} from '../../../testing/destinations/samples.js'
 import { postgresTableSettings } from './manifest.js'
 import { transform } from './transform.js'
 import { quoteIdent } from '../shared/sql.js'

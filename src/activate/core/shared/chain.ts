@@ -2,7 +2,7 @@
  * @module destinations/shared/chain
  * Chained effects: a later request that needs a value from an earlier response (Google Ads'
  * job resource name, HubSpot record ids, Klaviyo profile ids). Pure helpers; the executor in
- * src/engine/effects runs the chain.
+ * src/activate/engine/executors runs the chain.
  */
 import type { Capture, Effect, HttpEffect } from '../contract.js'
 import { parseJson } from './classify.js'

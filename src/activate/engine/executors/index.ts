@@ -1,14 +1,9 @@
 /**
  * @module engine/effects
- * Executors for destination effects (the I/O side of src/destinations), and `executeGroup`, which
+ * Executors for destination effects (the I/O side of src/activate/core), and `executeGroup`, which
  * runs one execution unit from `groupEffects` whatever its type and classifies the outcome.
  */
-import type {
-  Classification,
-  ClassifyResponse,
-  Effect,
-  HttpEffect,
-} from '../../core/contract.js'
+import type { Classification, ClassifyResponse, Effect, HttpEffect } from '../../core/contract.js'
 import { executeFile, type FileExecution } from './file-executor.js'
 import { executeHttpChain, type ChainStep, type HttpExecuteOptions } from './http-executor.js'
 import { executeSql, type SqlExecution, type SqlPoolLike } from './sql-executor.js'

@@ -7,7 +7,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, TEST_ADMIN_TOKEN, type TestKindred } from '../../../testing/test-server.js'
+import {
+  startTestKindred,
+  TEST_ADMIN_TOKEN,
+  type TestKindred,
+} from '../../../testing/test-server.js'
 import { workspacesRepository } from '../../../platform/store/repositories/workspaces-repository.js'
 import { importKeyFor } from './import-runner.js'
 import { importsRepository } from './imports-repository.js'

@@ -2,8 +2,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, TEST_ADMIN_TOKEN, type TestKindred } from '../../../testing/test-server.js'
-import { parseImportMapping, type ImportFormat, type ImportKind } from '../../core/import-mapping.js'
+import {
+  startTestKindred,
+  TEST_ADMIN_TOKEN,
+  type TestKindred,
+} from '../../../testing/test-server.js'
+import {
+  parseImportMapping,
+  type ImportFormat,
+  type ImportKind,
+} from '../../core/import-mapping.js'
 import { importKeyFor, prepareImport, runImport } from './import-runner.js'
 import { importsRepository } from './imports-repository.js'
 import { runImportCommand } from '../../../cli/import-command.js'

@@ -134,15 +134,8 @@ export async function prepareImport(o: PrepareImportOptions): Promise<PreparedIm
   return { record, previous: 'none' }
 }
 
-export interface ImportProgress {
-  rowsRead: number
-  rowsAccepted: number
-  rowsRejected: number
-  bytesRead: number
-  fileSize: number | null
-  /** Rows skipped because an earlier run already did them. */
-  resumedFrom: number
-}
+import type { ImportProgress } from '../../core/import-progress.js'
+export type { ImportProgress }
 
 export interface RunImportOptions {
   db: Db

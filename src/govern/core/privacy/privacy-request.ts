@@ -1,7 +1,7 @@
 /**
  * @module privacy/privacy-request
- * Privacy requests (issue 7 item 2): the API's schemas, the steps each type runs, and the pure
- * bookkeeping of their receipts. The engine (src/engine/privacy) executes the steps.
+ * Privacy requests: the API's schemas, the steps each type runs, and the pure
+ * bookkeeping of their receipts. The engine (src/govern/engine/privacy) executes the steps.
  */
 import { z } from 'zod'
 

@@ -9,7 +9,7 @@
  * `sha256`): they still match, and are rewritten under the key whenever the identifier is
  * suppressed again (ADR 0007).
  *
- * Pure: the caller passes the key in, and normalises identifiers first (src/identity normalisers,
+ * Pure: the caller passes the key in, and normalises identifiers first (src/unify/core/identity normalisers,
  * exactly as ingest does).
  */
 import { createHash, createHmac, hkdfSync } from 'node:crypto'

@@ -204,7 +204,7 @@ async function enqueueAudienceChanges(
 
 /**
  * The delivery job of a consent-driven audience change (a decision of one profile, or a settings
- * change for many: src/engine/consent/reevaluation.ts), as `insertJobs` takes it.
+ * change for many: src/govern/engine/consent/reevaluation.ts), as `insertJobs` takes it.
  */
 export function consentAudienceJob(j: {
   workspaceId: string

@@ -3,7 +3,11 @@
  * before segments (so that segments with consent conditions see the new state in the same
  * batch). Per workspace: one settings read, then `applyConsent` (set-based).
  */
-import { carriesConsent, extractConsent, type ConsentObservation } from '../../core/privacy/index.js'
+import {
+  carriesConsent,
+  extractConsent,
+  type ConsentObservation,
+} from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { groupByWorkspace, type ProcessorStage } from '../../../platform/pipeline/processor.js'
 import { applyConsent } from './apply.js'

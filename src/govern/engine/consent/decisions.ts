@@ -7,7 +7,11 @@
 import type { ConsentObservation, ConsentStatus } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { loadSegments } from '../../../understand/engine/segments/definitions.js'
-import { emptyChange, reevaluate, type Change } from '../../../understand/engine/segments/reevaluate.js'
+import {
+  emptyChange,
+  reevaluate,
+  type Change,
+} from '../../../understand/engine/segments/reevaluate.js'
 import { applyConsent, type ApplyConsentResult } from './apply.js'
 import { loadConsentSettings } from './consent-settings-repository.js'
 

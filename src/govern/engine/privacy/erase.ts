@@ -25,7 +25,7 @@
  * | event_ids | kept: (source, messageId) only, no identifier; keeping it makes an SDK retry of an old event a duplicate instead of a resurrection |
  * | segment_size_history, segments, destinations, sources, … | aggregate or configuration: nothing personal |
  *
- * Outside the store (src/engine/privacy/outside-store.ts): the embedded file event log and the
+ * Outside the store (src/govern/engine/privacy/outside-store.ts): the embedded file event log and the
  * imports' rejects files. After the erasure the touched tables are vacuumed (best effort).
  */
 import type { Queryable } from '../../../platform/store/db.js'

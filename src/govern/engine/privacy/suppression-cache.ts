@@ -9,7 +9,7 @@
  * when the signature changed). Until the first load completes, `filter` waits for it, so a node
  * that just started never lets a suppressed event through.
  *
- * Hashes are keyed (src/privacy/suppression.ts): the privacy module creates the matcher with the
+ * Hashes are keyed (src/govern/core/privacy/suppression.ts): the privacy module creates the matcher with the
  * instance's suppression key before the HTTP routes ask for it. Legacy plain-sha256 rows are
  * checked too, but only for workspaces that still have some. Keyed rows written under another
  * key (a node configured with a different KINDRED_SECRET_KEY) cannot be checked here: the

@@ -1,7 +1,7 @@
 /**
  * @module engine/privacy/worker
  * Runs privacy requests in the background. A request is a list of idempotent steps
- * (src/privacy/privacy-request.ts `stepsFor`); each step's work and its receipt commit in one
+ * (src/govern/core/privacy/privacy-request.ts `stepsFor`); each step's work and its receipt commit in one
  * transaction, so a crash re-runs at most the step that was interrupted. Requests are claimed
  * with a lease (`FOR UPDATE SKIP LOCKED`): pending requests, and running ones whose worker died
  * (lease expired), are picked up by whichever worker polls next, after a restart too.

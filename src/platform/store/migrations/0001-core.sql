@@ -35,7 +35,7 @@ CREATE TABLE sources (
 );
 CREATE UNIQUE INDEX sources_id_key ON sources (id);
 
--- The durable event log (default adapter of src/stream). One row per accepted ingest request
+-- The durable event log (default adapter of src/platform/stream). One row per accepted ingest request
 -- chunk: ingest group-commits many requests in one INSERT and answers 200 only after COMMIT.
 -- The processor reads it in seq order and expands rows into the events store.
 CREATE TABLE event_log (
@@ -89,7 +89,7 @@ CREATE TABLE events (
   payload        jsonb NOT NULL
 ) PARTITION BY RANGE ("timestamp");
 -- A default partition catches everything; the scheduler adds monthly partitions ahead of time
--- (see src/store/partitions.ts) and rows outside them still land here, never rejected.
+-- (see src/platform/store/partitions.ts) and rows outside them still land here, never rejected.
 CREATE TABLE events_default PARTITION OF events DEFAULT;
 CREATE INDEX events_profile_time ON events (workspace_id, profile_id, "timestamp" DESC);
 CREATE INDEX events_source_seq ON events (source_id, seq);

@@ -18,7 +18,7 @@ CREATE INDEX identities_value_prefix ON identities (workspace_id, value text_pat
 ALTER TABLE profiles
   ADD COLUMN merge_count integer NOT NULL DEFAULT 0,
   ADD COLUMN identifier_counts jsonb NOT NULL DEFAULT '{}'::jsonb,
-  -- The golden record: every trait with provenance and its losing values (src/profiles).
+  -- The golden record: every trait with provenance and its losing values (src/unify/core/profiles).
   ADD COLUMN golden jsonb NOT NULL DEFAULT '{"traits":{}}'::jsonb;
 CREATE INDEX profiles_merged_into ON profiles (workspace_id, merged_into) WHERE merged_into IS NOT NULL;
 

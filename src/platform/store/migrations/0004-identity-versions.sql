@@ -1,4 +1,4 @@
--- The processor keeps identifier → profile between micro-batches (src/engine/identity-cache.ts)
+-- The processor keeps identifier → profile between micro-batches (src/unify/core/identity-cache.ts)
 -- and checks each entry against the profile rows it locks anyway. An entry stays true while its
 -- profile keeps every identifier it had, so any statement that moves identifiers off a profile or
 -- deletes them (merges, splits, matching, erasure, reprocess, and writers not yet written) gives

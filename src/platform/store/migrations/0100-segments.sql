@@ -1,7 +1,7 @@
--- Segments and computed traits (issue 4). Owned by src/segments and src/profiles/computed.
+-- Segments and computed traits. Owned by src/understand/core/segments and src/understand/core/computed-traits.
 --
 -- The helper functions below are the SQL half of the value coercion rules in
--- src/segments/value-condition.ts; the in-memory evaluator implements the same rules in
+-- src/understand/core/segments/value-condition.ts; the in-memory evaluator implements the same rules in
 -- TypeScript and the agreement tests prove both give the same answer. Change both together.
 
 -- A JSON value as a number: JSON numbers, and strings that are plain decimals
@@ -56,7 +56,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   ) END AS m) AS parsed
 $$;
 
--- Segment definitions. `definition` is a src/segments/definition.ts SegmentDefinition.
+-- Segment definitions. `definition` is a src/understand/core/segments/definition.ts SegmentDefinition.
 CREATE TABLE segments (
   workspace_id    text NOT NULL,
   id              text NOT NULL,
@@ -100,7 +100,7 @@ CREATE TABLE segment_size_history (
 -- Membership lookup by profile (GET /api/v1/profiles/:id/segments).
 CREATE INDEX segment_members_profile ON segment_members (workspace_id, profile_id);
 
--- Computed trait definitions. `definition` is a src/profiles/computed ComputedTraitDefinition.
+-- Computed trait definitions. `definition` is a src/understand/core/computed-traits ComputedTraitDefinition.
 CREATE TABLE computed_traits (
   workspace_id  text NOT NULL,
   id            text NOT NULL,

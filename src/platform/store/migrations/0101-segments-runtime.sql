@@ -1,5 +1,5 @@
--- Segments and computed traits at run time (issue 4): what the processor stage, the scheduler and
--- the API (src/engine/segments) need on top of 0100-segments.sql.
+-- Segments and computed traits at run time: what the processor stage, the scheduler and
+-- the API (src/understand/engine/segments) need on top of 0100-segments.sql.
 
 -- When a windowed computed trait value next changes with time alone (nextExpiry of its state):
 -- the scheduler expires exactly the rows that are due, without scanning every value.
@@ -11,7 +11,7 @@ CREATE INDEX computed_trait_values_expiry
 -- Identity merges move computed_trait_values rows to the survivor with one UPDATE. When the
 -- survivor already has a value of the same computed trait that UPDATE would violate the primary
 -- key; instead the merged-away row stays where it is, and the segments stage folds its state into
--- the survivor's with mergeStates (src/profiles/computed) in the same transaction.
+-- the survivor's with mergeStates (src/understand/core/computed-traits) in the same transaction.
 CREATE OR REPLACE FUNCTION kindred_ctv_merge_guard() RETURNS trigger
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN

@@ -1,8 +1,8 @@
--- Destinations, delivery jobs and the delivery log (issue 5). Owned by src/engine/destinations
--- and src/engine/dispatcher.ts.
+-- Destinations, delivery jobs and the delivery log. Owned by src/engine/destinations
+-- and src/activate/engine/dispatcher.ts.
 
 -- Configured destination instances. Secret settings are stored encrypted (AES-256-GCM,
--- `enc:v1:…`, see src/destinations/secrets.ts) and never returned by the API.
+-- `enc:v1:…`, see src/activate/core/secrets.ts) and never returned by the API.
 CREATE TABLE destinations (
   workspace_id          text NOT NULL,
   id                    text NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE delivery_attempts (
   attempt           integer NOT NULL,
   -- success | retry | failed | partial | skipped
   status            text NOT NULL,
-  -- The redacted effect (src/destinations/secrets.ts redactEffectForLog).
+  -- The redacted effect (src/activate/core/secrets.ts redactEffectForLog).
   request           jsonb NOT NULL,
   response_status   integer,
   response_excerpt  text,

@@ -1,4 +1,4 @@
--- Batch imports of CSV/JSONL files (issue 8). Owned by src/engine/imports.
+-- Batch imports of CSV/JSONL files. Owned by src/engine/imports.
 -- One row per import run. Rows become events in the event log; this record keeps the
 -- checkpoint (every row up to checkpoint_row is durably appended or rejected) for resume, the
 -- counters for progress, and a sample of the first rejected rows for the API.

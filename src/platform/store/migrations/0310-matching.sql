@@ -1,4 +1,4 @@
--- Probabilistic identity matching in the CDP (issue 8 item 4). Owned by src/engine/matching.
+-- Probabilistic identity matching in the CDP. Owned by src/unify/engine/matching.
 
 -- Per-workspace matching settings (thresholds, trait mapping, schedule); defaults when absent.
 CREATE TABLE matching_settings (

@@ -1,5 +1,5 @@
 -- Cancellable, bounded imports and matching runs. Owned by src/engine/imports and
--- src/engine/matching.
+-- src/unify/engine/matching.
 
 -- An import can be cancelled (API or CLI); it then stays `cancelled` and is never resumed.
 ALTER TABLE imports DROP CONSTRAINT imports_status_check;

@@ -8,7 +8,7 @@ CREATE TABLE users (
   -- Stored lower-cased: e-mail addresses are compared case-insensitively at login.
   email          text NOT NULL UNIQUE,
   name           text,
-  -- scrypt$N$r$p$salt$hash (base64); see src/server/passwords.ts.
+  -- scrypt$N$r$p$salt$hash (base64); see src/govern/engine/passwords.ts.
   password_hash  text NOT NULL,
   created_at     timestamptz NOT NULL DEFAULT now(),
   updated_at     timestamptz NOT NULL DEFAULT now()

@@ -1,4 +1,4 @@
--- Consent per purpose (issue 7): every decision received, the workspace's settings. The current
+-- Consent per purpose: every decision received, the workspace's settings. The current
 -- state stays in profile_consents (0001), following the latest decision by occurred_at.
 CREATE TABLE consent_history (
   workspace_id  text NOT NULL,

@@ -1,4 +1,4 @@
--- Audience re-evaluations after a consent settings change (src/engine/consent/reevaluation.ts).
+-- Audience re-evaluations after a consent settings change (src/govern/engine/consent/reevaluation.ts).
 --
 -- A change of the default for profiles that never answered (`unknown`, `unknownByPurpose`) flips
 -- whether their data may go to the destinations of a purpose. The settings write inserts one row

@@ -1,4 +1,4 @@
--- Privacy requests and suppressions (issue 7 item 2). Owned by src/engine/privacy.
+-- Privacy requests and suppressions. Owned by src/govern/engine/privacy.
 --
 -- Neither table keeps a person's identifiers in clear once a request is done: identifiers are
 -- stored as sha256(type || ':' || normalised value) plus a masked form for people to read, and the
@@ -37,7 +37,7 @@ CREATE INDEX privacy_requests_due ON privacy_requests (next_run_at)
   WHERE status IN ('pending', 'running');
 
 -- Identifiers blocked at ingest. `reason` 'suppression' is permanent until removed; 'deletion' is a
--- tombstone a deletion request adds, lifted at `expires_at` (see src/engine/privacy/README.md).
+-- tombstone a deletion request adds, lifted at `expires_at` (see src/govern/engine/privacy/README.md).
 CREATE TABLE privacy_suppressions (
   workspace_id     text NOT NULL,
   id               text NOT NULL,

@@ -1,4 +1,4 @@
--- Data quality and PII controls (issue 7, items 3 and 4). Owned by src/engine/quality.
+-- Data quality and PII controls. Owned by src/engine/quality.
 
 -- One tracking plan per source. `version` grows on every save: processors on every node compile
 -- a plan once per version and notice a new one by reading this number with each batch.

@@ -1,4 +1,4 @@
--- Scale-out (issue 9): the dispatcher no longer consumes the outbox by an id cursor. On a Postgres
+-- Scale-out: the dispatcher no longer consumes the outbox by an id cursor. On a Postgres
 -- server, concurrent processors commit outbox rows out of id order (ids are taken at INSERT, rows
 -- become visible at COMMIT), so a cursor could pass a row that was still uncommitted and skip it
 -- for ever. Each row now carries whether it has been fanned out, and a partial index keeps the

@@ -1,4 +1,4 @@
--- Batch segment evaluation and previews (issue 4) ask "which profiles did event X, how often, in
+-- Batch segment evaluation and previews ask "which profiles did event X, how often, in
 -- this window": with only events_profile_time that is a scan of every event of the workspace.
 -- This index answers it from the index alone (profile_id is included), reading the events in the
 -- window and nothing else, once the pages are all-visible (autovacuum on a server; the segment

@@ -19,6 +19,15 @@ export interface BucketLimit {
   backoffMaxMs?: number
 }
 
+/** The three sign-in buckets (see the login throttle). */
+export interface LoginLimits {
+  perIp: BucketLimit
+  /** Per IP and e-mail. */
+  perAccount: BucketLimit
+  /** Per e-mail, whatever the address. */
+  perEmail: BucketLimit
+}
+
 export interface TakeResult {
   ok: boolean
   /** When the bucket is full again (after this attempt when taken). */

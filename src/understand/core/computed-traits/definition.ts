@@ -1,7 +1,7 @@
 /**
  * @module computed/definition
  * Computed trait definitions: an aggregate over a profile's events that pass a filter, over all
- * time or over a sliding window of whole buckets (see README.md in src/segments for semantics).
+ * time or over a sliding window of whole buckets (see README.md in src/understand/core/segments for semantics).
  *
  * @example
  * parseComputedTraitDefinition({

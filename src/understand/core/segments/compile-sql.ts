@@ -1,7 +1,7 @@
 /**
  * @module compile-sql
  * Compiles a segment definition to parameterised Postgres SQL over the schema of
- * `src/store/migrations/0001-core.sql` (+ the helper functions of `0100-segments.sql`).
+ * `src/platform/store/migrations/0001-core.sql` (+ the helper functions of `0100-segments.sql`).
  * Same meaning as evaluate.ts; agreement.test.ts proves it on random data.
  *
  * Rules: `now` is always a parameter (never SQL now()); values only travel as parameters;

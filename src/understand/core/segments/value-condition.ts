@@ -3,7 +3,7 @@
  * Conditions on one JSON value (a trait, an event property, a computed trait value): the zod
  * schema, the in-memory matcher and the SQL compiler, side by side so that the two halves of
  * every rule sit next to each other. The SQL half leans on the helper functions created by
- * `src/store/migrations/0100-segments.sql` (kindred_num, kindred_bool, kindred_fold,
+ * `src/platform/store/migrations/0100-segments.sql` (kindred_num, kindred_bool, kindred_fold,
  * kindred_ts_ms), which implement the same coercions as the functions below.
  *
  * Semantics (identical in both evaluators; see README.md):

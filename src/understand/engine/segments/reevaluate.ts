@@ -8,7 +8,7 @@ import type { Queryable } from '../../../platform/store/db.js'
 import { orderSegments, type StoredSegment } from './definitions.js'
 import { applyMembershipDelta, evaluateSegmentFor } from './membership.js'
 
-/** What changed for one profile (the mutable twin of src/segments ProfileChange). */
+/** What changed for one profile (the mutable twin of src/understand/core/segments ProfileChange). */
 export interface Change {
   traits: Set<string>
   events: Array<{ name: string | null; type: string }>

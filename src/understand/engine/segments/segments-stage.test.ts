@@ -10,7 +10,11 @@ import { createComputedTrait, createSegment } from './segments-service.js'
 import { createSegmentsStage } from './segments-stage.js'
 import { evaluateSegmentBatch } from './membership.js'
 import { loadSegments } from './definitions.js'
-import { compileComputedTraitBackfill, readState, valueOf } from '../../core/computed-traits/index.js'
+import {
+  compileComputedTraitBackfill,
+  readState,
+  valueOf,
+} from '../../core/computed-traits/index.js'
 import { loadComputedTraits } from './definitions.js'
 
 const WS = 'ws_stage'

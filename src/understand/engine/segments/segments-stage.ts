@@ -13,7 +13,11 @@
 import { carriesConsent } from '../../../govern/core/privacy/index.js'
 import type { TraitEvent } from '../../core/computed-traits/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
-import { groupByWorkspace, type ProcessedEvent, type ProcessorStage } from '../../../platform/pipeline/processor.js'
+import {
+  groupByWorkspace,
+  type ProcessedEvent,
+  type ProcessorStage,
+} from '../../../platform/pipeline/processor.js'
 import { updateComputedTraits } from './computed-traits.js'
 import { loadComputedTraits, loadSegments } from './definitions.js'
 import { emptyChange, exitMergedProfiles, reevaluate, type Change } from './reevaluate.js'

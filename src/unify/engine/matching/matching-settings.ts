@@ -5,21 +5,9 @@
 import { z } from 'zod'
 import type { Queryable } from '../../../platform/store/db.js'
 
-/** The compared fields, named so the linkage engine detects their kind from the name. */
-export const MATCH_FIELDS = [
-  'given_name',
-  'surname',
-  'full_name',
-  'street_number',
-  'address',
-  'city',
-  'postcode',
-  'state',
-  'date_of_birth',
-  'email',
-  'phone',
-] as const
-export type MatchField = (typeof MATCH_FIELDS)[number]
+import { MATCH_FIELDS, type MatchField } from '../../core/matching-records.js'
+
+export { MATCH_FIELDS, type MatchField }
 
 /**
  * Trait paths read for each field, first non-empty wins. Covers the Segment spec's identify

@@ -17,12 +17,22 @@ import {
   type DedupeResult,
   type LinkageOptions,
 } from '../../core/identity/linkage/index.js'
-import { pairKey, planMatches, type MatchProfile, type ScoredPair } from '../../core/identity/index.js'
+import {
+  pairKey,
+  planMatches,
+  type MatchProfile,
+  type ScoredPair,
+} from '../../core/identity/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges, type MergeRequest } from './merge.js'
-import { PROFILE_ID_COLUMN, inContentOrder, profileRecord, usedColumns } from '../../core/matching-records.js'
+import {
+  PROFILE_ID_COLUMN,
+  inContentOrder,
+  profileRecord,
+  usedColumns,
+} from '../../core/matching-records.js'
 import { loadMatchingSettings, traitMapping } from './matching-settings.js'
 
 export type RunTrigger = 'manual' | 'schedule' | 'import'

@@ -6,8 +6,16 @@
  */
 import type { Queryable } from '../../../platform/store/db.js'
 import { updateComputedTraits } from '../../../understand/engine/segments/computed-traits.js'
-import { loadComputedTraits, loadSegments } from '../../../understand/engine/segments/definitions.js'
-import { emptyChange, exitMergedProfiles, reevaluate, type Change } from '../../../understand/engine/segments/reevaluate.js'
+import {
+  loadComputedTraits,
+  loadSegments,
+} from '../../../understand/engine/segments/definitions.js'
+import {
+  emptyChange,
+  exitMergedProfiles,
+  reevaluate,
+  type Change,
+} from '../../../understand/engine/segments/reevaluate.js'
 
 export async function syncSegmentsAfterMerges(
   tx: Queryable,

@@ -4,13 +4,8 @@
  * `settings.pii` (cached with the source by auth). One instance per app context, shared by the
  * tracking routes (which apply it) and the privacy routes (which invalidate it on change).
  */
-import {
-  effectivePolicy,
-  sourcePiiSchema,
-  type PiiPolicy,
-  type PiiSettings,
-} from '../core/pii.js'
-import { loadPiiSettings } from './pii-settings.js'
+import { effectivePolicy, sourcePiiSchema, type PiiPolicy, type PiiSettings } from '../core/pii.js'
+import { loadPiiSettings } from '../engine/pii-settings.js'
 import type { Source } from '../../platform/store/repositories/sources-repository.js'
 import type { AppContext } from '../../platform/http/context.js'
 

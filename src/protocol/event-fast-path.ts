@@ -1,7 +1,7 @@
 /**
  * A fast path in front of the zod event schema, for the ingest hot path: it answers "certainly
  * valid" for the common shapes and "ask zod" for everything else (zod then decides and explains).
- * It must never accept what the schema rejects; `fast-check-event.test.ts` checks exactly that
+ * It must never accept what the schema rejects; `event-fast-path.test.ts` checks exactly that
  * with generated inputs. Measured: zod's discriminated union cost ~20× this per event.
  */
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from './limits.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { isCertainlyValidEvent } from './fast-check-event.js'
+import { isCertainlyValidEvent } from './event-fast-path.js'
 import { incomingEventSchema, normalizeEvent, quickCheckEvent } from './event-schema.js'
 
 const str = fc.oneof(
