@@ -9,6 +9,7 @@ import tseslint from 'typescript-eslint'
 const pureLibraries = [
   'zod',
   'node:crypto',
+  'node:buffer',
   'libphonenumber-js',
   'libphonenumber-js/max',
   'ajv',
@@ -124,7 +125,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': restrict(
         layer('protocol imports nothing of ours but protocol.', '^\\.\\./'),
-        layer('protocol imports only zod.', '^(?!\\.|zod$)'),
+        layer('protocol imports only zod and node:buffer.', '^(?!\\.|zod$|node:buffer$)'),
       ),
       'no-restricted-globals': ['error', { name: 'process', message: pureMessage }, 'fetch'],
       'no-restricted-syntax': pureSyntax,

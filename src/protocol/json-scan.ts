@@ -15,6 +15,7 @@
  * reports the syntax error. It never throws. Pure: no I/O.
  * @module
  */
+import { isUtf8 } from 'node:buffer'
 import { MAX_JSON_DEPTH } from './limits.js'
 
 export type JsonScanCode =
@@ -131,6 +132,11 @@ export function scanJson(
     return { code, message, path, offset }
   }
 
+  // A native pass validates all of the UTF-8 first (surrogates encoded as UTF-8 included), so
+  // the string loop below only decodes multi-byte sequences when that pass failed, to say where.
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.length)
+  const utf8 = isUtf8(text)
+
   for (let i = 0; i < len; i++) {
     const c = buf[i] as number
     if (c === QUOTE) {
@@ -142,6 +148,11 @@ export function scanJson(
       }
       let j = start
       while (j < len) {
+        if (utf8) {
+          // Valid UTF-8: only a quote or a backslash matters inside a string.
+          let d = buf[j] as number
+          while (d !== QUOTE && d !== BACKSLASH && j < len) d = buf[++j] as number
+        }
         const d = buf[j] as number
         if (d === QUOTE) break
         if (d === BACKSLASH) {
