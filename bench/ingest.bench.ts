@@ -183,6 +183,15 @@ Before/after ADR 0005 (the log keeps request bodies as sent; batch events are ch
 rebuilt), median (range) of 3 rounds of bare / before / after servers side by side on 2026-11-25:
 CPU ratio 0.338 → 0.446 for batches (Kindred 14.6 (14.0–14.9) → 11.1 (10.3–12.6) µs/event, bare
 4.9), 0.318 → 0.327 for single events (HTTP, not JSON, dominates them).
+
+Before/after the ingest hardening and the capability layout, 2 rounds of 5 s each per build, side
+by side on 2026-12-03 on a machine loaded by other jobs (so CPU per event, not throughput): the
+hardening (one scan of every body for depth, surrogates, UTF-8 and numbers; body and header time
+limits; a per-e-mail sign-in bucket) took batches from 4.95 / 5.61 to 7.74 / 6.39 µs per event and
+single events from 76 / 88 to 100 / 103 µs; the layout move then changed nothing beyond noise
+(7.22 / 7.86 and 90 / 97 µs). The scan itself went from 199 to 91 µs per 51 KB batch (a native
+UTF-8 check and a tight string loop), against 212 µs for \`JSON.parse\` of the same body. End-to-end processing (\`bench:processing\`, 30,000 events, role \`all\`)
+cost 212 ms of CPU per 1,000 events before the move and 202 / 221 ms after, in the same run.
 `
   writeResult('ingest', results, md)
   renderBenchmarks()
