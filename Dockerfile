@@ -3,18 +3,21 @@
 #   docker build -t kindred .
 #   docker run -e DATABASE_URL=… -e KINDRED_EVENT_LOG=nats://… kindred start --role ingest
 
-# --- build: full install, console bundle -------------------------------------------------------
+# --- build: full install (the console workspace's React, Mantine, Vite…), console bundle ----------
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY console/package.json ./console/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build:console
 
-# --- runtime deps only ---------------------------------------------------------------------------
+# --- runtime deps only: the console's packages are dev dependencies of its workspace, so they ----
+# stay out; the workspace's package.json is still needed for the lockfile to match.
 FROM node:20-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY console/package.json ./console/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -------------------------------------------------------------------------------------

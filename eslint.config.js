@@ -203,4 +203,24 @@ export default tseslint.config(
     ignores: tests,
     rules: { 'no-restricted-imports': restrict(testingImport) },
   },
+  // The console shares the server's types, never its code: a value import would bundle server
+  // modules (and their Node built-ins) into the browser. Its tests may parse with server schemas.
+  {
+    files: ['console/src/**/*.ts', 'console/src/**/*.tsx'],
+    ignores: tests,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+src/',
+              allowTypeImports: true,
+              message: 'The console imports only types from the server (`import type`).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

@@ -37,7 +37,7 @@ const IdentityReviewPage = lazy(() =>
   import('./pages/identity-review.js').then((m) => ({ default: m.IdentityReviewPage })),
 )
 const ProfileDetailPage = lazy(() =>
-  import('./pages/profile-detail.js').then((m) => ({ default: m.ProfileDetailPage })),
+  import('./pages/profile/index.js').then((m) => ({ default: m.ProfileDetailPage })),
 )
 const ProfilesPage = lazy(() =>
   import('./pages/profiles.js').then((m) => ({ default: m.ProfilesPage })),

@@ -1,4 +1,32 @@
-/** Shapes of the admin API's answers, as the console reads them (see console/README.md). */
+/**
+ * Shapes of the admin API's answers, as the console reads them (see console/README.md). Where the
+ * server exports the type of what a route answers, it is imported from there (types only, so no
+ * server code reaches the bundle) and a change on the server fails the console's typecheck; the
+ * rest are read models the server builds inline and are declared here.
+ */
+import type { FieldIssue } from '../../../src/protocol/errors.js'
+import type { EventType } from '../../../src/protocol/event-schema.js'
+import type { UserRole } from '../../../src/protocol/scopes.js'
+import type { LiveMessage } from '../../../src/platform/http/live-feed.js'
+import type { ApiKey } from '../../../src/platform/store/repositories/api-keys-repository.js'
+import type { AuditEntry } from '../../../src/platform/store/repositories/audit-repository.js'
+import type { Source } from '../../../src/platform/store/repositories/sources-repository.js'
+import type { Member } from '../../../src/platform/store/repositories/users-repository.js'
+import type { Workspace as WorkspaceRecord } from '../../../src/platform/store/repositories/workspaces-repository.js'
+import type { DestinationActionsInput } from '../../../src/activate/core/destination-config.js'
+import type { ConsentSource } from '../../../src/govern/core/privacy/consent-policy.js'
+import type { ConsentStatus } from '../../../src/govern/core/privacy/consent-settings.js'
+import type { SegmentPreview } from '../../../src/understand/engine/segments/segments-service.js'
+import type { computedTraitView } from '../../../src/understand/http/computed-trait-routes.js'
+import type { segmentView } from '../../../src/understand/http/segment-routes.js'
+
+export type { AuditEntry, ConsentSource, ConsentStatus, EventType, Member, SegmentPreview, Source }
+export type Role = UserRole
+/**
+ * What a destination does: forward events (filtered, mapped), upsert profiles, sync segments. The
+ * console edits what it sends (defaults unapplied), and what the server answers is one of those.
+ */
+export type DestinationActions = DestinationActionsInput
 
 export interface Page<T> {
   data: T[]
@@ -15,8 +43,6 @@ export interface Me {
   workspaces?: Array<{ workspaceId: string; workspaceName: string; role: Role }>
 }
 
-export type Role = 'owner' | 'admin' | 'editor' | 'viewer'
-
 export interface LoginResult {
   token: string
   expiresAt: string
@@ -24,41 +50,14 @@ export interface LoginResult {
   workspaces: Array<{ workspaceId: string; workspaceName: string; role: Role }>
 }
 
-export interface Member {
-  id: string
-  email: string
-  name: string | null
-  role: Role
-  createdAt: string
-}
-
-export interface ApiKeyInfo {
-  id: string
-  name: string
-  keyPrefix: string
-  scopes: string[]
-  createdAt: string
-  createdBy: string | null
-}
+/** `GET /api/v1/api-keys`: a key without its hash, revocation or origin. */
+export type ApiKeyInfo = Pick<
+  ApiKey,
+  'id' | 'name' | 'keyPrefix' | 'scopes' | 'createdAt' | 'createdBy'
+>
 
 export interface CreatedApiKey extends ApiKeyInfo {
   secret: string
-}
-
-export interface AuditEntry {
-  id: string
-  at: string
-  actorKind: string
-  actorId: string | null
-  actorLabel: string | null
-  action: string
-  targetType: string | null
-  targetId: string | null
-  outcome: 'success' | 'failure' | 'denied'
-  status: number | null
-  before: unknown
-  after: unknown
-  ip: string | null
 }
 
 export interface ScopeInfo {
@@ -66,35 +65,18 @@ export interface ScopeInfo {
   description: string
 }
 
-export interface Workspace {
-  id: string
-  name: string
-}
-
-export interface Source {
-  id: string
-  name: string
-  writeKeyPrefix: string
-  createdAt: string
-  updatedAt: string
-}
+/** `GET /api/v1/workspaces`. */
+export type Workspace = Pick<WorkspaceRecord, 'id' | 'name'>
 
 export interface CreatedSource extends Source {
   writeKey: string
 }
 
-export interface ValidationIssue {
-  index?: number
-  path: string | Array<string | number>
-  message: string
-  code: string
-}
+export type ValidationIssue = FieldIssue
 
-export interface LiveEvent {
-  receivedAt: string
-  status: 'accepted' | 'rejected'
+/** One message of the live debugger's stream; the event is whatever JSON object was sent. */
+export interface LiveEvent extends Omit<LiveMessage, 'event'> {
   event: Record<string, unknown> | null
-  errors?: ValidationIssue[]
 }
 
 export interface Identity {
@@ -123,8 +105,6 @@ export interface ProfileDetail extends ProfileSummary {
   mergedInto?: string | null
 }
 
-export type ConsentStatus = 'granted' | 'denied'
-
 /** `GET /profiles/:id/consent`: state per configured purpose and the history of decisions. */
 export interface ProfileConsent {
   profileId: string
@@ -134,7 +114,7 @@ export interface ProfileConsent {
     /** Whether destinations of this purpose may receive this person (the default decides unknown). */
     allowed: boolean
     updatedAt: string | null
-    source: 'event' | 'api' | 'import' | null
+    source: ConsentSource | null
     sourceId: string | null
     proof: string | null
   }>
@@ -142,7 +122,7 @@ export interface ProfileConsent {
     id: string
     purpose: string
     status: ConsentStatus
-    source: 'event' | 'api' | 'import'
+    source: ConsentSource
     sourceId: string | null
     proof: string
     details: Record<string, unknown>
@@ -200,30 +180,9 @@ export interface TraitProvenance extends Provenance {
   conflicts?: Array<{ value: unknown; count?: number; first?: Provenance; last?: Provenance }>
 }
 
-export interface Segment {
-  id: string
-  name: string
-  description?: string
-  definition: unknown
-  size?: number
-  createdAt?: string
-  updatedAt?: string
-}
+export type Segment = ReturnType<typeof segmentView>
 
-export interface SegmentPreview {
-  count: number
-  sample: ProfileSummary[]
-  tookMs?: number
-}
-
-export interface ComputedTrait {
-  id: string
-  name: string
-  description?: string
-  definition: unknown
-  createdAt?: string
-  updatedAt?: string
-}
+export type ComputedTrait = ReturnType<typeof computedTraitView>
 
 export interface JsonSchema {
   type?: string | string[]
@@ -256,19 +215,6 @@ export interface CatalogEntry {
   actions?: Array<string | { id: string; name?: string; description?: string }>
   settingsSchema?: JsonSchema
   secretFields?: string[]
-}
-
-/** What a destination does: forward events (filtered, mapped), upsert profiles, sync segments. */
-export interface DestinationActions {
-  forwardEvents?: {
-    events?: string[]
-    types?: string[]
-    where?: Array<{ path: string; op: string; value?: unknown }>
-    /** Target path ← source path. */
-    mapping?: Record<string, string>
-  }
-  upsertProfiles?: boolean
-  syncAudience?: { segmentIds: string[]; mirror?: boolean }
 }
 
 export interface Destination {

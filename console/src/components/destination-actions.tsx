@@ -16,9 +16,9 @@ import {
 } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { api } from '../api/client.js'
-import type { DestinationActions, Page, Segment } from '../api/types.js'
+import type { DestinationActions, EventType, Page, Segment } from '../api/types.js'
 
-const eventTypes = ['track', 'identify', 'page', 'screen', 'group', 'alias']
+const eventTypes: EventType[] = ['track', 'identify', 'page', 'screen', 'group', 'alias']
 
 export function supportedActions(actions: unknown): string[] {
   if (!Array.isArray(actions)) return ['forwardEvents', 'upsertProfiles', 'syncAudience']
@@ -87,7 +87,13 @@ export function ActionsEditor({
                   data={eventTypes}
                   value={forward.types ?? []}
                   onChange={(types) =>
-                    set({ forwardEvents: { ...forward, types: types.length ? types : undefined } })
+                    set({
+                      forwardEvents: {
+                        ...forward,
+                        // The choices are eventTypes, so every value is one.
+                        types: types.length ? (types as EventType[]) : undefined,
+                      },
+                    })
                   }
                 />
               </Group>

@@ -1,67 +1,42 @@
 /**
- * The segment definition tree the no-code builder edits: nodes tagged by `kind`, matching the
- * segment engine's definition schema (`GET /api/v1/segments/schema`). Pure, immutable updates
- * addressed by a path of child indexes, so the builder's editing is unit-tested.
+ * The segment definition tree the no-code builder edits: the segment engine's own node types
+ * (`src/understand/core/segments/definition.ts`, also published as `GET /api/v1/segments/schema`).
+ * Pure, immutable updates addressed by a path of child indexes, so the builder's editing is
+ * unit-tested.
  */
 
-export type TimeUnit = 'minutes' | 'hours' | 'days' | 'weeks'
-export type Scalar = string | number | boolean
+// The engine's own types (z.infer of its zod schemas), imported as types only: the builder edits
+// exactly what the server parses, and the bundle carries none of the server's code.
+import type {
+  CountCondition,
+  EventFilter,
+  EventWindow,
+  PropertyFilter,
+  SegmentNode,
+} from '../../../src/understand/core/segments/definition.js'
+import type {
+  DatePoint,
+  Duration,
+  PathRef,
+  Scalar,
+  TimeUnit,
+  ValueCondition,
+} from '../../../src/understand/core/segments/value-condition.js'
 
-export interface Duration {
-  amount: number
-  unit: TimeUnit
+export type {
+  DatePoint,
+  Duration,
+  EventFilter,
+  EventWindow,
+  PathRef,
+  PropertyFilter,
+  Scalar,
+  SegmentNode,
+  TimeUnit,
+  ValueCondition,
 }
-
-export type DatePoint =
-  | { kind: 'absolute'; at: string }
-  | { kind: 'relative'; amount: number; unit: TimeUnit; direction?: 'ago' | 'from_now' }
-
-/** A condition on one JSON value (trait, event property, computed trait value). */
-export type ValueCondition =
-  | { op: 'eq' | 'neq'; value: Scalar; ignoreCase?: boolean }
-  | { op: 'in' | 'not_in'; values: Scalar[]; ignoreCase?: boolean }
-  | { op: 'contains' | 'not_contains' | 'starts_with'; value: string; ignoreCase?: boolean }
-  | { op: 'gt' | 'gte' | 'lt' | 'lte'; value: number }
-  | { op: 'between'; min: number; max: number }
-  | { op: 'exists' | 'not_exists' | 'is_true' | 'is_false' }
-  | { op: 'date_within_last'; amount: number; unit: TimeUnit }
-  | { op: 'date_before' | 'date_after'; date: DatePoint }
-
 export type ValueOp = ValueCondition['op']
-export type CountOp = 'gte' | 'lte' | 'eq'
-
-export type EventWindow =
-  ({ kind: 'last' } & Duration) | { kind: 'between'; from: string; to: string }
-
-/** A trait or property reference: a key, or a path into nested values. */
-export type PathRef = string | string[]
-
-export interface PropertyFilter {
-  property: PathRef
-  condition: ValueCondition
-}
-
-export interface EventFilter {
-  event?: string
-  type?: 'track' | 'page' | 'screen' | 'identify' | 'group' | 'alias'
-  where?: PropertyFilter[]
-}
-
-export type SegmentNode =
-  | { kind: 'and'; children: SegmentNode[] }
-  | { kind: 'or'; children: SegmentNode[] }
-  | { kind: 'not'; child: SegmentNode }
-  | { kind: 'trait'; trait: PathRef; condition: ValueCondition }
-  | (EventFilter & {
-      kind: 'event'
-      performed?: boolean
-      count?: { op: CountOp; value: number }
-      window?: EventWindow
-    })
-  | { kind: 'computed_trait'; id: string; condition: ValueCondition }
-  | { kind: 'segment'; id: string; member?: boolean }
-  | { kind: 'funnel'; steps: EventFilter[]; within: Duration; window?: EventWindow }
-  | { kind: 'consent'; purpose: string; status: 'granted' | 'denied' }
+export type CountOp = CountCondition['op']
 
 export type NodeKind = SegmentNode['kind']
 export type ConditionKind = Exclude<NodeKind, 'and' | 'or' | 'not'>

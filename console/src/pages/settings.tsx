@@ -34,6 +34,7 @@ import type {
 import { CopyField } from '../components/copy-field.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { formatTime } from '../lib/format.js'
 
 const ROLES: Array<{ value: Role; label: string }> = [
@@ -301,57 +302,50 @@ function KeysTab() {
   return (
     <Stack>
       <QueryView query={keys} what="API keys">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty
-              icon="link"
-              title="No API keys yet"
-              description="Create a key for a script or a server: it gets only the scopes you pick."
-            />
-          ) : (
-            <Table withTableBorder verticalSpacing="sm" data-testid="keys-table">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Key</Table.Th>
-                  <Table.Th>Scopes</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.data.map((k) => (
-                  <Table.Tr key={k.id}>
-                    <Table.Td>{k.name}</Table.Td>
-                    <Table.Td>
-                      <Code>{k.keyPrefix}…</Code>
-                    </Table.Td>
-                    <Table.Td>
-                      <Group gap={4}>
-                        {k.scopes.map((s) => (
-                          <Badge key={s} variant="light" size="sm">
-                            {s}
-                          </Badge>
-                        ))}
-                      </Group>
-                    </Table.Td>
-                    <Table.Td>{formatTime(k.createdAt)}</Table.Td>
-                    <Table.Td ta="right">
-                      <Button
-                        size="xs"
-                        variant="subtle"
-                        color="red"
-                        onClick={() => revoke.mutate(k.id)}
-                      >
-                        Revoke
-                      </Button>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )
-        }
+        {(page) => (
+          <ResourceTable
+            rows={page.data}
+            rowKey={(k) => k.id}
+            testId="keys-table"
+            empty={
+              <Empty
+                icon="link"
+                title="No API keys yet"
+                description="Create a key for a script or a server: it gets only the scopes you pick."
+              />
+            }
+            columns={[
+              { title: 'Name', render: (k) => k.name },
+              { title: 'Key', render: (k) => <Code>{k.keyPrefix}…</Code> },
+              {
+                title: 'Scopes',
+                render: (k) => (
+                  <Group gap={4}>
+                    {k.scopes.map((s) => (
+                      <Badge key={s} variant="light" size="sm">
+                        {s}
+                      </Badge>
+                    ))}
+                  </Group>
+                ),
+              },
+              { title: 'Created', render: (k) => formatTime(k.createdAt) },
+              {
+                align: 'right',
+                render: (k) => (
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    color="red"
+                    onClick={() => revoke.mutate(k.id)}
+                  >
+                    Revoke
+                  </Button>
+                ),
+              },
+            ]}
+          />
+        )}
       </QueryView>
       <form onSubmit={submit}>
         <Group align="flex-end">

@@ -6,7 +6,6 @@ import {
   Group,
   Modal,
   Stack,
-  Table,
   Tabs,
   Text,
   TextInput,
@@ -18,6 +17,7 @@ import type { CreatedSource, Page, Source } from '../api/types.js'
 import { CopyField } from '../components/copy-field.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, QueryView } from '../components/states.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { formatTime } from '../lib/format.js'
 import { Link, navigate } from '../lib/router.js'
 import { sourceSnippets } from '../lib/snippets.js'
@@ -41,57 +41,42 @@ export function SourcesPage() {
         }
       />
       <QueryView query={sources} what="Sources">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty
-              icon="sources"
-              title="No sources yet"
-              description="Create a source to get a write key, then send events with curl, analytics-node or analytics.js."
-              action={<Button onClick={() => setCreating(true)}>Create your first source</Button>}
-            />
-          ) : (
-            <Table
-              highlightOnHover
-              withTableBorder
-              verticalSpacing="sm"
-              data-testid="sources-table"
-            >
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Write key</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.data.map((source) => (
-                  <Table.Tr key={source.id}>
-                    <Table.Td>
-                      <Anchor component={Link} to={`/sources/${source.id}`} fw={600}>
-                        {source.name}
-                      </Anchor>
-                    </Table.Td>
-                    <Table.Td>
-                      <Code>{source.writeKeyPrefix}…</Code>
-                    </Table.Td>
-                    <Table.Td>{formatTime(source.createdAt)}</Table.Td>
-                    <Table.Td ta="right">
-                      <Button
-                        size="xs"
-                        variant="light"
-                        component={Link}
-                        to={`/sources/${source.id}`}
-                      >
-                        Live events
-                      </Button>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )
-        }
+        {(page) => (
+          <ResourceTable
+            rows={page.data}
+            rowKey={(source) => source.id}
+            testId="sources-table"
+            highlightOnHover
+            empty={
+              <Empty
+                icon="sources"
+                title="No sources yet"
+                description="Create a source to get a write key, then send events with curl, analytics-node or analytics.js."
+                action={<Button onClick={() => setCreating(true)}>Create your first source</Button>}
+              />
+            }
+            columns={[
+              {
+                title: 'Name',
+                render: (source) => (
+                  <Anchor component={Link} to={`/sources/${source.id}`} fw={600}>
+                    {source.name}
+                  </Anchor>
+                ),
+              },
+              { title: 'Write key', render: (source) => <Code>{source.writeKeyPrefix}…</Code> },
+              { title: 'Created', render: (source) => formatTime(source.createdAt) },
+              {
+                align: 'right',
+                render: (source) => (
+                  <Button size="xs" variant="light" component={Link} to={`/sources/${source.id}`}>
+                    Live events
+                  </Button>
+                ),
+              },
+            ]}
+          />
+        )}
       </QueryView>
       <CreateSourceModal
         opened={creating}

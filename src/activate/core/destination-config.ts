@@ -53,6 +53,8 @@ export const actionsSchema = z.object({
     .optional(),
 })
 export type DestinationActions = z.infer<typeof actionsSchema>
+/** What a client may send: defaults (`syncAudience.mirror`) not yet applied. */
+export type DestinationActionsInput = z.input<typeof actionsSchema>
 
 export function getPath(value: unknown, path: string): unknown {
   let cur: unknown = value

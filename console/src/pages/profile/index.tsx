@@ -1,0 +1,198 @@
+/**
+ * Profile 360: the header and split action, the cards (traits, computed traits, segments,
+ * consent) and the tabs (timeline, identity graph, identities, merges), one file each.
+ */
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Code,
+  Grid,
+  Group,
+  Paper,
+  Stack,
+  Tabs,
+  Text,
+  Title,
+  Tooltip,
+} from '@mantine/core'
+import { useQuery } from '@tanstack/react-query'
+import { useState, type ReactNode } from 'react'
+import { api, isNotFound } from '../../api/client.js'
+import type { Identity, IdentityDetail, Merge, Page, ProfileDetail } from '../../api/types.js'
+import { ConsentPanel } from '../../components/consent-panel.js'
+import { IdentityGraph } from '../../components/identity-graph.js'
+import { Empty, Loading, QueryView } from '../../components/states.js'
+import { formatTime, profileName } from '../../lib/format.js'
+import { Link } from '../../lib/router.js'
+import { profilePath } from './profile-path.js'
+import { TraitsCard } from './traits.js'
+import { ComputedTraits } from './computed-traits.js'
+import { Segments } from './segments.js'
+import { Timeline } from './timeline.js'
+import { Identities } from './identities.js'
+import { Merges } from './merges.js'
+import { SplitModal } from './split-modal.js'
+
+export function ProfileDetailPage({ id }: { id: string }) {
+  const profile = useQuery({
+    queryKey: ['profile', id],
+    queryFn: () => api<ProfileDetail>(profilePath(id)),
+  })
+  if (profile.isError && isNotFound(profile.error))
+    return (
+      <Empty
+        icon="profiles"
+        title="Profile not found"
+        description="It may have been deleted, or the link is wrong. Search for the person on the Profiles page."
+        action={
+          <Button component={Link} to="/profiles">
+            Search profiles
+          </Button>
+        }
+      />
+    )
+  return (
+    <QueryView query={profile} what="Profiles">
+      {(p) => <Profile360 profile={p} />}
+    </QueryView>
+  )
+}
+
+function Profile360({ profile }: { profile: ProfileDetail }) {
+  const id = profile.id
+  const identities = useQuery({
+    queryKey: ['profile', id, 'identities'],
+    queryFn: () => api<Page<IdentityDetail>>(profilePath(id, '/identities')),
+  })
+  const merges = useQuery({
+    queryKey: ['profile', id, 'merges'],
+    queryFn: () => api<Page<Merge>>(profilePath(id, '/merges')),
+  })
+  const [splitting, setSplitting] = useState(false)
+  const identityList: Identity[] = identities.data?.data ?? profile.identities
+  return (
+    <Stack gap="lg" data-testid="profile-360">
+      <Group justify="space-between" align="flex-start" wrap="nowrap">
+        <Stack gap={4}>
+          <Anchor component={Link} to="/profiles" size="sm">
+            ← Profiles
+          </Anchor>
+          <Title order={2} data-testid="profile-name">
+            {profileName(profile)}
+          </Title>
+          <Text size="sm" c="dimmed">
+            <Code>{profile.id}</Code> · first seen {formatTime(profile.createdAt)} · updated{' '}
+            {formatTime(profile.updatedAt)}
+          </Text>
+          <Group gap={4} mt={4}>
+            {profile.identities.map((i) => (
+              <Badge key={`${i.type}:${i.value}`} variant="light" tt="none">
+                {i.type}: {i.value}
+              </Badge>
+            ))}
+          </Group>
+        </Stack>
+        <Tooltip label="Move some identifiers (and their events) to a new, separate profile">
+          <Button
+            variant="default"
+            onClick={() => setSplitting(true)}
+            disabled={identityList.length < 2}
+          >
+            Split profile…
+          </Button>
+        </Tooltip>
+      </Group>
+      {profile.mergedInto ? (
+        <Alert color="grape" title="This profile was merged">
+          It now lives in{' '}
+          <Anchor component={Link} to={profilePath(profile.mergedInto)}>
+            {profile.mergedInto}
+          </Anchor>
+          . New events land there.
+        </Alert>
+      ) : null}
+      <Grid gap="lg">
+        <Grid.Col span={{ base: 12, lg: 5 }}>
+          <Stack gap="lg">
+            <Section title="Traits" hint="Golden record, with where each value came from">
+              <TraitsCard profile={profile} />
+            </Section>
+            <Section title="Computed traits">
+              <ComputedTraits profile={profile} />
+            </Section>
+            <Section title="Segments">
+              <Segments profile={profile} />
+            </Section>
+            <Section title="Consent">
+              <ConsentPanel profileId={profile.id} />
+            </Section>
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 7 }}>
+          <Paper withBorder p="md">
+            <Tabs defaultValue="timeline" keepMounted={false}>
+              <Tabs.List mb="md">
+                <Tabs.Tab value="timeline">Event timeline</Tabs.Tab>
+                <Tabs.Tab value="graph" data-testid="tab-graph">
+                  Identity graph
+                </Tabs.Tab>
+                <Tabs.Tab value="identities">Identities</Tabs.Tab>
+                <Tabs.Tab value="merges">Merge history</Tabs.Tab>
+              </Tabs.List>
+              <Tabs.Panel value="timeline">
+                <Timeline profileId={id} />
+              </Tabs.Panel>
+              <Tabs.Panel value="graph">
+                {merges.isPending || identities.isPending ? (
+                  <Loading />
+                ) : (
+                  <Stack gap="xs">
+                    <IdentityGraph
+                      profileId={id}
+                      identities={identityList}
+                      merges={merges.data?.data ?? []}
+                    />
+                    <Text size="xs" c="dimmed">
+                      Grey lines link identifiers to this profile; purple arrows are merges between
+                      profiles (click a merged profile to open it). Drag to move, scroll to zoom.
+                    </Text>
+                  </Stack>
+                )}
+              </Tabs.Panel>
+              <Tabs.Panel value="identities">
+                <Identities query={identities} fallback={profile.identities} />
+              </Tabs.Panel>
+              <Tabs.Panel value="merges">
+                <Merges query={merges} profileId={id} />
+              </Tabs.Panel>
+            </Tabs>
+          </Paper>
+        </Grid.Col>
+      </Grid>
+      <SplitModal
+        opened={splitting}
+        onClose={() => setSplitting(false)}
+        profileId={id}
+        identities={identityList}
+      />
+    </Stack>
+  )
+}
+
+function Section({ title, hint, children }: { title: string; hint?: string; children: ReactNode }) {
+  return (
+    <Paper withBorder p="md">
+      <Group justify="space-between" mb="xs">
+        <Title order={4}>{title}</Title>
+        {hint ? (
+          <Text size="xs" c="dimmed">
+            {hint}
+          </Text>
+        ) : null}
+      </Group>
+      {children}
+    </Paper>
+  )
+}
