@@ -35,7 +35,8 @@ import {
 import { createIdentitySettingsCache } from '../unify/engine/identity-settings.js'
 import { createIdentityCache } from '../unify/core/identity-cache.js'
 import { createIdentityStage } from '../unify/engine/identity-stage.js'
-import { registerProfileRoutes } from '../unify/http/profile-routes.js'
+import { profileRoutes } from '../unify/http/profile-routes.js'
+import { identityRulesRoutes } from '../unify/http/identity-rules-routes.js'
 import { registerStatsRoutes } from '../understand/http/stats-routes.js'
 import type { KindredModule, ModuleFactory } from '../platform/module.js'
 import { consentModule } from '../govern/consent-module.js'
@@ -275,7 +276,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       logger,
       clock: () => new Date(),
       processorHealth: processor?.health,
-      newId: (kind) => newId(kind === 'message' ? 'message' : kind),
+      newId: (kind) => newId(kind),
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
         consoleDir: options.consoleDir ?? defaultConsoleDir,
@@ -289,7 +290,8 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       registerTrackingRoutes,
       registerSourcesRoutes,
       registerAccessRoutes,
-      (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
+      identityRulesRoutes({ identitySettings }),
+      profileRoutes({ identitySettings }),
       registerStatsRoutes,
       ...modules.flatMap((m) => m.routes ?? []),
       ...(options.routes ?? []),
