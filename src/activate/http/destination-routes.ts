@@ -191,7 +191,7 @@ export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
     registerDestinationRoutes(app, ctx, auth, deps)
 }
 
-export function registerDestinationRoutes(
+function registerDestinationRoutes(
   app: FastifyInstance,
   ctx: AppContext,
   auth: Auth,

@@ -17,6 +17,7 @@ import { compilePlan, trackingPlanSchema, type Violation } from '../core/trackin
 import { deletePlan, getPlan, savePlan } from '../engine/tracking-plans.js'
 import { storedPayload } from '../engine/quality-filter.js'
 import { sourcesRepository } from '../../platform/store/repositories/sources-repository.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
@@ -70,7 +71,7 @@ function decodeCursor(cursor: string | undefined): [string, string] | undefined 
   throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass back nextCursor unchanged')
 }
 
-export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   async function sourceOf(workspaceId: string, id: string) {
     const source = await sourcesRepository.get(ctx.db, workspaceId, id)
     if (!source) throw notFound(`source ${id}`)
@@ -348,4 +349,8 @@ export function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, aut
 function shownPayload(row: { payload: unknown; payload_text: string | null }): unknown {
   const payload = storedPayload(row)
   return nestsDeeperThan(payload, MAX_JSON_DEPTH) ? row.payload_text : payload
+}
+
+export function qualityRoutes(): RouteModule {
+  return registerQualityRoutes
 }

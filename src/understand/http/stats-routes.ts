@@ -3,6 +3,7 @@
  * share, merges per day, segment sizes, delivery success per destination, data quality.
  */
 import type { FastifyInstance } from 'fastify'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 
@@ -11,7 +12,7 @@ async function tableExists(ctx: AppContext, name: string): Promise<boolean> {
   return res.rows[0]?.t !== null && res.rows[0]?.t !== undefined
 }
 
-export function registerStatsRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+function registerStatsRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   app.get('/api/v1/stats/overview', async (req) => {
     const { workspaceId } = await auth.admin(req, 'read:profiles')
     const now = ctx.clock()
@@ -99,4 +100,8 @@ export function registerStatsRoutes(app: FastifyInstance, ctx: AppContext, auth:
       },
     }
   })
+}
+
+export function statsRoutes(): RouteModule {
+  return registerStatsRoutes
 }
