@@ -21,6 +21,7 @@ import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
+import { savePiiSettings } from '../../govern/engine/pii-settings.js'
 import { loadPiiSettings, piiPoliciesFor } from '../../govern/http/pii-policies.js'
 
 const DAY_MS = 86_400_000
@@ -327,17 +328,9 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
   app.put('/api/v1/privacy/pii', async (req) => {
     const { workspaceId } = await auth.admin(req, 'write:privacy')
     const body = jsonBody(req, putPiiBody)
-    const current = await loadPiiSettings(ctx.db, workspaceId)
-    const salt = body.hashSalt === undefined ? current.hashSalt : (body.hashSalt ?? undefined)
-    const next = { ...body, ...(salt === undefined ? {} : { hashSalt: salt }) }
-    if (salt === undefined) delete next.hashSalt
-    const res = await ctx.db.query(
-      `UPDATE workspaces SET settings = jsonb_set(settings, '{pii}', $2::jsonb) WHERE id = $1`,
-      [workspaceId, JSON.stringify(next)],
-    )
-    if (res.rowCount === 0) throw notFound(`workspace ${workspaceId}`)
+    const saved = await savePiiSettings(ctx.db, workspaceId, body)
     piiPoliciesFor(ctx).invalidate(workspaceId)
-    const { hashSalt, ...rest } = piiSettingsSchema.parse(next)
+    const { hashSalt, ...rest } = saved
     return { ...rest, hasHashSalt: hashSalt !== undefined }
   })
 }
