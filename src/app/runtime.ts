@@ -14,8 +14,8 @@ import { logSafeError } from '../platform/http/log-safe-error.js'
 import type { EventLog } from '../platform/stream/event-log.js'
 import { createApp, type RouteModule } from '../platform/http/app.js'
 import { registerTrackingRoutes } from '../collect/http/tracking-routes.js'
-import { registerSourcesRoutes } from '../collect/http/sources-routes.js'
-import { registerAccessRoutes } from '../govern/http/access-routes.js'
+import { sourcesRoutes } from '../collect/http/sources-routes.js'
+import { accessRoutes } from '../govern/http/access.js'
 import { createLiveFeed } from '../platform/http/live-feed.js'
 import { createRateLimiter } from '../platform/http/rate-limiter.js'
 import type { AppContext } from '../platform/http/context.js'
@@ -35,8 +35,9 @@ import {
 import { createIdentitySettingsCache } from '../unify/engine/identity-settings.js'
 import { createIdentityCache } from '../unify/core/identity-cache.js'
 import { createIdentityStage } from '../unify/engine/identity-stage.js'
-import { registerProfileRoutes } from '../unify/http/profile-routes.js'
-import { registerStatsRoutes } from '../understand/http/stats-routes.js'
+import { profileRoutes } from '../unify/http/profile-routes.js'
+import { identityRulesRoutes } from '../unify/http/identity-rules-routes.js'
+import { statsRoutes } from '../understand/http/stats-routes.js'
 import type { KindredModule, ModuleFactory } from '../platform/module.js'
 import { consentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
@@ -275,7 +276,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       logger,
       clock: () => new Date(),
       processorHealth: processor?.health,
-      newId: (kind) => newId(kind === 'message' ? 'message' : kind),
+      newId: (kind) => newId(kind),
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
         consoleDir: options.consoleDir ?? defaultConsoleDir,
@@ -287,10 +288,11 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     }
     const app = await createApp(ctx, [
       registerTrackingRoutes,
-      registerSourcesRoutes,
-      registerAccessRoutes,
-      (f, c, a) => registerProfileRoutes(f, c, a, identitySettings),
-      registerStatsRoutes,
+      sourcesRoutes(),
+      ...accessRoutes(),
+      identityRulesRoutes({ identitySettings }),
+      profileRoutes({ identitySettings }),
+      statsRoutes(),
       ...modules.flatMap((m) => m.routes ?? []),
       ...(options.routes ?? []),
     ])

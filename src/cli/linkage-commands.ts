@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util'
 import { parse } from 'csv-parse'
 import { stringify } from 'csv-stringify'
 import { z } from 'zod'
+import { DomainError } from '../protocol/errors.js'
 import {
   dedupeRecords,
   linkRecords,
@@ -28,13 +29,9 @@ export type LinkageCliErrorCode =
   | 'LINKAGE_INPUT_UNREADABLE'
 
 /** A CLI-level failure with a stable code and a message telling the user what to fix. */
-export class LinkageCliError extends Error {
-  override readonly name = 'LinkageCliError'
-  constructor(
-    readonly code: LinkageCliErrorCode | LinkageError['code'],
-    message: string,
-  ) {
-    super(message)
+export class LinkageCliError extends DomainError<LinkageCliErrorCode | LinkageError['code']> {
+  constructor(code: LinkageCliErrorCode | LinkageError['code'], message: string) {
+    super('invalid_input', code, message)
   }
 }
 

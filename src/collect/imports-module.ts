@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { registerImportRoutes } from './http/import-routes.js'
+import { importRoutes } from './http/import-routes.js'
 import { resumeInterrupted, type RunningImport } from './engine/imports/background-runs.js'
 import type { ModuleFactory } from '../platform/module.js'
 
@@ -36,10 +36,10 @@ export const importsModule: ModuleFactory = (deps) => {
   return {
     name: 'imports',
     routes: [
-      (app, _ctx, auth) => {
+      (app, ctx, auth) => {
         // Before the event log closes (the runtime closes HTTP first): stop runs at a checkpoint.
         app.addHook('onClose', stopRuns)
-        registerImportRoutes(app, auth, runDeps)
+        importRoutes(runDeps)(app, ctx, auth)
       },
     ],
     async start() {

@@ -5,7 +5,7 @@
  */
 import { Counter } from 'prom-client'
 import { createPlanCache } from './core/tracking-plan.js'
-import { registerQualityRoutes } from './http/quality-routes.js'
+import { qualityRoutes } from './http/quality-routes.js'
 import { createQualityFilter, quarantine } from './engine/quality-filter.js'
 import { createRetentionScheduler, type RetentionScheduler } from '../govern/engine/retention.js'
 import type { ModuleFactory } from '../platform/module.js'
@@ -38,7 +38,7 @@ export function createQualityModule(options: QualityModuleOptions = {}): ModuleF
     return {
       name: 'quality',
       filters: [createQualityFilter({ plans: createPlanCache(), violations, clock: deps.clock })],
-      routes: [registerQualityRoutes],
+      routes: [qualityRoutes()],
       onPoison: (tx, poison) =>
         quarantine(
           tx,

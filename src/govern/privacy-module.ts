@@ -4,7 +4,6 @@
  * deleted person from being recreated by events still in the log. Ingest's suppression check is
  * the store-wide matcher (src/govern/engine/privacy/suppression-cache.ts) the tracking routes call.
  */
-import { randomBytes } from 'node:crypto'
 import { deriveSuppressionKey } from './core/privacy/suppression.js'
 import { privacyRoutes } from './http/privacy-routes.js'
 import { suppressionMatcher } from './engine/privacy/suppression-cache.js'
@@ -15,15 +14,21 @@ import {
   type PrivacyWorkerOptions,
 } from './engine/privacy/worker.js'
 import type { ModuleFactory } from '../platform/module.js'
+import { newId } from '../platform/store/ids.js'
+import type { IdKind } from '../protocol/ids.js'
 
 export type PrivacyModuleOptions = Pick<
   PrivacyWorkerOptions,
   'pollIntervalMs' | 'leaseMs' | 'tombstoneGraceMs' | 'maxAttempts'
 >
 
-/** `prq_…` / `sup_…`: 16 URL-safe random characters. */
-export function privacyId(prefix: string): string {
-  return `${prefix}_${randomBytes(12).toString('base64url')}`
+const privacyKinds: Record<string, IdKind> = { prq: 'privacyRequest', sup: 'suppression' }
+
+/** The worker names ids by their prefix (`prq`, `sup`); minted by `newId` like every other id. */
+function privacyId(prefix: string): string {
+  const kind = privacyKinds[prefix]
+  if (kind === undefined) throw new Error(`no id kind has the prefix "${prefix}"`)
+  return newId(kind)
 }
 
 export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleFactory {
@@ -48,9 +53,7 @@ export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleF
     return {
       name: 'privacy',
       stages: [createTombstoneStage(matcher, clock)],
-      routes: [
-        privacyRoutes({ matcher, suppressionKey, newId: privacyId, wake: () => worker?.wake() }),
-      ],
+      routes: [privacyRoutes({ matcher, suppressionKey, wake: () => worker?.wake() })],
       start() {
         worker?.start()
         return Promise.resolve()

@@ -1,6 +1,7 @@
 /**
  * The one error type of Kindred. Every failure that reaches a caller carries a stable code that
- * says what to do: fix the input, retry later, or fix the configuration.
+ * says what to do: fix the input, retry later, or fix the configuration. Domain errors extend
+ * `DomainError`; the HTTP edge turns any of them into a `KindredError` by its kind.
  * @module
  */
 
@@ -36,14 +37,82 @@ export const errorCodes = {
 
 export type ErrorCode = keyof typeof errorCodes
 
+/**
+ * What kind of failure a domain error is, which decides the answer a caller gets (the HTTP edge
+ * maps a kind to one of the codes above, in one place: `src/platform/http/errors.ts`).
+ */
+export type ErrorKind =
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'rate_limited'
+  | 'retry'
+  | 'config'
+  | 'internal'
+
+/**
+ * The base of every error Kindred raises on purpose: a stable `code` (safe to match on, safe to
+ * return in an API body) and a `kind` saying whose move it is. Domains extend it with their own
+ * codes (`IdentityError`, `SegmentDefinitionError`, `DestinationError`…); callers recognise it by
+ * class and `kind`, never by `name`.
+ */
+export class DomainError<C extends string = string> extends Error {
+  readonly code: C
+  readonly kind: ErrorKind
+  readonly details: unknown
+
+  constructor(
+    kind: ErrorKind,
+    code: C,
+    message: string,
+    options: { details?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause })
+    this.name = new.target.name
+    this.kind = kind
+    this.code = code
+    this.details = options.details
+  }
+
+  /**
+   * What an API body's `details` holds for this error: its own code and what it found. A domain
+   * whose callers rely on another shape (a list of field issues) overrides it.
+   */
+  publicDetails(): unknown {
+    return { code: this.code, details: this.details }
+  }
+}
+
+export function isDomainError(value: unknown): value is DomainError {
+  return value instanceof DomainError
+}
+
+const kindOfAction = {
+  fix_input: 'invalid_input',
+  retry: 'retry',
+  fix_config: 'config',
+} as const satisfies Record<(typeof errorCodes)[ErrorCode]['action'], ErrorKind>
+
+/** The kind of each wire code that is not plain input, retry or configuration. */
+const kindOfCode: Partial<Record<ErrorCode, ErrorKind>> = {
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  WRONG_PASSWORD: 'forbidden',
+  NOT_FOUND: 'not_found',
+  CONFLICT: 'conflict',
+  RATE_LIMITED: 'rate_limited',
+  INTERNAL: 'internal',
+}
+
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown }
 }
 
-export class KindredError extends Error {
-  readonly code: ErrorCode
+/** A domain error with a wire code: what the API answers, with its HTTP status. */
+export class KindredError extends DomainError<ErrorCode> {
   readonly status: number
-  readonly details: unknown
   /** Extra response headers, e.g. `Retry-After` on RATE_LIMITED. */
   readonly headers: Record<string, string>
 
@@ -52,12 +121,13 @@ export class KindredError extends Error {
     message: string,
     options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
   ) {
-    super(message, { cause: options.cause })
-    this.name = 'KindredError'
-    this.code = code
+    super(kindOfCode[code] ?? kindOfAction[errorCodes[code].action], code, message, options)
     this.status = errorCodes[code].status
-    this.details = options.details
     this.headers = options.headers ?? {}
+  }
+
+  override publicDetails(): unknown {
+    return this.details
   }
 
   toBody(): ErrorBody {

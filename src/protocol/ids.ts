@@ -12,9 +12,13 @@ export const idPrefixes = {
   sessionToken: 'kss',
   matchingRun: 'mrun',
   matchingPair: 'mpair',
+  segment: 'seg',
+  computedTrait: 'ct',
+  destination: 'dst',
+  privacyRequest: 'prq',
+  suppression: 'sup',
+  /** One consent change through the API, which may set several purposes. */
+  consentRequest: 'req',
 } as const
 
 export type IdKind = keyof typeof idPrefixes
-
-/** Ids we hand out: prefix, underscore, then URL-safe characters. */
-export const idPattern = /^[a-z]+_[A-Za-z0-9_-]{6,64}$/

@@ -7,8 +7,8 @@ import {
   type SegmentScheduler,
 } from './engine/segments/segments-scheduler.js'
 import { createSegmentsStage } from './engine/segments/segments-stage.js'
-import { registerComputedTraitRoutes } from './http/computed-trait-routes.js'
-import { registerSegmentRoutes } from './http/segment-routes.js'
+import { computedTraitRoutes } from './http/computed-trait-routes.js'
+import { segmentRoutes } from './http/segment-routes.js'
 import type { ModuleFactory } from '../platform/module.js'
 
 export interface SegmentsModuleOptions {
@@ -33,10 +33,7 @@ export function createSegmentsModule(options: SegmentsModuleOptions = {}): Modul
     return {
       name: 'segments',
       stages: [createSegmentsStage(deps.clock)],
-      routes: [
-        (app, ctx, auth) => registerSegmentRoutes(app, ctx, auth),
-        (app, ctx, auth) => registerComputedTraitRoutes(app, ctx, auth),
-      ],
+      routes: [segmentRoutes(), computedTraitRoutes()],
       start() {
         if (runsScheduler) scheduler.start()
         return Promise.resolve()

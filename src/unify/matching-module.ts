@@ -5,7 +5,7 @@
  * src/unify/engine/matching/README.md.
  */
 import { createIdentitySettingsCache } from './engine/identity-settings.js'
-import { registerMatchingRoutes } from './http/matching-routes.js'
+import { matchingRoutes } from './http/matching-routes.js'
 import { createMatchingService, type MatchingService } from './engine/matching/matching-service.js'
 import type { ModuleFactory } from '../platform/module.js'
 
@@ -46,7 +46,7 @@ export function createMatchingModule(options: MatchingModuleOptions = {}): Modul
     }
     return {
       name: 'matching',
-      routes: [(app, _ctx, auth) => registerMatchingRoutes(app, auth, service)],
+      routes: [matchingRoutes(service)],
       start() {
         if (deps.role === 'all' || deps.role === 'scheduler') {
           stopped = false

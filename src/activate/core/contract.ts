@@ -8,6 +8,7 @@
  * `classifyResponse`, and decides on retries, bisection and dead letters.
  */
 import { z } from 'zod'
+import { DomainError, type ErrorKind } from '../../protocol/errors.js'
 import { eventTypes } from '../../protocol/event-schema.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -328,13 +329,24 @@ export type DestinationErrorCode =
   | 'UNKNOWN_DESTINATION'
 
 /** Errors carry a stable code and say what the caller should do. */
-export class DestinationError extends Error {
-  readonly code: DestinationErrorCode
-  readonly details: unknown
+export class DestinationError extends DomainError<DestinationErrorCode> {
   constructor(code: DestinationErrorCode, message: string, details?: unknown) {
-    super(message)
-    this.name = 'DestinationError'
-    this.code = code
-    this.details = details
+    super(DESTINATION_ERROR_KINDS[code], code, message, { details })
   }
+
+  /** Field issues (`path`, `message`), as the API has always answered. */
+  override publicDetails(): unknown {
+    return this.details
+  }
+}
+
+/** A destination refuses input and settings; a secret that cannot be read is the operator's to fix. */
+const DESTINATION_ERROR_KINDS: Record<DestinationErrorCode, ErrorKind> = {
+  INVALID_SETTINGS: 'invalid_input',
+  INVALID_INPUT: 'invalid_input',
+  TEMPLATE_ERROR: 'invalid_input',
+  SECRET_DECRYPT_FAILED: 'config',
+  SECRET_KEY_INVALID: 'config',
+  SECRET_REENTRY_REQUIRED: 'invalid_input',
+  UNKNOWN_DESTINATION: 'invalid_input',
 }

@@ -50,6 +50,7 @@ export function getDestination(id: string): AnyDestination {
     throw new DestinationError(
       'UNKNOWN_DESTINATION',
       `unknown destination type "${id}": use one of ${Object.keys(builtinDestinations).join(', ')}`,
+      [{ path: 'type', message: 'unknown destination type' }],
     )
   }
   return d

@@ -2,7 +2,6 @@
  * Admin API of destinations: catalog, instances (secrets encrypted at rest, never returned),
  * delivery log, dead letters and replay. Every route is scoped to the caller's workspace.
  */
-import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import {
@@ -29,6 +28,7 @@ import {
   enqueueInitialAudienceSync,
   type DestinationRow,
 } from '../engine/destinations-repository.js'
+import { newId } from '../../platform/store/ids.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -84,16 +84,6 @@ const actionKeys: Record<keyof DestinationActions, Action> = {
   syncAudience: 'syncAudience',
 }
 
-function destinationType(type: string): AnyDestination {
-  try {
-    return getDestination(type)
-  } catch (err) {
-    throw new KindredError('VALIDATION_FAILED', (err as Error).message, {
-      details: [{ path: 'type', message: 'unknown destination type' }],
-    })
-  }
-}
-
 function checkActions(def: AnyDestination, actions: DestinationActions): void {
   for (const [key, action] of Object.entries(actionKeys)) {
     const v = actions[key as keyof DestinationActions]
@@ -113,15 +103,7 @@ function validSettings(
   settings: Record<string, unknown>,
   policy: OutboundPolicy,
 ): Record<string, unknown> {
-  let parsed: Record<string, unknown>
-  try {
-    parsed = parseSettings(def, settings) as Record<string, unknown>
-  } catch (err) {
-    if (err instanceof DestinationError) {
-      throw new KindredError('VALIDATION_FAILED', err.message, { details: err.details })
-    }
-    throw err
-  }
+  const parsed = parseSettings(def, settings) as Record<string, unknown>
   // Refused here so an editor learns at once; names are resolved and checked again at send time.
   const issues = checkEndpointSettings(def.manifest.endpointFields, parsed, policy)
   if (issues.length > 0) {
@@ -134,7 +116,7 @@ function validSettings(
   return parsed
 }
 
-/** `mergeSecretUpdate` with its refusal as a 400 naming the secrets to enter again. */
+/** `mergeSecretUpdate` with its refusal naming the secrets to enter again by their body path. */
 function mergeUpdate(
   def: AnyDestination,
   current: Record<string, unknown>,
@@ -147,7 +129,7 @@ function mergeUpdate(
       const details = (err.details as { path: string; code: string; message: string }[]).map(
         (d) => ({ ...d, path: `settings.${d.path}` }),
       )
-      throw new KindredError('VALIDATION_FAILED', err.message, { details })
+      throw new DestinationError(err.code, err.message, details)
     }
     throw err
   }
@@ -209,7 +191,7 @@ export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
     registerDestinationRoutes(app, ctx, auth, deps)
 }
 
-export function registerDestinationRoutes(
+function registerDestinationRoutes(
   app: FastifyInstance,
   ctx: AppContext,
   auth: Auth,
@@ -256,7 +238,7 @@ export function registerDestinationRoutes(
   app.post('/api/v1/destinations', async (req, reply) => {
     const { workspaceId } = await auth.admin(req, WRITE)
     const body = jsonBody(req, createSchema)
-    const def = destinationType(body.type)
+    const def = getDestination(body.type)
     checkActions(def, body.actions)
     const settings = validSettings(def, body.settings, deps.outbound)
     const now = ctx.clock()
@@ -265,7 +247,7 @@ export function registerDestinationRoutes(
         tx,
         {
           workspaceId,
-          id: `dst_${randomBytes(12).toString('base64url')}`,
+          id: newId('destination'),
           type: def.manifest.id,
           name: body.name,
           settings: encryptSettings(def.manifest, settings, deps.secretKey),
@@ -308,7 +290,7 @@ export function registerDestinationRoutes(
     const { workspaceId } = await auth.admin(req, WRITE)
     const body = jsonBody(req, updateSchema)
     const stored = await load(workspaceId, req.params.id)
-    const def = destinationType(stored.type)
+    const def = getDestination(stored.type)
     if (body.type !== undefined && body.type !== stored.type) {
       throw new KindredError(
         'VALIDATION_FAILED',

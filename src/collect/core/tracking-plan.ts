@@ -7,6 +7,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { z } from 'zod'
+import { DomainError } from '../../protocol/errors.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 
 /** What happens to an event that breaks the plan. */
@@ -57,13 +58,25 @@ export interface CompiledPlan {
   check(event: KindredEvent): Verdict
 }
 
-export class PlanSchemaError extends Error {
+/** A schema in a tracking plan that is not valid JSON Schema; `at` names where in the plan. */
+export class PlanSchemaError extends DomainError<'PLAN_SCHEMA_INVALID'> {
   constructor(
     readonly at: string,
     message: string,
   ) {
-    super(message)
-    this.name = 'PlanSchemaError'
+    super(
+      'invalid_input',
+      'PLAN_SCHEMA_INVALID',
+      `a schema of the plan is not valid JSON Schema: ${message}`,
+      {
+        details: [{ path: at, message }],
+      },
+    )
+  }
+
+  /** Field issues, like a body that fails its zod schema. */
+  override publicDetails(): unknown {
+    return this.details
   }
 }
 

@@ -21,6 +21,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/errors.js'
 import { sourcesRepository } from '../../platform/store/repositories/sources-repository.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
 import { importFormats, importKinds, importMappingSchema } from '../core/import-mapping.js'
@@ -83,7 +84,11 @@ export function importView(r: ImportRecord) {
   }
 }
 
-export function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRoutesDeps) {
+export function importRoutes(deps: ImportRoutesDeps): RouteModule {
+  return (app, _ctx, auth) => registerImportRoutes(app, auth, deps)
+}
+
+function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRoutesDeps): void {
   const { db } = deps
 
   app.get('/api/v1/imports', async (req) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { sourcesRepository } from '../../platform/store/repositories/sources-repository.js'
 import { hashSecret, newSecret, secretPrefix } from '../../platform/store/ids.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -35,7 +36,7 @@ const patchSourceSchema = z.object({
   rotateWriteKey: z.boolean().optional(),
 })
 
-export function registerSourcesRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+function registerSourcesRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   app.get('/api/v1/sources', async (req) => {
     const { workspaceId } = await auth.admin(req, 'read:sources')
     return { data: await sourcesRepository.list(ctx.db, workspaceId) }
@@ -128,4 +129,8 @@ export function registerSourcesRoutes(app: FastifyInstance, ctx: AppContext, aut
     req.raw.on('close', close)
     res.on('error', close)
   })
+}
+
+export function sourcesRoutes(): RouteModule {
+  return registerSourcesRoutes
 }

@@ -11,7 +11,7 @@ import { createMetrics } from '../../platform/metrics/metrics.js'
 import { hashSecret, newId } from '../../platform/store/ids.js'
 import { createTestDatabase } from '../../testing/databases.js'
 import { createApp } from '../../platform/http/app.js'
-import { registerAccessRoutes } from '../http/access-routes.js'
+import { accessRoutes } from '../http/access.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { createLiveFeed } from '../../platform/http/live-feed.js'
 import { createLoginThrottle, type LoginLimits } from './login-throttle.js'
@@ -72,7 +72,7 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
           trustProxy: 'loopback',
         },
       }
-      const app = await createApp(ctx, [registerAccessRoutes])
+      const app = await createApp(ctx, accessRoutes())
       b = { url: await app.fastify.listen({ port: 0, host: '127.0.0.1' }) }
       cleanup.unshift(() => app.fastify.close())
     }

@@ -3,7 +3,6 @@
  * through the API (`PUT`, recorded with the caller as proof, in one transaction with their
  * effects), and the workspace's consent settings.
  */
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import {
@@ -14,6 +13,7 @@ import {
 } from '../core/privacy/index.js'
 import { KindredError } from '../../protocol/index.js'
 import type { Queryable } from '../../platform/store/db.js'
+import { newId } from '../../platform/store/ids.js'
 import { recordConsentDecisions } from '../engine/consent/decisions.js'
 import {
   loadConsentSettings,
@@ -177,7 +177,7 @@ function registerConsentRoutes(
   app.put<{ Params: { id: string } }>('/api/v1/profiles/:id/consent', async (req, reply) => {
     const { workspaceId, key } = await auth.admin(req, 'write:consent')
     const body = jsonBody(req, putSchema)
-    const requestId = `req_${randomUUID()}`
+    const requestId = newId('consentRequest')
     const at = ctx.clock()
     const out = await db.transaction(async (tx) => {
       const row = await profileRow(tx, workspaceId, req.params.id)

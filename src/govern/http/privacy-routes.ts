@@ -26,6 +26,7 @@ import {
 import { recordLifecycle } from '../engine/privacy/worker.js'
 import type { SuppressionMatcher } from '../engine/privacy/suppression-cache.js'
 import type { SuppressionKey } from '../core/privacy/suppression.js'
+import { newId } from '../../platform/store/ids.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 
@@ -33,7 +34,6 @@ export interface PrivacyRoutesDeps {
   matcher: SuppressionMatcher
   /** Keys the identifier hashes of requests and suppressions. */
   suppressionKey: SuppressionKey
-  newId(prefix: 'prq' | 'sup'): string
   /** A request was created: run it now rather than at the next poll. */
   wake(): void
 }
@@ -120,7 +120,7 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
           tx,
           {
             workspaceId,
-            id: deps.newId('prq'),
+            id: newId('privacyRequest'),
             type: body.type,
             identifier,
             actor: key.id,
@@ -229,7 +229,7 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
           identifiers: [identifier],
           reason: 'suppression',
           requestId: null,
-          newId: () => deps.newId('sup'),
+          newId: () => newId('suppression'),
           now: ctx.clock().toISOString(),
         },
         deps.suppressionKey,

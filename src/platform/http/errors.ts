@@ -1,21 +1,48 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { KindredError, isKindredError } from '../../protocol/errors.js'
+import { z } from 'zod'
+import {
+  DomainError,
+  KindredError,
+  isKindredError,
+  type ErrorCode,
+  type ErrorKind,
+} from '../../protocol/errors.js'
 import { logSafeError } from './log-safe-error.js'
+
+/**
+ * The answer for each kind of domain error: the one place a domain failure becomes an HTTP status
+ * (through the code's row in `errorCodes`).
+ */
+export const codeOfKind = {
+  invalid_input: 'VALIDATION_FAILED',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  forbidden: 'FORBIDDEN',
+  unauthorized: 'UNAUTHORIZED',
+  rate_limited: 'RATE_LIMITED',
+  retry: 'UNAVAILABLE',
+  config: 'CONFIG_INVALID',
+  internal: 'INTERNAL',
+} as const satisfies Record<ErrorKind, ErrorCode>
+
+const INTERNAL_MESSAGE = 'internal error; retry, and report it if it persists'
 
 /** Normalises anything thrown into a KindredError, once, at the edge. */
 export function toKindredError(err: unknown): KindredError {
   if (isKindredError(err)) return err
-  const fe = err as Partial<FastifyError> & { code?: string; name?: string; details?: unknown }
-  // Domain errors (identity, segments…) are input problems with their own stable codes.
-  if (fe.name === 'IdentityError' || fe.name === 'ZodError') {
-    return new KindredError('VALIDATION_FAILED', fe.message ?? 'invalid input', {
+  if (err instanceof DomainError) {
+    // A bug's own words (an internal failure) stay in the log, never in the answer.
+    if (err.kind === 'internal')
+      return new KindredError('INTERNAL', INTERNAL_MESSAGE, { cause: err })
+    return new KindredError(codeOfKind[err.kind], err.message, {
       cause: err,
-      details:
-        fe.name === 'ZodError'
-          ? (err as { issues?: unknown }).issues
-          : { code: fe.code, details: fe.details },
+      details: err.publicDetails(),
     })
   }
+  if (err instanceof z.ZodError) {
+    return new KindredError('VALIDATION_FAILED', err.message, { cause: err, details: err.issues })
+  }
+  const fe = err as Partial<FastifyError> & { code?: string }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new KindredError('PAYLOAD_TOO_LARGE', 'request body is too large', { cause: err })
@@ -41,9 +68,7 @@ export function toKindredError(err: unknown): KindredError {
       },
     )
   }
-  return new KindredError('INTERNAL', 'internal error; retry, and report it if it persists', {
-    cause: err,
-  })
+  return new KindredError('INTERNAL', INTERNAL_MESSAGE, { cause: err })
 }
 
 export function sendError(reply: FastifyReply, err: unknown, req?: FastifyRequest): FastifyReply {

@@ -1,4 +1,4 @@
-import { randomBytes, createHash, timingSafeEqual } from 'node:crypto'
+import { randomBytes, createHash } from 'node:crypto'
 import { idPrefixes, type IdKind } from '../../protocol/ids.js'
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -29,10 +29,4 @@ export function hashSecret(secret: string): string {
 
 export function secretPrefix(secret: string): string {
   return secret.slice(0, 10)
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a)
-  const bb = Buffer.from(b)
-  return ab.length === bb.length && timingSafeEqual(ab, bb)
 }

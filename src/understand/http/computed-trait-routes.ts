@@ -19,6 +19,7 @@ import {
   loadComputedTraits,
   type StoredComputedTrait,
 } from '../engine/segments/definitions.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
@@ -46,11 +47,7 @@ const previewSchema = z.object({
   sampleSize: z.number().int().min(1).max(100).optional(),
 })
 
-export function registerComputedTraitRoutes(
-  app: FastifyInstance,
-  ctx: AppContext,
-  auth: Auth,
-): void {
+function registerComputedTraitRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   const { db } = ctx
 
   app.get('/api/v1/computed-traits/schema', async (req) => {
@@ -97,4 +94,8 @@ export function registerComputedTraitRoutes(
       throw notFound(`computed trait ${req.params.id}`)
     return reply.code(204).send()
   })
+}
+
+export function computedTraitRoutes(): RouteModule {
+  return registerComputedTraitRoutes
 }

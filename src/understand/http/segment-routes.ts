@@ -20,6 +20,7 @@ import {
   updateSegment,
 } from '../engine/segments/segments-service.js'
 import type { StoredSegment } from '../engine/segments/definitions.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
@@ -53,7 +54,7 @@ const membersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 
-export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
+function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   const { db } = ctx
 
   app.get('/api/v1/segments/schema', async (req) => {
@@ -127,4 +128,8 @@ export function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, aut
       }
     },
   )
+}
+
+export function segmentRoutes(): RouteModule {
+  return registerSegmentRoutes
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/index.js'
+import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 import type { MatchingService } from '../engine/matching/matching-service.js'
@@ -38,11 +39,11 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
   throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass nextCursor from the last page')
 }
 
-export function registerMatchingRoutes(
-  app: FastifyInstance,
-  auth: Auth,
-  service: MatchingService,
-): void {
+export function matchingRoutes(service: MatchingService): RouteModule {
+  return (app, _ctx, auth) => registerMatchingRoutes(app, auth, service)
+}
+
+function registerMatchingRoutes(app: FastifyInstance, auth: Auth, service: MatchingService): void {
   const { db } = service
 
   app.get('/api/v1/identity/matching/settings', async (req) => {

@@ -27,14 +27,12 @@ import {
   type OutboundRefusal,
 } from '../../core/outbound-policy.js'
 import type { FetchLike } from './http-executor.js'
+import { DomainError } from '../../../protocol/errors.js'
 
 /** A refusal as an error, with the policy's stable code in `code` (never retried). */
-export class OutboundRefusedError extends Error {
-  readonly code: OutboundRefusal['code']
+export class OutboundRefusedError extends DomainError<OutboundRefusal['code']> {
   constructor(refusal: OutboundRefusal) {
-    super(refusal.message)
-    this.name = 'OutboundRefusedError'
-    this.code = refusal.code
+    super('forbidden', refusal.code, refusal.message)
   }
 }
 

@@ -11,6 +11,7 @@
  * })
  */
 import { z } from 'zod'
+import { DomainError } from '../../../protocol/errors.js'
 import { eventFilterSchema, type EventFilter } from '../segments/definition.js'
 import { isTimeDependent, pathSchema } from '../segments/value-condition.js'
 
@@ -102,14 +103,14 @@ export const computedTraitDefinitionJsonSchema = z.toJSONSchema(computedTraitDef
   io: 'input',
 })
 
-export class ComputedTraitDefinitionError extends Error {
-  readonly code = 'COMPUTED_TRAIT_DEFINITION_INVALID'
-  constructor(
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message)
-    this.name = 'ComputedTraitDefinitionError'
+export class ComputedTraitDefinitionError extends DomainError<'COMPUTED_TRAIT_DEFINITION_INVALID'> {
+  constructor(message: string, details?: unknown) {
+    super('invalid_input', 'COMPUTED_TRAIT_DEFINITION_INVALID', message, { details })
+  }
+
+  /** The API has always answered with the zod issues as `issues`. */
+  override publicDetails(): unknown {
+    return { code: this.code, issues: this.details }
   }
 }
 

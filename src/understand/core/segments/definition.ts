@@ -15,6 +15,7 @@
  * })
  */
 import { z } from 'zod'
+import { DomainError } from '../../../protocol/errors.js'
 import { nestsDeeperThan } from '../../../protocol/json-scan.js'
 import { MAX_JSON_DEPTH } from '../../../protocol/limits.js'
 import {
@@ -213,14 +214,20 @@ export const SEGMENT_ERROR_CODES = {
   unknownSegment: 'SEGMENT_REFERENCE_UNKNOWN',
 } as const
 
-export class SegmentDefinitionError extends Error {
+export class SegmentDefinitionError extends DomainError<
+  (typeof SEGMENT_ERROR_CODES)[keyof typeof SEGMENT_ERROR_CODES]
+> {
   constructor(
-    readonly code: (typeof SEGMENT_ERROR_CODES)[keyof typeof SEGMENT_ERROR_CODES],
+    code: (typeof SEGMENT_ERROR_CODES)[keyof typeof SEGMENT_ERROR_CODES],
     message: string,
-    readonly details?: unknown,
+    details?: unknown,
   ) {
-    super(message)
-    this.name = 'SegmentDefinitionError'
+    super('invalid_input', code, message, { details })
+  }
+
+  /** The API has always answered with the zod issues as `issues`. */
+  override publicDetails(): unknown {
+    return { code: this.code, issues: this.details }
   }
 }
 

@@ -3,12 +3,10 @@
  * batch backfill and re-evaluation of what depends on the change, previews, members, sizes.
  * Every function is scoped to one workspace.
  */
-import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import {
   compileComputedTraitBackfill,
   computedTraitDefinitionSchema,
-  ComputedTraitDefinitionError,
   parseComputedTraitDefinition,
   readState,
   valueOf,
@@ -19,12 +17,12 @@ import {
   dependencies,
   eventFilterSql,
   parseSegmentDefinition,
-  SegmentDefinitionError,
   SqlParams,
   type SegmentDefinition,
 } from '../../core/segments/index.js'
 import { KindredError } from '../../../protocol/errors.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
+import { newId } from '../../../platform/store/ids.js'
 import { backfillComputedTrait } from './computed-traits.js'
 import {
   loadComputedTrait,
@@ -52,22 +50,6 @@ export const segmentUpdateSchema = segmentInputSchema.omit({ id: true }).partial
 export const computedTraitInputSchema = segmentInputSchema
 export const computedTraitUpdateSchema = segmentUpdateSchema
 
-function invalid(err: unknown): never {
-  if (err instanceof SegmentDefinitionError || err instanceof ComputedTraitDefinitionError)
-    throw new KindredError('VALIDATION_FAILED', err.message, {
-      details: { code: err.code, issues: err.details },
-    })
-  throw err
-}
-
-function parseSegment(input: unknown): SegmentDefinition {
-  try {
-    return parseSegmentDefinition(input)
-  } catch (err) {
-    return invalid(err)
-  }
-}
-
 /** Cycle check, and every referenced computed trait must exist. */
 async function checkReferences(
   q: Queryable,
@@ -76,11 +58,7 @@ async function checkReferences(
   def: SegmentDefinition,
 ): Promise<void> {
   const segs = new Map((await loadSegments(q, workspaceId)).map((s) => [s.id, s.definition]))
-  try {
-    assertNoSegmentCycle(id, def, (ref) => segs.get(ref))
-  } catch (err) {
-    invalid(err)
-  }
+  assertNoSegmentCycle(id, def, (ref) => segs.get(ref))
   const cts = new Set((await loadComputedTraits(q, workspaceId)).map((c) => c.id))
   const missing = dependencies(def).computedTraits.filter((c) => !cts.has(c))
   if (missing.length > 0)
@@ -90,8 +68,6 @@ async function checkReferences(
       { details: { code: 'COMPUTED_TRAIT_REFERENCE_UNKNOWN', missing } },
     )
 }
-
-const newId = (prefix: string): string => `${prefix}_${randomBytes(8).toString('hex')}`
 
 export async function segmentSize(q: Queryable, workspaceId: string, id: string): Promise<number> {
   const r = await q.query<{ n: number | string }>(
@@ -131,8 +107,8 @@ export async function createSegment(
   input: z.infer<typeof segmentInputSchema>,
   now: Date,
 ): Promise<StoredSegment & { size: number }> {
-  const def = parseSegment(input.definition)
-  const id = input.id ?? newId('seg')
+  const def = parseSegmentDefinition(input.definition)
+  const id = input.id ?? newId('segment')
   return db
     .transaction(async (tx) => {
       if ((await loadSegment(tx, workspaceId, id)) !== undefined)
@@ -176,7 +152,8 @@ export async function updateSegment(
   return db.transaction(async (tx) => {
     const cur = await loadSegment(tx, workspaceId, id)
     if (cur === undefined) return undefined
-    const def = input.definition === undefined ? cur.definition : parseSegment(input.definition)
+    const def =
+      input.definition === undefined ? cur.definition : parseSegmentDefinition(input.definition)
     await checkReferences(tx, workspaceId, id, def)
     const deps = dependencies(def)
     await tx.query(
@@ -262,7 +239,7 @@ export async function previewSegment(
   sampleSize = 20,
 ): Promise<SegmentPreview> {
   const started = performance.now()
-  const def = parseSegment(input)
+  const def = parseSegmentDefinition(input)
   const q = compileSegmentPreview(def, { workspaceId, now, sampleSize })
   const res = await db.query<{ count: number | string; sample: string[] }>(q.text, q.values)
   const ids = res.rows[0]?.sample ?? []
@@ -353,22 +330,14 @@ export async function membershipHistory(
 
 // ---- computed traits ----
 
-function parseTrait(input: unknown) {
-  try {
-    return parseComputedTraitDefinition(input)
-  } catch (err) {
-    return invalid(err)
-  }
-}
-
 export async function createComputedTrait(
   db: Db,
   workspaceId: string,
   input: z.infer<typeof computedTraitInputSchema>,
   now: Date,
 ): Promise<StoredComputedTrait & { profiles: number }> {
-  const def = parseTrait(input.definition)
-  const id = input.id ?? newId('ct')
+  const def = parseComputedTraitDefinition(input.definition)
+  const id = input.id ?? newId('computedTrait')
   return db
     .transaction(async (tx) => {
       if ((await loadComputedTrait(tx, workspaceId, id)) !== undefined)
@@ -415,7 +384,10 @@ export async function updateComputedTrait(
     .transaction(async (tx) => {
       const cur = await loadComputedTrait(tx, workspaceId, id)
       if (cur === undefined) return undefined
-      const def = input.definition === undefined ? cur.definition : parseTrait(input.definition)
+      const def =
+        input.definition === undefined
+          ? cur.definition
+          : parseComputedTraitDefinition(input.definition)
       await tx.query(
         `UPDATE computed_traits SET name = $3, description = $4, definition = $5::jsonb, status = $6,
          version = version + 1, updated_at = $7 WHERE workspace_id = $1 AND id = $2`,
@@ -476,7 +448,7 @@ export async function previewComputedTrait(
   sampleSize = 20,
 ): Promise<{ sample: Array<{ profileId: string; value: unknown }>; tookMs: number }> {
   const started = performance.now()
-  const def = parseTrait(input)
+  const def = parseComputedTraitDefinition(input)
   const p = new SqlParams()
   const where = [`e.workspace_id = ${p.add(workspaceId, 'text')}`, 'e.profile_id IS NOT NULL']
   where.push(...eventFilterSql(def.event, 'e', p, now.getTime()))

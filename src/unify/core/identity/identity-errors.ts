@@ -3,6 +3,7 @@
  * One error class for the identity domain. Every error carries a stable `code` (safe to match on,
  * safe to return in an API body) and a message that says what the caller should do.
  */
+import { DomainError, type ErrorKind } from '../../../protocol/errors.js'
 
 export const IDENTITY_ERROR_CODES = {
   INVALID_IDENTITY_RULES: 'Fix the identity rules document; `details` lists the offending fields.',
@@ -22,14 +23,22 @@ export const IDENTITY_ERROR_CODES = {
 
 export type IdentityErrorCode = keyof typeof IDENTITY_ERROR_CODES
 
-export class IdentityError extends Error {
-  readonly code: IdentityErrorCode
-  readonly details: unknown
+/** Whose move each code is: the caller's input, a profile that moved on, or a bug of ours. */
+const IDENTITY_ERROR_KINDS: Record<IdentityErrorCode, ErrorKind> = {
+  INVALID_IDENTITY_RULES: 'invalid_input',
+  SNAPSHOT_INCOMPLETE: 'internal',
+  SPLIT_UNKNOWN_IDENTIFIER: 'invalid_input',
+  SPLIT_EMPTY: 'invalid_input',
+  SPLIT_WOULD_EMPTY_PROFILE: 'invalid_input',
+  SPLIT_PROFILE_MERGED: 'conflict',
+  INVALID_EVENT_TIMESTAMP: 'internal',
+  PLAN_UNKNOWN_PROFILE: 'internal',
+}
 
+export class IdentityError extends DomainError<IdentityErrorCode> {
   constructor(code: IdentityErrorCode, message?: string, details?: unknown) {
-    super(`${message ?? code}. ${IDENTITY_ERROR_CODES[code]}`)
-    this.name = 'IdentityError'
-    this.code = code
-    this.details = details
+    super(IDENTITY_ERROR_KINDS[code], code, `${message ?? code}. ${IDENTITY_ERROR_CODES[code]}`, {
+      details,
+    })
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { clusterPairs } from './clustering.js'
+import { DomainError } from '../../../../protocol/errors.js'
 import { dedupeCandidatePairs, linkCandidatePairs, type CandidatePairs } from './blocking.js'
 import {
   aggregatePatterns,
@@ -47,14 +48,9 @@ export type LinkageErrorCode =
   | 'LINKAGE_UNKNOWN_LABEL_ID'
 
 /** A linkage failure with a stable code and a message saying what to change. */
-export class LinkageError extends Error {
-  override readonly name = 'LinkageError'
-  constructor(
-    readonly code: LinkageErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message)
+export class LinkageError extends DomainError<LinkageErrorCode> {
+  constructor(code: LinkageErrorCode, message: string, details?: unknown) {
+    super('invalid_input', code, message, { details })
   }
 }
 
