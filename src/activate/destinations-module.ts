@@ -10,7 +10,7 @@ import {
 } from './engine/destinations-stage.js'
 import { destinationRoutes } from './http/destination-routes.js'
 import type { ModuleFactory } from '../platform/module.js'
-import { strictOutboundPolicy } from './core/outbound-policy.js'
+import { strictOutboundPolicy } from '../protocol/outbound-policy.js'
 
 export type DestinationsModuleOptions = Omit<
   DispatcherOptions,

@@ -38,7 +38,7 @@ import { createIdentityStage } from '../unify/engine/identity-stage.js'
 import { profileRoutes } from '../unify/http/profile-routes.js'
 import { identityRulesRoutes } from '../unify/http/identity-rules-routes.js'
 import { statsRoutes } from '../understand/http/stats-routes.js'
-import type { KindredModule, ModuleFactory } from '../platform/module.js'
+import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/module.js'
 import { consentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
@@ -47,7 +47,7 @@ import { qualityModule } from '../collect/quality-module.js'
 import { privacyModule } from '../govern/privacy-module.js'
 import { matchingModule } from '../unify/matching-module.js'
 import { loadSecretKey } from './secret-key.js'
-import { parseOutboundAllow, type OutboundPolicy } from '../activate/core/outbound-policy.js'
+import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
 export type Role = (typeof roles)[number]
@@ -206,8 +206,11 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   registerIdentityCacheMetrics(metrics, () => identityCache.stats())
   const stages: ProcessorStage[] = [createIdentityStage(identitySettings, { cache: identityCache })]
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
+  // Filled as the modules are built; unify reads it whenever it merges or splits profiles.
+  const profileHooks: ProfileHooks[] = []
   const deps = {
     db,
+    profileHooks,
     metrics,
     logger,
     clock: () => new Date(),
@@ -228,7 +231,9 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     qualityModule,
     privacyModule,
   ]) {
-    modules.push(await factory(deps))
+    const m = await factory(deps)
+    modules.push(m)
+    if (m.profileHooks) profileHooks.push(m.profileHooks)
   }
   const postStages: ProcessorStage[] = [
     ...modules.flatMap((m) => m.stages ?? []),
@@ -291,7 +296,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       sourcesRoutes(),
       ...accessRoutes(),
       identityRulesRoutes({ identitySettings }),
-      profileRoutes({ identitySettings }),
+      profileRoutes({ identitySettings, profileHooks }),
       statsRoutes(),
       ...modules.flatMap((m) => m.routes ?? []),
       ...(options.routes ?? []),

@@ -10,6 +10,7 @@ import {
   type ConsentReevaluatorOptions,
 } from './engine/consent/reevaluation.js'
 import { consentRoutes } from './http/consent-routes.js'
+import { splitConsent } from './engine/consent/consent-split.js'
 import type { ModuleFactory } from '../platform/module.js'
 
 export type ConsentModuleOptions = Pick<ConsentReevaluatorOptions, 'chunkSize' | 'pollIntervalMs'>
@@ -28,6 +29,7 @@ export function createConsentModule(options: ConsentModuleOptions = {}): ModuleF
     return {
       name: 'consent',
       stages: [createConsentStage(deps.clock)],
+      profileHooks: { afterSplit: splitConsent },
       routes: [consentRoutes({ onReevaluationQueued: () => reevaluator?.wake() })],
       start() {
         reevaluator?.start()

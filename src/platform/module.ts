@@ -4,13 +4,15 @@
  * workers (dispatcher, scheduler) started for the roles that run them.
  */
 import type { Logger } from 'pino'
+import type { KindredEvent } from '../protocol/event-schema.js'
+import type { Queryable } from './store/db.js'
 import type { Db } from './store/db.js'
 import type { RouteModule } from './http/app.js'
 import type { Metrics } from './metrics/metrics.js'
 import type { EventLogWriter } from './stream/event-log.js'
 import type { ProcessorFilter, ProcessorStage } from './pipeline/processor.js'
 import type { PoisonHandler } from './pipeline/poison.js'
-import type { OutboundPolicy } from '../activate/core/outbound-policy.js'
+import type { OutboundPolicy } from '../protocol/outbound-policy.js'
 
 export type Role = 'all' | 'ingest' | 'processor' | 'dispatcher' | 'scheduler'
 
@@ -30,6 +32,34 @@ export interface ModuleDeps {
   outbound?: OutboundPolicy
   /** Root of file exports (KINDRED_EXPORT_DIR); default `<dataDir>/exports`. */
   exportDir?: string | undefined
+  /** Every module's profile hooks, filled as the runtime builds the modules (read at call time). */
+  profileHooks?: readonly ProfileHooks[]
+}
+
+/** A split (unmerge): `moved` events of `originalId` now belong to the new profile `newId`. */
+export interface ProfileSplitMove {
+  workspaceId: string
+  originalId: string
+  newId: string
+  /** Every event of the original profile before the split. */
+  events: ReadonlyArray<{ sourceId: string; event: KindredEvent }>
+  moved: ReadonlyArray<{ sourceId?: string | undefined; messageId: string }>
+}
+
+/**
+ * What a capability keeps per profile follows the identity graph when unify moves data between
+ * profiles outside the processor (a probabilistic merge, a split): each hook runs in the same
+ * transaction. Unify calls them without knowing who listens, so it imports no other capability.
+ */
+export interface ProfileHooks {
+  /** After merges: each `from` profile now redirects to `into`. */
+  afterMerge?(
+    tx: Queryable,
+    workspaceId: string,
+    redirects: ReadonlyArray<{ from: string; into: string }>,
+    now: Date,
+  ): Promise<void>
+  afterSplit?(tx: Queryable, split: ProfileSplitMove): Promise<void>
 }
 
 export interface KindredModule {
@@ -41,6 +71,8 @@ export interface KindredModule {
   /** Appended after the identity stage, in module order, inside the batch transaction. */
   stages?: ProcessorStage[]
   routes?: RouteModule[]
+  /** Runs when unify merges or splits profiles outside the processor. */
+  profileHooks?: ProfileHooks
   /** Background work for this role (dispatcher loop, scheduler); resolves once started. */
   start?(): Promise<void>
   /** Stops background work and waits for what is in flight. */

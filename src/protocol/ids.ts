@@ -22,3 +22,13 @@ export const idPrefixes = {
 } as const
 
 export type IdKind = keyof typeof idPrefixes
+
+/**
+ * The messageId of an imported row: unique per (import key, row) and the same on every run. The
+ * key is already a hash of everything that defines the import (source, kind, mapping, bytes), so
+ * its prefix plus the row number is enough. Shared by imports, which make it, and matching runs,
+ * which look for an import's last rows among processed events.
+ */
+export function importRowMessageId(importKey: string, row: number): string {
+  return `imp-${importKey.slice(0, 24)}-${row}`
+}

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { HttpEffect } from '../activate/core/contract.js'
-import { parseOutboundAllow } from '../activate/core/outbound-policy.js'
+import { parseOutboundAllow } from '../protocol/outbound-policy.js'
 import { createOutboundGuard } from '../activate/engine/executors/outbound-guard.js'
 
 /**

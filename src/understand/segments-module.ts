@@ -9,6 +9,7 @@ import {
 import { createSegmentsStage } from './engine/segments/segments-stage.js'
 import { computedTraitRoutes } from './http/computed-trait-routes.js'
 import { segmentRoutes } from './http/segment-routes.js'
+import { syncSegmentsAfterMerges } from './engine/segments/after-merge.js'
 import type { ModuleFactory } from '../platform/module.js'
 
 export interface SegmentsModuleOptions {
@@ -34,6 +35,7 @@ export function createSegmentsModule(options: SegmentsModuleOptions = {}): Modul
       name: 'segments',
       stages: [createSegmentsStage(deps.clock)],
       routes: [segmentRoutes(), computedTraitRoutes()],
+      profileHooks: { afterMerge: syncSegmentsAfterMerges },
       start() {
         if (runsScheduler) scheduler.start()
         return Promise.resolve()

@@ -25,6 +25,7 @@ export function createMatchingModule(options: MatchingModuleOptions = {}): Modul
       clock: deps.clock,
       logger: deps.logger,
       identitySettings: (q, ws) => settingsCache.get(q, ws),
+      profileHooks: deps.profileHooks,
     })
     options.onService?.(service)
     const intervalMs = options.tickIntervalMs ?? 30_000

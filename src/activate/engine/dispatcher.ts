@@ -32,7 +32,7 @@ import {
   type ConsentSettings,
   type ConsentStatus,
 } from '../../govern/core/privacy/index.js'
-import { strictOutboundPolicy, type OutboundPolicy } from '../core/outbound-policy.js'
+import { strictOutboundPolicy, type OutboundPolicy } from '../../protocol/outbound-policy.js'
 import type { Db, Queryable } from '../../platform/store/db.js'
 import { loadConsentSettings } from '../../govern/engine/consent/consent-settings-repository.js'
 import {

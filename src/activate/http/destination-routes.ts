@@ -21,7 +21,7 @@ import {
 } from '../core/index.js'
 import { KindredError } from '../../protocol/errors.js'
 import { hasScope } from '../../protocol/scopes.js'
-import { checkEndpointSettings, type OutboundPolicy } from '../core/outbound-policy.js'
+import { checkEndpointSettings, type OutboundPolicy } from '../../protocol/outbound-policy.js'
 import { actionsSchema, type DestinationActions } from '../core/destination-config.js'
 import {
   destinationsRepository,

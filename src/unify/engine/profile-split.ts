@@ -23,7 +23,7 @@ import {
 import { KindredError } from '../../protocol/errors.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import type { Db, Queryable } from '../../platform/store/db.js'
-import { splitConsent } from '../../govern/engine/consent/consent-split.js'
+import type { ProfileHooks } from '../../platform/module.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
 import { loadProfile } from './profile-read-model.js'
 
@@ -47,6 +47,8 @@ export interface ProfileSplitDeps {
   db: Db
   identitySettings: IdentitySettingsCache
   clock: () => number
+  /** What follows the split in its transaction (consent): see ProfileHooks. */
+  profileHooks?: readonly ProfileHooks[]
 }
 
 /** The canonical event back from its stored columns. */
@@ -171,13 +173,9 @@ export function createProfileSplitter(deps: ProfileSplitDeps) {
           ],
         )
       }
-      await splitConsent(tx, {
-        workspaceId,
-        originalId: row.id,
-        newId,
-        events,
-        moved: plan.movedEvents,
-      })
+      // Consent and whatever else other capabilities keep per profile follow the events.
+      const move = { workspaceId, originalId: row.id, newId, events, moved: plan.movedEvents }
+      for (const h of deps.profileHooks ?? []) await h.afterSplit?.(tx, move)
       const updates: TraitUpdate[] = []
       for (const { sourceId, event } of events) {
         const u = traitUpdateFromEvent(event, {

@@ -140,6 +140,7 @@ function registerMatchingRoutes(app: FastifyInstance, auth: Auth, service: Match
       decidedBy: key.id,
       now: service.clock(),
       identitySettings: service.identitySettings,
+      profileHooks: service.profileHooks,
     })
     return { data }
   })

@@ -27,6 +27,7 @@ import {
 } from '../engine/profile-read-model.js'
 import { createProfileSplitter } from '../engine/profile-split.js'
 import type { RouteModule } from '../../platform/http/app.js'
+import type { ProfileHooks } from '../../platform/module.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 
 const READ = 'read:profiles'
@@ -99,7 +100,10 @@ async function liveOrRedirect(
   return row
 }
 
-export function profileRoutes(deps: { identitySettings: IdentitySettingsCache }): RouteModule {
+export function profileRoutes(deps: {
+  identitySettings: IdentitySettingsCache
+  profileHooks?: readonly ProfileHooks[]
+}): RouteModule {
   const { identitySettings } = deps
   return (app, ctx, auth) => {
     const { db } = ctx
@@ -107,6 +111,7 @@ export function profileRoutes(deps: { identitySettings: IdentitySettingsCache })
       db,
       identitySettings,
       clock: () => ctx.clock().getTime(),
+      profileHooks: deps.profileHooks,
     })
     type ById = { Params: { id: string } }
 

@@ -25,7 +25,7 @@ import {
   strictOutboundPolicy,
   type OutboundPolicy,
   type OutboundRefusal,
-} from '../../core/outbound-policy.js'
+} from '../../../protocol/outbound-policy.js'
 import type { FetchLike } from './http-executor.js'
 import { DomainError } from '../../../protocol/errors.js'
 

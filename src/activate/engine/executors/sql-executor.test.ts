@@ -6,7 +6,7 @@ import type { SqlEffect } from '../../core/contract.js'
 import { getDestination, runTransform } from '../../core/registry.js'
 import { SAMPLE_NOW, sampleInputs } from '../../../testing/destinations/samples.js'
 import { createPgPool, executeSql, isRetryableSqlError, type SqlPoolLike } from './sql-executor.js'
-import { parseOutboundAllow } from '../../core/outbound-policy.js'
+import { parseOutboundAllow } from '../../../protocol/outbound-policy.js'
 import { createOutboundGuard } from './outbound-guard.js'
 import { loopbackGuard } from '../../../testing/mock-vendor.js'
 

@@ -23,6 +23,7 @@ import {
 import { ftruncateSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { KindredError, isKindredError, type FieldIssue } from '../../../protocol/errors.js'
+import { importRowMessageId } from '../../../protocol/ids.js'
 import { normalizeEvent, type KindredEvent } from '../../../protocol/event-schema.js'
 import { serializeEvent } from '../../../protocol/serialize-event.js'
 import { MAX_EVENT_BYTES } from '../../../protocol/limits.js'
@@ -68,13 +69,8 @@ export function importKeyFor(k: {
     .digest('hex')
 }
 
-/**
- * Unique per (import key, row) and the same on every run. The key is already a hash of everything
- * that defines the import, so its prefix plus the row number is enough (no per-row hashing).
- */
-export function messageIdFor(importKey: string, row: number): string {
-  return `imp-${importKey.slice(0, 24)}-${row}`
-}
+/** Unique per (import key, row) and the same on every run (the contract is in protocol/ids). */
+export const messageIdFor = importRowMessageId
 
 export function newImportId(): string {
   return `imp_${newId('source').slice(4)}`

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { Db, Queryable } from '../../../platform/store/db.js'
+import type { ProfileHooks } from '../../../platform/module.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import {
   cancelRun,
@@ -15,12 +16,14 @@ import {
   type RunTrigger,
 } from './runs.js'
 import { matchingSettingsSchema } from './matching-settings.js'
-import { messageIdFor } from '../../../collect/engine/imports/import-runner.js'
+import { importRowMessageId } from '../../../protocol/ids.js'
 
 export interface MatchingService {
   db: Db
   clock: () => Date
   identitySettings: (q: Queryable, workspaceId: string) => Promise<WorkspaceIdentitySettings>
+  /** What follows a merge in its transaction (segments, computed traits): see ProfileHooks. */
+  profileHooks: readonly ProfileHooks[]
   /** Creates a run and executes it in the background; undefined when one is already running. */
   start(workspaceId: string, trigger: RunTrigger): Promise<MatchingRunView | undefined>
   /**
@@ -49,6 +52,7 @@ export function createMatchingService(deps: {
   clock: () => Date
   logger: Logger
   identitySettings: MatchingService['identitySettings']
+  profileHooks?: readonly ProfileHooks[]
 }): MatchingService {
   const { db, clock, logger } = deps
   const inFlight = new Map<string, Promise<unknown>>()
@@ -108,7 +112,7 @@ export function createMatchingService(deps: {
       const rows = Number(imp.rows_read)
       const tail: string[] = []
       for (let r = Math.max(1, rows - IMPORT_TAIL_ROWS + 1); r <= rows; r++)
-        tail.push(messageIdFor(imp.import_key, r))
+        tail.push(importRowMessageId(imp.import_key, r))
       const seen = await db.query(
         'SELECT 1 FROM events WHERE workspace_id = $1 AND message_id = ANY($2::text[]) LIMIT 1',
         [w.workspace_id, tail],
@@ -122,6 +126,7 @@ export function createMatchingService(deps: {
     db,
     clock,
     identitySettings: deps.identitySettings,
+    profileHooks: deps.profileHooks ?? [],
     start,
     async cancel(workspaceId, runId) {
       const run = await cancelRun(db, workspaceId, runId, clock())

@@ -14,7 +14,7 @@ import type { IdentityPlan, IdentityRules, Identifier } from '../../core/identit
 import type { SurvivorshipSettings } from '../../core/profiles/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { applyPlan, updateGoldenRecords } from '../identity-stage.js'
-import { syncSegmentsAfterMerges } from './segment-sync.js'
+import type { ProfileHooks } from '../../../platform/module.js'
 
 export interface MergeRequest {
   from: string
@@ -37,6 +37,7 @@ export async function applyProbabilisticMerges(
   requests: readonly MergeRequest[],
   settings: { rules: IdentityRules; survivorship: SurvivorshipSettings },
   now: Date,
+  hooks: readonly ProfileHooks[] = [],
 ): Promise<MergeOutcome> {
   const outcome: MergeOutcome = { merged: [], skipped: [] }
   if (requests.length === 0) return outcome
@@ -140,7 +141,10 @@ export async function applyProbabilisticMerges(
       now.toISOString(),
     ],
   )
-  await syncSegmentsAfterMerges(tx, workspaceId, plan.redirects, now)
+  // Segments, computed traits and the rest follow the merge in its transaction.
+  if (plan.redirects.length > 0) {
+    for (const h of hooks) await h.afterMerge?.(tx, workspaceId, plan.redirects, now)
+  }
   outcome.merged = accepted
   return outcome
 }

@@ -5,6 +5,7 @@
  */
 import { KindredError } from '../../../protocol/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
+import type { ProfileHooks } from '../../../platform/module.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges } from './merge.js'
 import type { MatchExplanation } from './runs.js'
@@ -145,6 +146,7 @@ export async function acceptPair(
     decidedBy: string
     now: Date
     identitySettings: (q: Queryable, ws: string) => Promise<WorkspaceIdentitySettings>
+    profileHooks?: readonly ProfileHooks[]
   },
 ) {
   return db.transaction(async (tx) => {
@@ -187,6 +189,7 @@ export async function acceptPair(
       ],
       { rules, survivorship },
       ctx.now,
+      ctx.profileHooks,
     )
     const skipped = out.skipped[0]
     if (skipped)

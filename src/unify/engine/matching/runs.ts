@@ -24,6 +24,7 @@ import {
   type ScoredPair,
 } from '../../core/identity/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
+import type { ProfileHooks } from '../../../platform/module.js'
 import { newId } from '../../../platform/store/ids.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges, type MergeRequest } from './merge.js'
@@ -159,6 +160,8 @@ export async function createRun(
 export interface ExecuteRunDeps {
   db: Db
   clock: () => Date
+  /** What follows a merge in its transaction (segments, computed traits): see ProfileHooks. */
+  profileHooks?: readonly ProfileHooks[]
   identitySettings: (q: Queryable, workspaceId: string) => Promise<WorkspaceIdentitySettings>
 }
 
@@ -391,7 +394,14 @@ async function matchWorkspace(
     await checkCancelled()
     const chunk = groups.slice(i, i + MERGE_GROUPS_PER_TRANSACTION).flat()
     const out = await db.transaction((tx) =>
-      applyProbabilisticMerges(tx, workspaceId, chunk, { rules, survivorship }, deps.clock()),
+      applyProbabilisticMerges(
+        tx,
+        workspaceId,
+        chunk,
+        { rules, survivorship },
+        deps.clock(),
+        deps.profileHooks,
+      ),
     )
     counts.autoMerged += out.merged.length
     // A merge the locked state refused (identity rules changed under us) goes to review.

@@ -1,21 +1,14 @@
 /**
- * After a probabilistic merge, what the segments stage does for a merge made by a processor
+ * The profile hook after a probabilistic merge (ProfileHooks.afterMerge, wired by the segments
+ * module): what the segments stage does for a merge made by a processor
  * batch: fold the merged-away profiles' computed trait states into the survivor's, take the
  * merged-away profiles out of their segments, and re-evaluate every segment for the survivor
  * (it now holds the events, traits and consents of both). Same transaction as the merge.
  */
 import type { Queryable } from '../../../platform/store/db.js'
-import { updateComputedTraits } from '../../../understand/engine/segments/computed-traits.js'
-import {
-  loadComputedTraits,
-  loadSegments,
-} from '../../../understand/engine/segments/definitions.js'
-import {
-  emptyChange,
-  exitMergedProfiles,
-  reevaluate,
-  type Change,
-} from '../../../understand/engine/segments/reevaluate.js'
+import { updateComputedTraits } from './computed-traits.js'
+import { loadComputedTraits, loadSegments } from './definitions.js'
+import { emptyChange, exitMergedProfiles, reevaluate, type Change } from './reevaluate.js'
 
 export async function syncSegmentsAfterMerges(
   tx: Queryable,
