@@ -3,7 +3,11 @@
  * changes into delivery jobs, the `/api/v1/destinations` routes, and the dispatcher loop (in the
  * `all` and `dispatcher` roles) that delivers jobs and fans outbox segment changes out.
  */
-import { createDispatcher, type Dispatcher, type DispatcherOptions } from './engine/dispatcher.js'
+import {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherOptions,
+} from './engine/dispatcher/dispatcher-worker.js'
 import {
   createDestinationConfigCache,
   createDestinationsStage,

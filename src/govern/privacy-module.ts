@@ -13,7 +13,7 @@ import {
   createPrivacyWorker,
   type PrivacyWorker,
   type PrivacyWorkerOptions,
-} from './engine/privacy/worker.js'
+} from './engine/privacy/privacy-worker.js'
 import type { ModuleFactory } from '../platform/module.js'
 
 export type PrivacyModuleOptions = Pick<

@@ -39,8 +39,8 @@ export interface LeasedQueueSpec<Job, Key> {
     claimed: string
     /** The state a retried, released or swept job returns to. */
     retry: string
-    /** The dead letter. */
-    dead: string
+    /** The dead letter; a queue without one retries until it succeeds. */
+    dead?: string
   }
   /** timestamptz column: the job is due from then on. Absent: always due. */
   due?: string
@@ -117,7 +117,8 @@ function checkSpec<Job, Key>(spec: LeasedQueueSpec<Job, Key>): void {
   ]
   for (const n of names)
     if (n !== undefined && !identifier.test(n)) throw new Error(`leased queue: bad name "${n}"`)
-  const states = [spec.state.claimed, spec.state.retry, spec.state.dead, ...spec.state.ready]
+  const states = [spec.state.claimed, spec.state.retry, ...spec.state.ready]
+  if (spec.state.dead !== undefined) states.push(spec.state.dead)
   for (const s of states) if (!stateValue.test(s)) throw new Error(`leased queue: bad state "${s}"`)
   if (spec.state.ready.length === 0) throw new Error('leased queue: no ready state')
   if (spec.key.columns.length === 0) throw new Error('leased queue: no key column')
@@ -197,6 +198,11 @@ export function createLeasedQueue<Job, Key>(
     return Object.fromEntries(keyNames.map((k, i) => [k, values[i] as string | number]))
   }
 
+  function deadState(): string {
+    if (spec.state.dead === undefined) throw new Error(`leased queue ${spec.table}: no dead state`)
+    return spec.state.dead
+  }
+
   const keyTypes = spec.key.columns.map((c) => `${c.name} ${c.type}`).join(', ')
 
   return {
@@ -229,7 +235,7 @@ export function createLeasedQueue<Job, Key>(
       const rows = settlements.map((s) => ({
         ...keyRecord(s.key),
         state:
-          s.kind === 'finished' ? s.state : s.kind === 'retry' ? spec.state.retry : spec.state.dead,
+          s.kind === 'finished' ? s.state : s.kind === 'retry' ? spec.state.retry : deadState(),
         run_at: s.kind === 'retry' ? iso(s.runAt) : null,
         error: s.error ?? null,
         finished: s.kind === 'retry' ? null : iso(now),
