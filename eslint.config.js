@@ -190,7 +190,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/*/*-module.ts', 'src/*/module.ts'],
+    files: ['src/{collect,unify,understand,activate,govern}/*-module.ts'],
     rules: {
       'no-restricted-imports': restrict(
         layer('A module is wired by app.', '(^|/)(app|cli)/'),

@@ -3,13 +3,17 @@
  * changes into delivery jobs, the `/api/v1/destinations` routes, and the dispatcher loop (in the
  * `all` and `dispatcher` roles) that delivers jobs and fans outbox segment changes out.
  */
-import { createDispatcher, type Dispatcher, type DispatcherOptions } from './engine/dispatcher.js'
+import {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherOptions,
+} from './engine/dispatcher/dispatcher-worker.js'
 import {
   createDestinationConfigCache,
   createDestinationsStage,
 } from './engine/destinations-stage.js'
 import { destinationRoutes } from './http/destination-routes.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 import { strictOutboundPolicy } from '../protocol/outbound-policy.js'
 
 export type DestinationsModuleOptions = Omit<

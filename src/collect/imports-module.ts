@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { importRoutes } from './http/import-routes.js'
 import { resumeInterrupted, type RunningImport } from './engine/imports/background-runs.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 
 export const importsModule: ModuleFactory = (deps) => {
   const workDir =

@@ -8,7 +8,7 @@ import { createPlanCache } from './core/tracking-plan.js'
 import { qualityRoutes } from './http/quality-routes.js'
 import { createQualityFilter, quarantine } from './engine/quality-filter.js'
 import { createRetentionScheduler, type RetentionScheduler } from '../govern/engine/retention.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 
 export interface QualityModuleOptions {
   /** How often retention runs (default 15 min). */

@@ -11,7 +11,7 @@ import {
 } from './engine/consent/reevaluation.js'
 import { consentRoutes } from './http/consent-routes.js'
 import { splitConsent } from './engine/consent/consent-split.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 
 export type ConsentModuleOptions = Pick<ConsentReevaluatorOptions, 'chunkSize' | 'pollIntervalMs'>
 

@@ -12,8 +12,8 @@ import {
   createPrivacyWorker,
   type PrivacyWorker,
   type PrivacyWorkerOptions,
-} from './engine/privacy/worker.js'
-import type { ModuleFactory } from '../platform/module.js'
+} from './engine/privacy/privacy-worker.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 import { newId } from '../platform/store/ids.js'
 import type { IdKind } from '../protocol/ids.js'
 

@@ -10,7 +10,7 @@ import { createSegmentsStage } from './engine/segments/segments-stage.js'
 import { computedTraitRoutes } from './http/computed-trait-routes.js'
 import { segmentRoutes } from './http/segment-routes.js'
 import { syncSegmentsAfterMerges } from './engine/segments/after-merge.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 
 export interface SegmentsModuleOptions {
   /** How often the scheduler runs (default 30 s). */

@@ -7,7 +7,7 @@
 import { createIdentitySettingsCache } from './engine/identity-settings.js'
 import { matchingRoutes } from './http/matching-routes.js'
 import { createMatchingService, type MatchingService } from './engine/matching/matching-service.js'
-import type { ModuleFactory } from '../platform/module.js'
+import type { ModuleFactory } from '../platform/module-contract.js'
 
 export interface MatchingModuleOptions {
   /** How often due runs are looked for (default 30 s). */

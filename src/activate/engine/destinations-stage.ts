@@ -11,9 +11,12 @@ import {
   type ProcessedEvent,
   type ProcessorStage,
 } from '../../platform/pipeline/processor.js'
-import { insertJobs } from './dispatcher.js'
 import { applyMapping, matchesForward } from '../core/destination-config.js'
 import { destinationsRepository, type DestinationRow } from './destinations-repository.js'
+import {
+  deliveryJobsRepository,
+  type NewDeliveryJob,
+} from './dispatcher/delivery-jobs-repository.js'
 
 export interface DestinationConfigCache {
   enabled(db: Queryable, workspaceId: string): Promise<DestinationRow[]>
@@ -64,7 +67,7 @@ export function createDestinationsStage(opts: {
   onEnqueued?: (count: number) => void
 }): ProcessorStage {
   return async (tx, batch) => {
-    const jobs: Record<string, unknown>[] = []
+    const jobs: NewDeliveryJob[] = []
     for (const [workspaceId, events] of groupByWorkspace(batch)) {
       const dests = await opts.cache.enabled(tx, workspaceId)
       if (dests.length === 0) continue
@@ -74,12 +77,12 @@ export function createDestinationsStage(opts: {
           const f = d.actions.forwardEvents
           if (!f || !matchesForward(f, e.event)) continue
           jobs.push({
-            workspace_id: workspaceId,
-            destination_id: d.id,
+            workspaceId,
+            destinationId: d.id,
             kind: 'event',
-            profile_id: e.profileId,
+            profileId: e.profileId,
             input: { kind: 'event', event: applyMapping(e.event, f.mapping) },
-            idempotency_key: `event:${e.sourceId}:${e.event.messageId}`,
+            idempotencyKey: `event:${e.sourceId}:${e.event.messageId}`,
           })
         }
       }
@@ -88,7 +91,7 @@ export function createDestinationsStage(opts: {
         jobs.push(...(await profileJobs(tx, workspaceId, events, upserters)))
     }
     if (jobs.length === 0) return
-    const n = await insertJobs(tx, jobs, new Date(opts.clock()).toISOString())
+    const n = await deliveryJobsRepository.enqueue(tx, jobs, new Date(opts.clock()))
     if (n > 0) opts.onEnqueued?.(n)
   }
 }
@@ -98,7 +101,7 @@ async function profileJobs(
   workspaceId: string,
   events: ProcessedEvent[],
   upserters: DestinationRow[],
-): Promise<Record<string, unknown>[]> {
+): Promise<NewDeliveryJob[]> {
   const last = new Map<string, ProcessedEvent>()
   for (const e of events) if (e.profileId && hasTraitUpdate(e)) last.set(e.profileId, e)
   if (last.size === 0) return []
@@ -112,7 +115,7 @@ async function profileJobs(
      WHERE p.workspace_id = $1 AND p.id = ANY($2::text[])`,
     [workspaceId, [...last.keys()]],
   )
-  const jobs: Record<string, unknown>[] = []
+  const jobs: NewDeliveryJob[] = []
   const snapshots: { profile_id: string; traits: Record<string, unknown> }[] = []
   for (const row of r.rows) {
     const changed = changedTraitNames(row.prev, row.traits)
@@ -121,12 +124,12 @@ async function profileJobs(
     snapshots.push({ profile_id: row.id, traits: row.traits })
     for (const d of upserters) {
       jobs.push({
-        workspace_id: workspaceId,
-        destination_id: d.id,
+        workspaceId,
+        destinationId: d.id,
         kind: 'profile',
-        profile_id: row.id,
+        profileId: row.id,
         input: { kind: 'profile', changedTraits: changed },
-        idempotency_key: `profile:${row.id}:${e.sourceId}:${e.event.messageId}`,
+        idempotencyKey: `profile:${row.id}:${e.sourceId}:${e.event.messageId}`,
       })
     }
   }

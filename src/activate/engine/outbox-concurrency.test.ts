@@ -7,7 +7,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../../testing/databases.js'
 import { openStore, type Store } from '../../platform/store/open-store.js'
-import { createDispatcher } from './dispatcher.js'
+import { createDispatcher } from './dispatcher/dispatcher-worker.js'
 
 const baseUrl = process.env.KINDRED_TEST_DATABASE_URL
 

@@ -23,7 +23,7 @@ import {
   requestOutput,
   type PrivacyRequestRow,
 } from '../engine/privacy/requests.js'
-import { recordLifecycle } from '../engine/privacy/worker.js'
+import { recordLifecycle } from '../engine/privacy/privacy-worker.js'
 import type { SuppressionMatcher } from '../engine/privacy/suppression-cache.js'
 import type { SuppressionKey } from '../core/privacy/suppression.js'
 import { newId } from '../../platform/store/ids.js'

@@ -23,7 +23,7 @@ import {
 import { KindredError } from '../../protocol/errors.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import type { Db, Queryable } from '../../platform/store/db.js'
-import type { ProfileHooks } from '../../platform/module.js'
+import type { ProfileHooks } from '../../platform/module-contract.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
 import { loadProfile } from './profile-read-model.js'
 

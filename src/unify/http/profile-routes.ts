@@ -27,7 +27,7 @@ import {
 } from '../engine/profile-read-model.js'
 import { createProfileSplitter } from '../engine/profile-split.js'
 import type { RouteModule } from '../../platform/http/app.js'
-import type { ProfileHooks } from '../../platform/module.js'
+import type { ProfileHooks } from '../../platform/module-contract.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 
 const READ = 'read:profiles'

@@ -1,6 +1,6 @@
 /**
  * @module engine/effects/outbound-guard
- * The I/O half of the outbound-address policy (`src/activate/core/outbound-policy.ts`): resolve a
+ * The I/O half of the outbound-address policy (`src/protocol/outbound-policy.ts`): resolve a
  * destination's host at send time (every address DNS returns), refuse it unless every address is
  * allowed, and connect to the address that was checked. The connection's `lookup` hook returns
  * only that address, so a DNS answer that changes between the check and the connect (rebinding)

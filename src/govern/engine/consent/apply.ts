@@ -16,7 +16,7 @@ import {
   type CurrentConsent,
 } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
-import { insertJobs } from '../../../activate/engine/dispatcher.js'
+import { enqueueDeliveryJobs, type NewDeliveryJob } from '../../../activate/index.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -180,7 +180,7 @@ async function enqueueAudienceChanges(
       [...new Set(dests.flatMap((d) => d.segmentIds))],
     ],
   )
-  const jobs: Record<string, unknown>[] = []
+  const jobs: NewDeliveryJob[] = []
   for (const f of flips) {
     for (const d of dests) {
       if (d.purpose !== f.purpose) continue
@@ -199,12 +199,12 @@ async function enqueueAudienceChanges(
       }
     }
   }
-  return insertJobs(tx, jobs, now.toISOString())
+  return enqueueDeliveryJobs(tx, jobs, now)
 }
 
 /**
  * The delivery job of a consent-driven audience change (a decision of one profile, or a settings
- * change for many: src/govern/engine/consent/reevaluation.ts), as `insertJobs` takes it.
+ * change for many: src/govern/engine/consent/reevaluation.ts).
  */
 export function consentAudienceJob(j: {
   workspaceId: string
@@ -213,12 +213,12 @@ export function consentAudienceJob(j: {
   action: 'add' | 'remove'
   segment: { id: string; name: string | null }
   idempotencyKey: string
-}): Record<string, unknown> {
+}): NewDeliveryJob {
   return {
-    workspace_id: j.workspaceId,
-    destination_id: j.destinationId,
+    workspaceId: j.workspaceId,
+    destinationId: j.destinationId,
     kind: 'audience',
-    profile_id: j.profileId,
+    profileId: j.profileId,
     input: {
       kind: 'audience',
       action: j.action,
@@ -226,6 +226,6 @@ export function consentAudienceJob(j: {
       // Lets the dispatcher send this removal although the purpose is now denied.
       reason: 'consent',
     },
-    idempotency_key: j.idempotencyKey,
+    idempotencyKey: j.idempotencyKey,
   }
 }

@@ -22,8 +22,9 @@
 import type { Logger } from 'pino'
 import { defaultFlips, type ConsentSettings, type DefaultFlip } from '../../core/privacy/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
-import { insertJobs } from '../../../activate/engine/dispatcher.js'
+import { enqueueDeliveryJobs, type NewDeliveryJob } from '../../../activate/index.js'
 import { pollingLoop } from '../../../platform/jobs/loops.js'
+import { createLeasedQueue } from '../../../platform/jobs/leased-queue.js'
 import { consentAudienceJob, syncingDestinations } from './apply.js'
 
 export interface QueuedReevaluation {
@@ -83,11 +84,42 @@ export interface ConsentReevaluator {
 
 interface ReevaluationRow {
   workspace_id: string
-  id: string | number
+  id: string
   flips: DefaultFlip[]
   cursor_segment: string | null
   cursor_profile: string | null
 }
+
+/**
+ * Re-evaluations on the shared queue, without a lease: a chunk is one transaction, so the row
+ * lock is the lease (another worker skips the row; a crash rolls back and releases it). Only the
+ * oldest pending re-evaluation of a workspace is claimable: a later change (grant back) starts
+ * only after the earlier one (revocation) has queued all its jobs. No dead letter: a failing
+ * chunk rolls back and is tried again.
+ */
+const reevaluations = createLeasedQueue<ReevaluationRow, { workspaceId: string; id: string }>({
+  table: 'consent_reevaluations',
+  key: {
+    columns: [
+      { name: 'workspace_id', type: 'text' },
+      { name: 'id', type: 'bigint' },
+    ],
+    values: (k) => [k.workspaceId, k.id],
+  },
+  state: { column: 'status', ready: ['pending'], claimed: 'pending', retry: 'pending' },
+  updatedAt: 'updated_at',
+  finishedAt: 'finished_at',
+  claimable: `NOT EXISTS (SELECT 1 FROM consent_reevaluations e
+    WHERE e.workspace_id = q.workspace_id AND e.status = 'pending' AND e.id < q.id)`,
+  order: 'id',
+  decode: (r) => ({
+    workspace_id: String(r.workspace_id),
+    id: String(r.id),
+    flips: r.flips as DefaultFlip[],
+    cursor_segment: (r.cursor_segment as string | null) ?? null,
+    cursor_profile: (r.cursor_profile as string | null) ?? null,
+  }),
+})
 
 export function createConsentReevaluator(options: ConsentReevaluatorOptions): ConsentReevaluator {
   const { db, clock, logger } = options
@@ -96,18 +128,11 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
   async function chunk(tx: Queryable): Promise<boolean> {
     // The oldest pending re-evaluation of a workspace whose earlier ones are all done. Its row
     // stays locked for the chunk: another worker skips it, and a crash simply releases it.
-    const claimed = await tx.query<ReevaluationRow>(
-      `SELECT r.workspace_id, r.id, r.flips, r.cursor_segment, r.cursor_profile
-       FROM consent_reevaluations r
-       WHERE r.status = 'pending' AND NOT EXISTS (
-         SELECT 1 FROM consent_reevaluations e
-         WHERE e.workspace_id = r.workspace_id AND e.status = 'pending' AND e.id < r.id)
-       ORDER BY r.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    )
-    const job = claimed.rows[0]
+    const at = clock()
+    const [job] = await reevaluations.claimLocked(tx, { now: at.getTime() })
     if (!job) return false
     const ws = job.workspace_id
-    const now = clock().toISOString()
+    const now = at.toISOString()
     const action = new Map(job.flips.map((f) => [f.purpose, f.action]))
     // Destinations as they are now: one disabled or unsynced since owes nothing.
     const dests = (await syncingDestinations(tx, ws)).filter((d) => action.has(d.purpose))
@@ -143,7 +168,7 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
               ],
             )
           ).rows
-    const jobs: Record<string, unknown>[] = []
+    const jobs: NewDeliveryJob[] = []
     for (const m of members) {
       for (const d of dests) {
         const act = action.get(d.purpose)
@@ -161,15 +186,13 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
         )
       }
     }
-    const queued = await insertJobs(tx, jobs, now)
+    const queued = await enqueueDeliveryJobs(tx, jobs, at)
     const last = members[members.length - 1]
     const done = members.length < chunkSize
     await tx.query(
       `UPDATE consent_reevaluations SET
          cursor_segment = $3, cursor_profile = $4,
-         members_seen = members_seen + $5, jobs_queued = jobs_queued + $6,
-         status = CASE WHEN $7::boolean THEN 'completed' ELSE 'pending' END,
-         finished_at = CASE WHEN $7::boolean THEN $8::timestamptz END, updated_at = $8
+         members_seen = members_seen + $5, jobs_queued = jobs_queued + $6, updated_at = $7
        WHERE workspace_id = $1 AND id = $2`,
       [
         ws,
@@ -178,10 +201,15 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
         done ? null : (last?.profile_id ?? null),
         members.length,
         queued,
-        done,
         now,
       ],
     )
+    if (done)
+      await reevaluations.settle(
+        tx,
+        [{ key: { workspaceId: ws, id: job.id }, kind: 'finished', state: 'completed' }],
+        at.getTime(),
+      )
     return true
   }
 

@@ -14,7 +14,7 @@ import type { IdentityPlan, IdentityRules, Identifier } from '../../core/identit
 import type { SurvivorshipSettings } from '../../core/profiles/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { applyPlan, updateGoldenRecords } from '../identity-stage.js'
-import type { ProfileHooks } from '../../../platform/module.js'
+import type { ProfileHooks } from '../../../platform/module-contract.js'
 
 export interface MergeRequest {
   from: string

@@ -5,7 +5,7 @@
  */
 import { KindredError } from '../../../protocol/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
-import type { ProfileHooks } from '../../../platform/module.js'
+import type { ProfileHooks } from '../../../platform/module-contract.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges } from './merge.js'
 import type { MatchExplanation } from './runs.js'

@@ -24,7 +24,7 @@ import {
   type ScoredPair,
 } from '../../core/identity/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
-import type { ProfileHooks } from '../../../platform/module.js'
+import type { ProfileHooks } from '../../../platform/module-contract.js'
 import { newId } from '../../../platform/store/ids.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges, type MergeRequest } from './merge.js'

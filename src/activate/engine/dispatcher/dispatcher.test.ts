@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, type TestKindred } from '../../testing/test-server.js'
-import { segmentsModule } from '../../understand/segments-module.js'
-import { createDestinationsModule } from '../destinations-module.js'
-import { startReceiver, until, type Receiver } from '../../testing/test-receiver.js'
+import { startTestKindred, type TestKindred } from '../../../testing/test-server.js'
+import { segmentsModule } from '../../../understand/segments-module.js'
+import { createDestinationsModule } from '../../destinations-module.js'
+import { startReceiver, until, type Receiver } from '../../../testing/test-receiver.js'
 
 const SECRET = 'whsec-test-0123456789abcdef'
 
@@ -396,5 +396,70 @@ describe('dispatcher: outbound policy at send time', () => {
     })
     expect(dead[0]).toMatchObject({ attempts: 1 })
     expect(dead[0]?.lastError).toMatch(/^OUTBOUND_SCHEME_REFUSED: file: URLs are not supported/)
+  })
+})
+
+describe('dispatcher: invalid stored configuration', () => {
+  it('dead-letters at once, with the reason, and marks the destination degraded', async () => {
+    const r = await receiver()
+    const d = await createWebhook(r.url, { forwardEvents: { events: ['Broken Settings'] } })
+    // A row that no longer validates (hand-edited, or written by an older version).
+    await k.kindred.store.db.query(
+      `UPDATE destinations SET settings = settings - 'url' WHERE id = $1`,
+      [d.id],
+    )
+    await track('Broken Settings')
+    const dead = await until(async () => {
+      const res = await k.admin(`/api/v1/destinations/${d.id}/dead-letters`)
+      const list = ((await res.json()) as { data: { lastError: string; attempts: number }[] }).data
+      return list.length > 0 ? list : undefined
+    })
+    expect(dead[0]?.attempts).toBe(1)
+    expect(dead[0]?.lastError).toMatch(/^INVALID_SETTINGS: .*fix it, then replay/)
+    const state = (await (await k.admin(`/api/v1/destinations/${d.id}`)).json()) as {
+      status: string
+      lastError: string
+    }
+    expect(state.status).toBe('degraded')
+    expect(state.lastError).toMatch(/^INVALID_SETTINGS: /)
+    expect(r.received).toHaveLength(0)
+  })
+
+  it('dead-letters the jobs of a destination whose stored actions do not parse', async () => {
+    const db = k.kindred.store.db
+    const r = await receiver()
+    const d = await createWebhook(r.url, { forwardEvents: { events: ['Never Sent'] } })
+    await db.query('UPDATE destinations SET enabled = false WHERE id = $1', [d.id])
+    // Inserted by hand: with actions that do not parse, the stage would not enqueue anything.
+    await db.query(
+      `INSERT INTO delivery_jobs (workspace_id, destination_id, kind, profile_id, input,
+         idempotency_key, next_attempt_at, created_at, updated_at)
+       VALUES ('default', $1, 'event', NULL, '{"kind":"event","event":{}}', 'broken-actions', now(), now(), now())`,
+      [d.id],
+    )
+    await db.query(
+      `UPDATE destinations SET enabled = true, actions = '{"forwardEvents":{"events":5}}' WHERE id = $1`,
+      [d.id],
+    )
+    try {
+      const job = await until(async () => {
+        const x = await db.query<{ state: string; attempts: number; last_error: string }>(
+          `SELECT state, attempts, last_error FROM delivery_jobs WHERE destination_id = $1`,
+          [d.id],
+        )
+        return x.rows[0]?.state === 'dead' ? x.rows[0] : undefined
+      })
+      expect(job.attempts).toBe(1)
+      expect(job.last_error).toMatch(/^INVALID_CONFIG: the stored actions do not parse/)
+      const dest = await db.query<{ status: string; last_error: string }>(
+        'SELECT status, last_error FROM destinations WHERE id = $1',
+        [d.id],
+      )
+      expect(dest.rows[0]).toMatchObject({ status: 'degraded' })
+      expect(dest.rows[0]?.last_error).toMatch(/^INVALID_CONFIG: /)
+    } finally {
+      // The routes cannot read it any more: put it back so that afterEach can delete it.
+      await db.query(`UPDATE destinations SET actions = '{}' WHERE id = $1`, [d.id])
+    }
   })
 })

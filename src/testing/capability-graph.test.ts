@@ -1,0 +1,84 @@
+/**
+ * Capabilities use one another only through their public surface (`<capability>/index.ts`, or
+ * `<capability>/core/index.ts` for pure code), and no cycle joins capability folders: the order
+ * is the one ADR 0010 gives (unify's identity core at the bottom, govern consulting it, collect,
+ * understand and activate consulting govern). Read from the sources, so a new import that breaks
+ * the order fails here even where lint cannot see the whole graph.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const src = path.resolve(import.meta.dirname, '..')
+const capabilities = ['collect', 'unify', 'understand', 'activate', 'govern'] as const
+type Capability = (typeof capabilities)[number]
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name)
+    if (statSync(full).isDirectory()) return sources(full)
+    return /\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name) ? [full] : []
+  })
+}
+
+interface CrossImport {
+  from: string
+  to: string
+  fromCapability: Capability
+  toCapability: Capability
+}
+
+function crossImports(): CrossImport[] {
+  const out: CrossImport[] = []
+  for (const c of capabilities) {
+    for (const file of sources(path.join(src, c))) {
+      const text = readFileSync(file, 'utf8')
+      for (const m of text.matchAll(/from '(\.[^']+)'/g)) {
+        const target = path.resolve(path.dirname(file), m[1] as string)
+        const rel = path.relative(src, target).split(path.sep)
+        const to = rel[0] as Capability
+        if (capabilities.includes(to) && to !== c) {
+          out.push({
+            from: path.relative(src, file),
+            to: rel.join('/'),
+            fromCapability: c,
+            toCapability: to,
+          })
+        }
+      }
+    }
+  }
+  return out
+}
+
+describe('capabilities', () => {
+  const imports = crossImports()
+
+  it('use one another only through index.ts or core/index.ts', () => {
+    const internal = imports.filter((i) => !/^[a-z]+\/(core\/)?index\.js$/.test(i.to))
+    expect(internal.map((i) => `${i.from} -> ${i.to}`)).toEqual([])
+  })
+
+  it('form no cycle', () => {
+    const edges = new Map<Capability, Set<Capability>>()
+    for (const i of imports) {
+      const set = edges.get(i.fromCapability) ?? new Set<Capability>()
+      set.add(i.toCapability)
+      edges.set(i.fromCapability, set)
+    }
+    const cycles: string[] = []
+    const visit = (node: Capability, trail: Capability[]) => {
+      for (const next of edges.get(node) ?? []) {
+        if (trail.includes(next))
+          cycles.push([...trail.slice(trail.indexOf(next)), next].join(' -> '))
+        else visit(next, [...trail, next])
+      }
+    }
+    for (const c of capabilities) visit(c, [c])
+    expect(cycles).toEqual([])
+  })
+
+  it('the test sees imports (a probe of the reader itself)', () => {
+    expect(imports.length).toBeGreaterThan(0)
+  })
+})
