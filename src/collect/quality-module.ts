@@ -7,7 +7,7 @@ import { Counter } from 'prom-client'
 import { createPlanCache } from './core/tracking-plan.js'
 import { qualityRoutes } from './http/quality-routes.js'
 import { createQualityFilter, quarantine } from './engine/quality-filter.js'
-import { createRetentionScheduler, type RetentionScheduler } from '../govern/engine/retention.js'
+import { createRetentionScheduler, type RetentionScheduler } from '../govern/index.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
 
 export interface QualityModuleOptions {

@@ -30,7 +30,12 @@ export function createConsentModule(options: ConsentModuleOptions = {}): ModuleF
       name: 'consent',
       stages: [createConsentStage(deps.clock)],
       profileHooks: { afterSplit: splitConsent },
-      routes: [consentRoutes({ onReevaluationQueued: () => reevaluator?.wake() })],
+      routes: [
+        consentRoutes({
+          onReevaluationQueued: () => reevaluator?.wake(),
+          profileHooks: deps.profileHooks,
+        }),
+      ],
       start() {
         reevaluator?.start()
         return Promise.resolve()

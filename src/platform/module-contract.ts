@@ -47,9 +47,10 @@ export interface ProfileSplitMove {
 }
 
 /**
- * What a capability keeps per profile follows the identity graph when unify moves data between
- * profiles outside the processor (a probabilistic merge, a split): each hook runs in the same
- * transaction. Unify calls them without knowing who listens, so it imports no other capability.
+ * What a capability keeps per profile follows when another capability changes the profile
+ * outside the processor (unify merges or splits it, govern records consent through the API):
+ * each hook runs in the same transaction. The caller does not know who listens, so it imports no
+ * other capability (ADR 0010).
  */
 export interface ProfileHooks {
   /** After merges: each `from` profile now redirects to `into`. */
@@ -60,6 +61,17 @@ export interface ProfileHooks {
     now: Date,
   ): Promise<void>
   afterSplit?(tx: Queryable, split: ProfileSplitMove): Promise<void>
+  /**
+   * After consent was decided outside the processor (the API, an import): `purposes` changed
+   * for `profileId`, so what depends on consent (segments with consent conditions) follows.
+   */
+  afterConsentChange?(
+    tx: Queryable,
+    workspaceId: string,
+    profileId: string,
+    purposes: ReadonlySet<string>,
+    now: Date,
+  ): Promise<void>
 }
 
 export interface KindredModule {

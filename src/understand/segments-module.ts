@@ -9,7 +9,7 @@ import {
 import { createSegmentsStage } from './engine/segments/segments-stage.js'
 import { computedTraitRoutes } from './http/computed-trait-routes.js'
 import { segmentRoutes } from './http/segment-routes.js'
-import { syncSegmentsAfterMerges } from './engine/segments/after-merge.js'
+import { reevaluateAfterConsent, syncSegmentsAfterMerges } from './engine/segments/profile-hooks.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
 
 export interface SegmentsModuleOptions {
@@ -35,7 +35,10 @@ export function createSegmentsModule(options: SegmentsModuleOptions = {}): Modul
       name: 'segments',
       stages: [createSegmentsStage(deps.clock)],
       routes: [segmentRoutes(), computedTraitRoutes()],
-      profileHooks: { afterMerge: syncSegmentsAfterMerges },
+      profileHooks: {
+        afterMerge: syncSegmentsAfterMerges,
+        afterConsentChange: reevaluateAfterConsent,
+      },
       start() {
         if (runsScheduler) scheduler.start()
         return Promise.resolve()

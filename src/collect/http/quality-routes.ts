@@ -12,7 +12,7 @@ import {
   stringifyTotal,
 } from '../../protocol/index.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
-import { piiSettingsSchema } from '../../govern/core/pii.js'
+import { piiSettingsSchema } from '../../govern/core/index.js'
 import { compilePlan, trackingPlanSchema, type Violation } from '../core/tracking-plan.js'
 import { deletePlan, getPlan, savePlan } from '../engine/tracking-plans.js'
 import { storedPayload } from '../engine/quality-filter.js'
@@ -21,8 +21,8 @@ import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
-import { savePiiSettings } from '../../govern/engine/pii-settings.js'
-import { loadPiiSettings, piiPoliciesFor } from '../../govern/http/pii-policies.js'
+import { savePiiSettings } from '../../govern/index.js'
+import { loadPiiSettings, piiPoliciesFor } from '../../govern/index.js'
 
 const DAY_MS = 86_400_000
 /** Events appended to the log per replay record (the log's own batch limit). */

@@ -7,7 +7,7 @@ import type { Auth } from '../../platform/http/auth.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
-import { sourcePiiSchema } from '../../govern/core/pii.js'
+import { sourcePiiSchema } from '../../govern/core/index.js'
 
 const rateLimitSchema = z.object({
   eventsPerSecond: z

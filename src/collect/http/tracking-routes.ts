@@ -27,12 +27,9 @@ import { writeKeyFromHeader, type Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
 import { sendError } from '../../platform/http/errors.js'
 
-import { piiPoliciesFor } from '../../govern/http/pii-policies.js'
-import { protectEvent } from '../../govern/core/pii.js'
-import {
-  suppressionMatcher,
-  suppressedCounter,
-} from '../../govern/engine/privacy/suppression-cache.js'
+import { piiPoliciesFor } from '../../govern/index.js'
+import { protectEvent } from '../../govern/core/index.js'
+import { suppressionMatcher, suppressedCounter } from '../../govern/index.js'
 const singlePaths: Record<string, EventType> = {
   track: 'track',
   t: 'track',

@@ -15,6 +15,7 @@ import { KindredError } from '../../protocol/index.js'
 import type { Queryable } from '../../platform/store/db.js'
 import { newId } from '../../platform/store/ids.js'
 import { recordConsentDecisions } from '../engine/consent/decisions.js'
+import type { ProfileHooks } from '../../platform/module-contract.js'
 import {
   loadConsentSettings,
   saveConsentSettings,
@@ -48,6 +49,8 @@ export interface ConsentRoutesOptions {
   onSettingsChange?: (workspaceId: string) => void
   /** A settings change queued an audience re-evaluation: run it now rather than at the next poll. */
   onReevaluationQueued?: () => void
+  /** What follows a consent decision (segments): see ProfileHooks. */
+  profileHooks?: readonly ProfileHooks[]
 }
 
 export function consentRoutes(options: ConsentRoutesOptions = {}) {
@@ -191,19 +194,23 @@ function registerConsentRoutes(
           { details: { unknown, purposes: settings.purposes } },
         )
       }
-      const result = await recordConsentDecisions(tx, {
-        workspaceId,
-        profileId: row.id,
-        purposes: body.purposes,
-        source: 'api',
-        actor: key.id,
-        proof: requestId,
-        details: {
-          ...(body.proof === undefined ? {} : { proof: body.proof }),
-          actorName: key.name,
+      const result = await recordConsentDecisions(
+        tx,
+        {
+          workspaceId,
+          profileId: row.id,
+          purposes: body.purposes,
+          source: 'api',
+          actor: key.id,
+          proof: requestId,
+          details: {
+            ...(body.proof === undefined ? {} : { proof: body.proof }),
+            actorName: key.name,
+          },
+          at,
         },
-        at,
-      })
+        options.profileHooks,
+      )
       const view = await consentView(tx, workspaceId, row.id, settings, { limit: 200 })
       return { view, result, mergedInto: undefined }
     })

@@ -8,12 +8,8 @@
 import type { Queryable } from '../../../platform/store/db.js'
 import type { DestinationEvent, DestinationInput, ProfileSnapshot } from '../../core/index.js'
 import { consentExempt, type DeliveryOutcome } from '../../core/delivery-policy.js'
-import {
-  allowed,
-  type ConsentSettings,
-  type ConsentStatus,
-} from '../../../govern/core/privacy/index.js'
-import { loadConsentSettings } from '../../../govern/engine/consent/consent-settings-repository.js'
+import { allowed, type ConsentSettings, type ConsentStatus } from '../../../govern/core/index.js'
+import { loadConsentSettings } from '../../../govern/index.js'
 import type { AudienceChange, ClaimedDeliveryJob } from './delivery-jobs-repository.js'
 
 /** Live profiles by the id asked for (a merged-away id maps to its survivor). */

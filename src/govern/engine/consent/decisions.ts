@@ -1,17 +1,12 @@
 /**
  * Consent decisions made through the API (or an import): the same `applyConsent` as the
  * processor stage, then what the processor's later stages would do for them, in the caller's
- * transaction: segments with consent conditions are re-evaluated for the profile (membership
- * changes reach the outbox, hence the destinations).
+ * transaction, through the profile hooks: segments with consent conditions are re-evaluated for
+ * the profile (membership changes reach the outbox, hence the destinations).
  */
 import type { ConsentObservation, ConsentStatus } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
-import { loadSegments } from '../../../understand/engine/segments/definitions.js'
-import {
-  emptyChange,
-  reevaluate,
-  type Change,
-} from '../../../understand/engine/segments/reevaluate.js'
+import type { ProfileHooks } from '../../../platform/module-contract.js'
 import { applyConsent, type ApplyConsentResult } from './apply.js'
 import { loadConsentSettings } from './consent-settings-repository.js'
 
@@ -31,6 +26,7 @@ export interface ConsentDecisions {
 export async function recordConsentDecisions(
   tx: Queryable,
   d: ConsentDecisions,
+  hooks: readonly ProfileHooks[] = [],
 ): Promise<ApplyConsentResult> {
   const settings = await loadConsentSettings(tx, d.workspaceId)
   const observations: ConsentObservation[] = Object.entries(d.purposes).map(
@@ -47,11 +43,9 @@ export async function recordConsentDecisions(
   )
   const result = await applyConsent(tx, d.workspaceId, observations, settings, d.at)
   if (result.transitions.length > 0) {
-    const change: Change = emptyChange()
-    for (const t of result.transitions) change.consentPurposes.add(t.purpose)
-    const segments = await loadSegments(tx, d.workspaceId, { activeOnly: true })
-    if (segments.length > 0)
-      await reevaluate(tx, d.workspaceId, segments, new Map([[d.profileId, change]]), d.at)
+    const purposes = new Set(result.transitions.map((t) => t.purpose))
+    for (const h of hooks)
+      await h.afterConsentChange?.(tx, d.workspaceId, d.profileId, purposes, d.at)
   }
   return result
 }

@@ -33,7 +33,7 @@ import {
   extractIdentifiers,
   identifierKey,
   type CompiledIdentityRules,
-} from '../../../unify/core/identity/index.js'
+} from '../../../unify/core/index.js'
 import type { KindredEvent } from '../../../protocol/event-schema.js'
 
 export interface ErasureSubject {

@@ -10,8 +10,8 @@
  */
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs'
 import type { Logger } from 'pino'
-import type { CompiledIdentityRules } from '../../../unify/core/identity/index.js'
-import { identifierKey } from '../../../unify/core/identity/index.js'
+import type { CompiledIdentityRules } from '../../../unify/core/index.js'
+import { identifierKey } from '../../../unify/core/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
 import type { EventLogWriter, LogErasureResult } from '../../../platform/stream/event-log.js'
 import { concernsPerson, type ErasureSubject } from './erase.js'

@@ -8,7 +8,7 @@ import {
   normalizeIdentifier,
   normalizeIdentifierType,
   type CompiledIdentityRules,
-} from '../../../unify/core/identity/index.js'
+} from '../../../unify/core/index.js'
 import {
   identifierHash,
   legacyIdentifierHash,

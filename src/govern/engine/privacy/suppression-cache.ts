@@ -22,7 +22,7 @@ import {
   extractIdentifiers,
   parseIdentityRules,
   type CompiledIdentityRules,
-} from '../../../unify/core/identity/index.js'
+} from '../../../unify/core/index.js'
 import {
   identifierHash,
   legacyIdentifierHash,

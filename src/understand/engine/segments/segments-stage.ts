@@ -10,7 +10,7 @@
  *    the SQL compiler's restricted-to-ids variant; membership changes go to segment_members,
  *    history and the outbox in the same transaction.
  */
-import { carriesConsent } from '../../../govern/core/privacy/index.js'
+import { carriesConsent } from '../../../govern/core/index.js'
 import type { TraitEvent } from '../../core/computed-traits/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import {

@@ -1,5 +1,5 @@
 /**
- * The profile hook after a probabilistic merge (ProfileHooks.afterMerge, wired by the segments
+ * Segments follow profile changes made outside the processor (ProfileHooks, wired by the segments
  * module): what the segments stage does for a merge made by a processor
  * batch: fold the merged-away profiles' computed trait states into the survivor's, take the
  * merged-away profiles out of their segments, and re-evaluate every segment for the survivor
@@ -37,4 +37,19 @@ export async function syncSegmentsAfterMerges(
   }
   await exitMergedProfiles(tx, workspaceId, segments, [...mergedInto.keys()], now)
   await reevaluate(tx, workspaceId, segments, changes, now)
+}
+
+/** The profile hook after consent decided outside the processor: consent conditions follow. */
+export async function reevaluateAfterConsent(
+  tx: Queryable,
+  workspaceId: string,
+  profileId: string,
+  purposes: ReadonlySet<string>,
+  now: Date,
+): Promise<void> {
+  const segments = await loadSegments(tx, workspaceId, { activeOnly: true })
+  if (segments.length === 0) return
+  const change = emptyChange()
+  for (const p of purposes) change.consentPurposes.add(p)
+  await reevaluate(tx, workspaceId, segments, new Map([[profileId, change]]), now)
 }
