@@ -25,7 +25,7 @@ import {
   type TraitUpdate,
 } from '../core/profiles/index.js'
 import { KindredError } from '../../protocol/errors.js'
-import { isStorableTimestamp } from '../../protocol/timestamps.js'
+import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import type { Queryable } from '../../platform/store/db.js'
 import type { IdentitySettingsCache } from '../engine/identity-settings.js'
@@ -54,29 +54,8 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 
-function encodeCursor(parts: unknown[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString('base64url')
-}
 /** Cursors are `[timestamp, id]`; anything else is refused before it reaches a SQL cast. */
-function decodeCursor(cursor: string | undefined): [string, string] | undefined {
-  if (cursor === undefined) return undefined
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (
-      Array.isArray(parts) &&
-      parts.length === 2 &&
-      typeof parts[0] === 'string' &&
-      isStorableTimestamp(parts[0]) &&
-      typeof parts[1] === 'string' &&
-      parts[1].length <= 1024
-    ) {
-      return [parts[0], parts[1]]
-    }
-  } catch {
-    // fall through to the error
-  }
-  throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass back nextCursor unchanged')
-}
+const cursor = cursorCodec(cursorField.timestamp(), cursorField.text(1024))
 
 const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
 
@@ -357,7 +336,7 @@ export function registerProfileRoutes(
   app.get('/api/v1/profiles', async (req) => {
     const { workspaceId } = await auth.admin(req, READ)
     const q = parseQuery(pageQuery.extend({ q: z.string().max(200).optional() }), req.query)
-    const after = decodeCursor(q.cursor)
+    const after = cursor.decode(q.cursor)
     const text = q.q?.trim() ?? ''
     const params: unknown[] = [workspaceId, q.limit + 1]
     let where = 'p.workspace_id = $1 AND p.merged_into IS NULL'
@@ -405,7 +384,7 @@ export function registerProfileRoutes(
       })),
       nextCursor:
         res.rows.length > q.limit && last
-          ? encodeCursor([new Date(last.updated_at).toISOString(), last.id])
+          ? cursor.encode([new Date(last.updated_at).toISOString(), last.id])
           : null,
     }
   })
@@ -513,7 +492,7 @@ export function registerProfileRoutes(
     )
     const row = await liveOrRedirect(workspaceId, req.params.id, reply, '/events')
     if (!row) return reply
-    const after = decodeCursor(q.cursor)
+    const after = cursor.decode(q.cursor)
     const params: unknown[] = [workspaceId, row.id, q.limit + 1]
     let where = 'workspace_id = $1 AND profile_id = $2'
     if (q.type) {
@@ -562,7 +541,7 @@ export function registerProfileRoutes(
       })),
       nextCursor:
         res.rows.length > q.limit && last
-          ? encodeCursor([new Date(last.timestamp).toISOString(), last.message_id])
+          ? cursor.encode([new Date(last.timestamp).toISOString(), last.message_id])
           : null,
     }
   })
