@@ -263,7 +263,7 @@ export interface DestinationActions {
   forwardEvents?: {
     events?: string[]
     types?: string[]
-    where?: Array<{ path: string; op: string; value?: unknown }>
+    where?: Array<{ path: string; op: string } & Record<string, unknown>>
     /** Target path ← source path. */
     mapping?: Record<string, string>
   }
