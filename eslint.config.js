@@ -17,6 +17,8 @@ const pureLibraries = [
   'ajv-formats',
   'liquidjs',
   'double-metaphone',
+  // Pure only without a TTL (which reads a clock and may start timers): see coreCacheSyntax.
+  'lru-cache',
 ]
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 const layer = (message, regex) => ({ regex, message })
@@ -68,6 +70,23 @@ const pureSyntax = [
   {
     selector: "MemberExpression[object.name='globalThis']",
     message: pureMessage,
+  },
+]
+// lru-cache is pure as a bounded map. Its TTL options read a clock and may start timers, and a
+// fetchMethod or memoMethod is a loader: caches with a time to live live in engines and platform
+// (platform/cache.ts `ttlCache`, with the caller's clock).
+const coreCacheMessage =
+  'A core cache has no TTL and no loader (a clock, timers, I/O): use platform/cache.ts ttlCache in an engine.'
+const coreCacheSyntax = [
+  {
+    selector:
+      "NewExpression[callee.name='LRUCache'] Property[key.name=/^(ttl|ttlAutopurge|ttlResolution|perf|fetchMethod|memoMethod|updateAgeOnGet|updateAgeOnHas|allowStale)$/]",
+    message: coreCacheMessage,
+  },
+  {
+    selector:
+      "CallExpression[callee.property.name='set'] > ObjectExpression > Property[key.name='ttl']",
+    message: coreCacheMessage,
   },
 ]
 const nodeGlobals = {
@@ -144,7 +163,7 @@ export default tseslint.config(
           message: 'Destinations return HTTP requests as data; the dispatcher sends them.',
         },
       ],
-      'no-restricted-syntax': pureSyntax,
+      'no-restricted-syntax': [...pureSyntax, ...coreCacheSyntax],
     },
   },
   {

@@ -9,17 +9,19 @@
  * A byte scan is exact on valid JSON: structure only appears outside strings, and inside a string
  * every `"` that does not end it is preceded by a backslash escape.
  */
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const OPEN_OBJ = 0x7b
-const CLOSE_OBJ = 0x7d
-const OPEN_ARR = 0x5b
-const CLOSE_ARR = 0x5d
-const COMMA = 0x2c
-const COLON = 0x3a
-const BATCH = Buffer.from('batch')
+import {
+  BACKSLASH,
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  COLON,
+  COMMA,
+  OPEN_ARR,
+  OPEN_OBJ,
+  QUOTE,
+  isJsonSpace,
+} from './json-bytes.js'
 
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+const BATCH = Buffer.from('batch')
 
 /** `[start, end)` byte ranges of the `batch` elements, or undefined when unsure. */
 export function batchElementRanges(
@@ -27,7 +29,7 @@ export function batchElementRanges(
   expected: number,
 ): Array<[number, number]> | undefined {
   let i = 0
-  while (isSpace(buf[i])) i++
+  while (isJsonSpace(buf[i])) i++
   if (buf[i] !== OPEN_OBJ) return undefined
   let depth = 0
   let keyAtTop = false // the next string at depth 1 is a key
@@ -61,7 +63,7 @@ export function batchElementRanges(
       i = end
       continue
     }
-    if (isSpace(c)) continue
+    if (isJsonSpace(c)) continue
     if (inBatch && depth === 2 && elementStart < 0 && c !== COMMA && c !== CLOSE_ARR)
       elementStart = i
     switch (c) {
@@ -102,7 +104,7 @@ export function batchElementRanges(
 
 function trimEnd(buf: Buffer, end: number): number {
   let e = end
-  while (e > 0 && isSpace(buf[e - 1])) e--
+  while (e > 0 && isJsonSpace(buf[e - 1])) e--
   return e
 }
 

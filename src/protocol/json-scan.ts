@@ -16,6 +16,22 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer'
+import {
+  BACKSLASH,
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  COMMA,
+  DOT,
+  LOWER_E,
+  LOWER_U,
+  MINUS,
+  OPEN_ARR,
+  OPEN_OBJ,
+  PLUS,
+  QUOTE,
+  UPPER_E,
+  isDigit,
+} from './json-bytes.js'
 import { MAX_JSON_DEPTH } from './limits.js'
 
 export type JsonScanCode =
@@ -29,16 +45,6 @@ export interface JsonScanIssue {
   /** Byte offset of the problem in the text. */
   offset: number
 }
-
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const OPEN_OBJ = 0x7b
-const CLOSE_OBJ = 0x7d
-const OPEN_ARR = 0x5b
-const CLOSE_ARR = 0x5d
-const COMMA = 0x2c
-const MINUS = 0x2d
-const LOWER_U = 0x75
 
 /** Value of 4 hex digits at `at`, or -1. */
 function hex4(buf: Uint8Array, at: number): number {
@@ -79,7 +85,7 @@ function utf8Length(buf: Uint8Array, at: number): number {
 }
 
 const isNumberByte = (c: number) =>
-  (c >= 0x30 && c <= 0x39) || c === MINUS || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45
+  isDigit(c) || c === MINUS || c === PLUS || c === DOT || c === LOWER_E || c === UPPER_E
 
 /** Why the number literal `text` cannot be kept as sent, or undefined. */
 function numberProblem(text: string): string | undefined {
@@ -227,12 +233,12 @@ export function scanJson(
         else expectKey = true
         break
       default:
-        if ((c >= 0x30 && c <= 0x39) || c === MINUS) {
+        if (isDigit(c) || c === MINUS) {
           let j = i + 1
           let plain = true // digits (and a sign or a point) only
           while (j < len && isNumberByte(buf[j] as number)) {
             const d = buf[j] as number
-            if (d === 0x65 || d === 0x45) plain = false
+            if (d === LOWER_E || d === UPPER_E) plain = false
             j++
           }
           // Up to 15 characters without an exponent, a literal is exact or ordinary rounding.

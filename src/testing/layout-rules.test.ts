@@ -67,6 +67,24 @@ const refused: Array<[string, string, string, RegExp]> = [
     /random/,
   ],
   [
+    'a core gives a cache a time to live (a clock and timers)',
+    'src/unify/core/probe.ts',
+    "import { LRUCache } from 'lru-cache'\nexport const x = new LRUCache<string, number>({ max: 10, ttl: 1000 })",
+    /no TTL/,
+  ],
+  [
+    'a core sets a cache entry with a time to live',
+    'src/collect/core/probe.ts',
+    "import type { LRUCache } from 'lru-cache'\nexport const x = (c: LRUCache<string, number>) => c.set('k', 1, { ttl: 5 })",
+    /no TTL/,
+  ],
+  [
+    'a core gives a cache a loader',
+    'src/activate/core/probe.ts',
+    "import { LRUCache } from 'lru-cache'\nexport const x = new LRUCache<string, number>({ max: 10, fetchMethod: async () => 1 })",
+    /no loader/,
+  ],
+  [
     'a core imports an engine',
     'src/understand/core/probe.ts',
     "import { x as y } from '../engine/segments/segments-service.js'\nexport const x = y",
@@ -142,6 +160,10 @@ describe('layout rules', () => {
       [
         'src/unify/engine/probe.ts',
         "import type { Db } from '../../platform/store/db.js'\nexport type X = Db",
+      ],
+      [
+        'src/unify/core/probe.ts',
+        "import { LRUCache } from 'lru-cache'\nexport const x = new LRUCache<string, number>({ max: 10 })",
       ],
       [
         'src/app/probe.ts',

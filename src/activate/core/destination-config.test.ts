@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import {
   actionsSchema,
+  conditionSchema,
   applyMapping,
   matchesCondition,
   matchesForward,
@@ -52,8 +53,9 @@ describe('forwardEvents filter', () => {
 
   it('evaluates each operator', () => {
     const e = event()
+    // The spellings filters were saved with before the segments' language: read through the schema.
     const m = (op: string, path: string, value?: unknown) =>
-      matchesCondition(e, { op: op as never, path, value })
+      matchesCondition(e, conditionSchema.parse({ op, path, value }))
     expect(m('eq', 'properties.plan', 'pro')).toBe(true)
     expect(m('neq', 'properties.plan', 'pro')).toBe(false)
     expect(m('in', 'properties.plan', ['free', 'pro'])).toBe(true)
@@ -62,6 +64,64 @@ describe('forwardEvents filter', () => {
     expect(m('contains', 'properties.tags', 'b')).toBe(true)
     expect(m('lt', 'properties.total', 50)).toBe(true)
     expect(m('lte', 'properties.plan', 3)).toBe(false)
+  })
+
+  it('speaks the segments condition language', () => {
+    const e = event({
+      properties: { total: '42', plan: 'Pro', items: [{ sku: 'a' }], at: '2026-01-02', v: null },
+    })
+    const m = (c: Record<string, unknown>) => matchesCondition(e, conditionSchema.parse(c))
+    expect(m({ path: 'properties.total', op: 'gt', value: 41 })).toBe(true)
+    expect(m({ path: 'properties.total', op: 'between', min: 40, max: 42 })).toBe(true)
+    expect(m({ path: 'properties.plan', op: 'eq', value: 'pro', ignoreCase: true })).toBe(true)
+    expect(m({ path: 'properties.plan', op: 'eq', value: 'pro' })).toBe(false)
+    expect(m({ path: 'properties.plan', op: 'starts_with', value: 'Pr' })).toBe(true)
+    expect(m({ path: 'properties.items.0.sku', op: 'in', values: ['a', 'b'] })).toBe(true)
+    expect(m({ path: 'properties.v', op: 'not_exists' })).toBe(true)
+    expect(m({ path: 'properties.plan', op: 'not_in', values: ['Free'] })).toBe(true)
+    expect(
+      m({ path: 'properties.at', op: 'date_after', date: { kind: 'absolute', at: '2026-01-01' } }),
+    ).toBe(true)
+    // Relative dates are read against the event's receivedAt, so a replay decides the same.
+    expect(
+      matchesForward(
+        { where: [{ path: 'properties.at', op: 'date_within_last', amount: 2, unit: 'days' }] },
+        { ...e, receivedAt: '2026-01-03T00:00:00.000Z' },
+      ),
+    ).toBe(true)
+    expect(m({ path: 'constructor', op: 'exists' })).toBe(false)
+  })
+
+  it('reads filters saved with the old spellings, failing closed where none carries over', () => {
+    const read = (c: Record<string, unknown>) => conditionSchema.parse(c)
+    expect(read({ path: 'a', op: 'notExists' })).toEqual({ path: 'a', op: 'not_exists' })
+    expect(read({ path: 'a', op: 'in', value: ['x', 1] })).toEqual({
+      path: 'a',
+      op: 'in',
+      values: ['x', 1],
+    })
+    expect(read({ path: 'a', op: 'eq', value: null })).toEqual({ path: 'a', op: 'not_exists' })
+    expect(read({ path: 'a', op: 'neq', value: null })).toEqual({ path: 'a', op: 'exists' })
+    expect(read({ path: 'a', op: 'gte', value: '10' })).toEqual({ path: 'a', op: 'gte', value: 10 })
+    expect(read({ path: 'a', op: 'lt', value: '2026-01-01' })).toMatchObject({
+      op: 'date_before',
+      date: { kind: 'absolute', at: '2026-01-01' },
+    })
+    const e = event({ properties: { o: { k: 1 } } })
+    for (const c of [
+      { path: 'properties.o', op: 'eq', value: { k: 1 } },
+      { path: 'properties.o', op: 'contains', value: 1 },
+      { path: 'properties.o', op: 'gt', value: 'abc' },
+    ]) {
+      const parsed = read(c)
+      expect(matchesCondition(e, parsed), JSON.stringify(c)).toBe(false)
+      expect(parsed).toMatchObject({ op: 'between', min: 1, max: 0 })
+    }
+    expect(
+      actionsSchema.safeParse({
+        forwardEvents: { mapping: { 'properties.__proto__.x': 'properties.total' } },
+      }).success,
+    ).toBe(false)
   })
 
   it('applies the mapping to a copy', () => {
@@ -73,6 +133,9 @@ describe('forwardEvents filter', () => {
     expect(out.properties).toMatchObject({ total: 42, revenue: 42 })
     expect(out.traits).toEqual({ locale: 'fr-FR' })
     expect(e.properties).not.toHaveProperty('revenue')
+    const nested = applyMapping(e, { 'context.page.title': 'properties.plan' })
+    expect(nested.context).toMatchObject({ locale: 'fr-FR', page: { title: 'pro' } })
+    expect(e.context).not.toHaveProperty('page')
   })
 
   it('validates the actions shape and defaults mirror to true', () => {

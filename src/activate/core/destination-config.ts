@@ -2,22 +2,99 @@
  * @module engine/destinations/config
  * What a destination instance does (its `actions`), and the event filter and field mapping of
  * `forwardEvents`. Pure: the stage and the API share these.
+ *
+ * A `where` condition is a path into the event plus a condition of the segments' language
+ * (`understand/core/segments/value-condition.ts`, semantics in its README): missing and null are
+ * "not set", numeric strings compare as numbers, `ignoreCase`, dates. Filters saved before that
+ * used their own spellings, which are still read (`legacyCondition`).
  */
 import { z } from 'zod'
 import type { KindredEvent } from '../../protocol/event-schema.js'
+import { getPath as walkPath, setPath, unsafeSegment } from '../../protocol/json-path.js'
+import {
+  isoDateSchema,
+  matchValue,
+  valueConditionSchema,
+  type ValueCondition,
+} from '../../understand/core/segments/value-condition.js'
 
 const pathSchema = z
   .string()
   .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path such as properties.plan')
 
-export const conditionSchema = z.object({
-  path: pathSchema.describe('Dotted path in the event, e.g. properties.plan or context.locale'),
-  op: z
-    .enum(['eq', 'neq', 'in', 'exists', 'notExists', 'gt', 'gte', 'lt', 'lte', 'contains'])
-    .describe('Comparison'),
-  value: z.unknown().optional().describe('Operand (an array for `in`)'),
-})
-export type Condition = z.infer<typeof conditionSchema>
+const isScalar = (v: unknown): v is string | number | boolean =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+const COMPARISONS: Record<string, string> = {
+  gt: 'date_after',
+  gte: 'date_after',
+  lt: 'date_before',
+  lte: 'date_before',
+}
+/**
+ * Matches nothing. A stored filter must keep parsing (the stage reads it on every batch, and a
+ * row that fails to parse would stop the workspace's pipeline), and one whose meaning does not
+ * carry over must not start forwarding events it used to hold back: it fails closed.
+ */
+const NEVER = { op: 'between', min: 1, max: 0 } as const
+
+/**
+ * The spellings of filters saved before `where` took the segments' language, rewritten to it:
+ * `notExists` is `not_exists`, `in` takes `values`, `eq null` / `neq null` are `not_exists` /
+ * `exists`, a string compared with `gt`…`lte` is a number when numeric and a date when ISO 8601.
+ * Comparisons were by `JSON.stringify`, so an object or array operand has no equivalent: such a
+ * condition matches nothing until the filter is saved again.
+ */
+export function legacyCondition(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw
+  const c = raw as Record<string, unknown>
+  const path = c.path
+  if (typeof c.op !== 'string' || !('value' in c) || 'values' in c) {
+    return c.op === 'notExists' ? { path, op: 'not_exists' } : raw
+  }
+  const v = c.value
+  switch (c.op) {
+    case 'notExists':
+      return { path, op: 'not_exists' }
+    case 'exists':
+    case 'not_exists':
+      return { path, op: c.op }
+    case 'in':
+    case 'not_in':
+      if (!Array.isArray(v)) return raw
+      return v.length > 0 && v.every(isScalar) ? { path, op: c.op, values: v } : { path, ...NEVER }
+    case 'eq':
+    case 'neq':
+      if (v === null || v === undefined)
+        return { path, op: c.op === 'eq' ? 'not_exists' : 'exists' }
+      return isScalar(v) ? raw : { path, ...NEVER }
+    case 'contains':
+      return typeof v === 'string' && v.length > 0 ? raw : { path, ...NEVER }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      if (typeof v !== 'string') return raw
+      if (/^-?[0-9]{1,15}(\.[0-9]{1,15})?$/.test(v)) return { path, op: c.op, value: Number(v) }
+      const date = isoDateSchema.safeParse(v)
+      if (date.success) {
+        return { path, op: COMPARISONS[c.op], date: { kind: 'absolute', at: date.data } }
+      }
+      return { path, ...NEVER }
+    }
+    default:
+      return raw
+  }
+}
+
+export const conditionSchema = z.preprocess(
+  legacyCondition,
+  z
+    .object({
+      path: pathSchema.describe('Dotted path in the event, e.g. properties.plan or context.locale'),
+    })
+    .and(valueConditionSchema),
+)
+export type Condition = { path: string } & ValueCondition
 
 export const forwardEventsSchema = z.object({
   events: z
@@ -31,7 +108,12 @@ export const forwardEventsSchema = z.object({
     .describe('Event types to forward; all when absent'),
   where: z.array(conditionSchema).max(50).optional().describe('Conditions that must all hold'),
   mapping: z
-    .record(pathSchema, pathSchema)
+    .record(
+      pathSchema.refine((p) => unsafeSegment(p.split('.')) === undefined, {
+        message: 'must not contain the path segments "__proto__", "constructor" or "prototype"',
+      }),
+      pathSchema,
+    )
     .optional()
     .describe(
       'Target path → source path, copied into the forwarded event (e.g. properties.amount ← properties.total)',
@@ -56,59 +138,14 @@ export type DestinationActions = z.infer<typeof actionsSchema>
 /** What a client may send: defaults (`syncAudience.mirror`) not yet applied. */
 export type DestinationActionsInput = z.input<typeof actionsSchema>
 
+/** The value at a dotted path of the event (JSON null as null), or undefined. */
 export function getPath(value: unknown, path: string): unknown {
-  let cur: unknown = value
-  for (const key of path.split('.')) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined
-    cur = (cur as Record<string, unknown>)[key]
-  }
-  return cur
+  return walkPath(value, path.split('.'))
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let cur = target
-  for (const key of keys.slice(0, -1)) {
-    const next = cur[key]
-    const copy =
-      typeof next === 'object' && next !== null && !Array.isArray(next)
-        ? { ...(next as Record<string, unknown>) }
-        : {}
-    cur[key] = copy
-    cur = copy
-  }
-  cur[keys[keys.length - 1] as string] = value
-}
-
-function compare(a: unknown, b: unknown): number | undefined {
-  if (typeof a === 'number' && typeof b === 'number') return a - b
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
-  return undefined
-}
-
-export function matchesCondition(event: unknown, c: Condition): boolean {
-  const v = getPath(event, c.path)
-  switch (c.op) {
-    case 'exists':
-      return v !== undefined && v !== null
-    case 'notExists':
-      return v === undefined || v === null
-    case 'eq':
-      return JSON.stringify(v) === JSON.stringify(c.value)
-    case 'neq':
-      return JSON.stringify(v) !== JSON.stringify(c.value)
-    case 'in':
-      return Array.isArray(c.value) && c.value.some((x) => JSON.stringify(x) === JSON.stringify(v))
-    case 'contains':
-      if (typeof v === 'string') return typeof c.value === 'string' && v.includes(c.value)
-      if (Array.isArray(v)) return v.some((x) => JSON.stringify(x) === JSON.stringify(c.value))
-      return false
-    default: {
-      const d = compare(v, c.value)
-      if (d === undefined) return false
-      return c.op === 'gt' ? d > 0 : c.op === 'gte' ? d >= 0 : c.op === 'lt' ? d < 0 : d <= 0
-    }
-  }
+/** Does the event satisfy the condition at `nowMs` (relative dates)? */
+export function matchesCondition(event: unknown, c: Condition, nowMs = 0): boolean {
+  return matchValue(c, getPath(event, c.path), nowMs)
 }
 
 /** The name an event filter matches: the track event, or the page/screen name. */
@@ -116,13 +153,18 @@ export function eventName(event: KindredEvent): string | undefined {
   return event.event ?? event.name ?? undefined
 }
 
-export function matchesForward(f: ForwardEvents, event: KindredEvent): boolean {
+/** `nowMs` is the clock relative-date conditions read (the event's receivedAt by default). */
+export function matchesForward(
+  f: ForwardEvents,
+  event: KindredEvent,
+  nowMs = Date.parse(event.receivedAt),
+): boolean {
   if (f.types && !f.types.includes(event.type as never)) return false
   if (f.events) {
     const name = eventName(event)
     if (name === undefined || !f.events.includes(name)) return false
   }
-  return (f.where ?? []).every((c) => matchesCondition(event, c))
+  return (f.where ?? []).every((c) => matchesCondition(event, c, nowMs))
 }
 
 /** The event with `mapping` applied (a copy; the original is untouched). */
@@ -134,7 +176,7 @@ export function applyMapping(
   const out = { ...event } as Record<string, unknown>
   for (const [target, source] of Object.entries(mapping)) {
     const v = getPath(event, source)
-    if (v !== undefined) setPath(out, target, v)
+    if (v !== undefined) setPath(out, target.split('.'), v, { copy: true })
   }
   return out as KindredEvent
 }

@@ -16,6 +16,7 @@
  *   then the output length cap.
  */
 import { Liquid, toValue, type Emitter } from 'liquidjs'
+import { LRUCache } from 'lru-cache'
 import { DestinationError } from './contract.js'
 
 export interface TemplateLimits {
@@ -148,7 +149,8 @@ const SAMPLE_SCOPE = {
   audience: { id: 'seg_sample', name: 'Sample', key: 'sample' },
 }
 
-const checked = new Map<string, string | null>()
+// Template text → its error or null (boxed: the cache holds no null), at most 1,000 (LRU).
+const checked = new LRUCache<string, { error: string | null }>({ max: 1_000 })
 
 /**
  * For validating a template when settings are saved: parses it, then renders it once with empty
@@ -158,7 +160,7 @@ const checked = new Map<string, string | null>()
  */
 export function checkTemplate(source: string): string | null {
   const known = checked.get(source)
-  if (known !== undefined) return known
+  if (known !== undefined) return known.error
   let result: string | null = null
   try {
     engine.parse(source)
@@ -166,7 +168,6 @@ export function checkTemplate(source: string): string | null {
   } catch (err) {
     result = (err as Error).message
   }
-  if (checked.size >= 1_000) checked.clear()
-  checked.set(source, result)
+  checked.set(source, { error: result })
   return result
 }

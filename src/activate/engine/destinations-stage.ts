@@ -5,6 +5,7 @@
  * with one statement per micro-batch. Destination configs are cached per workspace (a few
  * seconds, and invalidated at once by the API of this process).
  */
+import { ttlCache } from '../../platform/cache.js'
 import type { Queryable } from '../../platform/store/db.js'
 import {
   groupByWorkspace,
@@ -23,22 +24,27 @@ export interface DestinationConfigCache {
   invalidate(workspaceId?: string): void
 }
 
+/** Workspaces whose enabled destinations one node keeps. */
+export const DESTINATION_CONFIG_CACHE_MAX = 10_000
+
+/** Each workspace's enabled destinations for `ttlMs` (0: none kept), at most `max` workspaces (LRU). */
 export function createDestinationConfigCache(
   clock: () => number,
   ttlMs = 5_000,
+  max = DESTINATION_CONFIG_CACHE_MAX,
 ): DestinationConfigCache {
-  const cache = new Map<string, { rows: DestinationRow[]; until: number }>()
+  const cache = ttlMs > 0 ? ttlCache<string, DestinationRow[]>({ max, ttlMs, clock }) : undefined
   return {
     async enabled(db, workspaceId) {
-      const hit = cache.get(workspaceId)
-      if (hit && hit.until > clock()) return hit.rows
+      const hit = cache?.get(workspaceId)
+      if (hit !== undefined) return hit
       const rows = await destinationsRepository.listEnabled(db, workspaceId)
-      cache.set(workspaceId, { rows, until: clock() + ttlMs })
+      cache?.set(workspaceId, rows)
       return rows
     },
     invalidate(workspaceId) {
-      if (workspaceId === undefined) cache.clear()
-      else cache.delete(workspaceId)
+      if (workspaceId === undefined) cache?.clear()
+      else cache?.delete(workspaceId)
     },
   }
 }

@@ -15,6 +15,11 @@
  */
 import { z } from 'zod'
 import type { FieldIssue } from '../../protocol/errors.js'
+import {
+  UNSAFE_PATH_SEGMENTS,
+  setPath as writePath,
+  unsafeSegment as unsafePathSegment,
+} from '../../protocol/json-path.js'
 
 export const importKinds = ['profiles', 'events'] as const
 export type ImportKind = (typeof importKinds)[number]
@@ -27,19 +32,15 @@ const targetPattern =
   /^(userId|anonymousId|event|timestamp|ignore|(traits|properties|context|externalIds)\.[^.\s][^\s]*)$/
 
 /**
- * Path segments that name JavaScript's object machinery rather than data. Written through, they
- * reach `Object.prototype` (or, downstream, a constructor's prototype) and change every object in
- * the process, so no mapping may produce them.
+ * Path segments that name JavaScript's object machinery rather than data (protocol/json-path.ts):
+ * written through, they reach `Object.prototype` and change every object in the process, so no
+ * mapping may produce them.
  */
-export const UNSAFE_PATH_SEGMENTS: ReadonlySet<string> = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-])
+export { UNSAFE_PATH_SEGMENTS }
 
 /** The unsafe segment of a dotted field path (after its root), if any. */
 export function unsafeSegment(path: string): string | undefined {
-  return path.split('.').find((s) => UNSAFE_PATH_SEGMENTS.has(s))
+  return unsafePathSegment(path.split('.'))
 }
 
 export const mappingTargetSchema = z
@@ -248,21 +249,9 @@ function bagOf(): Record<string, unknown> {
   return Object.create(null) as Record<string, unknown>
 }
 
+/** Writes into the row's bags; new levels are bags too (own keys only, unsafe segments refused). */
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let obj = target
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i] as string
-    // Own keys only: an inherited value is never a level to walk into.
-    const next = Object.hasOwn(obj, key) ? obj[key] : undefined
-    if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
-      obj = next as Record<string, unknown>
-    } else {
-      const created = bagOf()
-      obj[key] = created
-      obj = created
-    }
-  }
-  obj[path[path.length - 1] as string] = value
+  writePath(target, path, value, { newLevel: bagOf })
 }
 
 /**

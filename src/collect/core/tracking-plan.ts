@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import { z } from 'zod'
 import { DomainError } from '../../protocol/errors.js'
+import { LRUCache } from 'lru-cache'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 
 /** What happens to an event that breaks the plan. */
@@ -162,17 +163,18 @@ export function compilePlan(plan: TrackingPlan, version: number): CompiledPlan {
 /**
  * Compiled plans keyed by source and plan version: every node compiles a version once, and a
  * new version saved on any node is picked up as soon as a batch reads the new version number.
+ * One version per source (a new one replaces the old), at most `maxEntries` sources, least
+ * recently used out first (`lru-cache`, without a TTL: no clock, no timer).
  */
 export function createPlanCache(maxEntries = 1_000) {
-  const cache = new Map<string, CompiledPlan>()
+  const cache = new LRUCache<string, CompiledPlan>({ max: maxEntries })
   return {
     get(sourceId: string, version: number, load: () => TrackingPlan): CompiledPlan {
       const key = `${sourceId}@${version}`
       const hit = cache.get(key)
       if (hit) return hit
       const compiled = compilePlan(load(), version)
-      for (const k of cache.keys()) if (k.startsWith(`${sourceId}@`)) cache.delete(k)
-      if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string)
+      for (const k of [...cache.keys()]) if (k.startsWith(`${sourceId}@`)) cache.delete(k)
       cache.set(key, compiled)
       return compiled
     },

@@ -7,10 +7,10 @@ import { z } from 'zod'
 import {
   KindredError,
   MAX_JSON_DEPTH,
-  isStorableTimestamp,
   nestsDeeperThan,
   stringifyTotal,
 } from '../../protocol/index.js'
+import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import { piiSettingsSchema } from '../../govern/core/index.js'
 import { compilePlan, trackingPlanSchema, type Violation } from '../core/tracking-plan.js'
@@ -50,27 +50,8 @@ const putPiiBody = z.strictObject({
   hashSalt: z.string().min(8).max(200).nullable().optional(),
 })
 
-function encodeCursor(at: string, messageId: string): string {
-  return Buffer.from(JSON.stringify([at, messageId])).toString('base64url')
-}
-function decodeCursor(cursor: string | undefined): [string, string] | undefined {
-  if (cursor === undefined) return undefined
-  try {
-    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (
-      Array.isArray(p) &&
-      p.length === 2 &&
-      typeof p[0] === 'string' &&
-      isStorableTimestamp(p[0]) &&
-      typeof p[1] === 'string'
-    ) {
-      return [p[0], p[1]]
-    }
-  } catch {
-    // fall through to the error
-  }
-  throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass back nextCursor unchanged')
-}
+/** Quarantine pages are ordered by `[quarantinedAt, messageId]`. */
+const cursor = cursorCodec(cursorField.timestamp(), cursorField.text(2000))
 
 function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth): void {
   async function sourceOf(workspaceId: string, id: string) {
@@ -195,7 +176,7 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
   app.get<{ Params: { id: string } }>('/api/v1/sources/:id/quarantine', async (req) => {
     const { workspaceId } = await auth.admin(req, 'read:tracking-plans')
     const q = parseQuery(quarantineQuery, req.query)
-    const after = decodeCursor(q.cursor)
+    const after = cursor.decode(q.cursor)
     await sourceOf(workspaceId, req.params.id)
     const res = await ctx.db.query<{
       message_id: string
@@ -250,7 +231,7 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
       total: Number(total.rows[0]?.n ?? 0),
       nextCursor:
         res.rows.length > q.limit && last
-          ? encodeCursor(new Date(last.quarantined_at).toISOString(), last.message_id)
+          ? cursor.encode([new Date(last.quarantined_at).toISOString(), last.message_id])
           : null,
     }
   })

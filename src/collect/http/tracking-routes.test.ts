@@ -438,6 +438,48 @@ describe.each(testStores())('tracking API on %s', (store) => {
       expect(post.headers.get('access-control-allow-origin')).toBe('https://shop.example')
     })
 
+    it('caches preflights for a day, lets SDKs read refusals, and keeps the admin API same-origin', async () => {
+      const origin = 'https://shop.example'
+      const pre = await fetch(`${k.url}/v1/batch`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type, x-custom-sdk',
+        },
+      })
+      expect(pre.status).toBe(204)
+      expect(pre.headers.get('access-control-max-age')).toBe('86400')
+      expect(pre.headers.get('access-control-allow-methods')).toContain('POST')
+      expect(pre.headers.get('access-control-allow-headers')).toContain('x-custom-sdk')
+      expect(pre.headers.get('vary')).toContain('Origin')
+      // A 401 reaches the page's SDK (it must see the status to drop, not retry blindly).
+      const refused = await fetch(`${k.url}/v1/t`, {
+        method: 'POST',
+        headers: { origin, 'content-type': 'text/plain' },
+        body: JSON.stringify({ userId: 'u', event: 'x' }),
+      })
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get('access-control-allow-origin')).toBe(origin)
+      const settings = await fetch(`${k.url}/v1/projects/${writeKey}/settings`, {
+        headers: { origin },
+      })
+      expect(settings.headers.get('access-control-allow-origin')).toBe(origin)
+      // No preflight succeeds for the admin API: another site's page may not call it.
+      const admin = await fetch(`${k.url}/api/v1/profiles`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'DELETE',
+          'access-control-request-headers': 'x-kindred-client',
+        },
+      })
+      expect(admin.headers.get('access-control-allow-origin')).toBeNull()
+      expect(admin.status).not.toBe(204)
+      const adminGet = await fetch(`${k.url}/api/v1/profiles`, { headers: { origin } })
+      expect(adminGet.headers.get('access-control-allow-origin')).toBeNull()
+    })
+
     it('serves analytics.js settings for a write key', async () => {
       const res = await fetch(`${k.url}/v1/projects/${writeKey}/settings`)
       expect(res.status).toBe(200)

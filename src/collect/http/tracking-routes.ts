@@ -1,5 +1,6 @@
 import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors'
 import {
   KindredError,
   MAX_BATCH_BYTES,
@@ -45,22 +46,22 @@ const singlePaths: Record<string, EventType> = {
   a: 'alias',
 }
 
-const corsAllowHeaders =
-  'Authorization, Content-Type, Content-Encoding, X-Retry-Count, AnonymousId, SentAt, X-Requested-With'
-
 /**
- * Browser SDKs post cross-origin with credentials: echo the origin (a wildcard is not allowed).
- * Allow-Credentials stays although this API sets and reads no cookies: analytics.js sends
- * `Authorization` on credentialed requests, which a browser refuses without it. It grants
- * nothing here, since a write key (public on websites anyway) is all these routes accept.
+ * CORS for the tracking API (@fastify/cors). Browser SDKs post cross-origin with credentials:
+ * the origin is echoed (a wildcard is not allowed with credentials). Allow-Credentials stays
+ * although this API sets and reads no cookies: analytics.js sends `Authorization` on
+ * credentialed requests, which a browser refuses without it. It grants nothing here, since a
+ * write key (public on websites anyway) is all these routes accept. A preflight is allowed the
+ * headers it asks for (analytics.js: Authorization, Content-Type, X-Retry-Count; other SDKs send
+ * their own), answered 204 and cached for a day; one without Origin or a requested method still
+ * gets its 204, as before the plugin.
  */
-function cors(req: FastifyRequest, reply: FastifyReply): void {
-  const origin = req.headers.origin
-  if (!origin) return
-  void reply
-    .header('Access-Control-Allow-Origin', origin)
-    .header('Access-Control-Allow-Credentials', 'true')
-    .header('Vary', 'Origin')
+const trackingCors: FastifyCorsOptions = {
+  origin: true,
+  credentials: true,
+  methods: ['GET', 'POST', 'OPTIONS'],
+  maxAge: 86_400,
+  strictPreflight: false,
 }
 
 /** Decode by Content-Encoding and never trust Content-Type (SDKs mislabel gzip and JSON). */
@@ -179,7 +180,6 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
     reply: FastifyReply,
     mode: { kind: 'single'; type: EventType } | { kind: 'batch'; correctSkew: boolean },
   ): Promise<FastifyReply> {
-    cors(req, reply)
     let source: Source | undefined
     try {
       const buf = decodeBody(req)
@@ -412,31 +412,16 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
     }
   }
 
-  for (const [path, type] of Object.entries(singlePaths)) {
-    app.post(`/v1/${path}`, (req, reply) => ingest(req, reply, { kind: 'single', type }))
-  }
-  app.post('/v1/batch', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
-  app.post('/v1/b', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
-  app.post('/v1/import', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: false }))
+  function registerV1(v1: FastifyInstance): void {
+    for (const [path, type] of Object.entries(singlePaths)) {
+      v1.post(`/${path}`, (req, reply) => ingest(req, reply, { kind: 'single', type }))
+    }
+    v1.post('/batch', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
+    v1.post('/b', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: true }))
+    v1.post('/import', (req, reply) => ingest(req, reply, { kind: 'batch', correctSkew: false }))
 
-  app.options('/v1/*', (req, reply) => {
-    cors(req, reply)
-    return reply
-      .header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS')
-      .header(
-        'Access-Control-Allow-Headers',
-        req.headers['access-control-request-headers'] ?? corsAllowHeaders,
-      )
-      .header('Access-Control-Max-Age', '86400')
-      .code(204)
-      .send()
-  })
-
-  // analytics.js fetches its settings from `${cdnURL}/v1/projects/:writeKey/settings` first.
-  app.get<{ Params: { writeKey: string } }>(
-    '/v1/projects/:writeKey/settings',
-    async (req, reply) => {
-      cors(req, reply)
+    // analytics.js fetches its settings from `${cdnURL}/v1/projects/:writeKey/settings` first.
+    v1.get<{ Params: { writeKey: string } }>('/projects/:writeKey/settings', async (req, reply) => {
       const source = await auth.sourceForWriteKey(req.params.writeKey)
       if (!source) return sendError(reply, new KindredError('NOT_FOUND', 'unknown write key'))
       const host = req.headers.host ?? 'localhost'
@@ -462,7 +447,17 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
         legacyVideoPluginsEnabled: false,
         remotePlugins: [],
       }
+    })
+  }
+
+  // A scope of its own under /v1: the CORS hook and the plugin's `OPTIONS *` preflight route
+  // serve the tracking API only, and the admin API stays same-origin.
+  void app.register(
+    async (v1) => {
+      await v1.register(fastifyCors, trackingCors)
+      registerV1(v1)
     },
+    { prefix: '/v1' },
   )
 }
 

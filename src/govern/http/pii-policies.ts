@@ -8,10 +8,13 @@ import { effectivePolicy, sourcePiiSchema, type PiiPolicy, type PiiSettings } fr
 import { loadPiiSettings } from '../engine/pii-settings.js'
 import type { Source } from '../../platform/store/repositories/sources-repository.js'
 import type { AppContext } from '../../platform/http/context.js'
+import { ttlCache } from '../../platform/cache.js'
 
 export { loadPiiSettings }
 
 const CACHE_MS = 30_000
+/** Workspaces whose PII settings one node keeps (least recently used out first). */
+const CACHE_MAX = 10_000
 
 export interface PiiPolicies {
   /** The policy for a source's events; undefined when nothing needs protecting. */
@@ -20,23 +23,25 @@ export interface PiiPolicies {
 }
 
 function createPiiPolicies(ctx: AppContext): PiiPolicies {
-  const workspaces = new Map<string, { settings: PiiSettings; until: number }>()
+  const workspaces = ttlCache<string, PiiSettings>({
+    max: CACHE_MAX,
+    ttlMs: CACHE_MS,
+    clock: () => ctx.clock().getTime(),
+  })
   // Per source object (auth hands out the same object until it refreshes it) and settings.
   const memo = new WeakMap<Source, { settings: PiiSettings; policy: PiiPolicy | undefined }>()
   return {
     async forSource(source) {
-      const now = ctx.clock().getTime()
-      let hit = workspaces.get(source.workspaceId)
-      if (!hit || hit.until < now) {
-        hit = { settings: await loadPiiSettings(ctx.db, source.workspaceId), until: now + CACHE_MS }
-        if (workspaces.size > 10_000) workspaces.clear()
-        workspaces.set(source.workspaceId, hit)
+      let settings = workspaces.get(source.workspaceId)
+      if (settings === undefined) {
+        settings = await loadPiiSettings(ctx.db, source.workspaceId)
+        workspaces.set(source.workspaceId, settings)
       }
       const known = memo.get(source)
-      if (known && known.settings === hit.settings) return known.policy
+      if (known && known.settings === settings) return known.policy
       const sourcePii = sourcePiiSchema.safeParse(source.settings.pii ?? {})
-      const policy = effectivePolicy(hit.settings, sourcePii.success ? sourcePii.data : undefined)
-      memo.set(source, { settings: hit.settings, policy })
+      const policy = effectivePolicy(settings, sourcePii.success ? sourcePii.data : undefined)
+      memo.set(source, { settings, policy })
       return policy
     },
     invalidate(workspaceId) {

@@ -8,6 +8,7 @@ import { sessionsRepository } from '../store/repositories/sessions-repository.js
 import { usersRepository, type User } from '../store/repositories/users-repository.js'
 import { DEFAULT_WORKSPACE_ID } from '../store/repositories/workspaces-repository.js'
 import { hashSecret } from '../store/ids.js'
+import { ttlCache } from '../cache.js'
 import type { AppContext } from './context.js'
 
 const CACHE_MS = 30_000
@@ -51,25 +52,27 @@ export function callerOf(
   return callers.get(req)
 }
 
-/** Small TTL cache so the hot path does not hit the store for every request's key. */
-function ttlCache<V>(clock: () => number) {
-  const map = new Map<string, { value: V | undefined; until: number }>()
+/** Entries per cache (sources, keys, key → source): enough for every live key of a large install. */
+const CACHE_MAX = 10_000
+
+/**
+ * A bounded TTL cache so the hot path does not hit the store for every request's key. Unknown
+ * keys are remembered too, for less time (`NEGATIVE_CACHE_MS`), so a client retrying with a bad
+ * key costs no query per request; the value is boxed because the cache holds no `undefined`.
+ */
+function keyCache<V>(clock: () => number) {
+  const cache = ttlCache<string, { value: V | undefined }>({
+    max: CACHE_MAX,
+    ttlMs: CACHE_MS,
+    clock,
+  })
   return {
-    get(key: string): { value: V | undefined } | undefined {
-      const hit = map.get(key)
-      if (!hit) return undefined
-      if (hit.until < clock()) {
-        map.delete(key)
-        return undefined
-      }
-      return { value: hit.value }
-    },
+    get: (key: string): { value: V | undefined } | undefined => cache.get(key),
     set(key: string, value: V | undefined) {
-      if (map.size > 10_000) map.clear()
-      map.set(key, { value, until: clock() + (value === undefined ? NEGATIVE_CACHE_MS : CACHE_MS) })
+      cache.set(key, { value }, { ttl: value === undefined ? NEGATIVE_CACHE_MS : CACHE_MS })
     },
     clear() {
-      map.clear()
+      cache.clear()
     },
   }
 }
@@ -90,9 +93,9 @@ const isSessionToken = (t: string) => t.startsWith(`${idPrefixes.sessionToken}_`
 
 export function createAuth(ctx: AppContext) {
   const now = () => ctx.clock().getTime()
-  const sources = ttlCache<Source>(now)
-  const keys = ttlCache<ApiKey>(now)
-  const keySources = ttlCache<Source>(now)
+  const sources = keyCache<Source>(now)
+  const keys = keyCache<ApiKey>(now)
+  const keySources = keyCache<Source>(now)
 
   async function sourceForWriteKey(writeKey: string): Promise<Source | undefined> {
     const hash = hashSecret(writeKey)

@@ -2,7 +2,14 @@
  * Token buckets keyed by write key (source). In memory per ingest node: with N nodes behind a
  * load balancer the effective limit is N× the setting, which is documented and what Segment-like
  * ingest does too; an exact global limit would cost a shared round trip per request.
+ *
+ * The buckets are `platform/jobs/token-bucket.ts`, the dispatcher's too, with the admission rule
+ * that never borrows (`tryTake`). At most `MAX_BUCKETS` are kept, least recently used first out:
+ * an evicted bucket comes back full, which only a node serving more sources than that would see.
  */
+import { LRUCache } from 'lru-cache'
+import { TokenBucket } from '../jobs/token-bucket.js'
+
 export interface BucketConfig {
   eventsPerSecond: number
   burst: number
@@ -16,27 +23,25 @@ export interface TakeResult {
   resetAtMs: number
 }
 
-export function createRateLimiter(clock: () => number) {
-  const buckets = new Map<string, { tokens: number; at: number }>()
+export const MAX_BUCKETS = 100_000
+
+export function createRateLimiter(clock: () => number, maxBuckets = MAX_BUCKETS) {
+  const buckets = new LRUCache<string, TokenBucket>({ max: maxBuckets })
   return {
     take(key: string, n: number, config: BucketConfig): TakeResult {
-      const now = clock()
-      const rate = config.eventsPerSecond / 1000
-      const b = buckets.get(key) ?? { tokens: config.burst, at: now }
-      b.tokens = Math.min(config.burst, b.tokens + (now - b.at) * rate)
-      b.at = now
-      buckets.set(key, b)
-      // A single request larger than the burst would never fit: charge it the whole bucket.
-      const cost = Math.min(n, config.burst)
-      const resetAtMs = now + Math.ceil((config.burst - b.tokens) / rate)
-      if (b.tokens >= cost) {
-        b.tokens -= cost
-        return { ok: true, retryAfterSeconds: 0, resetAtMs }
+      let b = buckets.get(key)
+      if (b === undefined) {
+        b = new TokenBucket(config.eventsPerSecond, config.burst, clock)
+        buckets.set(key, b)
+      } else {
+        b.rate = config.eventsPerSecond
+        b.burst = config.burst
       }
+      const r = b.tryTake(n)
       return {
-        ok: false,
-        retryAfterSeconds: Math.max(1, Math.ceil((cost - b.tokens) / rate / 1000)),
-        resetAtMs,
+        ok: r.ok,
+        retryAfterSeconds: r.ok ? 0 : Math.max(1, Math.ceil(r.waitMs / 1000)),
+        resetAtMs: r.fullAtMs,
       }
     },
     forget(key: string) {

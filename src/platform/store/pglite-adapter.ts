@@ -1,4 +1,5 @@
 import { PGlite, parse as pgliteParse, protocol } from '@electric-sql/pglite'
+import { LRUCache } from 'lru-cache'
 import type { Db, QueryResult, Queryable } from './db.js'
 
 const { serialize } = protocol
@@ -18,7 +19,7 @@ interface Prepared {
   paramTypes: number[]
 }
 
-/** Texts seen once are remembered up to this many; the list starts over when full. */
+/** Texts seen once are remembered up to this many, least recently seen out first. */
 const SEEN_ONCE_MAX = 2_000
 
 /**
@@ -32,23 +33,21 @@ export async function openPgliteDb(
   const pg = dataDir === undefined ? new PGlite() : new PGlite(dataDir)
   await pg.waitReady
   const maxPrepared = options.preparedStatements ?? 256
-  const prepared = new Map<string, Prepared>()
-  const seenOnce = new Set<string>()
+  // Statement texts → their prepared statement, least recently used out first. An evicted or
+  // forgotten statement is closed on the connection at the next `prepare`, which runs inside
+  // PGlite's exclusive lock (lru-cache's dispose is synchronous; closing is a round trip).
+  const toClose: string[] = []
+  const prepared =
+    maxPrepared > 0
+      ? new LRUCache<string, Prepared>({ max: maxPrepared, dispose: (p) => toClose.push(p.name) })
+      : undefined
+  const seenOnce = new LRUCache<string, true>({ max: SEEN_ONCE_MAX })
   let counter = 0
 
   const step = (message: Uint8Array) => pg.execProtocolStream(message, { syncToFs: false })
 
-  /** Parse + Describe of a new named statement; evicts the least recently used one if full. */
-  async function prepare(text: string): Promise<Prepared> {
-    if (prepared.size >= maxPrepared) {
-      const [oldText, old] = prepared.entries().next().value as [string, Prepared]
-      prepared.delete(oldText)
-      try {
-        await step(serialize.close({ type: 'S', name: old.name }))
-      } finally {
-        await step(serialize.sync())
-      }
-    }
+  /** Parse + Describe of a new named statement; closes the ones evicted since the last call. */
+  async function prepare(cache: LRUCache<string, Prepared>, text: string): Promise<Prepared> {
     const name = `kindred_${++counter}`
     let described: Awaited<ReturnType<typeof step>> = []
     try {
@@ -58,20 +57,20 @@ export async function openPgliteDb(
       await step(serialize.sync())
     }
     const statement = { name, paramTypes: pgliteParse.parseDescribeStatementResults(described) }
-    prepared.set(text, statement)
+    cache.set(text, statement)
+    for (let old = toClose.shift(); old !== undefined; old = toClose.shift()) {
+      try {
+        await step(serialize.close({ type: 'S', name: old }))
+      } finally {
+        await step(serialize.sync())
+      }
+    }
     return statement
   }
 
   /** Bind + Execute of a prepared statement, parsed into rows as PGlite's own `query` does. */
-  async function runPrepared(text: string, params: unknown[]) {
-    let statement = prepared.get(text)
-    if (statement) {
-      // Least recently used first: a hit moves to the end.
-      prepared.delete(text)
-      prepared.set(text, statement)
-    } else {
-      statement = await prepare(text)
-    }
+  async function runPrepared(cache: LRUCache<string, Prepared>, text: string, params: unknown[]) {
+    const statement = cache.get(text) ?? (await prepare(cache, text))
     const { name, paramTypes } = statement
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null
@@ -92,11 +91,10 @@ export async function openPgliteDb(
 
   /** Whether to run `text` as a prepared statement: from its second sighting on. */
   function preparable(text: string): boolean {
-    if (maxPrepared === 0) return false
+    if (prepared === undefined) return false
     if (prepared.has(text)) return true
     if (seenOnce.delete(text)) return true
-    if (seenOnce.size >= SEEN_ONCE_MAX) seenOnce.clear()
-    seenOnce.add(text)
+    seenOnce.set(text, true)
     return false
   }
 
@@ -109,8 +107,8 @@ export async function openPgliteDb(
       params?: unknown[],
     ) => Promise<{ rows: unknown[]; affectedRows?: number }>,
   ) {
-    if (!preparable(text)) return unnamed(text, params)
-    const run = () => pg._runExclusiveQuery(() => runPrepared(text, params ?? []))
+    if (prepared === undefined || !preparable(text)) return unnamed(text, params)
+    const run = () => pg._runExclusiveQuery(() => runPrepared(prepared, text, params ?? []))
     try {
       if (inTransaction) return await run()
       const res = await pg._runExclusiveTransaction(run)

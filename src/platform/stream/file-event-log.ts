@@ -12,7 +12,6 @@ import {
 import { open, rename, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { crc32 } from 'node:zlib'
-import { KindredError } from '../../protocol/errors.js'
 import { normalizeEvent, type KindredEvent } from '../../protocol/event-schema.js'
 import {
   decodeRawEvents,
@@ -20,9 +19,9 @@ import {
   rawEventsJson,
   type StoredRawEvents,
 } from '../../protocol/raw-events.js'
+import { createGroupCommitter } from './group-commit.js'
 import {
   entryEventCount,
-  refuseAppend,
   type EventLog,
   type LogEntry,
   type LogErasure,
@@ -203,19 +202,12 @@ export async function openFileEventLog(
   /** Position after the last durable record. */
   let end = base + tailLength
 
-  interface Pending {
-    frame: Buffer
-    events: number
-    resolve: () => void
-    reject: (err: unknown) => void
-  }
-  const queue: Pending[] = []
-  const listeners = new Set<() => void>()
-  let queuedEvents = 0
-  let flushing: Promise<void> | undefined
-  let closed = false
-  /** Appends wait (queued) while the segment being written is rewritten. */
-  let paused = false
+  // The tail may hold a partial write after a failure: it is cut on the next open, and nothing
+  // after it was acknowledged, so a failed write refuses everything after it (stopOnFailure).
+  const committer = createGroupCommitter<Buffer>(writeFrames, {
+    maxQueuedEvents,
+    stopOnFailure: true,
+  })
   /** The highest position the processor has committed (`release`): records up to it are applied. */
   let released = 0
   /** Erasure and release take turns: a release must not delete a segment being rewritten. */
@@ -226,55 +218,22 @@ export async function openFileEventLog(
     return run
   }
 
-  async function drain(): Promise<void> {
-    while (queue.length > 0 && !paused) {
-      const group = queue.splice(0, queue.length)
-      try {
-        if (end - base >= segmentBytes) {
-          await handle.close()
-          base = end
-          segments.push(base)
-          handle = await open(path.join(dir, segmentName(base)), 'a')
-        }
-        const buf =
-          group.length === 1
-            ? (group[0] as Pending).frame
-            : Buffer.concat(group.map((p) => p.frame))
-        let written = 0
-        while (written < buf.length) {
-          const r = await handle.write(buf, written, buf.length - written)
-          written += r.bytesWritten
-        }
-        if (fsync) await handle.datasync()
-        end += buf.length
-        for (const p of group) p.resolve()
-        for (const l of listeners) l()
-      } catch (err) {
-        // The tail may now hold a partial write: it is cut on the next open, and nothing after it
-        // was acknowledged. Refuse further appends rather than write past a hole.
-        closed = true
-        const failure = new KindredError(
-          'UNAVAILABLE',
-          'the event log could not be written; retry',
-          {
-            cause: err,
-            headers: { 'Retry-After': '1' },
-          },
-        )
-        for (const p of group) p.reject(failure)
-        for (const p of queue.splice(0)) p.reject(failure)
-      } finally {
-        for (const p of group) queuedEvents -= p.events
-      }
+  /** One group: one write and one fdatasync, in a new segment past `segmentBytes`. */
+  async function writeFrames(frames: Buffer[]): Promise<void> {
+    if (end - base >= segmentBytes) {
+      await handle.close()
+      base = end
+      segments.push(base)
+      handle = await open(path.join(dir, segmentName(base)), 'a')
     }
-  }
-
-  function kick(): void {
-    if (flushing || paused) return
-    flushing = drain().finally(() => {
-      flushing = undefined
-      if (queue.length > 0) kick()
-    })
+    const buf = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames)
+    let written = 0
+    while (written < buf.length) {
+      const r = await handle.write(buf, written, buf.length - written)
+      written += r.bytesWritten
+    }
+    if (fsync) await handle.datasync()
+    end += buf.length
   }
 
   function frameOf(entry: LogEntry): Buffer {
@@ -352,18 +311,14 @@ export async function openFileEventLog(
   async function eraseInSegment(segBase: number, req: LogErasure): Promise<LogErasureResult> {
     const result: LogErasureResult = { records: 0, events: 0, deferred: 0 }
     const file = path.join(dir, segmentName(segBase))
-    if (closed || !existsSync(file)) return result
+    if (committer.closed || !existsSync(file)) return result
     // The segment being written is rewritten with appends held back (they queue), so that its
     // length is `end` throughout and the append handle can be reopened on the new file.
     let tail = segBase === base
     if (tail) {
-      paused = true
-      while (flushing) await flushing
+      await committer.pause()
       tail = segBase === base
-      if (!tail) {
-        paused = false
-        kick()
-      }
+      if (!tail) committer.resume()
     }
     try {
       const length = tail ? end - segBase : undefined
@@ -461,29 +416,15 @@ export async function openFileEventLog(
       }
       return result
     } finally {
-      if (tail) {
-        paused = false
-        kick()
-      }
+      if (tail) committer.resume()
     }
   }
 
   return {
     append(entry) {
-      const count = entryEventCount(entry)
-      const refused = refuseAppend(closed, queuedEvents, count, maxQueuedEvents)
-      if (refused) return Promise.reject(refused)
-      const frame = frameOf(entry)
-      queuedEvents += count
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ frame, events: count, resolve, reject })
-        kick()
-      })
+      return committer.submit(entryEventCount(entry), () => frameOf(entry))
     },
-    onAppended(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    onAppended: (listener) => committer.onCommitted(listener),
     async read(_tx, afterSeq, maxEvents) {
       return readFrom(afterSeq, maxEvents)
     },
@@ -512,9 +453,10 @@ export async function openFileEventLog(
       })
     },
     async close() {
-      closed = true
-      while (flushing) await flushing
+      await committer.close()
+      // An erasure in progress resumes the appends it held back: wait for those too.
       await turns
+      await committer.close()
       await handle.close()
     },
   }

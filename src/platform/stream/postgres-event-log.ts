@@ -1,21 +1,13 @@
-import { KindredError } from '../../protocol/errors.js'
 import type { Db, Queryable } from '../store/db.js'
-import {
-  entryEventCount,
-  refuseAppend,
-  type EventLog,
-  type LogEntry,
-  type LogRecord,
-} from './event-log.js'
+import { entryEventCount, type EventLog, type LogEntry, type LogRecord } from './event-log.js'
+import { createGroupCommitter } from './group-commit.js'
 
-interface Pending {
+interface Row {
   entry: LogEntry
   json: string
-  resolve: () => void
-  reject: (err: unknown) => void
 }
 
-export interface GroupCommitOptions {
+export interface PostgresEventLogOptions {
   /** Most rows (requests) written by one INSERT. */
   maxGroupRows?: number
   /** Most events waiting for a write before ingest answers 503 (back-pressure). */
@@ -23,21 +15,13 @@ export interface GroupCommitOptions {
 }
 
 /**
- * Group commit: requests that arrive while a write is in flight are written together by the
- * next single INSERT, so the cost of a commit is shared by many requests. On a Postgres server a
- * transaction-level advisory lock makes appends commit in `seq` order, so a reader that has seen
- * seq N will never later find a smaller seq appear (no gaps skipped).
+ * Group commit (`group-commit.ts`): requests that arrive while a write is in flight are written
+ * together by the next single INSERT, so the cost of a commit is shared by many requests. On a
+ * Postgres server a transaction-level advisory lock makes appends commit in `seq` order, so a
+ * reader that has seen seq N will never later find a smaller seq appear (no gaps skipped).
  */
-export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {}): EventLog {
-  const maxGroupRows = options.maxGroupRows ?? 500
-  const maxQueuedEvents = options.maxQueuedEvents ?? 200_000
-  const queue: Pending[] = []
-  const listeners = new Set<() => void>()
-  let queuedEvents = 0
-  let flushing: Promise<void> | undefined
-  let closed = false
-
-  async function writeGroup(group: Pending[]): Promise<void> {
+export function createPostgresEventLog(db: Db, options: PostgresEventLogOptions = {}): EventLog {
+  async function writeGroup(group: Row[]): Promise<void> {
     const params: unknown[] = []
     const values: string[] = []
     for (const p of group) {
@@ -63,63 +47,29 @@ export function createPostgresEventLog(db: Db, options: GroupCommitOptions = {})
     }
   }
 
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const group = queue.splice(0, maxGroupRows)
-      try {
-        await writeGroup(group)
-        for (const p of group) p.resolve()
-        for (const l of listeners) l()
-      } catch (err) {
-        const failure = new KindredError(
-          'UNAVAILABLE',
-          'the event log could not be written; retry',
-          {
-            cause: err,
-            headers: { 'Retry-After': '1' },
-          },
-        )
-        for (const p of group) p.reject(failure)
-      } finally {
-        for (const p of group) queuedEvents -= p.entry.events.length
-      }
-    }
-  }
-
-  function kick(): void {
-    if (flushing) return
-    flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(drain).finally(() => {
-      flushing = undefined
-      if (queue.length > 0) kick()
-    })
-  }
+  // A write is a round trip: wait a turn so the requests parsed meanwhile share it. A failed
+  // INSERT wrote nothing, so the next group is tried.
+  const committer = createGroupCommitter(writeGroup, {
+    maxQueuedEvents: options.maxQueuedEvents ?? 200_000,
+    maxGroupItems: options.maxGroupRows ?? 500,
+    gather: true,
+  })
 
   return {
     append(entry) {
-      const count = entryEventCount(entry)
-      const refused = refuseAppend(closed, queuedEvents, count, maxQueuedEvents)
-      if (refused) return Promise.reject(refused)
-      // Serialise here, on the request's own turn, not inside the shared flush.
-      const json = entry.eventsJson ?? JSON.stringify(entry.events)
-      queuedEvents += count
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ entry, json, resolve, reject })
-        kick()
-      })
+      // Serialise on the request's own turn, not inside the shared flush.
+      return committer.submit(entryEventCount(entry), () => ({
+        entry,
+        json: entry.eventsJson ?? JSON.stringify(entry.events),
+      }))
     },
-    onAppended(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
+    onAppended: (listener) => committer.onCommitted(listener),
     read: (tx, afterSeq, maxEvents) => readEventLog(tx, afterSeq, maxEvents),
     async release(seq) {
       // Applied rows are in the events store; the log keeps no second copy.
       await db.query('DELETE FROM event_log WHERE seq <= $1', [seq])
     },
-    async close() {
-      closed = true
-      while (flushing) await flushing
-    },
+    close: () => committer.close(),
   }
 }
 

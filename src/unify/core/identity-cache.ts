@@ -11,6 +11,7 @@
  * Entries written by a batch that then rolls back name versions that never committed, which fail
  * the same check.
  */
+import { LRUCache } from 'lru-cache'
 
 export interface CachedIdentity {
   profileId: string
@@ -38,36 +39,26 @@ const keyOf = (workspaceId: string, type: string, value: string) =>
   `${workspaceId}\u0000${type}\u0000${value}`
 
 /**
- * A bounded map in least-recently-used order (a Map keeps insertion order; a hit re-inserts).
+ * A bounded map in least-recently-used order (`lru-cache`, without a TTL: no clock, no timer).
  * 100,000 entries hold roughly 20-30 MB.
  */
 export function createIdentityCache(maxEntries = 100_000): IdentityCache {
-  const entries = new Map<string, CachedIdentity>()
+  const entries = new LRUCache<string, CachedIdentity>({ max: maxEntries })
   let hits = 0
   let misses = 0
   let stale = 0
   return {
     get(workspaceId, type, value) {
-      const key = keyOf(workspaceId, type, value)
-      const entry = entries.get(key)
+      const entry = entries.get(keyOf(workspaceId, type, value))
       if (entry === undefined) {
         misses++
         return undefined
       }
       hits++
-      entries.delete(key)
-      entries.set(key, entry)
       return entry
     },
     set(workspaceId, type, value, entry) {
-      const key = keyOf(workspaceId, type, value)
-      entries.delete(key)
-      entries.set(key, entry)
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next()
-        if (oldest.done === true) break
-        entries.delete(oldest.value)
-      }
+      entries.set(keyOf(workspaceId, type, value), entry)
     },
     delete(workspaceId, type, value) {
       entries.delete(keyOf(workspaceId, type, value))

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/index.js'
 import type { RouteModule } from '../../platform/http/app.js'
+import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 import type { MatchingService } from '../engine/matching/matching-service.js'
@@ -20,24 +21,8 @@ import {
 const READ = 'read:identity'
 const WRITE = 'write:identity'
 
-function decodeCursor(cursor: string | undefined): [number, string] | undefined {
-  if (cursor === undefined) return undefined
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      typeof v[0] === 'number' &&
-      Number.isFinite(v[0]) &&
-      typeof v[1] === 'string' &&
-      v[1].length <= 100
-    )
-      return [v[0], v[1]]
-  } catch {
-    // refused below
-  }
-  throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass nextCursor from the last page')
-}
+/** Review pages are ordered by `[probability, id]`. */
+const cursor = cursorCodec(cursorField.number(), cursorField.text(100))
 
 export function matchingRoutes(service: MatchingService): RouteModule {
   return (app, _ctx, auth) => registerMatchingRoutes(app, auth, service)
@@ -118,12 +103,11 @@ function registerMatchingRoutes(app: FastifyInstance, auth: Auth, service: Match
     const page = await listPairs(db, workspaceId, {
       status: q.status,
       limit: q.limit,
-      after: decodeCursor(q.cursor),
+      after: cursor.decode(q.cursor),
     })
     return {
       data: page.data,
-      nextCursor:
-        page.next === null ? null : Buffer.from(JSON.stringify(page.next)).toString('base64url'),
+      nextCursor: page.next === null ? null : cursor.encode(page.next),
     }
   })
 

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { describeTraits } from '../core/profiles/index.js'
 import { normalizeIdentifier, normalizeIdentifierType } from '../core/identity/index.js'
 import { KindredError } from '../../protocol/errors.js'
-import { isStorableTimestamp } from '../../protocol/timestamps.js'
+import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { Queryable } from '../../platform/store/db.js'
 import type { IdentitySettingsCache } from '../engine/identity-settings.js'
 import {
@@ -37,29 +37,11 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
 
-function encodeCursor(next: PagePosition | null): string | null {
-  return next === null ? null : Buffer.from(JSON.stringify(next)).toString('base64url')
-}
 /** Cursors are `[timestamp, id]`; anything else is refused before it reaches a SQL cast. */
-function decodeCursor(cursor: string | undefined): PagePosition | undefined {
-  if (cursor === undefined) return undefined
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (
-      Array.isArray(parts) &&
-      parts.length === 2 &&
-      typeof parts[0] === 'string' &&
-      isStorableTimestamp(parts[0]) &&
-      typeof parts[1] === 'string' &&
-      parts[1].length <= 1024
-    ) {
-      return [parts[0], parts[1]]
-    }
-  } catch {
-    // fall through to the error
-  }
-  throw new KindredError('VALIDATION_FAILED', 'invalid cursor: pass back nextCursor unchanged')
-}
+const cursor = cursorCodec(cursorField.timestamp(), cursorField.text(1024))
+const encodeCursor = (next: PagePosition | null): string | null =>
+  next === null ? null : cursor.encode(next)
+const decodeCursor = (text: string | undefined): PagePosition | undefined => cursor.decode(text)
 
 // Built once: a zod schema built per request, and the parser it compiles on first use, cost the
 // hot lookup route more CPU than its SQL once statements were prepared.

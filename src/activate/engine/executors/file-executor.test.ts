@@ -62,7 +62,7 @@ describe('executeFile', () => {
     ])
   })
 
-  it('writes Parquet that parquetjs-lite reads back', async () => {
+  it('writes Parquet that DuckDB reads back', async () => {
     const [, audiences] = effects('parquet')
     const r = await executeFile(audiences!, dir)
     expect(r.ok).toBe(true)
@@ -71,6 +71,24 @@ describe('executeFile', () => {
       ['add', 'prof_ada', 'pro'],
       ['remove', 'prof_grace', null],
     ])
+  })
+
+  it('writes Parquet with any column name and text, owner-only, with no work files left', async () => {
+    const [profiles] = effects('parquet')
+    const columns = ['profile_id', 'say "hi"', "it's", 'nested']
+    const rows = [
+      { profile_id: 'p1', 'say "hi"': "a'b", "it's": null, nested: { a: [1, 'é'] } },
+      { profile_id: 'p2', 'say "hi"': '', nested: 7 },
+    ]
+    const r = await executeFile({ ...profiles!, columns, rows }, dir)
+    expect(r).toMatchObject({ ok: true, rowCount: 2 })
+    expect(await readParquetRows(join(dir, profiles!.path))).toEqual([
+      { profile_id: 'p1', 'say "hi"': "a'b", "it's": null, nested: '{"a":[1,"é"]}' },
+      { profile_id: 'p2', 'say "hi"': '', "it's": null, nested: '7' },
+    ])
+    const file = await stat(join(dir, profiles!.path))
+    expect((file.mode & 0o777).toString(8)).toBe('600')
+    expect(await readdir(join(dir, 'profiles'))).toEqual([profiles!.path.split('/')[1]])
   })
 
   it('a retry replaces the file (no temporary files left, no duplicates)', async () => {

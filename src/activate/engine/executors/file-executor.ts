@@ -1,16 +1,17 @@
 /**
  * @module engine/effects/file-executor
  * Writes `file` effects (file-export destination) under a base directory: CSV (csv-stringify),
- * JSONL, or Parquet (parquetjs-lite, every column an optional UTF8 string).
+ * JSONL, or Parquet (DuckDB's `@duckdb/node-api`, every column an optional VARCHAR; DuckDB is the
+ * engine the lake and insights read Parquet with, so an export is readable by the same code).
  * The path must stay inside the base directory; the file is written to a temporary name and
  * renamed, so readers never see half a file and a retry replaces it whole.
  * Exports hold personal data: files are created 0600 and directories 0700 (owner only).
  * CSV cells that a spreadsheet would run as a formula are neutralised (see `csvCell`).
  */
-import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, resolve, sep } from 'node:path'
+import { chmod, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve, sep } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { stringify } from 'csv-stringify/sync'
-import parquet from 'parquetjs-lite'
 import { RelativePathSchema, type FileEffect } from '../../core/contract.js'
 import { isSafeExportDirectory } from '../../core/file-export/manifest.js'
 
@@ -78,19 +79,7 @@ export async function executeFile(
   try {
     await mkdir(dirname(target), { recursive: true, mode: DIR_MODE })
     if (effect.format === 'parquet') {
-      const schema = new parquet.ParquetSchema(
-        Object.fromEntries(effect.columns.map((c) => [c, { type: 'UTF8', optional: true }])),
-      )
-      const writer = await parquet.ParquetWriter.openFile(schema, tmp)
-      for (const row of effect.rows) {
-        const out: Record<string, unknown> = {}
-        for (const c of effect.columns) {
-          const v = cell(row[c])
-          if (v !== null) out[c] = v
-        }
-        await writer.appendRow(out)
-      }
-      await writer.close()
+      await writeParquet(effect, dirname(target), tmp)
     } else if (effect.format === 'csv') {
       const records = effect.rows.map((r) => effect.columns.map((c) => csvCell(cell(r[c]) ?? '')))
       await writeFile(tmp, stringify(records, { header: true, columns: effect.columns }), {
@@ -128,12 +117,60 @@ export async function executeFile(
   }
 }
 
-/** For tests and tools: read a Parquet file back as rows. */
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`
+const sqlIdent = (s: string) => `"${s.replaceAll('"', '""')}"`
+
+/**
+ * One in-memory DuckDB per file, on one thread (the machine's other core serves ingest). The
+ * table's columns are c0…cn and get their names only in the COPY, so any column name works.
+ * DuckDB names are case-insensitive: a second column spelt like the first but for case is written
+ * with a `_1` suffix. DuckDB creates the file itself, with the process umask, so it writes inside
+ * a fresh 0700 directory and the file is moved into place once it is 0600.
+ */
+async function writeParquet(effect: FileEffect, parent: string, tmp: string): Promise<void> {
+  const work = await mkdtemp(join(parent, '.parquet-'))
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
+  try {
+    const db = await instance.connect()
+    try {
+      const cols = effect.columns.map((_, i) => `c${i}`)
+      await db.run(`CREATE TABLE t (${cols.map((c) => `${c} VARCHAR`).join(', ')})`)
+      const appender = await db.createAppender('t')
+      for (const row of effect.rows) {
+        for (const c of effect.columns) {
+          const v = cell(row[c])
+          if (v === null) appender.appendNull()
+          else appender.appendVarchar(v)
+        }
+        appender.endRow()
+      }
+      appender.closeSync()
+      const out = join(work, 'export.parquet')
+      const select = effect.columns.map((c, i) => `c${i} AS ${sqlIdent(c)}`).join(', ')
+      await db.run(`COPY (SELECT ${select} FROM t) TO ${sqlString(out)} (FORMAT parquet)`)
+      await chmod(out, FILE_MODE)
+      await rename(out, tmp)
+    } finally {
+      db.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** For tests and tools: read a Parquet file back as rows (SQL NULL as null). */
 export async function readParquetRows(path: string): Promise<Record<string, unknown>[]> {
-  const reader = await parquet.ParquetReader.openFile(path)
-  const cursor = reader.getCursor()
-  const rows: Record<string, unknown>[] = []
-  for (let r = await cursor.next(); r; r = await cursor.next()) rows.push(r)
-  await reader.close()
-  return rows
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
+  try {
+    const db = await instance.connect()
+    try {
+      const result = await db.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(path)})`)
+      return result.getRowObjectsJS()
+    } finally {
+      db.closeSync()
+    }
+  } finally {
+    instance.closeSync()
+  }
 }

@@ -17,6 +17,7 @@
  *   twin, so they match profiles where the value is missing.
  */
 import { z } from 'zod'
+import { getPath as walkPath } from '../../../protocol/json-path.js'
 import type { SqlParams } from './sql-params.js'
 
 export const MAX_STRING_LENGTH = 1000
@@ -104,25 +105,13 @@ export function foldAscii(s: string): string {
 }
 
 /**
- * A value at a path, as Postgres `#>` reads it: objects by key, arrays by integer index
- * (negative counts from the end), anything else (or a missing step) is undefined.
+ * A value at a path, as Postgres `#>` reads it: objects by own key, arrays by integer index
+ * (negative counts from the end), anything else (or a missing step) is undefined; JSON null is
+ * "not set", undefined too. The walk is protocol's, shared with destinations and imports.
  */
 export function getPath(root: unknown, path: readonly string[]): unknown {
-  let cur: unknown = root
-  for (const key of path) {
-    if (Array.isArray(cur)) {
-      if (!/^-?[0-9]+$/.test(key)) return undefined
-      let i = Number(key)
-      if (i < 0) i += cur.length
-      cur = cur[i]
-    } else if (cur !== null && typeof cur === 'object') {
-      cur = Object.hasOwn(cur, key) ? (cur as Record<string, unknown>)[key] : undefined
-    } else {
-      return undefined
-    }
-    if (cur === undefined) return undefined
-  }
-  return cur === null ? undefined : cur
+  const v = walkPath(root, path)
+  return v === null ? undefined : v
 }
 
 /** A trait or property reference: a top-level key, or a path into nested objects/arrays. */

@@ -14,6 +14,7 @@ import {
   parseComputedTraitDefinition,
   type ComputedTraitDefinition,
 } from '../../core/computed-traits/index.js'
+import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../../../platform/store/db.js'
 
 export interface StoredSegment {
@@ -46,11 +47,12 @@ const iso = (v: Date | string | null): string | null =>
   v === null ? null : new Date(v).toISOString()
 
 // Definitions were validated when saved; parsing again per batch would cost more than the batch.
-const segmentCache = new Map<string, { def: SegmentDefinition; deps: SegmentDependencies }>()
-const traitCache = new Map<string, ComputedTraitDefinition>()
-function bounded<V>(m: Map<string, V>): void {
-  if (m.size > 5_000) m.clear()
-}
+// Keyed by workspace, id and version, so an edit is a new key; at most 5,000 of each (LRU).
+const DEFINITION_CACHE_MAX = 5_000
+const segmentCache = new LRUCache<string, { def: SegmentDefinition; deps: SegmentDependencies }>({
+  max: DEFINITION_CACHE_MAX,
+})
+const traitCache = new LRUCache<string, ComputedTraitDefinition>({ max: DEFINITION_CACHE_MAX })
 
 interface SegmentRow {
   id: string
@@ -71,7 +73,6 @@ function toSegment(workspaceId: string, r: SegmentRow): StoredSegment {
   if (hit === undefined) {
     const def = parseSegmentDefinition(r.definition)
     hit = { def, deps: dependencies(def) }
-    bounded(segmentCache)
     segmentCache.set(key, hit)
   }
   return {
@@ -134,7 +135,6 @@ function toTrait(workspaceId: string, r: TraitRow): StoredComputedTrait {
   let def = traitCache.get(key)
   if (def === undefined) {
     def = parseComputedTraitDefinition(r.definition)
-    bounded(traitCache)
     traitCache.set(key, def)
   }
   return {
