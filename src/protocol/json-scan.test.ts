@@ -72,6 +72,23 @@ describe('scanJson', () => {
     expect(scan('{"v":5e-324}')).toBe(undefined)
   })
 
+  it('never throws on a truncated body (an unterminated string, escape or number)', () => {
+    for (const text of ['{" ', '{"a', '["x', '"\\', '"\\u12', '{"a":"\\ud800', '[1.5e']) {
+      expect(() => scan(text), text).not.toThrow()
+    }
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.nat(), (v, cut) => {
+        const bytes = Buffer.from(JSON.stringify(v) ?? 'null', 'utf8')
+        expect(() => scanJson(bytes.subarray(0, cut % (bytes.length + 1)))).not.toThrow()
+      }),
+    )
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        expect(() => scanJson(bytes)).not.toThrow()
+      }),
+    )
+  })
+
   it('finds nothing in what JSON.stringify makes from well-formed data', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 8 }), (v) => {

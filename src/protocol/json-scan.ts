@@ -160,6 +160,8 @@ export function scanJson(
           // Valid UTF-8: only a quote or a backslash matters inside a string.
           let d = buf[j] as number
           while (d !== QUOTE && d !== BACKSLASH && j < len) d = buf[++j] as number
+          // An unterminated string: JSON.parse will say so; there is nothing left to scan.
+          if (j >= len) break
         }
         const d = buf[j] as number
         if (d === QUOTE) break

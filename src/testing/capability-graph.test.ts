@@ -59,13 +59,13 @@ describe('capabilities', () => {
   })
 
   // The order: unify's identity core at the bottom, govern consulting it, collect, understand
-  // and activate consulting govern. One edge still runs against it: consent changes and
+  // and activate consulting govern, activate speaking understand's condition language. One edge still runs against it: consent changes and
   // erasures enqueue delivery jobs through activate's index (ADR 0010 says what replaces it).
   const expected: Record<Capability, Capability[]> = {
     collect: ['govern'],
     unify: [],
     understand: ['govern'],
-    activate: ['govern'],
+    activate: ['govern', 'understand'],
     govern: ['activate', 'unify'],
   }
   const knownAgainstTheOrder = 'govern -> activate'

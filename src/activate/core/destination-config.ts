@@ -4,9 +4,10 @@
  * `forwardEvents`. Pure: the stage and the API share these.
  *
  * A `where` condition is a path into the event plus a condition of the segments' language
- * (`understand/core/segments/value-condition.ts`, semantics in its README): missing and null are
- * "not set", numeric strings compare as numbers, `ignoreCase`, dates. Filters saved before that
- * used their own spellings, which are still read (`legacyCondition`).
+ * (`understand/core/segments/value-condition.ts` through `understand/core/index.ts`, semantics in
+ * its README): missing and null are "not set", numeric strings compare as numbers, `ignoreCase`,
+ * dates. Filters saved before that used their own spellings, which are still read
+ * (`legacyCondition`).
  */
 import { z } from 'zod'
 import type { KindredEvent } from '../../protocol/event-schema.js'
@@ -16,7 +17,7 @@ import {
   matchValue,
   valueConditionSchema,
   type ValueCondition,
-} from '../../understand/core/segments/value-condition.js'
+} from '../../understand/core/index.js'
 
 const pathSchema = z
   .string()
