@@ -1,7 +1,9 @@
 /**
  * @module engine/destinations/repository
- * Destination instances, delivery jobs, dead letters and the delivery log in the store.
- * Settings are stored as given (secret fields already encrypted by the caller).
+ * Destination instances in the store, and the delivery jobs that follow an instance (its initial
+ * audience sync; its pending work and dead letters, deleted with it). Settings are stored as
+ * given (secret fields already encrypted by the caller). The jobs themselves (counts, dead
+ * letters, replay) and the delivery log are read in `dispatcher/`.
  */
 import type { Queryable } from '../../platform/store/db.js'
 import { actionsSchema, type DestinationActions } from '../core/destination-config.js'

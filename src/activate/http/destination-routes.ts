@@ -28,6 +28,8 @@ import {
   enqueueInitialAudienceSync,
   type DestinationRow,
 } from '../engine/destinations-repository.js'
+import { deliveryJobsRepository } from '../engine/dispatcher/delivery-jobs-repository.js'
+import { readDeliveryLog } from '../engine/dispatcher/delivery-log.js'
 import { newId } from '../../platform/store/ids.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
@@ -183,9 +185,6 @@ function requestSummary(request: Record<string, unknown>): { method: string; url
   return { method: String(request.method ?? ''), url: maskUrl(String(request.url ?? '')) }
 }
 
-const iso = (v: unknown): string | null =>
-  v === null || v === undefined ? null : new Date(v as string).toISOString()
-
 export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
   return (app: FastifyInstance, ctx: AppContext, auth: Auth) =>
     registerDestinationRoutes(app, ctx, auth, deps)
@@ -270,19 +269,7 @@ function registerDestinationRoutes(
   app.get<{ Params: { id: string } }>('/api/v1/destinations/:id', async (req) => {
     const { workspaceId, principal } = await auth.admin(req, READ)
     const d = await load(workspaceId, req.params.id)
-    const counts = await db.query<{ state: string; n: string | number }>(
-      `SELECT state, count(*) AS n FROM delivery_jobs
-       WHERE workspace_id = $1 AND destination_id = $2 GROUP BY state`,
-      [workspaceId, d.id],
-    )
-    const jobs: Record<string, number> = {
-      pending: 0,
-      in_flight: 0,
-      succeeded: 0,
-      skipped: 0,
-      dead: 0,
-    }
-    for (const c of counts.rows) jobs[c.state] = Number(c.n)
+    const jobs = await deliveryJobsRepository.countByState(db, workspaceId, d.id)
     return { ...output(d, mayWrite(principal)), jobs }
   })
 
@@ -359,40 +346,25 @@ function registerDestinationRoutes(
     const full = mayWrite(principal)
     await load(workspaceId, req.params.id)
     const { cursor, status, limit } = parseQuery(listQuery, req.query)
-    const r = await db.query<{
-      id: string | number
-      at: string
-      status: string
-      attempt: number
-      job_ids: (string | number)[]
-      request: Record<string, unknown>
-      response_status: number | null
-      response_excerpt: string | null
-      latency_ms: number | null
-      error: string | null
-    }>(
-      `SELECT id, at, status, attempt, job_ids, request, response_status, response_excerpt,
-         latency_ms, error
-       FROM delivery_attempts WHERE workspace_id = $1 AND destination_id = $2
-         AND ($3::bigint IS NULL OR id < $3::bigint) AND ($4::text IS NULL OR status = $4)
-       ORDER BY id DESC LIMIT $5`,
-      [workspaceId, req.params.id, cursor ?? null, status ?? null, limit + 1],
-    )
-    const rows = r.rows.slice(0, limit)
+    const page = await readDeliveryLog(db, workspaceId, req.params.id, {
+      before: cursor,
+      status,
+      limit,
+    })
     return {
-      data: rows.map((x) => ({
-        id: String(x.id),
-        at: iso(x.at),
+      data: page.data.map((x) => ({
+        id: x.id,
+        at: x.at,
         status: x.status,
         attempt: x.attempt,
-        jobIds: x.job_ids.map(String),
+        jobIds: x.jobIds,
         request: requestSummary(x.request),
-        responseStatus: x.response_status,
-        responseExcerpt: full ? x.response_excerpt : null,
-        latencyMs: x.latency_ms === null ? null : Math.round(Number(x.latency_ms) * 10) / 10,
+        responseStatus: x.responseStatus,
+        responseExcerpt: full ? x.responseExcerpt : null,
+        latencyMs: x.latencyMs === null ? null : Math.round(x.latencyMs * 10) / 10,
         error: viewerError(x.error, full),
       })),
-      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+      nextCursor: page.next,
     }
   })
 
@@ -401,35 +373,22 @@ function registerDestinationRoutes(
     const full = mayWrite(principal)
     await load(workspaceId, req.params.id)
     const { cursor, limit } = parseQuery(listQuery.omit({ status: true }), req.query)
-    const r = await db.query<{
-      id: string | number
-      kind: string
-      profile_id: string | null
-      attempts: number
-      last_error: string | null
-      created_at: string
-      finished_at: string | null
-      input: unknown
-    }>(
-      `SELECT id, kind, profile_id, attempts, last_error, created_at, finished_at, input
-       FROM delivery_jobs WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
-         AND ($3::bigint IS NULL OR id < $3::bigint)
-       ORDER BY id DESC LIMIT $4`,
-      [workspaceId, req.params.id, cursor ?? null, limit + 1],
-    )
-    const rows = r.rows.slice(0, limit)
+    const page = await deliveryJobsRepository.deadLetters(db, workspaceId, req.params.id, {
+      before: cursor,
+      limit,
+    })
     return {
-      data: rows.map((x) => ({
-        id: String(x.id),
+      data: page.data.map((x) => ({
+        id: x.id,
         kind: x.kind,
-        profileId: x.profile_id,
+        profileId: x.profileId,
         attempts: x.attempts,
-        lastError: viewerError(x.last_error, full),
-        createdAt: iso(x.created_at),
-        failedAt: iso(x.finished_at),
+        lastError: viewerError(x.lastError, full),
+        createdAt: x.createdAt,
+        failedAt: x.failedAt,
         input: x.input,
       })),
-      nextCursor: r.rows.length > limit ? String(rows[rows.length - 1]?.id) : null,
+      nextCursor: page.next,
     }
   })
 
@@ -437,15 +396,14 @@ function registerDestinationRoutes(
     const { workspaceId } = await auth.admin(req, WRITE)
     await load(workspaceId, req.params.id)
     const body = jsonBody(req, replaySchema)
-    const now = ctx.clock().toISOString()
-    const r = await db.query(
-      `UPDATE delivery_jobs SET state = 'pending', attempts = 0, next_attempt_at = $4,
-         finished_at = NULL, locked_until = NULL, updated_at = $4
-       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
-         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
-      [workspaceId, req.params.id, body.ids ?? null, now],
+    const replayed = await deliveryJobsRepository.replayDead(
+      db,
+      workspaceId,
+      req.params.id,
+      body.ids,
+      ctx.clock(),
     )
     deps.wake()
-    return { replayed: r.rowCount }
+    return { replayed }
   })
 }

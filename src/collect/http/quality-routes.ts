@@ -10,7 +10,7 @@ import type { KindredEvent } from '../../protocol/event-schema.js'
 import { piiSettingsSchema } from '../../govern/core/index.js'
 import { compilePlan, trackingPlanSchema, type Violation } from '../core/tracking-plan.js'
 import { deletePlan, getPlan, savePlan } from '../engine/tracking-plans.js'
-import { storedPayload } from '../engine/quality-filter.js'
+import { qualityRepository, type QuarantinedEvent } from '../engine/quality-repository.js'
 import { sourcesRepository } from '../../platform/store/repositories/sources-repository.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
@@ -97,74 +97,20 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
     await sourceOf(workspaceId, req.params.id)
     const to = q.to ? new Date(q.to) : ctx.clock()
     const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * DAY_MS)
-    const params = [
+    const summary = await qualityRepository.violationSummary(
+      ctx.db,
       workspaceId,
       req.params.id,
-      from.toISOString(),
-      to.toISOString(),
-      q.event ?? null,
-    ]
-    const where = `workspace_id = $1 AND source_id = $2 AND seen_at >= $3 AND seen_at < $4
-      AND ($5::text IS NULL OR event = $5)`
-    const byEvent = await ctx.db.query<{
-      event: string | null
-      type: string
-      action: string
-      count: string
-    }>(
-      `SELECT event, type, action, count(*) AS count FROM event_violations WHERE ${where}
-       GROUP BY event, type, action ORDER BY count(*) DESC, event LIMIT 500`,
-      params,
-    )
-    const byProperty = await ctx.db.query<{
-      event: string | null
-      path: string
-      keyword: string
-      count: string
-    }>(
-      `SELECT event, v->>'path' AS path, v->>'keyword' AS keyword, count(*) AS count
-       FROM event_violations, jsonb_array_elements(violations) AS v WHERE ${where}
-       GROUP BY 1, 2, 3 ORDER BY count(*) DESC, 1, 2, 3 LIMIT 500`,
-      params,
-    )
-    const recent = await ctx.db.query<{
-      message_id: string
-      event: string | null
-      type: string
-      action: string
-      plan_version: number
-      violations: Violation[]
-      seen_at: Date | string
-    }>(
-      `SELECT message_id, event, type, action, plan_version, violations, seen_at
-       FROM event_violations WHERE ${where} ORDER BY seen_at DESC, message_id DESC LIMIT $6`,
-      [...params, q.limit],
+      { from, to, event: q.event },
+      q.limit,
     )
     return {
       from: from.toISOString(),
       to: to.toISOString(),
-      total: byEvent.rows.reduce((n, r) => n + Number(r.count), 0),
-      byEvent: byEvent.rows.map((r) => ({
-        event: r.event,
-        type: r.type,
-        action: r.action,
-        count: Number(r.count),
-      })),
-      byProperty: byProperty.rows.map((r) => ({
-        event: r.event,
-        path: r.path,
-        keyword: r.keyword,
-        count: Number(r.count),
-      })),
-      recent: recent.rows.map((r) => ({
-        messageId: r.message_id,
-        event: r.event,
-        type: r.type,
-        action: r.action,
-        planVersion: Number(r.plan_version),
-        violations: r.violations,
-        seenAt: new Date(r.seen_at).toISOString(),
-      })),
+      total: summary.byEvent.reduce((n, r) => n + r.count, 0),
+      byEvent: summary.byEvent,
+      byProperty: summary.byProperty,
+      recent: summary.recent,
     }
   })
 
@@ -173,61 +119,27 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
     const q = parseQuery(quarantineQuery, req.query)
     const after = cursor.decode(q.cursor)
     await sourceOf(workspaceId, req.params.id)
-    const res = await ctx.db.query<{
-      message_id: string
-      reason: string
-      type: string
-      event: string | null
-      payload: KindredEvent | null
-      payload_text: string | null
-      violations: Violation[]
-      error: string | null
-      plan_version: number | null
-      attempts: number
-      quarantined_at: Date | string
-      replayed_at: Date | string | null
-    }>(
-      `SELECT message_id, reason, type, event, payload, payload_text, violations, error,
-         plan_version, attempts, quarantined_at, replayed_at
-       FROM quarantined_events
-       WHERE workspace_id = $1 AND source_id = $2 AND ($3::text IS NULL OR reason = $3)
-         AND ($4::timestamptz IS NULL OR (quarantined_at, message_id) < ($4::timestamptz, $5::text))
-       ORDER BY quarantined_at DESC, message_id DESC LIMIT $6`,
-      [
-        workspaceId,
-        req.params.id,
-        q.reason ?? null,
-        after?.[0] ?? null,
-        after?.[1] ?? null,
-        q.limit + 1,
-      ],
-    )
-    const total = await ctx.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM quarantined_events
-       WHERE workspace_id = $1 AND source_id = $2 AND ($3::text IS NULL OR reason = $3)`,
-      [workspaceId, req.params.id, q.reason ?? null],
-    )
-    const rows = res.rows.slice(0, q.limit)
-    const last = rows[rows.length - 1]
+    const page = await qualityRepository.quarantinePage(ctx.db, workspaceId, req.params.id, {
+      reason: q.reason,
+      after,
+      limit: q.limit,
+    })
     return {
-      data: rows.map((r) => ({
-        messageId: r.message_id,
+      data: page.data.map((r) => ({
+        messageId: r.messageId,
         reason: r.reason,
         type: r.type,
         event: r.event,
         payload: shownPayload(r),
         violations: r.violations,
         error: r.error,
-        planVersion: r.plan_version === null ? null : Number(r.plan_version),
-        attempts: Number(r.attempts),
-        quarantinedAt: new Date(r.quarantined_at).toISOString(),
-        replayedAt: r.replayed_at === null ? null : new Date(r.replayed_at).toISOString(),
+        planVersion: r.planVersion,
+        attempts: r.attempts,
+        quarantinedAt: r.quarantinedAt,
+        replayedAt: r.replayedAt,
       })),
-      total: Number(total.rows[0]?.n ?? 0),
-      nextCursor:
-        res.rows.length > q.limit && last
-          ? cursor.encode([new Date(last.quarantined_at).toISOString(), last.message_id])
-          : null,
+      total: page.total,
+      nextCursor: page.next ? cursor.encode(page.next) : null,
     }
   })
 
@@ -245,32 +157,26 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
     const stored = await getPlan(ctx.db, workspaceId, source.id)
     const compiled = stored ? compilePlan(stored.plan, stored.version) : undefined
     const picked = await ctx.db.transaction(async (tx) => {
-      const res = await tx.query<{
-        message_id: string
-        payload: KindredEvent | null
-        payload_text: string | null
-      }>(
-        `SELECT message_id, payload, payload_text FROM quarantined_events
-         WHERE workspace_id = $1 AND source_id = $2
-           AND ($3::text[] IS NULL OR message_id = ANY($3::text[]))
-           AND (replayed_at IS NULL OR replayed_at < $4::timestamptz - interval '10 minutes')
-         ORDER BY quarantined_at, message_id LIMIT $5 FOR UPDATE`,
-        [workspaceId, source.id, body.messageIds ?? null, now.toISOString(), body.limit],
-      )
+      const rows = await qualityRepository.pickForReplay(tx, workspaceId, source.id, {
+        messageIds: body.messageIds,
+        limit: body.limit,
+        now,
+      })
       const passing: KindredEvent[] = []
       const failing: Array<{ messageId: string; violations: Violation[] }> = []
-      for (const r of res.rows) {
-        const payload = storedPayload(r) as KindredEvent
+      for (const r of rows) {
+        const payload = r.payload as KindredEvent
         const verdict = compiled ? compiled.check(payload) : { action: 'pass' as const }
         if (verdict.action === 'quarantine') {
-          failing.push({ messageId: r.message_id, violations: verdict.violations })
+          failing.push({ messageId: r.messageId, violations: verdict.violations })
         } else passing.push(payload)
       }
       if (passing.length > 0) {
-        await tx.query(
-          `UPDATE quarantined_events SET replayed_at = $3
-           WHERE source_id = $1 AND message_id = ANY($2::text[])`,
-          [source.id, passing.map((e) => e.messageId), now.toISOString()],
+        await qualityRepository.markReplayed(
+          tx,
+          source.id,
+          passing.map((e) => e.messageId),
+          now,
         )
       }
       return { passing, failing }
@@ -315,9 +221,8 @@ function registerQualityRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
  * The payload as the API shows it: the event, or its JSON text when it nests too deep to be
  * answered as JSON (a poison event kept aside from an old log).
  */
-function shownPayload(row: { payload: unknown; payload_text: string | null }): unknown {
-  const payload = storedPayload(row)
-  return nestsDeeperThan(payload, MAX_JSON_DEPTH) ? row.payload_text : payload
+function shownPayload(row: Pick<QuarantinedEvent, 'payload' | 'payloadText'>): unknown {
+  return nestsDeeperThan(row.payload, MAX_JSON_DEPTH) ? row.payloadText : row.payload
 }
 
 export function qualityRoutes(): RouteModule {

@@ -11,7 +11,7 @@ import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
 import type { MatchingService } from '../engine/matching/matching-service.js'
 import { listPairs, acceptPair, rejectPair, getPair } from '../engine/matching/review.js'
-import { getRun, runColumns, runView } from '../engine/matching/runs.js'
+import { getRun, listRuns } from '../engine/matching/runs.js'
 import {
   loadMatchingSettings,
   matchingSettingsSchema,
@@ -64,11 +64,7 @@ function registerMatchingRoutes(app: FastifyInstance, auth: Auth, service: Match
       z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
       req.query,
     )
-    const res = await db.query<Parameters<typeof runView>[0]>(
-      `SELECT ${runColumns} FROM matching_runs WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
-      [workspaceId, q.limit],
-    )
-    return { data: res.rows.map(runView) }
+    return { data: await listRuns(db, workspaceId, q.limit) }
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id', async (req) => {

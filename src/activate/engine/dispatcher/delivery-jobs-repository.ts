@@ -1,7 +1,8 @@
 /**
  * Delivery jobs in the store (`delivery_jobs`, migrations 0200 and 0205), typed: what the
  * processor stage, the outbox fan-out, consent and privacy enqueue, and how the dispatcher
- * claims, settles and sweeps them on the shared leased queue (`platform/jobs/leased-queue.ts`).
+ * claims, settles and sweeps them on the shared leased queue (`platform/jobs/leased-queue.ts`);
+ * and what the destinations API reads of them: counts by state, dead letters, their replay.
  *
  * A job holds the transform's input without the profile snapshot (read at send time), except a
  * privacy deletion's, whose profile is erased before the job runs. Enqueueing is idempotent:
@@ -63,6 +64,23 @@ export type ClaimedDeliveryJob = {
 }[DeliveryJobKind]
 
 export type DeliveryJobState = 'pending' | 'in_flight' | 'succeeded' | 'skipped' | 'dead'
+
+/** A job that ran out of attempts (`dead`), as the destinations API lists it. */
+export interface DeadLetter {
+  id: string
+  kind: DeliveryJobKind
+  profileId: string | null
+  attempts: number
+  lastError: string | null
+  createdAt: string
+  /** When it was dead-lettered. */
+  failedAt: string | null
+  /** As stored: a scrubbed job (privacy deletion) keeps none of it. */
+  input: unknown
+}
+
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : new Date(v as string).toISOString()
 
 const toMs = (v: unknown): number =>
   v instanceof Date ? v.getTime() : new Date(String(v)).getTime()
@@ -163,6 +181,91 @@ export const deliveryJobsRepository = {
   /** Jobs whose dispatcher died mid-claim go back to pending. */
   sweep(db: Queryable, now: number): Promise<number> {
     return queue.sweep(db, now)
+  },
+
+  /** How many of a destination's jobs are in each state (every state named, 0 when none). */
+  async countByState(
+    db: Queryable,
+    workspaceId: string,
+    destinationId: string,
+  ): Promise<Record<DeliveryJobState, number>> {
+    const r = await db.query<{ state: DeliveryJobState; n: string | number }>(
+      `SELECT state, count(*) AS n FROM delivery_jobs
+       WHERE workspace_id = $1 AND destination_id = $2 GROUP BY state`,
+      [workspaceId, destinationId],
+    )
+    const counts: Record<DeliveryJobState, number> = {
+      pending: 0,
+      in_flight: 0,
+      succeeded: 0,
+      skipped: 0,
+      dead: 0,
+    }
+    for (const c of r.rows) counts[c.state] = Number(c.n)
+    return counts
+  },
+
+  /**
+   * A page of a destination's dead letters, newest first. `before` is the id the previous page
+   * ended on; `next` is the one this page ends on, null on the last page.
+   */
+  async deadLetters(
+    db: Queryable,
+    workspaceId: string,
+    destinationId: string,
+    page: { before?: string | undefined; limit: number },
+  ): Promise<{ data: DeadLetter[]; next: string | null }> {
+    const r = await db.query<{
+      id: string | number
+      kind: DeliveryJobKind
+      profile_id: string | null
+      attempts: number
+      last_error: string | null
+      created_at: Date | string
+      finished_at: Date | string | null
+      input: unknown
+    }>(
+      `SELECT id, kind, profile_id, attempts, last_error, created_at, finished_at, input
+       FROM delivery_jobs WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint IS NULL OR id < $3::bigint)
+       ORDER BY id DESC LIMIT $4`,
+      [workspaceId, destinationId, page.before ?? null, page.limit + 1],
+    )
+    const rows = r.rows.slice(0, page.limit)
+    return {
+      data: rows.map((x) => ({
+        id: String(x.id),
+        kind: x.kind,
+        profileId: x.profile_id,
+        attempts: x.attempts,
+        lastError: x.last_error,
+        createdAt: iso(x.created_at) as string,
+        failedAt: iso(x.finished_at),
+        input: x.input,
+      })),
+      next: r.rows.length > page.limit ? String(rows[rows.length - 1]?.id) : null,
+    }
+  },
+
+  /**
+   * Dead letters back to pending with a fresh retry budget, due now: all of the destination's,
+   * or those of `ids` (ids that are not its dead letters are passed over). Returns how many.
+   */
+  async replayDead(
+    db: Queryable,
+    workspaceId: string,
+    destinationId: string,
+    ids: readonly string[] | undefined,
+    now: Date,
+  ): Promise<number> {
+    const r = await db.query(
+      `UPDATE delivery_jobs SET state = 'pending', attempts = 0, next_attempt_at = $4,
+         finished_at = NULL, locked_until = NULL, updated_at = $4
+       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead'
+         AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`,
+      [workspaceId, destinationId, ids ?? null, now.toISOString()],
+    )
+    return r.rowCount
   },
 
   /** The jobs enqueued under one idempotency key (one per destination) and where they are. */

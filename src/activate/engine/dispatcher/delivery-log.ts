@@ -1,7 +1,8 @@
 /**
  * The delivery log: one `delivery_attempts` row per request (or SQL statement, or file) sent,
  * with the redacted request, what came back and how long it took, written with the claim's
- * settlement; and the dispatcher's Prometheus metrics, counted as the rows are made.
+ * settlement and read back page by page for the destinations API; and the dispatcher's
+ * Prometheus metrics, counted as the rows are made.
  */
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { Queryable } from '../../../platform/store/db.js'
@@ -136,4 +137,65 @@ export async function insertDeliveryLog(
        error text, at timestamptz)`,
     [JSON.stringify(rows), destination.workspaceId, destination.id],
   )
+}
+
+/** One delivery-log row as the destinations API reads it (the request as logged: redacted). */
+export interface DeliveryAttempt {
+  id: string
+  at: string
+  status: AttemptStatus
+  attempt: number
+  jobIds: string[]
+  request: Record<string, unknown>
+  responseStatus: number | null
+  responseExcerpt: string | null
+  latencyMs: number | null
+  error: string | null
+}
+
+/**
+ * A page of a destination's delivery log, newest first, optionally of one status. `before` is the
+ * id the previous page ended on; `next` is the one this page ends on, null on the last page.
+ */
+export async function readDeliveryLog(
+  db: Queryable,
+  workspaceId: string,
+  destinationId: string,
+  page: { before?: string | undefined; status?: AttemptStatus | undefined; limit: number },
+): Promise<{ data: DeliveryAttempt[]; next: string | null }> {
+  const r = await db.query<{
+    id: string | number
+    at: Date | string
+    status: AttemptStatus
+    attempt: number
+    job_ids: (string | number)[]
+    request: Record<string, unknown>
+    response_status: number | null
+    response_excerpt: string | null
+    latency_ms: number | string | null
+    error: string | null
+  }>(
+    `SELECT id, at, status, attempt, job_ids, request, response_status, response_excerpt,
+       latency_ms, error
+     FROM delivery_attempts WHERE workspace_id = $1 AND destination_id = $2
+       AND ($3::bigint IS NULL OR id < $3::bigint) AND ($4::text IS NULL OR status = $4)
+     ORDER BY id DESC LIMIT $5`,
+    [workspaceId, destinationId, page.before ?? null, page.status ?? null, page.limit + 1],
+  )
+  const rows = r.rows.slice(0, page.limit)
+  return {
+    data: rows.map((x) => ({
+      id: String(x.id),
+      at: new Date(x.at).toISOString(),
+      status: x.status,
+      attempt: x.attempt,
+      jobIds: x.job_ids.map(String),
+      request: x.request,
+      responseStatus: x.response_status,
+      responseExcerpt: x.response_excerpt,
+      latencyMs: x.latency_ms === null ? null : Number(x.latency_ms),
+      error: x.error,
+    })),
+    next: r.rows.length > page.limit ? String(rows[rows.length - 1]?.id) : null,
+  }
 }

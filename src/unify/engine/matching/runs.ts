@@ -97,10 +97,10 @@ interface RunRow {
   finished_at: Date | string | null
 }
 
-export const runColumns =
+const runColumns =
   'id, trigger, status, profiles, changed_profiles, candidate_pairs, auto_merged, queued, blocked, skipped_decided, timings, error, started_at, finished_at'
 
-export function runView(r: RunRow): MatchingRunView {
+function runView(r: RunRow): MatchingRunView {
   const started = new Date(r.started_at)
   const finished = r.finished_at === null ? null : new Date(r.finished_at)
   return {
@@ -132,6 +132,19 @@ export async function getRun(
     [workspaceId, id],
   )
   return res.rows[0] && runView(res.rows[0])
+}
+
+/** The workspace's latest runs, newest first. */
+export async function listRuns(
+  q: Queryable,
+  workspaceId: string,
+  limit: number,
+): Promise<MatchingRunView[]> {
+  const res = await q.query<RunRow>(
+    `SELECT ${runColumns} FROM matching_runs WHERE workspace_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`,
+    [workspaceId, limit],
+  )
+  return res.rows.map(runView)
 }
 
 /** Records a new run, or returns undefined when one is already running in this workspace. */
