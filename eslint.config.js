@@ -89,6 +89,31 @@ const coreCacheSyntax = [
     message: coreCacheMessage,
   },
 ]
+// SQL lives in a capability's engine (its repositories); its routes parse, call the engine and
+// shape the answer (docs/adr/0010-capability-layout.md). Routes reach the store through
+// Queryable, `db.query(text, params)` and `exec(text)`, so those calls are refused, and so is SQL
+// text handed to anything else. `exec` is refused on store handles only (`db`, `tx`, `q`,
+// `ctx.db`…): RegExp has an exec too. The text check wants a statement's shape (SELECT … FROM,
+// UPDATE t SET, WITH x AS …) so that messages beginning with "update" or "delete" pass; a
+// statement split by `${…}` right after its keyword escapes it, but not the call that runs it.
+const sqlMessage =
+  "SQL lives in the capability's engine/ (a <concept>-repository.ts): a route parses, calls the engine and shapes its answer (docs/adr/0010-capability-layout.md)."
+const sqlText = String.raw`/^\s*(select\s[\s\S]*\bfrom\b|select\s+(\d|\$\d|\*|distinct\b|\w+\()|insert\s+into\s|update\s+\S+(\s+(as\s+)?\w+)?\s+set\s|delete\s+from\s|with\s+(recursive\s+)?\w+(\s*\([^)]*\))?\s+as\s+(\(|(not\s+)?materialized\b)|truncate\s|merge\s+into\s)/i`
+const storeHandle = '/^(db|tx|q|client|pool)$/'
+const routeSqlSyntax = [
+  'error',
+  { selector: "CallExpression[callee.property.name='query']", message: sqlMessage },
+  {
+    selector: `CallExpression[callee.property.name='exec'][callee.object.name=${storeHandle}]`,
+    message: sqlMessage,
+  },
+  {
+    selector: "CallExpression[callee.property.name='exec'][callee.object.property.name='db']",
+    message: sqlMessage,
+  },
+  { selector: `Literal[value=${sqlText}]`, message: sqlMessage },
+  { selector: `TemplateElement[value.cooked=${sqlText}]`, message: sqlMessage },
+]
 const nodeGlobals = {
   process: 'readonly',
   console: 'readonly',
@@ -193,6 +218,17 @@ export default tseslint.config(
         testingImport,
       ),
     },
+  },
+  // Capability routes only: platform/http (health check, audit) is plumbing with its own SQL.
+  {
+    files: ['src/{collect,unify,understand,activate,govern}/http/**/*.ts'],
+    ignores: [
+      ...tests,
+      // TEMP: cleaned on h22-invert
+      'src/govern/http/consent-routes.ts',
+      'src/govern/http/privacy-routes.ts',
+    ],
+    rules: { 'no-restricted-syntax': routeSqlSyntax },
   },
   {
     files: ['src/platform/**/*.ts'],

@@ -121,6 +121,30 @@ const refused: Array<[string, string, string, RegExp]> = [
     /never app/,
   ],
   [
+    'routes run SQL',
+    'src/collect/http/probe.ts',
+    "import type { Queryable } from '../../platform/store/db.js'\nexport const x = (db: Queryable, w: string) => db.query('SELECT id FROM sources WHERE workspace_id = $1', [w])",
+    /SQL lives in the capability's engine/,
+  ],
+  [
+    'routes run SQL built in a template',
+    'src/unify/http/probe.ts',
+    "import type { Queryable } from '../../platform/store/db.js'\nconst cols = 'id'\nexport const x = (tx: Queryable) => tx.query(`SELECT ${cols} FROM matching_runs`)",
+    /SQL lives/,
+  ],
+  [
+    'routes run statements through exec',
+    'src/govern/http/probe.ts',
+    "import type { Db } from '../../platform/store/db.js'\nexport const x = (ctx: { db: Db }, text: string) => ctx.db.exec(text)",
+    /SQL lives/,
+  ],
+  [
+    'routes hold SQL text for something else to run',
+    'src/understand/http/probe.ts',
+    'export const statement = `\n  UPDATE segments s SET name = $2 WHERE s.id = $1`',
+    /SQL lives/,
+  ],
+  [
     'platform imports a capability',
     'src/platform/pipeline/probe.ts',
     "import { x as y } from '../../unify/engine/identity-stage.js'\nexport const x = y",
@@ -164,6 +188,17 @@ describe('layout rules', () => {
       [
         'src/unify/core/probe.ts',
         "import { LRUCache } from 'lru-cache'\nexport const x = new LRUCache<string, number>({ max: 10 })",
+      ],
+      [
+        // A route that calls its engine, with text that only looks like SQL to a careless rule:
+        // RegExp#exec, the request's query, messages that begin with a verb.
+        'src/activate/http/probe.ts',
+        "import type { Queryable } from '../../platform/store/db.js'\nimport { deliveryJobsRepository } from '../engine/dispatcher/delivery-jobs-repository.js'\nexport const x = (db: Queryable, req: { query: unknown }, s: string) => [deliveryJobsRepository.countByState(db, 'w', 'd'), req.query, /^HTTP (\\d{3})/.exec(s), 'update the destination, then replay its dead letters', `delete ${s} first`, 'DELETE']",
+      ],
+      [
+        // platform/http is plumbing (health check, audit): it keeps its own SQL.
+        'src/platform/http/probe.ts',
+        "import type { Queryable } from '../store/db.js'\nexport const x = (db: Queryable) => db.query('SELECT 1 FROM store_health')",
       ],
       [
         'src/app/probe.ts',
