@@ -21,6 +21,7 @@ import {
   saveConsentSettings,
 } from '../engine/consent/consent-settings-repository.js'
 import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
+import type { GovernDeliveries } from '../engine/delivery-port.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -45,6 +46,8 @@ const historyQuery = z.object({
 const iso = (v: Date | string) => new Date(v).toISOString()
 
 export interface ConsentRoutesOptions {
+  /** Where the audience changes of a decision or a settings change go (see delivery-port.ts). */
+  deliveries: GovernDeliveries
   /** After a settings change (caches of this node). */
   onSettingsChange?: (workspaceId: string) => void
   /** A settings change queued an audience re-evaluation: run it now rather than at the next poll. */
@@ -53,7 +56,7 @@ export interface ConsentRoutesOptions {
   profileHooks?: readonly ProfileHooks[]
 }
 
-export function consentRoutes(options: ConsentRoutesOptions = {}) {
+export function consentRoutes(options: ConsentRoutesOptions) {
   return (app: FastifyInstance, ctx: AppContext, auth: Auth): void =>
     registerConsentRoutes(app, ctx, auth, options)
 }
@@ -209,6 +212,7 @@ function registerConsentRoutes(
           },
           at,
         },
+        options.deliveries,
         options.profileHooks,
       )
       const view = await consentView(tx, workspaceId, row.id, settings, { limit: 200 })
@@ -248,13 +252,11 @@ function registerConsentRoutes(
       const before = await loadConsentSettings(tx, workspaceId)
       await saveConsentSettings(tx, workspaceId, settings, now)
       // A flipped default owes audience removals / re-adds: queued with the write (durable job).
-      const reevaluation = await queueSettingsReevaluation(tx, {
-        workspaceId,
-        before,
-        after: settings,
-        actor: key.id,
-        now,
-      })
+      const reevaluation = await queueSettingsReevaluation(
+        tx,
+        { workspaceId, before, after: settings, actor: key.id, now },
+        options.deliveries,
+      )
       return { before, reevaluation }
     })
     annotateAudit(req, { before })

@@ -3,6 +3,7 @@ import { startTestKindred, testStores, type TestKindred } from '../../../testing
 import { segmentsModule } from '../../../understand/segments-module.js'
 import { createDestinationsModule } from '../../../activate/destinations-module.js'
 import { createPrivacyModule } from '../../privacy-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 import { startReceiver, until, type Receiver } from '../../../testing/test-receiver.js'
 import { legacyIdentifierHash } from '../../core/privacy/suppression.js'
 
@@ -76,7 +77,7 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
           maxAttempts: 3,
           random: () => 0.5,
         }),
-        createPrivacyModule({ pollIntervalMs: 50 }),
+        createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() }),
       ],
     })
     writeKey = (await k.createSource()).writeKey
