@@ -222,12 +222,7 @@ export default tseslint.config(
   // Capability routes only: platform/http (health check, audit) is plumbing with its own SQL.
   {
     files: ['src/{collect,unify,understand,activate,govern}/http/**/*.ts'],
-    ignores: [
-      ...tests,
-      // TEMP: cleaned on h22-invert
-      'src/govern/http/consent-routes.ts',
-      'src/govern/http/privacy-routes.ts',
-    ],
+    ignores: tests,
     rules: { 'no-restricted-syntax': routeSqlSyntax },
   },
   {

@@ -7,9 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestKindred, type TestKindred } from '../src/testing/test-server.js'
-import { consentModule } from '../src/govern/consent-module.js'
+import { createConsentModule } from '../src/govern/consent-module.js'
 import { createSegmentsModule } from '../src/understand/segments-module.js'
 import { createDestinationsModule } from '../src/activate/destinations-module.js'
+import { createGovernDeliveries } from '../src/activate/index.js'
 import { startReceiver, until, type Receiver } from '../src/testing/test-receiver.js'
 
 const SECRET = 'whsec-consent-0123456789abcdef'
@@ -27,7 +28,7 @@ interface Delivery {
 beforeAll(async () => {
   k = await startTestKindred({
     modules: [
-      consentModule,
+      createConsentModule({ deliveries: createGovernDeliveries() }),
       createSegmentsModule({ schedulerIntervalMs: 3_600_000 }),
       createDestinationsModule({ baseDelayMs: 50, maxDelayMs: 200, maxAttempts: 4 }),
     ],

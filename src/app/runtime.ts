@@ -39,12 +39,13 @@ import { profileRoutes } from '../unify/http/profile-routes.js'
 import { identityRulesRoutes } from '../unify/http/identity-rules-routes.js'
 import { statsRoutes } from '../understand/http/stats-routes.js'
 import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/module-contract.js'
-import { consentModule } from '../govern/consent-module.js'
+import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
-import { privacyModule } from '../govern/privacy-module.js'
+import { createPrivacyModule } from '../govern/privacy-module.js'
+import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
 import { loadSecretKey } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
@@ -221,15 +222,18 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     outbound,
     exportDir: options.exportDir === undefined ? undefined : path.resolve(options.exportDir),
   }
+  // Govern sits below activate (ADR 0010): consent and privacy name what they need of deliveries
+  // in a port, and activate's implementation is handed in here.
+  const deliveries = createGovernDeliveries()
   const modules: KindredModule[] = []
   for (const factory of options.modules ?? [
-    consentModule,
+    createConsentModule({ deliveries }),
     segmentsModule,
     destinationsModule,
     importsModule,
     matchingModule,
     qualityModule,
-    privacyModule,
+    createPrivacyModule({ deliveries }),
   ]) {
     const m = await factory(deps)
     modules.push(m)

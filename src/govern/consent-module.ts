@@ -12,11 +12,22 @@ import {
 import { consentRoutes } from './http/consent-routes.js'
 import { splitConsent } from './engine/consent/consent-split.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
+import type { GovernDeliveries } from './engine/delivery-port.js'
 
-export type ConsentModuleOptions = Pick<ConsentReevaluatorOptions, 'chunkSize' | 'pollIntervalMs'>
+export type ConsentModuleOptions = Pick<
+  ConsentReevaluatorOptions,
+  'chunkSize' | 'pollIntervalMs'
+> & {
+  /**
+   * Where audience changes owed to consent go: activate's `createGovernDeliveries()`, handed in
+   * by the composition root (govern imports nothing of activate), or `noDeliveries`.
+   */
+  deliveries: GovernDeliveries
+}
 
-export function createConsentModule(options: ConsentModuleOptions = {}): ModuleFactory {
+export function createConsentModule(options: ConsentModuleOptions): ModuleFactory {
   return (deps) => {
+    const { deliveries } = options
     const runsWorker = deps.role === 'all' || deps.role === 'dispatcher'
     const reevaluator: ConsentReevaluator | undefined = runsWorker
       ? createConsentReevaluator({
@@ -28,10 +39,11 @@ export function createConsentModule(options: ConsentModuleOptions = {}): ModuleF
       : undefined
     return {
       name: 'consent',
-      stages: [createConsentStage(deps.clock)],
+      stages: [createConsentStage(deps.clock, deliveries)],
       profileHooks: { afterSplit: splitConsent },
       routes: [
         consentRoutes({
+          deliveries,
           onReevaluationQueued: () => reevaluator?.wake(),
           profileHooks: deps.profileHooks,
         }),
@@ -46,5 +58,3 @@ export function createConsentModule(options: ConsentModuleOptions = {}): ModuleF
     }
   }
 }
-
-export const consentModule: ModuleFactory = createConsentModule()

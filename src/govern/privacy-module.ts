@@ -14,13 +14,20 @@ import {
   type PrivacyWorkerOptions,
 } from './engine/privacy/privacy-worker.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
+import type { GovernDeliveries } from './engine/delivery-port.js'
 import { newId } from '../platform/store/ids.js'
 import type { IdKind } from '../protocol/ids.js'
 
 export type PrivacyModuleOptions = Pick<
   PrivacyWorkerOptions,
   'pollIntervalMs' | 'leaseMs' | 'tombstoneGraceMs' | 'maxAttempts'
->
+> & {
+  /**
+   * Where an erased person's deletions are forwarded: activate's `createGovernDeliveries()`,
+   * handed in by the composition root (govern imports nothing of activate), or `noDeliveries`.
+   */
+  deliveries: GovernDeliveries
+}
 
 const privacyKinds: Record<string, IdKind> = { prq: 'privacyRequest', sup: 'suppression' }
 
@@ -31,7 +38,7 @@ function privacyId(prefix: string): string {
   return newId(kind)
 }
 
-export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleFactory {
+export function createPrivacyModule(options: PrivacyModuleOptions): ModuleFactory {
   return (deps) => {
     const clock = () => deps.clock().getTime()
     // A purpose-specific subkey: the instance secret itself only ever encrypts destination secrets.
@@ -65,5 +72,3 @@ export function createPrivacyModule(options: PrivacyModuleOptions = {}): ModuleF
     }
   }
 }
-
-export const privacyModule: ModuleFactory = createPrivacyModule()

@@ -18,9 +18,15 @@ import { recordConsentDecisions } from '../engine/consent/decisions.js'
 import type { ProfileHooks } from '../../platform/module-contract.js'
 import {
   loadConsentSettings,
+  lockConsentSettings,
   saveConsentSettings,
 } from '../engine/consent/consent-settings-repository.js'
+import {
+  findConsentProfile,
+  readConsentRecords,
+} from '../engine/consent/consent-views-repository.js'
 import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
+import type { GovernDeliveries } from '../engine/delivery-port.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -42,9 +48,9 @@ const historyQuery = z.object({
   purpose: z.string().max(64).optional(),
 })
 
-const iso = (v: Date | string) => new Date(v).toISOString()
-
 export interface ConsentRoutesOptions {
+  /** Where the audience changes of a decision or a settings change go (see delivery-port.ts). */
+  deliveries: GovernDeliveries
   /** After a settings change (caches of this node). */
   onSettingsChange?: (workspaceId: string) => void
   /** A settings change queued an audience re-evaluation: run it now rather than at the next poll. */
@@ -53,7 +59,7 @@ export interface ConsentRoutesOptions {
   profileHooks?: readonly ProfileHooks[]
 }
 
-export function consentRoutes(options: ConsentRoutesOptions = {}) {
+export function consentRoutes(options: ConsentRoutesOptions) {
   return (app: FastifyInstance, ctx: AppContext, auth: Auth): void =>
     registerConsentRoutes(app, ctx, auth, options)
 }
@@ -66,17 +72,9 @@ function registerConsentRoutes(
 ): void {
   const { db } = ctx
 
-  /** The profile row (a merged-away one has `merged_into`: the caller answers 308). */
-  async function profileRow(
-    q: Queryable,
-    workspaceId: string,
-    id: string,
-  ): Promise<{ id: string; merged_into: string | null }> {
-    const r = await q.query<{ id: string; merged_into: string | null }>(
-      'SELECT id, merged_into FROM profiles WHERE workspace_id = $1 AND id = $2',
-      [workspaceId, id],
-    )
-    const row = r.rows[0]
+  /** The profile (a merged-away one has `mergedInto`: the caller answers 308). */
+  async function profileRow(q: Queryable, workspaceId: string, id: string) {
+    const row = await findConsentProfile(q, workspaceId, id)
     if (!row) throw notFound(`profile ${id}`)
     return row
   }
@@ -88,50 +86,9 @@ function registerConsentRoutes(
     settings: ConsentSettings,
     query: z.infer<typeof historyQuery>,
   ) {
-    // Sequential: q may be a transaction.
-    const state = await q.query<{
-      purpose: string
-      status: 'granted' | 'denied'
-      updated_at: Date | string
-    }>(
-      'SELECT purpose, status, updated_at FROM profile_consents WHERE workspace_id = $1 AND profile_id = $2',
-      [workspaceId, profileId],
-    )
-    // Where each current status came from: its latest decision.
-    const latest = await q.query<{
-      purpose: string
-      status: string
-      source: string
-      source_id: string | null
-      proof: string
-    }>(
-      `SELECT DISTINCT ON (h.purpose) h.purpose, h.status, h.source, h.source_id, h.proof
-         FROM consent_history h JOIN profile_consents c ON c.workspace_id = h.workspace_id
-           AND c.profile_id = h.profile_id AND c.purpose = h.purpose AND c.status = h.status
-           AND h.occurred_at <= c.updated_at
-         WHERE h.workspace_id = $1 AND h.profile_id = $2
-         ORDER BY h.purpose, h.occurred_at DESC, h.id DESC`,
-      [workspaceId, profileId],
-    )
-    const history = await q.query<{
-      id: string | number
-      purpose: string
-      status: string
-      source: string
-      source_id: string | null
-      proof: string
-      details: Record<string, unknown>
-      occurred_at: Date | string
-      recorded_at: Date | string
-    }>(
-      `SELECT id, purpose, status, source, source_id, proof, details, occurred_at, recorded_at
-         FROM consent_history WHERE workspace_id = $1 AND profile_id = $2
-           AND ($3::text IS NULL OR purpose = $3)
-         ORDER BY occurred_at DESC, id DESC LIMIT $4`,
-      [workspaceId, profileId, query.purpose ?? null, query.limit],
-    )
-    const current = new Map(state.rows.map((r) => [r.purpose, r]))
-    const sources = new Map(latest.rows.map((r) => [r.purpose, r]))
+    const records = await readConsentRecords(q, workspaceId, profileId, query)
+    const current = new Map(records.current.map((r) => [r.purpose, r]))
+    const sources = new Map(records.sources.map((r) => [r.purpose, r]))
     const purposes = [...new Set([...settings.purposes, ...current.keys()])]
     return {
       profileId,
@@ -142,23 +99,13 @@ function registerConsentRoutes(
           purpose,
           status: c?.status ?? 'unknown',
           allowed: allowed(c ? { [purpose]: { status: c.status } } : {}, purpose, settings),
-          updatedAt: c ? iso(c.updated_at) : null,
+          updatedAt: c ? c.updatedAt : null,
           source: s?.source ?? null,
-          sourceId: s?.source_id ?? null,
+          sourceId: s?.sourceId ?? null,
           proof: s?.proof ?? null,
         }
       }),
-      history: history.rows.map((h) => ({
-        id: String(h.id),
-        purpose: h.purpose,
-        status: h.status,
-        source: h.source,
-        sourceId: h.source_id,
-        proof: h.proof,
-        details: h.details,
-        occurredAt: iso(h.occurred_at),
-        recordedAt: iso(h.recorded_at),
-      })),
+      history: records.history,
     }
   }
 
@@ -166,12 +113,12 @@ function registerConsentRoutes(
     const { workspaceId } = await auth.admin(req, READ)
     const query = parseQuery(historyQuery, req.query)
     const row = await profileRow(db, workspaceId, req.params.id)
-    if (row.merged_into !== null) {
-      const location = `/api/v1/profiles/${encodeURIComponent(row.merged_into)}/consent`
+    if (row.mergedInto !== null) {
+      const location = `/api/v1/profiles/${encodeURIComponent(row.mergedInto)}/consent`
       return reply
         .code(308)
         .header('Location', location)
-        .send({ mergedInto: row.merged_into, location })
+        .send({ mergedInto: row.mergedInto, location })
     }
     const settings = await loadConsentSettings(db, workspaceId)
     return consentView(db, workspaceId, row.id, settings, query)
@@ -184,7 +131,7 @@ function registerConsentRoutes(
     const at = ctx.clock()
     const out = await db.transaction(async (tx) => {
       const row = await profileRow(tx, workspaceId, req.params.id)
-      if (row.merged_into !== null) return { mergedInto: row.merged_into, view: undefined }
+      if (row.mergedInto !== null) return { mergedInto: row.mergedInto, view: undefined }
       const settings = await loadConsentSettings(tx, workspaceId)
       const unknown = Object.keys(body.purposes).filter((p) => !settings.purposes.includes(p))
       if (unknown.length > 0) {
@@ -209,6 +156,7 @@ function registerConsentRoutes(
           },
           at,
         },
+        options.deliveries,
         options.profileHooks,
       )
       const view = await consentView(tx, workspaceId, row.id, settings, { limit: 200 })
@@ -244,17 +192,15 @@ function registerConsentRoutes(
     const now = ctx.clock()
     const { before, reevaluation } = await db.transaction(async (tx) => {
       // One settings write per workspace at a time, so each compares against the one before it.
-      await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId])
+      await lockConsentSettings(tx, workspaceId)
       const before = await loadConsentSettings(tx, workspaceId)
       await saveConsentSettings(tx, workspaceId, settings, now)
       // A flipped default owes audience removals / re-adds: queued with the write (durable job).
-      const reevaluation = await queueSettingsReevaluation(tx, {
-        workspaceId,
-        before,
-        after: settings,
-        actor: key.id,
-        now,
-      })
+      const reevaluation = await queueSettingsReevaluation(
+        tx,
+        { workspaceId, before, after: settings, actor: key.id, now },
+        options.deliveries,
+      )
       return { before, reevaluation }
     })
     annotateAudit(req, { before })

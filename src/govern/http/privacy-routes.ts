@@ -17,11 +17,16 @@ import {
 import { accessExport } from '../engine/privacy/access-export.js'
 import {
   addSuppressions,
+  deleteSuppression,
   getRequest,
+  getSuppression,
   insertRequest,
+  listRequests,
+  listSuppressions,
   normaliseRequestIdentifier,
   requestOutput,
-  type PrivacyRequestRow,
+  type KeysetAfter,
+  type SuppressionRow,
 } from '../engine/privacy/requests.js'
 import { recordLifecycle } from '../engine/privacy/privacy-worker.js'
 import type { SuppressionMatcher } from '../engine/privacy/suppression-cache.js'
@@ -62,18 +67,6 @@ const idParam = z.object({ id: z.string().regex(/^[a-z]+_[A-Za-z0-9_-]{6,64}$/, 
 
 const suppressionBody = z.object({ identifier: rawIdentifierSchema })
 
-interface SuppressionRow {
-  id: string
-  identifier_type: string
-  identifier_mask: string
-  reason: string
-  request_id: string | null
-  dropped_count: string | number
-  last_dropped_at: Date | string | null
-  created_at: Date | string
-  expires_at: Date | string | null
-}
-
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString())
 
 function suppressionOutput(r: SuppressionRow) {
@@ -89,10 +82,19 @@ function suppressionOutput(r: SuppressionRow) {
   }
 }
 
-function splitCursor(cursor: string | undefined): [string | null, string | null] {
-  if (cursor === undefined) return [null, null]
-  const [at, id] = cursor.split('|')
-  return [at ?? null, id ?? null]
+/** A cursor is `<createdAt>|<id>` of the last row of the page before (checked by cursorSchema). */
+function splitCursor(cursor: string | undefined): KeysetAfter | undefined {
+  if (cursor === undefined) return undefined
+  const [createdAt = '', id = ''] = cursor.split('|')
+  return { createdAt, id }
+}
+
+function nextCursor(
+  rows: ReadonlyArray<{ created_at: Date | string; id: string }>,
+  hasMore: boolean,
+) {
+  const last = rows[rows.length - 1]
+  return hasMore && last ? `${iso(last.created_at)}|${last.id}` : null
 }
 
 export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
@@ -145,20 +147,13 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
     app.get('/api/v1/privacy/requests', async (req) => {
       const { workspaceId } = await auth.admin(req, 'read:privacy')
       const q = parseQuery(listQuery, req.query)
-      const [at, id] = splitCursor(q.cursor)
-      const r = await ctx.db.query<PrivacyRequestRow>(
-        `SELECT * FROM privacy_requests WHERE workspace_id = $1
-           AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR type = $3)
-           AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))
-         ORDER BY created_at DESC, id DESC LIMIT $6`,
-        [workspaceId, q.status ?? null, q.type ?? null, at, id ?? '', q.limit + 1],
-      )
-      const rows = r.rows.slice(0, q.limit)
-      const last = rows[rows.length - 1]
-      return {
-        items: rows.map(requestOutput),
-        nextCursor: r.rows.length > q.limit && last ? `${iso(last.created_at)}|${last.id}` : null,
-      }
+      const { rows, hasMore } = await listRequests(ctx.db, workspaceId, {
+        status: q.status,
+        type: q.type,
+        after: splitCursor(q.cursor),
+        limit: q.limit,
+      })
+      return { items: rows.map(requestOutput), nextCursor: nextCursor(rows, hasMore) }
     })
 
     app.get('/api/v1/privacy/requests/:id', async (req) => {
@@ -235,41 +230,28 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): RouteModule {
         deps.suppressionKey,
       )
       await deps.matcher.invalidate()
-      const r = await ctx.db.query<SuppressionRow>(
-        'SELECT * FROM privacy_suppressions WHERE workspace_id = $1 AND id = $2',
-        [workspaceId, sid],
-      )
-      return reply.code(201).send(suppressionOutput(r.rows[0] as SuppressionRow))
+      const row = sid === undefined ? undefined : await getSuppression(ctx.db, workspaceId, sid)
+      // addSuppressions returns the row it wrote or kept: only a broken store gets here.
+      if (!row) throw new Error('the suppression just written cannot be read back')
+      return reply.code(201).send(suppressionOutput(row))
     })
 
     app.get('/api/v1/privacy/suppressions', async (req) => {
       const { workspaceId } = await auth.admin(req, 'read:privacy')
       const q = parseQuery(suppressionQuery, req.query)
       await deps.matcher.flush()
-      const [at, id] = splitCursor(q.cursor)
-      const r = await ctx.db.query<SuppressionRow>(
-        `SELECT * FROM privacy_suppressions WHERE workspace_id = $1
-           AND (expires_at IS NULL OR expires_at > $2)
-           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
-         ORDER BY created_at DESC, id DESC LIMIT $5`,
-        [workspaceId, ctx.clock().toISOString(), at, id ?? '', q.limit + 1],
-      )
-      const rows = r.rows.slice(0, q.limit)
-      const last = rows[rows.length - 1]
-      return {
-        items: rows.map(suppressionOutput),
-        nextCursor: r.rows.length > q.limit && last ? `${iso(last.created_at)}|${last.id}` : null,
-      }
+      const { rows, hasMore } = await listSuppressions(ctx.db, workspaceId, {
+        now: ctx.clock().toISOString(),
+        after: splitCursor(q.cursor),
+        limit: q.limit,
+      })
+      return { items: rows.map(suppressionOutput), nextCursor: nextCursor(rows, hasMore) }
     })
 
     app.delete('/api/v1/privacy/suppressions/:id', async (req, reply) => {
       const { workspaceId } = await auth.admin(req, 'write:privacy')
       const { id } = parseQuery(idParam, req.params)
-      const r = await ctx.db.query(
-        `DELETE FROM privacy_suppressions WHERE workspace_id = $1 AND id = $2 AND reason = 'suppression'`,
-        [workspaceId, id],
-      )
-      if (r.rowCount === 0) throw notFound(`suppression ${id}`)
+      if (!(await deleteSuppression(ctx.db, workspaceId, id))) throw notFound(`suppression ${id}`)
       await deps.matcher.invalidate()
       return reply.code(204).send()
     })

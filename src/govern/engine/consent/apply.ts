@@ -4,8 +4,8 @@
  * profile_consents, and, when a purpose's decision flips (under the workspace's default for
  * unknown), audience jobs for the destinations of that purpose: removals from every synced
  * audience the profile is in when it is no longer allowed, re-adds when it is allowed again.
+ * The jobs go through the delivery port (`deliveries`), which activate implements.
  */
-import { getDestination } from '../../../activate/core/index.js'
 import {
   allowed,
   consentKey,
@@ -16,7 +16,7 @@ import {
   type CurrentConsent,
 } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
-import { enqueueDeliveryJobs, type NewDeliveryJob } from '../../../activate/index.js'
+import type { ConsentAudienceChange, GovernDeliveries } from '../delivery-port.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -32,6 +32,7 @@ export async function applyConsent(
   observations: readonly ConsentObservation[],
   settings: ConsentSettings,
   now: Date,
+  deliveries: GovernDeliveries,
 ): Promise<ApplyConsentResult> {
   if (observations.length === 0) return { recorded: 0, transitions: [], audienceJobs: 0 }
   const keys = [...new Map(observations.map((o) => [consentKey(o.profileId, o.purpose), o]))]
@@ -108,6 +109,7 @@ export async function applyConsent(
     plan.transitions,
     settings,
     now,
+    deliveries,
   )
   return { recorded: plan.history.length, transitions: plan.transitions, audienceJobs }
 }
@@ -122,6 +124,7 @@ export interface SyncingDestination {
 export async function syncingDestinations(
   tx: Queryable,
   workspaceId: string,
+  deliveries: GovernDeliveries,
 ): Promise<SyncingDestination[]> {
   const r = await tx.query<{ id: string; type: string; actions: unknown }>(
     `SELECT id, type, actions FROM destinations
@@ -130,12 +133,9 @@ export async function syncingDestinations(
   )
   const out: SyncingDestination[] = []
   for (const d of r.rows) {
-    let purpose: string
-    try {
-      purpose = getDestination(d.type).manifest.purpose
-    } catch {
-      continue // an unknown type: the dispatcher dead-letters its jobs anyway
-    }
+    // An unknown type (or nothing delivering): no audience to keep in step.
+    const purpose = deliveries.destinationType(d.type)?.purpose
+    if (purpose === undefined) continue
     const sync = (d.actions as { syncAudience?: { segmentIds?: string[] } }).syncAudience
     if (sync?.segmentIds?.length) out.push({ id: d.id, purpose, segmentIds: sync.segmentIds })
   }
@@ -153,6 +153,7 @@ async function enqueueAudienceChanges(
   transitions: readonly ConsentTransition[],
   settings: ConsentSettings,
   now: Date,
+  deliveries: GovernDeliveries,
 ): Promise<number> {
   const flips = transitions.flatMap((t) => {
     const before = allowed(
@@ -166,7 +167,7 @@ async function enqueueAudienceChanges(
       : [{ ...t, action: after ? ('add' as const) : ('remove' as const) }]
   })
   if (flips.length === 0) return 0
-  const dests = (await syncingDestinations(tx, workspaceId)).filter((d) =>
+  const dests = (await syncingDestinations(tx, workspaceId, deliveries)).filter((d) =>
     flips.some((f) => f.purpose === d.purpose),
   )
   if (dests.length === 0) return 0
@@ -180,52 +181,22 @@ async function enqueueAudienceChanges(
       [...new Set(dests.flatMap((d) => d.segmentIds))],
     ],
   )
-  const jobs: NewDeliveryJob[] = []
+  const changes: ConsentAudienceChange[] = []
   for (const f of flips) {
     for (const d of dests) {
       if (d.purpose !== f.purpose) continue
       for (const m of members.rows) {
         if (m.profile_id !== f.profileId || !d.segmentIds.includes(m.segment_id)) continue
-        jobs.push(
-          consentAudienceJob({
-            workspaceId,
-            destinationId: d.id,
-            profileId: f.profileId,
-            action: f.action,
-            segment: { id: m.segment_id, name: m.name },
-            idempotencyKey: `consent:${f.profileId}:${f.purpose}:${f.at}:${f.action}:${m.segment_id}`,
-          }),
-        )
+        changes.push({
+          workspaceId,
+          destinationId: d.id,
+          profileId: f.profileId,
+          action: f.action,
+          segment: { id: m.segment_id, name: m.name },
+          idempotencyKey: `consent:${f.profileId}:${f.purpose}:${f.at}:${f.action}:${m.segment_id}`,
+        })
       }
     }
   }
-  return enqueueDeliveryJobs(tx, jobs, now)
-}
-
-/**
- * The delivery job of a consent-driven audience change (a decision of one profile, or a settings
- * change for many: src/govern/engine/consent/reevaluation.ts).
- */
-export function consentAudienceJob(j: {
-  workspaceId: string
-  destinationId: string
-  profileId: string
-  action: 'add' | 'remove'
-  segment: { id: string; name: string | null }
-  idempotencyKey: string
-}): NewDeliveryJob {
-  return {
-    workspaceId: j.workspaceId,
-    destinationId: j.destinationId,
-    kind: 'audience',
-    profileId: j.profileId,
-    input: {
-      kind: 'audience',
-      action: j.action,
-      audience: { id: j.segment.id, name: j.segment.name ?? j.segment.id, key: j.segment.id },
-      // Lets the dispatcher send this removal although the purpose is now denied.
-      reason: 'consent',
-    },
-    idempotencyKey: j.idempotencyKey,
-  }
+  return deliveries.enqueueAudienceChanges(tx, changes, now)
 }

@@ -36,3 +36,11 @@ export async function saveConsentSettings(
     [workspaceId, JSON.stringify(settings), now.toISOString()],
   )
 }
+
+/**
+ * Serialises settings writes of a workspace (a row lock on the workspace, until the caller's
+ * transaction ends), so each write compares its settings against the one before it.
+ */
+export async function lockConsentSettings(tx: Queryable, workspaceId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId])
+}

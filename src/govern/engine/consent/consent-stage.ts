@@ -10,6 +10,7 @@ import {
 } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { groupByWorkspace, type ProcessorStage } from '../../../platform/pipeline/processor.js'
+import type { GovernDeliveries } from '../delivery-port.js'
 import { applyConsent } from './apply.js'
 import { loadConsentSettings } from './consent-settings-repository.js'
 
@@ -30,6 +31,7 @@ export function occurredAt(event: { timestamp: string; receivedAt: string }): nu
 
 export function createConsentStage(
   clock: () => Date,
+  deliveries: GovernDeliveries,
   onStats?: (s: ConsentStageStats) => void,
 ): ProcessorStage {
   return async (tx, batch) => {
@@ -58,7 +60,7 @@ export function createConsentStage(
         }
       }
       if (observations.length === 0) continue
-      const r = await applyConsent(tx, workspaceId, observations, settings, now)
+      const r = await applyConsent(tx, workspaceId, observations, settings, now, deliveries)
       onStats?.({
         workspaceId,
         observations: observations.length,

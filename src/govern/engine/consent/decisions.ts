@@ -7,6 +7,7 @@
 import type { ConsentObservation, ConsentStatus } from '../../core/privacy/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import type { ProfileHooks } from '../../../platform/module-contract.js'
+import type { GovernDeliveries } from '../delivery-port.js'
 import { applyConsent, type ApplyConsentResult } from './apply.js'
 import { loadConsentSettings } from './consent-settings-repository.js'
 
@@ -26,6 +27,7 @@ export interface ConsentDecisions {
 export async function recordConsentDecisions(
   tx: Queryable,
   d: ConsentDecisions,
+  deliveries: GovernDeliveries,
   hooks: readonly ProfileHooks[] = [],
 ): Promise<ApplyConsentResult> {
   const settings = await loadConsentSettings(tx, d.workspaceId)
@@ -41,7 +43,7 @@ export async function recordConsentDecisions(
       ...(d.details === undefined ? {} : { details: d.details }),
     }),
   )
-  const result = await applyConsent(tx, d.workspaceId, observations, settings, d.at)
+  const result = await applyConsent(tx, d.workspaceId, observations, settings, d.at, deliveries)
   if (result.transitions.length > 0) {
     const purposes = new Set(result.transitions.map((t) => t.purpose))
     for (const h of hooks)

@@ -12,6 +12,7 @@ import { startTestKindred, testStores, type TestKindred } from '../../../testing
 import { startReceiver, until, type Receiver } from '../../../testing/test-receiver.js'
 import { createConsentModule } from '../../consent-module.js'
 import { createDestinationsModule } from '../../../activate/destinations-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 import { createSegmentsModule } from '../../../understand/segments-module.js'
 import { createConsentReevaluator } from './reevaluation.js'
 
@@ -96,7 +97,11 @@ describe.each(testStores())('consent settings changes re-evaluate audiences (%s)
       modules: [
         // Chunks of 2 members: six members take several transactions. The poll is long so that
         // only the settings write wakes the worker (the resume test below drives it by hand).
-        createConsentModule({ chunkSize: 2, pollIntervalMs: 3_600_000 }),
+        createConsentModule({
+          chunkSize: 2,
+          pollIntervalMs: 3_600_000,
+          deliveries: createGovernDeliveries(),
+        }),
         createSegmentsModule({ schedulerIntervalMs: 3_600_000 }),
         createDestinationsModule({ baseDelayMs: 20, maxDelayMs: 100, pollIntervalMs: 50 }),
       ],
@@ -249,7 +254,13 @@ describe.each(testStores())('consent settings changes re-evaluate audiences (%s)
        RETURNING id`,
     )
     const id = String(row.rows[0]?.id)
-    const options = { db, logger: pino({ level: 'silent' }), clock: () => new Date(), chunkSize: 2 }
+    const options = {
+      db,
+      logger: pino({ level: 'silent' }),
+      clock: () => new Date(),
+      chunkSize: 2,
+      deliveries: createGovernDeliveries(),
+    }
     const first = createConsentReevaluator(options)
     expect(await first.runChunk()).toBe(true)
     const mid = await db.query<{ status: string; members_seen: string; cursor_profile: string }>(

@@ -22,10 +22,10 @@
 import type { Logger } from 'pino'
 import { defaultFlips, type ConsentSettings, type DefaultFlip } from '../../core/privacy/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
-import { enqueueDeliveryJobs, type NewDeliveryJob } from '../../../activate/index.js'
 import { pollingLoop } from '../../../platform/jobs/loops.js'
 import { createLeasedQueue } from '../../../platform/jobs/leased-queue.js'
-import { consentAudienceJob, syncingDestinations } from './apply.js'
+import type { ConsentAudienceChange, GovernDeliveries } from '../delivery-port.js'
+import { syncingDestinations } from './apply.js'
 
 export interface QueuedReevaluation {
   id: string
@@ -46,8 +46,9 @@ export async function queueSettingsReevaluation(
     actor: string | null
     now: Date
   },
+  deliveries: GovernDeliveries,
 ): Promise<QueuedReevaluation | undefined> {
-  const dests = await syncingDestinations(tx, change.workspaceId)
+  const dests = await syncingDestinations(tx, change.workspaceId, deliveries)
   const flips = defaultFlips(
     change.before,
     change.after,
@@ -66,6 +67,8 @@ export interface ConsentReevaluatorOptions {
   db: Db
   logger: Logger
   clock: () => Date
+  /** Queues the audience changes (activate's implementation, or `noDeliveries`). */
+  deliveries: GovernDeliveries
   /** Segment members per transaction. Default 1,000. */
   chunkSize?: number
   /** Poll for re-evaluations queued by other nodes. Default 1 s. */
@@ -122,7 +125,7 @@ const reevaluations = createLeasedQueue<ReevaluationRow, { workspaceId: string; 
 })
 
 export function createConsentReevaluator(options: ConsentReevaluatorOptions): ConsentReevaluator {
-  const { db, clock, logger } = options
+  const { db, clock, logger, deliveries } = options
   const chunkSize = options.chunkSize ?? 1_000
 
   async function chunk(tx: Queryable): Promise<boolean> {
@@ -135,7 +138,9 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
     const now = at.toISOString()
     const action = new Map(job.flips.map((f) => [f.purpose, f.action]))
     // Destinations as they are now: one disabled or unsynced since owes nothing.
-    const dests = (await syncingDestinations(tx, ws)).filter((d) => action.has(d.purpose))
+    const dests = (await syncingDestinations(tx, ws, deliveries)).filter((d) =>
+      action.has(d.purpose),
+    )
     const segmentIds = [...new Set(dests.flatMap((d) => d.segmentIds))]
     const members =
       segmentIds.length === 0
@@ -168,25 +173,23 @@ export function createConsentReevaluator(options: ConsentReevaluatorOptions): Co
               ],
             )
           ).rows
-    const jobs: NewDeliveryJob[] = []
+    const changes: ConsentAudienceChange[] = []
     for (const m of members) {
       for (const d of dests) {
         const act = action.get(d.purpose)
         if (act === undefined || !d.segmentIds.includes(m.segment_id)) continue
         if (m.decided.includes(d.purpose)) continue
-        jobs.push(
-          consentAudienceJob({
-            workspaceId: ws,
-            destinationId: d.id,
-            profileId: m.profile_id,
-            action: act,
-            segment: { id: m.segment_id, name: m.name },
-            idempotencyKey: `consent-settings:${job.id}:${m.profile_id}:${d.purpose}:${act}:${m.segment_id}`,
-          }),
-        )
+        changes.push({
+          workspaceId: ws,
+          destinationId: d.id,
+          profileId: m.profile_id,
+          action: act,
+          segment: { id: m.segment_id, name: m.name },
+          idempotencyKey: `consent-settings:${job.id}:${m.profile_id}:${d.purpose}:${act}:${m.segment_id}`,
+        })
       }
     }
-    const queued = await enqueueDeliveryJobs(tx, jobs, at)
+    const queued = await deliveries.enqueueAudienceChanges(tx, changes, at)
     const last = members[members.length - 1]
     const done = members.length < chunkSize
     await tx.query(

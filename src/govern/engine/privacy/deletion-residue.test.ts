@@ -19,6 +19,7 @@ import { startReceiver, until, type Receiver } from '../../../testing/test-recei
 import { createDestinationsModule } from '../../../activate/destinations-module.js'
 import { importsModule } from '../../../collect/imports-module.js'
 import { createPrivacyModule } from '../../privacy-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 import { qualityModule } from '../../../collect/quality-module.js'
 import { segmentsModule } from '../../../understand/segments-module.js'
 import { vacuumTables } from './outside-store.js'
@@ -73,7 +74,7 @@ describe('deletion leaves no residue (embedded: PGlite + file event log)', () =>
           maxAttempts: 3,
           random: () => 0.5,
         }),
-        createPrivacyModule({ pollIntervalMs: 50 }),
+        createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() }),
       ],
     })
     ;({ id: sourceId, writeKey } = await k.createSource())

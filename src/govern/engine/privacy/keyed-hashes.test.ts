@@ -22,6 +22,7 @@ import { openStore } from '../../../platform/store/open-store.js'
 import { createTestDatabase } from '../../../testing/databases.js'
 import { until } from '../../../testing/test-receiver.js'
 import { createPrivacyModule } from '../../privacy-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 
 const LENA: HashableIdentifier = { type: 'email', value: 'lena@example.com' }
 const PHONE: HashableIdentifier = { type: 'phone', value: '+14155550199' }
@@ -85,7 +86,7 @@ describe.each(testStores())('keyed suppression hashes over legacy rows (%s)', (s
     k = await startTestKindred({
       ...target,
       secretKey: secretHex,
-      modules: [createPrivacyModule({ pollIntervalMs: 50 })],
+      modules: [createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() })],
     })
     writeKey = (await k.createSource('keyed', { rateLimit: { eventsPerSecond: 1e6, burst: 1e6 } }))
       .writeKey

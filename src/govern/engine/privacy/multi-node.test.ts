@@ -9,6 +9,7 @@ import { startTestKindred, type TestKindred } from '../../../testing/test-server
 import { createTestDatabase } from '../../../testing/databases.js'
 import { until } from '../../../testing/test-receiver.js'
 import { createPrivacyModule } from '../../privacy-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 import { REFRESH_MS } from './suppression-cache.js'
 
 const baseUrl = process.env.KINDRED_TEST_DATABASE_URL
@@ -26,14 +27,14 @@ describe.runIf(baseUrl)('privacy across nodes (postgres)', () => {
     a = await startTestKindred({
       databaseUrl: database.url,
       secretKey,
-      modules: [createPrivacyModule({ pollIntervalMs: 50 })],
+      modules: [createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() })],
     })
     // B only ingests: its suppression cache is its own.
     b = await startTestKindred({
       databaseUrl: database.url,
       secretKey,
       role: 'ingest',
-      modules: [createPrivacyModule({ pollIntervalMs: 50 })],
+      modules: [createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() })],
     })
     writeKey = (await a.createSource()).writeKey
   }, 60_000)
@@ -122,7 +123,7 @@ describe.runIf(baseUrl)('privacy across nodes (postgres)', () => {
       databaseUrl: database.url,
       secretKey: randomBytes(32).toString('hex'),
       role: 'ingest',
-      modules: [createPrivacyModule({ pollIntervalMs: 50 })],
+      modules: [createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() })],
     })
     try {
       const res = await c.track(writeKey, '/v1/track', { userId: 'jo-1', event: 'x' })

@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { nextStep } from '../../core/privacy/privacy-request.js'
 import type { SuppressionKey } from '../../core/privacy/suppression.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
+import type { GovernDeliveries } from '../delivery-port.js'
 import type { EventLogWriter } from '../../../platform/stream/event-log.js'
 import { pollingLoop } from '../../../platform/jobs/loops.js'
 import { createLeasedQueue } from '../../../platform/jobs/leased-queue.js'
@@ -34,6 +35,8 @@ export interface PrivacyWorkerOptions {
   newId: (prefix: string) => string
   /** Keys the hashes of suppressions and tombstones (derived from the instance secret). */
   suppressionKey: SuppressionKey
+  /** Forwards deletions to destinations (activate's implementation, or `noDeliveries`). */
+  deliveries: GovernDeliveries
   /** Poll for due requests (other nodes create them too). Default 500 ms. */
   pollIntervalMs?: number
   /** How long a claimed request stays leased. Default 30 s. */
@@ -186,6 +189,7 @@ export function createPrivacyWorker(options: PrivacyWorkerOptions): PrivacyWorke
     newId: options.newId,
     suppressionKey: options.suppressionKey,
     matcher,
+    deliveries: options.deliveries,
     tombstoneGraceMs: options.tombstoneGraceMs ?? 10 * 60_000,
     ...(options.onEnqueued ? { onEnqueued: options.onEnqueued } : {}),
     finish: (tx, row, patch) => finish(tx, row, patch),

@@ -3,6 +3,7 @@ import { startTestKindred, testStores, type TestKindred } from '../../../testing
 import { segmentsModule } from '../../../understand/segments-module.js'
 import { createDestinationsModule } from '../../../activate/destinations-module.js'
 import { createPrivacyModule } from '../../privacy-module.js'
+import { createGovernDeliveries } from '../../../activate/index.js'
 import { startReceiver, until, type Receiver } from '../../../testing/test-receiver.js'
 import { legacyIdentifierHash } from '../../core/privacy/suppression.js'
 
@@ -76,7 +77,7 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
           maxAttempts: 3,
           random: () => 0.5,
         }),
-        createPrivacyModule({ pollIntervalMs: 50 }),
+        createPrivacyModule({ pollIntervalMs: 50, deliveries: createGovernDeliveries() }),
       ],
     })
     writeKey = (await k.createSource()).writeKey
@@ -417,6 +418,55 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
       identifiers: { value: string }[]
     }
     expect(x.identifiers.map((i) => i.value)).toContain('frank@example.net')
+  })
+
+  it('lists requests and suppressions newest first, page by page through nextCursor', async () => {
+    for (const value of ['paged-1', 'paged-2', 'paged-3']) {
+      const r = await create({ type: 'suppression', identifier: { type: 'user_id', value } })
+      expect((await finished(r.id)).status).toBe('completed')
+    }
+    await k.admin('/api/v1/privacy/suppressions', {
+      body: { identifier: { type: 'email', value: 'paged-1@example.com' } },
+    })
+    type Listed = {
+      items: { id: string; createdAt: string; type?: string }[]
+      nextCursor: string | null
+    }
+    const list = async (path: string) => (await (await k.admin(path)).json()) as Listed
+    async function walk(path: string): Promise<string[]> {
+      const ids: string[] = []
+      let cursor: string | null = null
+      do {
+        const sep = path.includes('?') ? '&' : '?'
+        const page: Listed = await list(
+          cursor === null ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`,
+        )
+        expect(page.items.length).toBeLessThanOrEqual(1)
+        ids.push(...page.items.map((i) => i.id))
+        cursor = page.nextCursor
+      } while (cursor !== null)
+      return ids
+    }
+    for (const [path, all] of [
+      ['/api/v1/privacy/requests?limit=1', '/api/v1/privacy/requests?limit=200'],
+      [
+        '/api/v1/privacy/requests?limit=1&type=suppression',
+        '/api/v1/privacy/requests?limit=200&type=suppression',
+      ],
+      ['/api/v1/privacy/suppressions?limit=1', '/api/v1/privacy/suppressions?limit=500'],
+    ] as const) {
+      const whole = await list(all)
+      expect(whole.nextCursor).toBeNull()
+      expect(whole.items.length).toBeGreaterThan(1)
+      // Newest first; rows of one instant (a deletion's tombstones) in the store's id order,
+      // which the walk below must follow exactly.
+      const times = whole.items.map((i) => i.createdAt)
+      expect(times).toEqual([...times].sort().reverse())
+      expect(await walk(path)).toEqual(whole.items.map((i) => i.id))
+    }
+    const requestsOfType = await list('/api/v1/privacy/requests?limit=200&type=suppression')
+    expect(new Set(requestsOfType.items.map((i) => i.type))).toEqual(new Set(['suppression']))
+    expect((await k.admin('/api/v1/privacy/requests?cursor=not-a-cursor')).status).toBe(400)
   })
 
   /** Rows of one profile in the tables a deletion touches. */

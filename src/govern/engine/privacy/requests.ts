@@ -1,7 +1,8 @@
 /**
  * @module engine/privacy/requests
- * Store access for privacy requests and suppressions, and the normalisation of the identifier a
- * caller names (exactly as ingest normalises it, with the workspace's identity rules).
+ * Store access for privacy requests and suppressions (the worker's writes and the API's reads and
+ * lists), and the normalisation of the identifier a caller names (exactly as ingest normalises
+ * it, with the workspace's identity rules).
  */
 import { KindredError } from '../../../protocol/errors.js'
 import {
@@ -148,6 +149,51 @@ export async function insertRequest(
   return r.rows[0] as PrivacyRequestRow
 }
 
+/** Where a page of a list starts: after the row with this sort key (newest first). */
+export interface KeysetAfter {
+  createdAt: string
+  id: string
+}
+
+/** A page of a list; `hasMore`: a next page starts after the last row. */
+export interface Page<T> {
+  rows: T[]
+  hasMore: boolean
+}
+
+/** One row past the page tells whether there is a next one. */
+function page<T>(rows: T[], limit: number): Page<T> {
+  return { rows: rows.slice(0, limit), hasMore: rows.length > limit }
+}
+
+/** A workspace's requests, newest first, optionally of one status and type. */
+export async function listRequests(
+  q: Queryable,
+  workspaceId: string,
+  filter: {
+    status?: PrivacyRequestStatus | undefined
+    type?: PrivacyRequestType | undefined
+    after?: KeysetAfter | undefined
+    limit: number
+  },
+): Promise<Page<PrivacyRequestRow>> {
+  const r = await q.query<PrivacyRequestRow>(
+    `SELECT * FROM privacy_requests WHERE workspace_id = $1
+       AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR type = $3)
+       AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::text))
+     ORDER BY created_at DESC, id DESC LIMIT $6`,
+    [
+      workspaceId,
+      filter.status ?? null,
+      filter.type ?? null,
+      filter.after?.createdAt ?? null,
+      filter.after?.id ?? '',
+      filter.limit + 1,
+    ],
+  )
+  return page(r.rows, filter.limit)
+}
+
 export async function getRequest(
   db: Queryable,
   workspaceId: string,
@@ -213,4 +259,66 @@ export async function addSuppressions(
     const id = byHash.get(identifierHash(i, key))
     return id === undefined ? [] : [id]
   })
+}
+
+export interface SuppressionRow {
+  id: string
+  identifier_type: string
+  identifier_mask: string
+  reason: string
+  request_id: string | null
+  dropped_count: string | number
+  last_dropped_at: Date | string | null
+  created_at: Date | string
+  expires_at: Date | string | null
+}
+
+export async function getSuppression(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<SuppressionRow | undefined> {
+  const r = await q.query<SuppressionRow>(
+    'SELECT * FROM privacy_suppressions WHERE workspace_id = $1 AND id = $2',
+    [workspaceId, id],
+  )
+  return r.rows[0]
+}
+
+/** A workspace's suppressions and tombstones still in force at `now`, newest first. */
+export async function listSuppressions(
+  q: Queryable,
+  workspaceId: string,
+  filter: { now: string; after?: KeysetAfter | undefined; limit: number },
+): Promise<Page<SuppressionRow>> {
+  const r = await q.query<SuppressionRow>(
+    `SELECT * FROM privacy_suppressions WHERE workspace_id = $1
+       AND (expires_at IS NULL OR expires_at > $2)
+       AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+     ORDER BY created_at DESC, id DESC LIMIT $5`,
+    [
+      workspaceId,
+      filter.now,
+      filter.after?.createdAt ?? null,
+      filter.after?.id ?? '',
+      filter.limit + 1,
+    ],
+  )
+  return page(r.rows, filter.limit)
+}
+
+/**
+ * Lifts a suppression filed through the API; false when there is none by that id. A deletion's
+ * tombstones are not lifted here: they expire on their own after the request.
+ */
+export async function deleteSuppression(
+  q: Queryable,
+  workspaceId: string,
+  id: string,
+): Promise<boolean> {
+  const r = await q.query(
+    `DELETE FROM privacy_suppressions WHERE workspace_id = $1 AND id = $2 AND reason = 'suppression'`,
+    [workspaceId, id],
+  )
+  return r.rowCount > 0
 }

@@ -4,9 +4,8 @@
  * enabled destination that can delete, in one transaction. The job carries only what
  * destinations identify a person by, since the profile is gone when it runs.
  */
-import { getDestination } from '../../../../activate/core/index.js'
-import { enqueueDeliveryJobs, type NewDeliveryJob } from '../../../../activate/index.js'
 import type { DestinationReceipt } from '../../../core/privacy/privacy-request.js'
+import type { DeletionForward } from '../../delivery-port.js'
 import { clusterIdentities, erasePerson, profileCluster, type ErasureSubject } from '../erase.js'
 import { nowIso, saveStep, type StepRunner } from './step-runner.js'
 
@@ -57,38 +56,33 @@ export const erase: StepRunner = async (tx, row, deps) => {
   const rules = await deps.matcher.rules(ws, tx)
   const counts = await erasePerson(tx, subject, rules)
 
-  // Forward to every destination that can delete, through the dispatcher's jobs.
+  // Forward to every destination that can delete, through the delivery port (the dispatcher's
+  // jobs, when activate runs).
   const dests = await tx.query<{ id: string; type: string; name: string; enabled: boolean }>(
     'SELECT id, type, name, enabled FROM destinations WHERE workspace_id = $1 ORDER BY id',
     [ws],
   )
   const receipts: DestinationReceipt[] = []
-  const jobs: NewDeliveryJob[] = []
+  const forwards: DeletionForward[] = []
   for (const d of dests.rows) {
-    let supports = false
-    try {
-      const m = getDestination(d.type).manifest
-      supports = m.supportsDeletion && m.actions.includes('delete')
-    } catch {
-      supports = false
-    }
+    const supports = deps.deliveries.destinationType(d.type)?.deletesPeople ?? false
     const base = { destinationId: d.id, type: d.type, name: d.name, jobId: null, at: nowIso(deps) }
     if (!supports) receipts.push({ ...base, status: 'unsupported', error: null })
     else if (!d.enabled)
       receipts.push({ ...base, status: 'skipped', error: 'destination is disabled' })
     else {
       receipts.push({ ...base, status: 'pending', error: null })
-      jobs.push({
+      forwards.push({
         workspaceId: ws,
         destinationId: d.id,
-        kind: 'delete',
         profileId: root,
-        input: { profile: snapshot, privacyRequestId: row.id },
+        person: snapshot,
+        privacyRequestId: row.id,
         idempotencyKey: deletionJobKey(row.id),
       })
     }
   }
-  await enqueueDeliveryJobs(tx, jobs, new Date(deps.clock()))
+  await deps.deliveries.enqueueDeletions(tx, forwards, new Date(deps.clock()))
   await saveStep(
     tx,
     deps,
@@ -98,6 +92,6 @@ export const erase: StepRunner = async (tx, row, deps) => {
     { ...row.subject, profileIds, identities, snapshot },
     { destinations: receipts },
   )
-  if (jobs.length > 0) deps.onEnqueued?.()
+  if (forwards.length > 0) deps.onEnqueued?.()
   return { kind: 'done' }
 }

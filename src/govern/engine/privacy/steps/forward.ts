@@ -3,7 +3,6 @@
  * destination confirmed or failed; until then the request waits (a second at a time) without a
  * receipt for the step. Vendor errors are kept redacted.
  */
-import { deliveryJobsByKey } from '../../../../activate/index.js'
 import {
   forwardingSettled,
   receiptStatusOfJob,
@@ -13,7 +12,7 @@ import { deletionJobKey } from './erase.js'
 import { nowIso, redactor, saveStep, type StepRunner } from './step-runner.js'
 
 export const forward: StepRunner = async (tx, row, deps) => {
-  const jobs = await deliveryJobsByKey(tx, row.workspace_id, deletionJobKey(row.id))
+  const jobs = await deps.deliveries.deletionsByKey(tx, row.workspace_id, deletionJobKey(row.id))
   const byDest = new Map(jobs.map((j) => [j.destinationId, j]))
   const redact = redactor(row.subject)
   const receipts = row.destinations.map((d): DestinationReceipt => {
@@ -24,14 +23,14 @@ export const forward: StepRunner = async (tx, row, deps) => {
     const status = receiptStatusOfJob(job.state)
     return {
       ...d,
-      jobId: job.id,
+      jobId: job.jobId,
       status,
       error: job.lastError === null ? null : redact(job.lastError),
       at: status === 'pending' ? d.at : nowIso(deps),
     }
   })
   const settled = forwardingSettled(receipts)
-  const subject = { ...row.subject, jobIds: jobs.map((j) => j.id) }
+  const subject = { ...row.subject, jobIds: jobs.map((j) => j.jobId) }
   if (!settled) {
     // No receipt for the step yet: it runs again in a second with the jobs' new states.
     await tx.query(

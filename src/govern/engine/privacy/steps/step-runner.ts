@@ -12,6 +12,7 @@ import {
   type StepReceipt,
 } from '../../../core/privacy/privacy-request.js'
 import type { SuppressionKey } from '../../../core/privacy/suppression.js'
+import type { GovernDeliveries } from '../../delivery-port.js'
 import type { OutsideStoreErasure } from '../outside-store.js'
 import type { PrivacyRequestRow, RequestSubject } from '../requests.js'
 import type { SuppressionMatcher } from '../suppression-cache.js'
@@ -35,6 +36,8 @@ export interface StepDeps {
   matcher: SuppressionMatcher
   /** How long a completed deletion's tombstone keeps blocking the identifiers. */
   tombstoneGraceMs: number
+  /** Forwards deletions to destinations and follows them (see delivery-port.ts). */
+  deliveries: GovernDeliveries
   /** New delivery jobs were enqueued (destination deletions). */
   onEnqueued?: () => void
   /** What the file pass before this request's scrub step did, for its receipt. */
