@@ -46,7 +46,7 @@ Usage:
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
 
-Environment:
+Environment (read by kindred start through src/app/config-schema.ts; empty means unset):
   PORT                  port to listen on (default 8787)
   KINDRED_HOST, HOST    address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for
                         every interface, as the Docker image sets)
@@ -58,6 +58,9 @@ Environment:
   KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset);
                         a new value revokes the previous one on start
   KINDRED_DATA_DIR      data dir (default ./.kindred)
+  KINDRED_SECRET_KEY    64 hex characters: encrypts destination secrets and write keys at rest
+                        (default: a key generated into the data dir; required with NATS)
+  KINDRED_IDENTITY_CACHE_SIZE  identifiers cached between batches (default 100000; 0: off)
   KINDRED_OUTBOUND_ALLOW  non-public addresses destinations may reach, e.g.
                         10.1.2.0/24,[fd00::/8]:443,db.internal:5432 (default: none)
   KINDRED_EXPORT_DIR    root of file-export destinations (default <data dir>/exports)
