@@ -1,10 +1,11 @@
 # Kindred: one image for every role (`kindred start --role …`). Runs from the TypeScript sources
 # with tsx (a runtime dependency), so there is no compile step; the console is built here.
+# Node 22: the runtime dependencies require it (package.json `engines`).
 #   docker build -t kindred .
 #   docker run -e DATABASE_URL=… -e KINDRED_EVENT_LOG=nats://… kindred start --role ingest
 
 # --- build: full install (the console workspace's React, Mantine, Vite…), console bundle ----------
-FROM node:20-slim AS build
+FROM node:22-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY console/package.json ./console/
@@ -14,18 +15,20 @@ RUN npm run build:console
 
 # --- runtime deps only: the console's packages are dev dependencies of its workspace, so they ----
 # stay out; the workspace's package.json is still needed for the lockfile to match.
-FROM node:20-slim AS deps
+FROM node:22-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY console/package.json ./console/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -------------------------------------------------------------------------------------
-FROM node:20-slim
+FROM node:22-slim
+# Kindred listens on 127.0.0.1 unless told otherwise, which no one outside the container can reach:
+# the image opens it to the container's interfaces (publish the port to choose who reaches it).
 ENV NODE_ENV=production \
     KINDRED_CONSOLE_BUILD=0 \
     KINDRED_DATA_DIR=/var/lib/kindred \
-    HOST=0.0.0.0 \
+    KINDRED_HOST=0.0.0.0 \
     PORT=8787
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -98,13 +98,36 @@ describe('Console privacy page', { timeout: 240_000 }, () => {
     await screenshot(page, 'privacy-01-access')
   })
 
-  it('files a deletion request and the person is gone', async () => {
+  it('files a deletion only after the identifier is typed again, and the person is gone', async () => {
     await page.getByTestId('request-type').click()
     await page.getByRole('option', { name: 'Deletion' }).click()
     await page.getByTestId('request-identifier-type').click()
     await page.getByRole('option', { name: 'User ID' }).click()
     await page.getByTestId('request-identifier').fill(userId)
+    const requestsBefore = await page.locator('[data-testid^="privacy-request-"]').count()
     await page.getByRole('button', { name: 'File request' }).click()
+
+    // The confirmation names who is erased; its button works only once the identifier is typed.
+    const subject = page.getByTestId('confirm-deletion-subject')
+    await subject.waitFor()
+    expect(await subject.textContent()).toContain(userId)
+    const confirm = page.getByTestId('confirm-deletion-button')
+    expect(await confirm.isDisabled()).toBe(true)
+    await page.getByTestId('confirm-deletion-typed').fill(`${userId}x`)
+    expect(await confirm.isDisabled()).toBe(true)
+    await screenshot(page, 'privacy-02a-deletion-confirmation')
+    // Cancelled: nothing is filed, the person is still there.
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await subject.waitFor({ state: 'detached' })
+    expect(await page.locator('[data-testid^="privacy-request-"]').count()).toBe(requestsBefore)
+    expect(await lookup('email', email)).toBe(200)
+
+    await page.getByRole('button', { name: 'File request' }).click()
+    // A new confirmation starts empty: what was typed before does not carry over.
+    expect(await page.getByTestId('confirm-deletion-typed').inputValue()).toBe('')
+    expect(await confirm.isDisabled()).toBe(true)
+    await page.getByTestId('confirm-deletion-typed').fill(userId)
+    await confirm.click()
     const card = page.locator('[data-testid^="privacy-request-"]', { hasText: 'deletion' })
     await expect
       .poll(() => card.getByTestId('request-status').textContent(), { timeout: 45_000 })

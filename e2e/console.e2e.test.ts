@@ -70,7 +70,7 @@ describe('Kindred console', { timeout: 240_000 }, () => {
     await screenshot(page, '02-dashboard')
   })
 
-  it('creates a source and shows its write key once, with snippets', async () => {
+  it('creates a source and shows its write key, with snippets', async () => {
     await page.getByRole('link', { name: 'Sources', exact: true }).click()
     await page.getByTestId('empty-state').waitFor()
     await page.getByTestId('new-source').click()

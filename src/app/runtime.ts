@@ -47,7 +47,7 @@ import { qualityModule } from '../collect/quality-module.js'
 import { createPrivacyModule } from '../govern/privacy-module.js'
 import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
-import { loadSecretKey } from './secret-key.js'
+import { loadSecretKey, writeKeySealer } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
 export const roles = ['all', 'ingest', 'processor', 'dispatcher', 'scheduler'] as const
@@ -93,6 +93,11 @@ export interface KindredOptions {
   exportDir?: string | undefined
   /** Client time limits (default DEFAULT_HTTP_TIMEOUTS). */
   httpTimeouts?: Partial<HttpTimeouts> | undefined
+  /**
+   * The wall clock of the API and the modules (default the system's). Tests hand in one they move,
+   * to see a key's overlap end without waiting for it.
+   */
+  clock?: (() => Date) | undefined
 }
 
 export interface Kindred {
@@ -209,16 +214,18 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
   // Filled as the modules are built; unify reads it whenever it merges or splits profiles.
   const profileHooks: ProfileHooks[] = []
+  const clock = options.clock ?? (() => new Date())
+  const secretKey = loadSecretKey(options.secretKey, dataDir)
   const deps = {
     db,
     profileHooks,
     metrics,
     logger,
-    clock: () => new Date(),
+    clock,
     role,
     dataDir,
     eventLog,
-    secretKey: loadSecretKey(options.secretKey, dataDir),
+    secretKey,
     outbound,
     exportDir: options.exportDir === undefined ? undefined : path.resolve(options.exportDir),
   }
@@ -283,7 +290,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       liveFeed: createLiveFeed(),
       rateLimiter: createRateLimiter(() => Date.now()),
       logger,
-      clock: () => new Date(),
+      clock,
       processorHealth: processor?.health,
       newId: (kind) => newId(kind),
       config: {
@@ -297,7 +304,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     }
     const app = await createApp(ctx, [
       registerTrackingRoutes,
-      sourcesRoutes(),
+      sourcesRoutes({ sealer: writeKeySealer(secretKey) }),
       ...accessRoutes(),
       identityRulesRoutes({ identitySettings }),
       profileRoutes({ identitySettings, profileHooks }),

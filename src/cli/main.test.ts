@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -30,6 +30,44 @@ describe('kindred CLI', { timeout: 180_000 }, () => {
     const missing = run('dedupe', '--input', 'x.csv')
     expect(missing.status).toBe(2)
     expect(missing.stderr).toContain('--id-column')
+  })
+
+  it('starts on 127.0.0.1 by default and says how to open it to other machines', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-cli-start-'))
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      KINDRED_CONSOLE_BUILD: '0',
+      KINDRED_ADMIN_TOKEN: 'cli-start-admin-token-0123456789',
+      LOG_LEVEL: 'warn',
+    }
+    // The machine's own HOST (set by some shells and containers) must not decide this test.
+    delete env.HOST
+    delete env.KINDRED_HOST
+    delete env.PORT
+    const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--data-dir', dataDir], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString()
+          const m = /open (http:\/\/\S+) \(console and API\)/.exec(out)
+          if (m && out.includes('--host 0.0.0.0')) resolve(m[1] as string)
+        })
+        child.once('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)))
+      })
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(out).toContain('this machine only')
+      expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 
   it('deduplicates a CSV end to end', () => {

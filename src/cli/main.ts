@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { DEFAULT_HOST, roles, startKindred, type Role } from '../app/runtime.js'
+import { startKindred } from '../app/runtime.js'
+import { listenNotice, readStartConfig } from '../app/config-schema.js'
 import { openStore } from '../platform/store/open-store.js'
 import { loadMigrations } from '../platform/store/migrate.js'
 import { reprocess } from '../unify/engine/reprocess.js'
@@ -45,7 +46,7 @@ Usage:
   kindred link --left a.csv --right b.csv --id-column rec_id [--threshold 0.9] --out pairs.csv
   kindred --help
 
-Environment:
+Environment (read by kindred start through src/app/config-schema.ts; empty means unset):
   PORT                  port to listen on (default 8787)
   KINDRED_HOST, HOST    address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 for
                         every interface, as the Docker image sets)
@@ -57,6 +58,9 @@ Environment:
   KINDRED_ADMIN_TOKEN   admin API bearer token (generated and printed on first start when unset);
                         a new value revokes the previous one on start
   KINDRED_DATA_DIR      data dir (default ./.kindred)
+  KINDRED_SECRET_KEY    64 hex characters: encrypts destination secrets and write keys at rest
+                        (default: a key generated into the data dir; required with NATS)
+  KINDRED_IDENTITY_CACHE_SIZE  identifiers cached between batches (default 100000; 0: off)
   KINDRED_OUTBOUND_ALLOW  non-public addresses destinations may reach, e.g.
                         10.1.2.0/24,[fd00::/8]:443,db.internal:5432 (default: none)
   KINDRED_EXPORT_DIR    root of file-export destinations (default <data dir>/exports)
@@ -79,36 +83,10 @@ async function start(argv: string[]): Promise<void> {
     },
     strict: true,
   })
-  const port = Number(values.port ?? process.env.PORT ?? 8787)
-  const trustProxy = (raw: string | undefined) => {
-    if (raw === undefined || raw === '') return undefined
-    if (raw === 'true' || raw === 'false') return raw === 'true'
-    return raw
-  }
-  const cacheSize = (raw: string | undefined) => {
-    if (raw === undefined || raw === '') return undefined
-    const n = Number(raw)
-    if (!Number.isInteger(n) || n < 0) fail(`invalid KINDRED_IDENTITY_CACHE_SIZE ${raw}`)
-    return n
-  }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
-  const role = (values.role ?? 'all') as Role
-  if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
-  const kindred = await startKindred({
-    port,
-    host: values.host || process.env.KINDRED_HOST || process.env.HOST || DEFAULT_HOST,
-    role,
-    dataDir: values['data-dir'] ?? process.env.KINDRED_DATA_DIR ?? '.kindred',
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    eventLogUrl: process.env.KINDRED_EVENT_LOG || undefined,
-    adminToken: process.env.KINDRED_ADMIN_TOKEN || undefined,
-    secretKey: process.env.KINDRED_SECRET_KEY || undefined,
-    identityCacheSize: cacheSize(process.env.KINDRED_IDENTITY_CACHE_SIZE),
-    trustProxy: trustProxy(process.env.KINDRED_TRUST_PROXY),
-    outboundAllow: process.env.KINDRED_OUTBOUND_ALLOW || undefined,
-    exportDir: process.env.KINDRED_EXPORT_DIR || undefined,
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-  })
+  const read = readStartConfig(values, process.env)
+  if (!read.ok) fail(read.error)
+  const { config } = read
+  const kindred = await startKindred(config)
   if (kindred.generatedAdminToken) {
     process.stdout.write(
       `\n  Kindred admin token (shown once, stored hashed): ${kindred.generatedAdminToken}\n` +
@@ -117,13 +95,10 @@ async function start(argv: string[]): Promise<void> {
   }
   if (kindred.healthUrl) {
     process.stdout.write(
-      `  Kindred ${role} is running: health and metrics at ${kindred.healthUrl}\n`,
+      `  Kindred ${config.role} is running: health and metrics at ${kindred.healthUrl}\n`,
     )
   }
-  if (kindred.url) {
-    const shown = kindred.url.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost')
-    process.stdout.write(`  Kindred is running: console and API at ${shown}\n`)
-  }
+  if (kindred.url) process.stdout.write(listenNotice(kindred.url, config.host))
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return

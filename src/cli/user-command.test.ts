@@ -53,6 +53,21 @@ describe('kindred user: arguments', () => {
     })
   })
 
+  it('`user create` takes --role, or leaves it to the default', () => {
+    const base = ['create', '--email', 'a@example.com', '--password-stdin']
+    const noRole = parseUserArgs(base)
+    expect(noRole).toMatchObject({ ok: true, command: 'create' })
+    expect(noRole.ok && noRole.command === 'create' && noRole.options.role).toBeUndefined()
+    expect(parseUserArgs([...base, '--role', 'editor'])).toMatchObject({
+      ok: true,
+      options: { role: 'editor' },
+    })
+    expect(parseUserArgs([...base, '--role', 'boss'])).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('--role'),
+    })
+  })
+
   it('reads the first line of stdin without its line break, and checks the policy', async () => {
     expect(await readPasswordLine(Readable.from(['correct horse\r\n', 'ignored']))).toBe(
       'correct horse',
@@ -60,6 +75,29 @@ describe('kindred user: arguments', () => {
     expect(await readPasswordLine(Readable.from(['no newline at all']))).toBe('no newline at all')
     expect(() => checkPassword('short')).toThrow(/at least 10/)
     expect(() => checkPassword('x'.repeat(257))).toThrow(/at most 256/)
+  })
+})
+
+describe('kindred user create on a fresh store', () => {
+  let store: Store
+  beforeAll(async () => {
+    store = await openStore({})
+  }, 60_000)
+  afterAll(() => store.close())
+
+  it('makes the first user owner by default, later ones viewers, and keeps a member’s role', async () => {
+    const create = (email: string, role?: 'admin') =>
+      createMember(store.db, { email, password: 'long enough pw', role, workspace: 'default' })
+    expect((await create('first@example.com')).role).toBe('owner')
+    expect((await create('second@example.com')).role).toBe('viewer')
+    expect((await create('third@example.com', 'admin')).role).toBe('admin')
+    // Run again for an existing member (a new password): the role stays what it was.
+    expect((await create('first@example.com')).role).toBe('owner')
+    expect((await usersRepository.listMembers(store.db, 'default')).map((m) => m.role)).toEqual([
+      'owner',
+      'viewer',
+      'admin',
+    ])
   })
 })
 
@@ -129,14 +167,12 @@ describe('kindred user commands end to end', { timeout: 180_000 }, () => {
       env: { ...process.env, KINDRED_CONSOLE_BUILD: '0', DATABASE_URL: '' },
     })
 
-  it('creates an owner from stdin, then sets a new password from stdin', async () => {
+  it('creates the first user as owner (no --role needed), then sets a new password from stdin', async () => {
     const created = run(
       'first password 1\n',
       'create',
       '--email',
       'only-owner@example.com',
-      '--role',
-      'owner',
       '--password-stdin',
     )
     expect(created.status, created.stderr).toBe(0)

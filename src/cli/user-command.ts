@@ -1,6 +1,7 @@
 /**
- * `kindred user create --email … (--password … | --password-stdin) --role owner [--workspace default]`:
- * the first owner on a fresh install (or any member) without going through the API.
+ * `kindred user create --email … (--password … | --password-stdin) [--role owner] [--workspace default]`:
+ * the first owner on a fresh install (or any member) without going through the API. Without
+ * `--role`, the first member of a workspace becomes its owner, later ones viewers.
  * `kindred user password <email> [--password-stdin]`: a new password for an account whose owner
  * lost it (the only owner included); every session of that user ends.
  * Both work on a stopped server's data dir or on DATABASE_URL.
@@ -24,9 +25,11 @@ import {
   workspacesRepository,
 } from '../platform/store/repositories/workspaces-repository.js'
 import { hashPassword, newPasswordSchema } from '../govern/engine/passwords.js'
+import { defaultMemberRole } from '../govern/core/grants.js'
 
 export const USER_USAGE = [
-  'Usage: kindred user create --email <email> (--password <password> | --password-stdin) --role owner|admin|editor|viewer [--workspace default] [--data-dir ./.kindred]',
+  'Usage: kindred user create --email <email> (--password <password> | --password-stdin) [--role owner|admin|editor|viewer] [--workspace default] [--data-dir ./.kindred]',
+  '       (without --role: owner when the workspace has no owner yet, else viewer)',
   '       kindred user password <email> [--password-stdin] [--data-dir ./.kindred]',
 ].join('\n')
 
@@ -38,7 +41,7 @@ const createSchema = z.object({
   // Undefined with --password-stdin: the caller reads it and checks it with `checkPassword`.
   password: newPasswordSchema.optional(),
   passwordStdin: z.boolean(),
-  role: z.enum(userRoles),
+  role: z.enum(userRoles).optional(),
   workspace: z.string().min(1).max(64).default('default'),
   dataDir,
 })
@@ -180,10 +183,14 @@ async function auditSystem(
   })
 }
 
-/** Creates the user (or, when the e-mail exists, sets the password) and gives them the role. */
+/**
+ * Creates the user (or, when the e-mail exists, sets the password) and gives them the role. With
+ * no role: a member keeps theirs, and a newcomer gets `defaultMemberRole` (owner of a workspace
+ * that has none, so the first account of a fresh install can run it).
+ */
 export async function createMember(
   db: Db,
-  options: { email: string; password: string; role: UserRole; workspace: string },
+  options: { email: string; password: string; role?: UserRole | undefined; workspace: string },
 ): Promise<Member> {
   const passwordHash = await hashPassword(checkPassword(options.password))
   return db.transaction(async (tx) => {
@@ -206,8 +213,12 @@ export async function createMember(
       // A new password ends the sessions signed in with the old one.
       await sessionsRepository.revokeAllOfUser(tx, existing.id, new Date())
     }
-    await usersRepository.setRole(tx, options.workspace, user.id, options.role)
-    const member = { ...user, role: options.role }
+    const role =
+      options.role ??
+      (existing && (await usersRepository.role(tx, options.workspace, existing.id))) ??
+      defaultMemberRole((await usersRepository.lockOwners(tx, options.workspace)).length > 0)
+    await usersRepository.setRole(tx, options.workspace, user.id, role)
+    const member = { ...user, role }
     await auditSystem(tx, {
       workspaceId: options.workspace,
       label: 'kindred user create',

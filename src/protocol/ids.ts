@@ -4,6 +4,8 @@ export const idPrefixes = {
   source: 'src',
   apiKey: 'key',
   writeKey: 'wk',
+  /** A write key a rotation replaced, kept working for its overlap (its id, not the key). */
+  retiredWriteKey: 'rwk',
   adminToken: 'kdr',
   profile: 'prf',
   message: 'kdr-msg',

@@ -20,7 +20,7 @@ export const scopeCatalog = {
   'read:identity': 'read identity resolution rules',
   'write:identity': 'change identity resolution rules',
   'read:sources': 'read sources (never their write keys)',
-  'write:sources': 'create, change, rotate and delete sources',
+  'write:sources': 'create, change, rotate and delete sources, and see their write keys',
   'read:imports': 'read imports and their rejects',
   'write:imports': 'start imports (adds events to a source)',
   'read:privacy': 'read privacy requests',

@@ -8,6 +8,8 @@ describe('sourceSnippets', () => {
     expect(s.curl).toContain("-u 'wk_abc:'")
     expect(s.node).toContain("host: 'https://cdp.example.com'")
     expect(s.node).toContain("writeKey: 'wk_abc'")
+    // analytics-node batches in memory: a script that exits without this loses its events.
+    expect(s.node).toContain('await analytics.closeAndFlush()')
     expect(s.browser).toContain("cdnURL: 'https://cdp.example.com'")
     expect(s.browser).toContain("apiHost: 'cdp.example.com/v1', protocol: 'https'")
   })

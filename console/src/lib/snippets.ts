@@ -1,6 +1,7 @@
 /**
- * Copy-paste snippets shown once when a source is created, pointed at this Kindred server.
- * Pure: takes the server's origin (e.g. `https://cdp.example.com`) and the write key.
+ * Copy-paste snippets for a source, pointed at this Kindred server: shown when the source is
+ * created and on its page later. Pure: takes the server's origin (e.g.
+ * `https://cdp.example.com`) and the write key.
  */
 
 export interface Snippets {
@@ -30,6 +31,9 @@ export function sourceSnippets(origin: string, writeKey: string): Snippets {
     ``,
     `analytics.identify({ userId: 'user-123', traits: { email: 'ada@example.com' } })`,
     `analytics.track({ userId: 'user-123', event: 'Signed Up', properties: { plan: 'pro' } })`,
+    ``,
+    `// Events are sent in batches: flush before the process exits, or the last ones are lost.`,
+    `await analytics.closeAndFlush()`,
   ].join('\n')
   const browser = [
     `// npm install @segment/analytics-next`,

@@ -18,6 +18,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, errorMessage, isNotFound } from '../api/client.js'
 import type { ComputedTrait, Page } from '../api/types.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { JsonView } from '../components/json-view.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, QueryView } from '../components/states.js'
@@ -206,6 +207,7 @@ function ComputedTraitModal({
       onClose()
     },
   })
+  const [deleting, setDeleting] = useState(false)
   const remove = useMutation({
     mutationFn: () =>
       api(`/computed-traits/${encodeURIComponent(trait!.id)}`, { method: 'DELETE' }),
@@ -309,12 +311,7 @@ function ComputedTraitModal({
           </Button>
           <Group gap="xs">
             {trait ? (
-              <Button
-                variant="subtle"
-                color="red"
-                loading={remove.isPending}
-                onClick={() => remove.mutate()}
-              >
+              <Button variant="subtle" color="red" onClick={() => setDeleting(true)}>
                 Delete
               </Button>
             ) : null}
@@ -339,12 +336,20 @@ function ComputedTraitModal({
             {errorMessage(save.error)}
           </Alert>
         ) : null}
-        {remove.isError ? (
-          <Alert color="red" role="alert">
-            {errorMessage(remove.error)}
-          </Alert>
-        ) : null}
       </Stack>
+      <ConfirmModal
+        opened={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this computed trait?"
+        subject={<>The computed trait “{trait?.name}” and its values on every profile</>}
+        confirmLabel="Delete computed trait"
+        onConfirm={() => remove.mutate()}
+        pending={remove.isPending}
+        error={remove.error}
+        testId="delete-computed-trait"
+      >
+        A segment that still reads it keeps it: remove those conditions first.
+      </ConfirmModal>
     </Modal>
   )
 }

@@ -5,7 +5,6 @@ import {
   Button,
   Code,
   Group,
-  Modal,
   Paper,
   Stack,
   Switch,
@@ -20,6 +19,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState } from 'react'
 import { api, errorMessage, isNotFound } from '../api/client.js'
 import type { CatalogEntry, Delivery, Destination, DestinationActions, Page } from '../api/types.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { ActionsEditor, supportedActions } from '../components/destination-actions.js'
 import { HealthBadge, healthOf } from '../components/health-badge.js'
 import { SchemaForm } from '../components/schema-form.js'
@@ -134,20 +134,19 @@ function DestinationView({ destination }: { destination: Destination }) {
           </Tabs.Panel>
         </Tabs>
       </Paper>
-      <Modal opened={deleting} onClose={() => setDeleting(false)} title="Delete this destination?">
-        <Stack>
-          <Text size="sm">Nothing more is sent to it. Its delivery log is deleted too.</Text>
-          {remove.isError ? <Alert color="red">{errorMessage(remove.error)}</Alert> : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setDeleting(false)}>
-              Keep it
-            </Button>
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-              Delete destination
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal
+        opened={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this destination?"
+        subject={<>The destination “{destination.name}” and its delivery log</>}
+        confirmLabel="Delete destination"
+        onConfirm={() => remove.mutate()}
+        pending={remove.isPending}
+        error={remove.error}
+        testId="delete-destination"
+      >
+        Nothing more is sent to it, and its delivery log is deleted too.
+      </ConfirmModal>
     </Stack>
   )
 }

@@ -23,6 +23,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, apiUrl, errorMessage } from '../api/client.js'
 import { getSession } from '../api/session.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
@@ -106,6 +107,8 @@ function NewRequestForm() {
   const [type, setType] = useState<string>('access')
   const [idType, setIdType] = useState<string>('email')
   const [value, setValue] = useState('')
+  // A deletion erases a person everywhere: it is filed only after the identifier is typed again.
+  const [confirming, setConfirming] = useState(false)
   const create = useMutation({
     mutationFn: () =>
       api<PrivacyRequest>('/privacy/requests', {
@@ -116,6 +119,7 @@ function NewRequestForm() {
             : { type, identifier: { type: idType, value } },
       }),
     onSuccess: (r) => {
+      setConfirming(false)
       setValue('')
       notifications.show({ message: `${r.type} request ${r.id} filed`, color: 'green' })
       void queryClient.invalidateQueries({ queryKey: ['privacy'] })
@@ -129,7 +133,10 @@ function NewRequestForm() {
       <form
         onSubmit={(e) => {
           e.preventDefault()
-          create.mutate()
+          if (type === 'deletion') {
+            create.reset()
+            setConfirming(true)
+          } else create.mutate()
         }}
       >
         <Group align="flex-end" wrap="wrap">
@@ -173,11 +180,34 @@ function NewRequestForm() {
           </Button>
         </Group>
       </form>
-      {create.isError ? (
+      {create.isError && !confirming ? (
         <Alert color="red" mt="sm" title="The request was not filed">
           {errorMessage(create.error)}
         </Alert>
       ) : null}
+      <ConfirmModal
+        opened={confirming}
+        onClose={() => setConfirming(false)}
+        title="Delete this person?"
+        subject={
+          <>
+            Everything Kindred holds about the person with{' '}
+            {identifierTypes.find((t) => t.value === idType)?.label ?? idType}{' '}
+            <Code>{value.trim()}</Code>
+          </>
+        }
+        confirmLabel="Delete person"
+        typed={value.trim()}
+        onConfirm={() => create.mutate()}
+        pending={create.isPending}
+        error={create.error}
+        testId="confirm-deletion"
+      >
+        Their profile and every profile merged into it, identifiers, events, traits, segment
+        memberships, consent and access exports are erased, and destinations that support it are
+        asked to delete them too. Events still arriving with their identifiers are dropped for a
+        while (a deletion tombstone, kept as a keyed hash).
+      </ConfirmModal>
     </Card>
   )
 }

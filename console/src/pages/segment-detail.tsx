@@ -1,22 +1,11 @@
-import {
-  Alert,
-  Anchor,
-  Button,
-  Grid,
-  Group,
-  Modal,
-  Paper,
-  Stack,
-  Table,
-  Text,
-  Title,
-} from '@mantine/core'
+import { Anchor, Button, Grid, Group, Paper, Stack, Table, Text, Title } from '@mantine/core'
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, errorMessage, isNotFound } from '../api/client.js'
+import { api, isNotFound } from '../api/client.js'
 import type { Page, ProfileSummary, Segment } from '../api/types.js'
 import { Chart } from '../components/chart.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
 import { formatNumber, formatTime, profileName } from '../lib/format.js'
@@ -102,23 +91,20 @@ function SegmentView({ segment }: { segment: Segment }) {
           </Paper>
         </Grid.Col>
       </Grid>
-      <Modal opened={deleting} onClose={() => setDeleting(false)} title="Delete this segment?">
-        <Stack>
-          <Text size="sm">
-            Destinations and other segments that use it stop receiving its changes. Membership
-            history is kept.
-          </Text>
-          {remove.isError ? <Alert color="red">{errorMessage(remove.error)}</Alert> : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setDeleting(false)}>
-              Keep it
-            </Button>
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-              Delete segment
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal
+        opened={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this segment?"
+        subject={<>The segment “{segment.name}”</>}
+        confirmLabel="Delete segment"
+        onConfirm={() => remove.mutate()}
+        pending={remove.isPending}
+        error={remove.error}
+        testId="delete-segment"
+      >
+        Destinations and other segments that use it stop receiving its changes. Membership history
+        is kept.
+      </ConfirmModal>
     </Stack>
   )
 }

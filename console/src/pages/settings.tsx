@@ -1,7 +1,7 @@
 /**
  * Settings: the workspace's members and their roles (and a new password for one who lost theirs),
- * API keys (the secret is shown once), and the audit log. Each tab answers "not available" by
- * itself when the caller's role may not see it.
+ * API keys (the secret is shown once), the audit log, and deleting the workspace. Each tab answers
+ * "not available" by itself when the caller's role may not see it.
  */
 import {
   Alert,
@@ -31,7 +31,9 @@ import type {
   Role,
   ScopeInfo,
 } from '../api/types.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { CopyField } from '../components/copy-field.js'
+import { DeleteWorkspace } from '../components/delete-workspace.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
 import { ResourceTable } from '../components/resource-table.js'
@@ -62,6 +64,9 @@ export function SettingsPage() {
           <Tabs.Tab value="audit" data-testid="tab-audit">
             Audit log
           </Tabs.Tab>
+          <Tabs.Tab value="workspace" data-testid="tab-workspace">
+            Workspace
+          </Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="users">
           <UsersTab />
@@ -71,6 +76,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="audit">
           <AuditTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="workspace">
+          <DeleteWorkspace />
         </Tabs.Panel>
       </Tabs>
     </>
@@ -82,8 +90,12 @@ function UsersTab() {
   const members = useQuery({ queryKey: ['users'], queryFn: () => api<Page<Member>>('/users') })
   const [email, setEmail] = useState('')
   const [password, setPassword] = useState('')
-  const [role, setRole] = useState<Role>('viewer')
+  // Unpicked, the role follows the server's default: owner while the workspace has none.
+  const [picked, setRole] = useState<Role | null>(null)
+  const hasOwner = members.data?.data.some((m) => m.role === 'owner') ?? true
+  const role: Role = picked ?? (hasOwner ? 'viewer' : 'owner')
   const [resetFor, setResetFor] = useState<Member | null>(null)
+  const [removing, setRemoving] = useState<Member | null>(null)
   const refresh = () => void queryClient.invalidateQueries({ queryKey: ['users'] })
   const add = useMutation({
     mutationFn: () =>
@@ -94,6 +106,7 @@ function UsersTab() {
     onSuccess: () => {
       setEmail('')
       setPassword('')
+      setRole(null)
       refresh()
     },
   })
@@ -102,6 +115,9 @@ function UsersTab() {
       v.role
         ? api(`/users/${encodeURIComponent(v.id)}`, { method: 'PATCH', body: { role: v.role } })
         : api(`/users/${encodeURIComponent(v.id)}`, { method: 'DELETE' }),
+    onSuccess: (_data, v) => {
+      if (v.role === null) setRemoving(null)
+    },
     onSettled: refresh,
   })
   function submit(event: FormEvent) {
@@ -151,7 +167,11 @@ function UsersTab() {
                       size="xs"
                       variant="subtle"
                       color="red"
-                      onClick={() => change.mutate({ id: m.id, role: null })}
+                      onClick={() => {
+                        change.reset()
+                        setRemoving(m)
+                      }}
+                      data-testid={`remove-${m.email}`}
                     >
                       Remove
                     </Button>
@@ -162,7 +182,26 @@ function UsersTab() {
           </Table>
         )}
       </QueryView>
-      {change.isError ? <Alert color="red">{errorMessage(change.error)}</Alert> : null}
+      {change.isError && removing === null ? (
+        <Alert color="red">{errorMessage(change.error)}</Alert>
+      ) : null}
+      <ConfirmModal
+        opened={removing !== null}
+        onClose={() => setRemoving(null)}
+        title="Remove this member?"
+        subject={
+          <>
+            {removing?.email} ({removing?.role}) from this workspace
+          </>
+        }
+        confirmLabel="Remove member"
+        onConfirm={() => removing && change.mutate({ id: removing.id, role: null })}
+        pending={change.isPending}
+        error={removing ? change.error : null}
+        testId="remove-member"
+      >
+        Their sessions here end; their account and other workspaces stay.
+      </ConfirmModal>
       <form onSubmit={submit}>
         <Group align="flex-end">
           <TextInput
@@ -281,8 +320,10 @@ function KeysTab() {
       refresh()
     },
   })
+  const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null)
   const revoke = useMutation({
     mutationFn: (id: string) => api(`/api-keys/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    onSuccess: () => setRevoking(null),
     onSettled: refresh,
   })
   const options = [
@@ -337,7 +378,11 @@ function KeysTab() {
                     size="xs"
                     variant="subtle"
                     color="red"
-                    onClick={() => revoke.mutate(k.id)}
+                    onClick={() => {
+                      revoke.reset()
+                      setRevoking(k)
+                    }}
+                    data-testid={`revoke-${k.name}`}
                   >
                     Revoke
                   </Button>
@@ -373,6 +418,23 @@ function KeysTab() {
         </Group>
       </form>
       {create.isError ? <Alert color="red">{errorMessage(create.error)}</Alert> : null}
+      <ConfirmModal
+        opened={revoking !== null}
+        onClose={() => setRevoking(null)}
+        title="Revoke this API key?"
+        subject={
+          <>
+            The API key “{revoking?.name}” (<Code>{revoking?.keyPrefix}…</Code>)
+          </>
+        }
+        confirmLabel="Revoke key"
+        onConfirm={() => revoking && revoke.mutate(revoking.id)}
+        pending={revoke.isPending}
+        error={revoke.error}
+        testId="revoke-key"
+      >
+        Scripts and servers using it get 401 answers from now on.
+      </ConfirmModal>
       <Modal opened={created !== null} onClose={() => setCreated(null)} title="Your new API key">
         {created ? (
           <Stack>

@@ -22,9 +22,11 @@ import { useEffect, useRef, useState } from 'react'
 import { api, apiUrl, errorMessage } from '../api/client.js'
 import { useSession } from '../api/session.js'
 import type { LiveEvent, Source } from '../api/types.js'
+import { ConfirmModal } from '../components/confirm-modal.js'
 import { DataQuality } from '../components/data-quality.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, QueryView } from '../components/states.js'
+import { WriteKeyPanel } from '../components/write-key-panel.js'
 import { formatTime } from '../lib/format.js'
 import { normalizePath } from '../lib/json-path.js'
 import { Link, navigate } from '../lib/router.js'
@@ -42,6 +44,7 @@ export function SourceDetailPage({ id }: { id: string }) {
       {(s) => (
         <Stack gap="lg">
           <SourceHeader source={s} />
+          <WriteKeyPanel source={s} />
           <LiveDebugger sourceId={s.id} />
           <DataQuality sourceId={s.id} />
         </Stack>
@@ -87,7 +90,13 @@ function SourceHeader({ source }: { source: Source }) {
         <Button variant="default" size="xs" onClick={() => setRenaming(true)}>
           Rename
         </Button>
-        <Button variant="light" color="red" size="xs" onClick={() => setDeleting(true)}>
+        <Button
+          variant="light"
+          color="red"
+          size="xs"
+          onClick={() => setDeleting(true)}
+          data-testid="delete-source"
+        >
           Delete
         </Button>
       </Group>
@@ -114,23 +123,20 @@ function SourceHeader({ source }: { source: Source }) {
           </Stack>
         </form>
       </Modal>
-      <Modal opened={deleting} onClose={() => setDeleting(false)} title="Delete this source?">
-        <Stack>
-          <Text size="sm">
-            Its write key stops working at once: SDKs using it will get 401 answers. Events already
-            received are kept.
-          </Text>
-          {remove.isError ? <Alert color="red">{errorMessage(remove.error)}</Alert> : null}
-          <Group justify="flex-end">
-            <Button variant="default" onClick={() => setDeleting(false)}>
-              Keep it
-            </Button>
-            <Button color="red" loading={remove.isPending} onClick={() => remove.mutate()}>
-              Delete source
-            </Button>
-          </Group>
-        </Stack>
-      </Modal>
+      <ConfirmModal
+        opened={deleting}
+        onClose={() => setDeleting(false)}
+        title="Delete this source?"
+        subject={<>The source “{source.name}” and its write keys</>}
+        confirmLabel="Delete source"
+        onConfirm={() => remove.mutate()}
+        pending={remove.isPending}
+        error={remove.error}
+        testId="delete-source"
+      >
+        Its write keys stop working at once: SDKs using them get 401 answers. Events already
+        received are kept.
+      </ConfirmModal>
     </Group>
   )
 }

@@ -1,26 +1,15 @@
-import {
-  Alert,
-  Anchor,
-  Button,
-  Code,
-  Group,
-  Modal,
-  Stack,
-  Tabs,
-  Text,
-  TextInput,
-} from '@mantine/core'
+import { Alert, Anchor, Button, Code, Group, Modal, Stack, Text, TextInput } from '@mantine/core'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState, type FormEvent } from 'react'
 import { api, errorMessage } from '../api/client.js'
 import type { CreatedSource, Page, Source } from '../api/types.js'
 import { CopyField } from '../components/copy-field.js'
+import { InstallSnippets } from '../components/install-snippets.js'
 import { PageHeader } from '../components/page-header.js'
 import { Empty, QueryView } from '../components/states.js'
 import { ResourceTable } from '../components/resource-table.js'
 import { formatTime } from '../lib/format.js'
 import { Link, navigate } from '../lib/router.js'
-import { sourceSnippets } from '../lib/snippets.js'
 
 export function SourcesPage() {
   const [creating, setCreating] = useState(false)
@@ -149,7 +138,6 @@ function CreateSourceModal({
 }
 
 function WriteKeyModal({ source, onClose }: { source: CreatedSource | null; onClose: () => void }) {
-  const snippets = source ? sourceSnippets(window.location.origin, source.writeKey) : null
   return (
     <Modal
       opened={source !== null}
@@ -158,28 +146,14 @@ function WriteKeyModal({ source, onClose }: { source: CreatedSource | null; onCl
       size="xl"
       closeOnClickOutside={false}
     >
-      {source && snippets ? (
+      {source ? (
         <Stack>
-          <Alert color="yellow" title="Copy the write key now">
-            This is the only time the full write key is shown. Kindred keeps only a hash of it.
-          </Alert>
+          <Text size="sm" c="dimmed">
+            The write key and these snippets are on the source’s page whenever you need them again,
+            for members who manage sources.
+          </Text>
           <CopyField label="Write key" value={source.writeKey} testId="write-key" />
-          <Tabs defaultValue="curl" keepMounted={false}>
-            <Tabs.List>
-              <Tabs.Tab value="curl">curl</Tabs.Tab>
-              <Tabs.Tab value="node">Node (analytics-node)</Tabs.Tab>
-              <Tabs.Tab value="browser">Browser (analytics.js)</Tabs.Tab>
-            </Tabs.List>
-            <Tabs.Panel value="curl" pt="sm">
-              <CopyField label="Send a test event" value={snippets.curl} block />
-            </Tabs.Panel>
-            <Tabs.Panel value="node" pt="sm">
-              <CopyField label="@segment/analytics-node" value={snippets.node} block />
-            </Tabs.Panel>
-            <Tabs.Panel value="browser" pt="sm">
-              <CopyField label="@segment/analytics-next" value={snippets.browser} block />
-            </Tabs.Panel>
-          </Tabs>
+          <InstallSnippets writeKey={source.writeKey} />
           <Text size="sm" c="dimmed">
             Open the live debugger to watch events arrive as you send them.
           </Text>

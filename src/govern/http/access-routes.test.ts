@@ -227,6 +227,29 @@ describe('users, roles and sessions', () => {
     expect(m.role).toBe('owner')
     expect((await login('cli@example.com')).status).toBe(200)
   })
+
+  it('makes the first member of a workspace its owner when no role is given, later ones viewers', async () => {
+    // A workspace made with the admin token has no owner yet, like `default` on a fresh install.
+    const ws = await k.admin('/api/v1/workspaces', { body: { id: 'first-user', name: 'First' } })
+    expect(ws.status).toBe(201)
+    const add = (email: string, role?: string) =>
+      k.admin('/api/v1/users', {
+        headers: { 'x-kindred-workspace': 'first-user' },
+        body: { email, password: PASSWORD, ...(role ? { role } : {}) },
+      })
+    const first = await add('first@example.com')
+    expect(first.status).toBe(201)
+    expect(await first.json()).toMatchObject({ email: 'first@example.com', role: 'owner' })
+    const second = await add('second@example.com')
+    expect(await second.json()).toMatchObject({ role: 'viewer' })
+    // A role asked for is a role given.
+    expect(await (await add('third@example.com', 'editor')).json()).toMatchObject({
+      role: 'editor',
+    })
+    const bad = await add('fourth@example.com', 'superuser')
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED')
+  })
 })
 
 describe('passwords', () => {

@@ -13,7 +13,7 @@ import { usersRepository } from '../../platform/store/repositories/users-reposit
 import type { RouteModule } from '../../platform/http/app.js'
 import { annotateAudit, writeAudit } from '../../platform/http/audit.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
-import { assertCanGrant } from '../core/grants.js'
+import { assertCanGrant, defaultMemberRole } from '../core/grants.js'
 import { createLoginThrottle } from '../engine/login-throttle.js'
 import {
   DUMMY_PASSWORD_HASH,
@@ -28,7 +28,8 @@ const createUserSchema = z.object({
   email: z.string().trim().toLowerCase().email().max(320),
   password: newPasswordSchema.optional(),
   name: z.string().trim().min(1).max(200).optional(),
-  role,
+  /** Default: owner while the workspace has none, else viewer (`defaultMemberRole`). */
+  role: role.optional(),
 })
 const patchUserSchema = z.object({ role })
 const resetPasswordSchema = z.object({ newPassword: newPasswordSchema })
@@ -48,7 +49,10 @@ export function membersRoutes(): RouteModule {
     app.post('/api/v1/users', async (req, reply) => {
       const { workspaceId, principal } = await auth.admin(req, 'write:users')
       const body = jsonBody(req, createUserSchema)
-      assertCanGrant(principal, roleScopes[body.role], `make someone ${body.role}`)
+      const newRole =
+        body.role ??
+        defaultMemberRole((await usersRepository.lockOwners(db, workspaceId)).length > 0)
+      assertCanGrant(principal, roleScopes[newRole], `make someone ${newRole}`)
       const passwordHash =
         body.password === undefined ? undefined : await hashPassword(body.password)
       // An account is added to a workspace only with its password, like a sign-in (and counted by
@@ -95,8 +99,8 @@ export function membersRoutes(): RouteModule {
             passwordHash,
           })
         }
-        await usersRepository.setRole(tx, workspaceId, user.id, body.role)
-        const m = { ...user, role: body.role }
+        await usersRepository.setRole(tx, workspaceId, user.id, newRole)
+        const m = { ...user, role: newRole }
         await writeAudit(
           tx,
           req,

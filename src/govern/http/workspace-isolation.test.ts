@@ -29,7 +29,10 @@ function fixtureFor(url: string, param: string): string | undefined {
   const parts = url.split('/')
   const firstParam = parts.findIndex((part) => part.startsWith(':'))
   const resource = parts.slice(3, firstParam === -1 ? undefined : firstParam).join('/')
-  const byParam: Record<string, string | undefined> = { profileId: A.profile }
+  const byParam: Record<string, string | undefined> = {
+    profileId: A.profile,
+    keyId: A.retiredWriteKey,
+  }
   if (param !== 'id') return byParam[param]
   const byResource: Record<string, string | undefined> = {
     sources: A.source,
@@ -163,6 +166,11 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(200)
+  // A rotation leaves a retiring key, the one row `…/write-keys/:keyId` names.
+  const rotated = await json<{ keys: { id: string | null }[] }>(
+    await k.admin(`/api/v1/sources/${A.source}/rotate-key`, { body: {} }),
+  )
+  A.retiredWriteKey = rotated.keys.find((key) => key.id !== null)?.id ?? ''
   const ct = await json<{ id: string }>(
     await k.admin('/api/v1/computed-traits', {
       body: {

@@ -93,17 +93,22 @@ const isSessionToken = (t: string) => t.startsWith(`${idPrefixes.sessionToken}_`
 
 export function createAuth(ctx: AppContext) {
   const now = () => ctx.clock().getTime()
-  const sources = keyCache<Source>(now)
+  const sources = keyCache<{ source: Source; expiresAt: number | null }>(now)
   const keys = keyCache<ApiKey>(now)
   const keySources = keyCache<Source>(now)
 
   async function sourceForWriteKey(writeKey: string): Promise<Source | undefined> {
     const hash = hashSecret(writeKey)
-    const hit = sources.get(hash)
-    if (hit) return hit.value
-    const found = await sourcesRepository.findByWriteKeyHash(ctx.db, hash)
-    sources.set(hash, found)
-    return found
+    let hit = sources.get(hash)
+    if (!hit) {
+      const found = await sourcesRepository.findByWriteKeyHash(ctx.db, hash, ctx.clock())
+      const value = found && { source: found.source, expiresAt: found.expiresAt?.getTime() ?? null }
+      sources.set(hash, value)
+      hit = { value }
+    }
+    // A rotated-away key's overlap may end while it sits in the cache: checked on every use.
+    const entry = hit.value
+    return entry && (entry.expiresAt === null || entry.expiresAt > now()) ? entry.source : undefined
   }
 
   async function apiKeyFor(token: string): Promise<ApiKey | undefined> {

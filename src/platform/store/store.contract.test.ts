@@ -63,7 +63,8 @@ describe.each(storeTargets())('store on $name', (target) => {
     })
     expect(s.name).toBe('Web')
     expect(
-      (await sourcesRepository.findByWriteKeyHash(store.db, hashSecret('wk_secret')))?.id,
+      (await sourcesRepository.findByWriteKeyHash(store.db, hashSecret('wk_secret'), new Date()))
+        ?.source.id,
     ).toBe('src_one')
     expect(await sourcesRepository.get(store.db, 'ws_other', 'src_one')).toBeUndefined()
     expect(await sourcesRepository.list(store.db, 'ws_other')).toEqual([])
@@ -77,8 +78,69 @@ describe.each(storeTargets())('store on $name', (target) => {
     expect(await sourcesRepository.delete(store.db, 'ws_other', 'src_one')).toBe(false)
     expect(await sourcesRepository.delete(store.db, DEFAULT_WORKSPACE_ID, 'src_one')).toBe(true)
     expect(
-      await sourcesRepository.findByWriteKeyHash(store.db, hashSecret('wk_secret')),
+      await sourcesRepository.findByWriteKeyHash(store.db, hashSecret('wk_secret'), new Date()),
     ).toBeUndefined()
+  })
+
+  it('keeps a replaced write key until its expiry, and drops it with its source', async () => {
+    const t0 = new Date('2030-01-01T00:00:00Z')
+    const later = (s: number) => new Date(t0.getTime() + s * 1000)
+    await sourcesRepository.insert(store.db, {
+      id: 'src_rot',
+      workspaceId: DEFAULT_WORKSPACE_ID,
+      name: 'Rotating',
+      writeKeyHash: hashSecret('wk_old'),
+      writeKeyPrefix: 'wk_old',
+      writeKeySealed: 'sealed-old',
+      settings: {},
+    })
+    const replaced = await store.db.transaction((tx) =>
+      sourcesRepository.replaceWriteKey(
+        tx,
+        DEFAULT_WORKSPACE_ID,
+        'src_rot',
+        { hash: hashSecret('wk_new'), prefix: 'wk_new', sealed: 'sealed-new' },
+        { id: 'rwk_1', at: t0, expiresAt: later(60) },
+      ),
+    )
+    expect(replaced?.source.writeKeyPrefix).toBe('wk_new')
+    expect(replaced?.source.writeKeyIssuedAt).toBe(t0.toISOString())
+    expect(replaced?.retired).toMatchObject({ id: 'rwk_1', prefix: 'wk_old', sealed: 'sealed-old' })
+    const find = (key: string, at: Date) =>
+      sourcesRepository.findByWriteKeyHash(store.db, hashSecret(key), at)
+    expect(await find('wk_new', later(3600))).toMatchObject({
+      source: { id: 'src_rot' },
+      expiresAt: null,
+    })
+    expect((await find('wk_old', later(59)))?.expiresAt?.toISOString()).toBe(
+      later(60).toISOString(),
+    )
+    expect(await find('wk_old', later(60))).toBeUndefined()
+    const keys = await sourcesRepository.listWriteKeys(
+      store.db,
+      DEFAULT_WORKSPACE_ID,
+      'src_rot',
+      later(1),
+    )
+    expect(keys?.map((k) => [k.id, k.prefix, k.expiresAt])).toEqual([
+      [null, 'wk_new', null],
+      ['rwk_1', 'wk_old', later(60).toISOString()],
+    ])
+    expect(
+      await sourcesRepository.expireRetiredWriteKey(
+        store.db,
+        DEFAULT_WORKSPACE_ID,
+        'src_rot',
+        'rwk_1',
+        later(2),
+      ),
+    ).toBe(true)
+    expect(await find('wk_old', later(3))).toBeUndefined()
+    expect(await sourcesRepository.delete(store.db, DEFAULT_WORKSPACE_ID, 'src_rot')).toBe(true)
+    const left = await store.db.query(
+      `SELECT count(*)::int AS n FROM source_retired_write_keys WHERE source_id = 'src_rot'`,
+    )
+    expect(left.rows[0]).toEqual({ n: 0 })
   })
 
   it('finds api keys by hash and never stores the secret', async () => {
