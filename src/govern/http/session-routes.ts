@@ -3,7 +3,7 @@
  * row, and its token as an HttpOnly cookie (and in the answer, for scripts).
  * @module
  */
-import type { FastifyRequest } from 'fastify'
+import type { CookieSerializeOptions } from '@fastify/cookie'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/errors.js'
 import { hashSecret, newSecret } from '../../platform/store/ids.js'
@@ -24,10 +24,19 @@ const loginSchema = z.object({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 })
 
-function sessionCookie(req: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  const secure = req.protocol === 'https' ? '; Secure' : ''
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`
-}
+/**
+ * The session cookie's attributes, for setting and clearing alike (a browser clears a cookie only
+ * when name, path and domain match). HttpOnly: scripts never see the token; SameSite=Strict: other
+ * sites' requests do not carry it (auth.ts adds the header check for changes); Secure whenever the
+ * request came over https (`'auto'`: `req.protocol`, so behind a proxy named by trustProxy, its
+ * `X-Forwarded-Proto`), not over plain http, where a Secure cookie would never be sent back.
+ */
+const SESSION_COOKIE_OPTIONS = {
+  path: '/',
+  httpOnly: true,
+  sameSite: 'strict',
+  secure: 'auto',
+} as const satisfies CookieSerializeOptions
 
 export function sessionRoutes(): RouteModule {
   return (app, ctx, auth) => {
@@ -93,7 +102,10 @@ export function sessionRoutes(): RouteModule {
         )
         return s
       })
-      void reply.header('Set-Cookie', sessionCookie(req, token, Math.floor(ttlMs / 1000)))
+      void reply.setCookie(SESSION_COOKIE, token, {
+        ...SESSION_COOKIE_OPTIONS,
+        maxAge: Math.floor(ttlMs / 1000),
+      })
       return { token, expiresAt: session.expiresAt, ...(await meOf(db, found.user)) }
     })
 
@@ -121,7 +133,8 @@ export function sessionRoutes(): RouteModule {
           ctx.clock,
         )
       })
-      void reply.header('Set-Cookie', sessionCookie(req, '', 0))
+      // Max-Age=0 (and an Expires in 1970) with the same attributes the cookie was set with.
+      void reply.clearCookie(SESSION_COOKIE, SESSION_COOKIE_OPTIONS)
       return { success: true }
     })
   }
