@@ -19,7 +19,14 @@ import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, errorMessage, isNotFound } from '../api/client.js'
-import type { CatalogEntry, Delivery, Destination, DestinationActions, Page } from '../api/types.js'
+import type {
+  CatalogEntry,
+  Delivery,
+  Destination,
+  DestinationActions,
+  DestinationUpdate,
+  Page,
+} from '../api/types.js'
 import { ActionsEditor, supportedActions } from '../components/destination-actions.js'
 import { HealthBadge, healthOf } from '../components/health-badge.js'
 import { SchemaForm } from '../components/schema-form.js'
@@ -49,11 +56,11 @@ function DestinationView({ destination }: { destination: Destination }) {
     queryKey: ['destinations', 'catalog'],
     queryFn: () => api<Page<CatalogEntry>>('/destinations/catalog'),
   })
-  const entry = catalog.data?.data.find((c) => c.id === (destination.catalogId ?? destination.type))
+  const entry = catalog.data?.data.find((c) => c.id === destination.type)
   const [deleting, setDeleting] = useState(false)
   const update = useMutation({
     // Send only what changed: secrets come back redacted and must not be written back.
-    mutationFn: (patch: Partial<Destination>) =>
+    mutationFn: (patch: DestinationUpdate) =>
       api<Destination>(dpath(destination.id), { method: 'PUT', body: patch }),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ['destinations'] })
@@ -81,28 +88,24 @@ function DestinationView({ destination }: { destination: Destination }) {
             <HealthBadge destination={destination} />
           </Group>
           <Text size="sm" c="dimmed">
-            {entry
-              ? `${entry.name} · ${entry.category}`
-              : (destination.catalogId ?? destination.type)}{' '}
-            · id <Code>{destination.id}</Code>
+            {entry ? `${entry.name} · ${entry.category}` : destination.type} · id{' '}
+            <Code>{destination.id}</Code>
           </Text>
         </Stack>
         <Group gap="sm">
-          {destination.enabled !== undefined ? (
-            <Switch
-              label="Enabled"
-              checked={destination.enabled}
-              onChange={(e) => update.mutate({ enabled: e.currentTarget.checked })}
-            />
-          ) : null}
+          <Switch
+            label="Enabled"
+            checked={destination.enabled}
+            onChange={(e) => update.mutate({ enabled: e.currentTarget.checked })}
+          />
           <Button variant="light" color="red" onClick={() => setDeleting(true)}>
             Delete
           </Button>
         </Group>
       </Group>
-      {healthOf(destination)?.status === 'degraded' ? (
+      {destination.status === 'degraded' ? (
         <Alert color="orange" title="Degraded: deliveries are failing">
-          {healthOf(destination)?.message ?? 'Recent deliveries failed.'} Check the errors in the
+          {healthOf(destination).message ?? 'Recent deliveries failed.'} Check the errors in the
           log, fix the settings, then replay the failed deliveries.
         </Alert>
       ) : null}
@@ -320,7 +323,7 @@ function SettingsForm({
   saving: boolean
   onSave: (settings: Record<string, unknown>) => void
 }) {
-  const [settings, setSettings] = useState<Record<string, unknown>>(destination.settings ?? {})
+  const [settings, setSettings] = useState<Record<string, unknown>>(destination.settings)
   if (!entry?.settingsSchema)
     return (
       <Text size="sm" c="dimmed">
@@ -368,7 +371,7 @@ function ActionsForm({
   saving: boolean
   onSave: (actions: DestinationActions) => void
 }) {
-  const [actions, setActions] = useState<DestinationActions>(destination.actions ?? {})
+  const [actions, setActions] = useState<DestinationActions>(destination.actions)
   return (
     <Stack maw={760}>
       <ActionsEditor value={actions} onChange={setActions} supported={supported} />

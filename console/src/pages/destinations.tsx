@@ -51,7 +51,9 @@ export function DestinationsPage() {
         <NotAvailable what="Destinations" />
       </>
     )
-  const catalogById = new Map((catalog.data?.data ?? []).map((c) => [c.id, c]))
+  const catalogById = new Map<string, CatalogEntry>(
+    (catalog.data?.data ?? []).map((c) => [c.id, c]),
+  )
   return (
     <Stack gap="xl">
       <div>
@@ -84,7 +86,7 @@ export function DestinationsPage() {
                 </Table.Thead>
                 <Table.Tbody>
                   {page.data.map((d) => {
-                    const type = d.catalogId ?? d.type ?? ''
+                    const type = d.type
                     return (
                       <Table.Tr key={d.id}>
                         <Table.Td>

@@ -15,18 +15,12 @@ import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, errorMessage, isNotFound } from '../api/client.js'
-import type { Page, ProfileSummary, Segment } from '../api/types.js'
+import type { Page, Segment, SegmentMember } from '../api/types.js'
 import { Chart } from '../components/chart.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
 import { formatNumber, formatTime, profileName } from '../lib/format.js'
 import { Link, navigate } from '../lib/router.js'
-
-interface Member extends Partial<ProfileSummary> {
-  id?: string
-  profileId?: string
-  enteredAt?: string
-}
 
 export function SegmentDetailPage({ id }: { id: string }) {
   const segment = useQuery({
@@ -177,7 +171,7 @@ function Members({ segmentId }: { segmentId: string }) {
   const members = useInfiniteQuery({
     queryKey: ['segments', segmentId, 'members'],
     queryFn: ({ pageParam }) =>
-      api<Page<Member>>(`/segments/${encodeURIComponent(segmentId)}/members`, {
+      api<Page<SegmentMember>>(`/segments/${encodeURIComponent(segmentId)}/members`, {
         query: { cursor: pageParam },
       }),
     initialPageParam: undefined as string | undefined,
@@ -211,23 +205,22 @@ function Members({ segmentId }: { segmentId: string }) {
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
-          {rows.map((m) => {
-            const pid = m.profileId ?? m.id ?? ''
-            return (
-              <Table.Tr key={pid}>
-                <Table.Td>
-                  <Anchor component={Link} to={`/profiles/${encodeURIComponent(pid)}`} size="sm">
-                    {m.traits || m.identities
-                      ? profileName({ id: pid, traits: m.traits, identities: m.identities })
-                      : pid}
-                  </Anchor>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs">{formatTime(m.enteredAt)}</Text>
-                </Table.Td>
-              </Table.Tr>
-            )
-          })}
+          {rows.map((m) => (
+            <Table.Tr key={m.profileId}>
+              <Table.Td>
+                <Anchor
+                  component={Link}
+                  to={`/profiles/${encodeURIComponent(m.profileId)}`}
+                  size="sm"
+                >
+                  {profileName({ id: m.profileId, traits: m.traits })}
+                </Anchor>
+              </Table.Td>
+              <Table.Td>
+                <Text size="xs">{formatTime(m.enteredAt)}</Text>
+              </Table.Td>
+            </Table.Tr>
+          ))}
         </Table.Tbody>
       </Table>
       {members.hasNextPage ? (

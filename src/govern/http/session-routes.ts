@@ -15,7 +15,7 @@ import { SESSION_COOKIE } from '../../platform/http/auth.js'
 import { jsonBody } from '../../platform/http/http-helpers.js'
 import { createLoginThrottle } from '../engine/login-throttle.js'
 import { DUMMY_PASSWORD_HASH, PASSWORD_MAX_LENGTH, verifyPassword } from '../engine/passwords.js'
-import { meOf } from './me-routes.js'
+import { meOf, type UserAndWorkspaces } from './me-routes.js'
 
 const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000
 
@@ -37,6 +37,12 @@ const SESSION_COOKIE_OPTIONS = {
   sameSite: 'strict',
   secure: 'auto',
 } as const satisfies CookieSerializeOptions
+
+/** What sign-in answers: the session token (for scripts; the console keeps the cookie) and who. */
+export interface SignInView extends UserAndWorkspaces {
+  token: string
+  expiresAt: string
+}
 
 export function sessionRoutes(): RouteModule {
   return (app, ctx, auth) => {
@@ -106,7 +112,11 @@ export function sessionRoutes(): RouteModule {
         ...SESSION_COOKIE_OPTIONS,
         maxAge: Math.floor(ttlMs / 1000),
       })
-      return { token, expiresAt: session.expiresAt, ...(await meOf(db, found.user)) }
+      return {
+        token,
+        expiresAt: session.expiresAt,
+        ...(await meOf(db, found.user)),
+      } satisfies SignInView
     })
 
     app.post('/api/v1/auth/logout', async (req, reply) => {
