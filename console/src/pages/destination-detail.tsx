@@ -2,6 +2,7 @@ import {
   Alert,
   Anchor,
   Badge,
+  Box,
   Button,
   Code,
   Group,
@@ -9,7 +10,6 @@ import {
   Paper,
   Stack,
   Switch,
-  Table,
   Tabs,
   Text,
   Title,
@@ -18,7 +18,7 @@ import {
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, errorMessage, isNotFound } from '../api/client.js'
+import { api, errorMessage } from '../api/client.js'
 import type {
   CatalogEntry,
   Delivery,
@@ -30,7 +30,8 @@ import type {
 import { ActionsEditor, supportedActions } from '../components/destination-actions.js'
 import { HealthBadge, healthOf } from '../components/health-badge.js'
 import { SchemaForm } from '../components/schema-form.js'
-import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { ResourceTable } from '../components/resource-table.js'
+import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
 import { missingRequired } from '../lib/json-schema.js'
 import { Link, navigate } from '../lib/router.js'
@@ -192,123 +193,113 @@ function Deliveries({ destinationId }: { destinationId: string }) {
     onError: (error) =>
       notifications.show({ color: 'red', title: 'Replay failed', message: errorMessage(error) }),
   })
-  if (deliveries.isPending) return <Loading />
-  if (deliveries.isError)
-    return isNotFound(deliveries.error) ? (
-      <Text size="sm" c="dimmed">
-        The delivery log is not available in this version yet.
-      </Text>
-    ) : (
-      <ErrorNotice error={deliveries.error} onRetry={() => void deliveries.refetch()} />
-    )
-  const rows = deliveries.data.pages.flatMap((p) => p.data)
-  const failed = rows.filter((r) => statusColor(r.status) === 'red').length
   return (
-    <Stack gap="sm">
-      <Group justify="space-between">
-        <Text size="sm" c="dimmed">
-          Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
-        </Text>
-        <Button
-          size="xs"
-          variant="light"
-          disabled={!failed}
-          loading={replay.isPending}
-          onClick={() => replay.mutate({})}
-        >
-          Replay failed deliveries
-        </Button>
-      </Group>
-      {rows.length === 0 ? (
-        <Empty
-          icon="inbox"
-          title="No deliveries yet"
-          description="Deliveries appear here when events, profile changes or segment changes reach this destination. Send an event to a source to try it."
-        />
-      ) : (
-        <Table verticalSpacing={6} data-testid="deliveries-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Request</Table.Th>
-              <Table.Th>Response</Table.Th>
-              <Table.Th ta="right">Latency</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((d) => (
-              <Table.Tr key={d.id} data-testid="delivery-row">
-                <Table.Td>
-                  <Text size="xs">{formatTime(d.at)}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Badge size="sm" variant="light" color={statusColor(d.status)}>
-                    {d.status}
-                  </Badge>
-                  {d.attempt && d.attempt > 1 ? (
-                    <Text size="xs" c="dimmed">
-                      attempt {d.attempt}
-                    </Text>
-                  ) : null}
-                </Table.Td>
-                <Table.Td maw={320}>
-                  {d.request ? (
-                    <Text size="xs" ff="monospace" truncate>
+    <QueryView query={deliveries} what="The delivery log">
+      {(data) => {
+        const rows = data.pages.flatMap((p) => p.data)
+        const failed = rows.filter((r) => statusColor(r.status) === 'red').length
+        return (
+          <Stack gap="sm">
+            <Group justify="space-between">
+              <Text size="sm" c="dimmed">
+                Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
+              </Text>
+              <Button
+                size="xs"
+                variant="light"
+                disabled={!failed}
+                loading={replay.isPending}
+                onClick={() => replay.mutate({})}
+              >
+                Replay failed deliveries
+              </Button>
+            </Group>
+            <ResourceTable
+              dense
+              rows={rows}
+              rowKey={(d) => d.id}
+              testId="deliveries-table"
+              rowTestId="delivery-row"
+              more={deliveries}
+              moreLabel="Load older deliveries"
+              empty={
+                <Empty
+                  icon="inbox"
+                  title="No deliveries yet"
+                  description="Deliveries appear here when events, profile changes or segment changes reach this destination. Send an event to a source to try it."
+                />
+              }
+              columns={[
+                { title: 'When', render: (d) => <Text size="xs">{formatTime(d.at)}</Text> },
+                {
+                  title: 'Status',
+                  render: (d) => (
+                    <>
+                      <Badge size="sm" variant="light" color={statusColor(d.status)}>
+                        {d.status}
+                      </Badge>
+                      {d.attempt > 1 ? (
+                        <Text size="xs" c="dimmed">
+                          attempt {d.attempt}
+                        </Text>
+                      ) : null}
+                    </>
+                  ),
+                },
+                {
+                  title: 'Request',
+                  render: (d) => (
+                    <Text size="xs" ff="monospace" truncate maw={320}>
                       {d.request.method} {d.request.url}
                     </Text>
-                  ) : (
-                    '—'
-                  )}
-                </Table.Td>
-                <Table.Td maw={300}>
-                  <Text size="xs">
-                    {d.responseStatus ? <Code>{d.responseStatus}</Code> : null}{' '}
-                    {d.responseExcerpt ?? ''}
-                  </Text>
-                  {d.error ? (
-                    <Text size="xs" c="red">
-                      {d.error}
+                  ),
+                },
+                {
+                  title: 'Response',
+                  render: (d) => (
+                    <Box maw={300}>
+                      <Text size="xs">
+                        {d.responseStatus ? <Code>{d.responseStatus}</Code> : null}{' '}
+                        {d.responseExcerpt ?? ''}
+                      </Text>
+                      {d.error ? (
+                        <Text size="xs" c="red">
+                          {d.error}
+                        </Text>
+                      ) : null}
+                    </Box>
+                  ),
+                },
+                {
+                  title: 'Latency',
+                  align: 'right',
+                  render: (d) => (
+                    <Text size="xs">
+                      {d.latencyMs !== null ? `${Math.round(d.latencyMs)} ms` : '—'}
                     </Text>
-                  ) : null}
-                </Table.Td>
-                <Table.Td ta="right">
-                  <Text size="xs">
-                    {d.latencyMs !== undefined && d.latencyMs !== null
-                      ? `${Math.round(d.latencyMs)} ms`
-                      : '—'}
-                  </Text>
-                </Table.Td>
-                <Table.Td ta="right">
-                  {statusColor(d.status) === 'red' && d.jobIds?.length ? (
-                    <Tooltip label="Send these items again">
-                      <Button
-                        size="compact-xs"
-                        variant="subtle"
-                        onClick={() => replay.mutate({ ids: d.jobIds })}
-                      >
-                        Retry
-                      </Button>
-                    </Tooltip>
-                  ) : null}
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {deliveries.hasNextPage ? (
-        <Button
-          variant="default"
-          size="xs"
-          loading={deliveries.isFetchingNextPage}
-          onClick={() => void deliveries.fetchNextPage()}
-        >
-          Load older deliveries
-        </Button>
-      ) : null}
-    </Stack>
+                  ),
+                },
+                {
+                  align: 'right',
+                  render: (d) =>
+                    statusColor(d.status) === 'red' && d.jobIds.length ? (
+                      <Tooltip label="Send these items again">
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          onClick={() => replay.mutate({ ids: d.jobIds })}
+                        >
+                          Retry
+                        </Button>
+                      </Tooltip>
+                    ) : null,
+                },
+              ]}
+            />
+          </Stack>
+        )
+      }}
+    </QueryView>
   )
 }
 
