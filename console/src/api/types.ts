@@ -1,8 +1,9 @@
 /**
- * Shapes of the admin API's answers, as the console reads them (see console/README.md). Where the
- * server exports the type of what a route answers, it is imported from there (types only, so no
- * server code reaches the bundle) and a change on the server fails the console's typecheck; the
- * rest are read models the server builds inline and are declared here.
+ * Shapes of the admin API's answers, as the console reads them (see console/README.md). They are
+ * the server's own types, imported as types only (so no server code reaches the bundle): a change
+ * in what a route answers fails the console's typecheck. What is declared here is the console's
+ * own (the page envelope, the JSON Schema subset the settings form understands), and a profile's
+ * consent, which the server still builds inline in its consent routes.
  */
 import type { FieldIssue } from '../../../src/protocol/errors.js'
 import type { EventType } from '../../../src/protocol/event-schema.js'
@@ -14,13 +15,46 @@ import type { Source } from '../../../src/platform/store/repositories/sources-re
 import type { Member } from '../../../src/platform/store/repositories/users-repository.js'
 import type { Workspace as WorkspaceRecord } from '../../../src/platform/store/repositories/workspaces-repository.js'
 import type { DestinationActionsInput } from '../../../src/activate/core/destination-config.js'
+import type {
+  CatalogEntryView,
+  DeliveryView,
+  DestinationCreate,
+  DestinationUpdate,
+  DestinationView,
+} from '../../../src/activate/http/destination-routes.js'
 import type { ConsentSource } from '../../../src/govern/core/privacy/consent-policy.js'
 import type { ConsentStatus } from '../../../src/govern/core/privacy/consent-settings.js'
-import type { SegmentPreview } from '../../../src/understand/engine/segments/segments-service.js'
+import type { MeView } from '../../../src/govern/http/me-routes.js'
+import type { SignInView } from '../../../src/govern/http/session-routes.js'
+import type { StatsOverview } from '../../../src/understand/engine/stats-overview.js'
+import type {
+  SegmentMember,
+  SegmentPreview,
+} from '../../../src/understand/engine/segments/segments-service.js'
 import type { computedTraitView } from '../../../src/understand/http/computed-trait-routes.js'
 import type { segmentView } from '../../../src/understand/http/segment-routes.js'
+import type { Identifier } from '../../../src/unify/core/identity/index.js'
+import type { TraitView } from '../../../src/unify/core/profiles/index.js'
+import type {
+  ProfileEventView,
+  ProfileIdentityView,
+  ProfileMergeView,
+  ProfileSummaryView,
+  ProfileView,
+} from '../../../src/unify/engine/profile-read-model.js'
 
-export type { AuditEntry, ConsentSource, ConsentStatus, EventType, Member, SegmentPreview, Source }
+export type {
+  AuditEntry,
+  ConsentSource,
+  ConsentStatus,
+  DestinationCreate,
+  DestinationUpdate,
+  EventType,
+  Member,
+  SegmentMember,
+  SegmentPreview,
+  Source,
+}
 export type Role = UserRole
 /**
  * What a destination does: forward events (filtered, mapped), upsert profiles, sync segments. The
@@ -33,22 +67,11 @@ export interface Page<T> {
   nextCursor?: string | null
 }
 
-export interface Me {
-  workspace: { id: string; name: string }
-  scopes: string[]
-  kind?: 'key' | 'user'
-  role?: Role
-  user?: { id: string; email: string; name: string | null }
-  /** A signed-in user's workspaces and role in each. */
-  workspaces?: Array<{ workspaceId: string; workspaceName: string; role: Role }>
-}
+/** `GET /api/v1/me`: the workspace in use, the scopes in it, and the key or user calling. */
+export type Me = MeView
 
-export interface LoginResult {
-  token: string
-  expiresAt: string
-  user: { id: string; email: string }
-  workspaces: Array<{ workspaceId: string; workspaceName: string; role: Role }>
-}
+/** `POST /api/v1/auth/login`. */
+export type LoginResult = SignInView
 
 /** `GET /api/v1/api-keys`: a key without its hash, revocation or origin. */
 export type ApiKeyInfo = Pick<
@@ -79,31 +102,13 @@ export interface LiveEvent extends Omit<LiveMessage, 'event'> {
   event: Record<string, unknown> | null
 }
 
-export interface Identity {
-  type: string
-  value: string
-}
+export type Identity = Identifier
 
-export interface ProfileSummary {
-  id: string
-  traits: Record<string, unknown>
-  identities: Identity[]
-  createdAt: string
-  updatedAt: string
-}
+/** A search hit of `GET /api/v1/profiles`. */
+export type ProfileSummary = ProfileSummaryView
 
-export interface ProfileDetail extends ProfileSummary {
-  segments?: Array<{ id: string; name?: string; enteredAt: string; exitedAt?: string | null }>
-  computedTraits?: Array<{
-    id: string
-    name?: string
-    value: unknown
-    definition?: unknown
-    updatedAt?: string
-  }>
-  consent?: Record<string, { status: string; updatedAt: string; source?: string }>
-  mergedInto?: string | null
-}
+/** `GET /api/v1/profiles/:id`: traits, identities, segments, computed traits and consent. */
+export type ProfileDetail = ProfileView
 
 /** `GET /profiles/:id/consent`: state per configured purpose and the history of decisions. */
 export interface ProfileConsent {
@@ -131,54 +136,14 @@ export interface ProfileConsent {
   }>
 }
 
-export interface ProfileEvent {
-  messageId: string
-  type: string
-  event?: string | null
-  timestamp: string
-  receivedAt: string
-  sourceId: string
-  properties?: Record<string, unknown>
-  traits?: Record<string, unknown>
-  context?: Record<string, unknown>
-}
+export type ProfileEvent = ProfileEventView
 
-export interface IdentityDetail extends Identity {
-  messageId?: string
-  firstSeenAt?: string
-  lastSeenAt?: string
-  sourceId?: string
-}
+export type IdentityDetail = ProfileIdentityView
 
-export interface Merge {
-  id: string
-  kind?: string
-  fromProfileId: string
-  intoProfileId: string
-  at: string
-  reason?: string
-  rule?: string
-  identifiers?: Identity[]
-  messageId?: string
-}
+export type Merge = ProfileMergeView
 
-export interface Provenance {
-  sourceId?: string
-  messageId?: string
-  /** ISO string or epoch milliseconds. */
-  at?: string | number
-  kind?: string
-}
-
-/** One golden-record trait with where its value came from (and the values that lost). */
-export interface TraitProvenance extends Provenance {
-  key: string
-  value: unknown
-  strategy?: string
-  provenance?: Provenance
-  history?: Array<{ value: unknown; sourceId?: string; at?: string | number; messageId?: string }>
-  conflicts?: Array<{ value: unknown; count?: number; first?: Provenance; last?: Provenance }>
-}
+/** One golden-record trait with where its value came from and the values that lost. */
+export type TraitProvenance = TraitView
 
 export type Segment = ReturnType<typeof segmentView>
 
@@ -206,55 +171,17 @@ export interface JsonSchema {
   writeOnly?: boolean
 }
 
-export interface CatalogEntry {
-  id: string
-  name: string
-  category: string
-  purpose?: string
-  description?: string
-  actions?: Array<string | { id: string; name?: string; description?: string }>
-  settingsSchema?: JsonSchema
-  secretFields?: string[]
-}
+/**
+ * A connector of the catalog. The server types its settings schema as any JSON object; the
+ * settings form reads it as the JSON Schema subset above.
+ */
+export type CatalogEntry = Omit<CatalogEntryView, 'settingsSchema'> & { settingsSchema: JsonSchema }
 
-export interface Destination {
-  id: string
-  name: string
-  /** The catalog entry's id (manifest id). */
-  type?: string
-  catalogId?: string
-  enabled?: boolean
-  settings?: Record<string, unknown>
-  actions?: DestinationActions
-  health?: { status: 'healthy' | 'degraded'; message?: string } | 'healthy' | 'degraded'
-  status?: string
-  consecutiveFailures?: number
-  lastError?: string | null
-  lastSuccessAt?: string | null
-  lastFailureAt?: string | null
-  createdAt?: string
-  updatedAt?: string
-}
+/** A destination as the API shows it: settings with secrets redacted, health, last outcomes. */
+export type Destination = DestinationView
 
-export interface Delivery {
-  id: string
-  at: string
-  status: string
-  attempt?: number
-  /** Delivery jobs this attempt carried (replay takes their ids). */
-  jobIds?: string[]
-  request?: { method: string; url: string }
-  responseStatus?: number | null
-  responseExcerpt?: string | null
-  latencyMs?: number | null
-  error?: string | null
-}
+/** One attempt of the delivery log. */
+export type Delivery = DeliveryView
 
-export interface Overview {
-  eventsPerMinute?: Array<{ at: string; sourceId: string; count: number }>
-  profiles?: { total: number; identified: number }
-  mergesPerDay?: Array<{ day: string; count: number }>
-  segmentSizes?: Array<{ id: string; name: string; size: number }>
-  deliverySuccess?: Array<{ destinationId: string; name: string; success: number; failed: number }>
-  dataQuality?: { withEmail: number; withPhone: number; withName: number; total: number }
-}
+/** `GET /api/v1/stats/overview`: the dashboard's numbers. */
+export type Overview = StatsOverview

@@ -20,9 +20,9 @@ import type { DestinationActions, EventType, Page, Segment } from '../api/types.
 
 const eventTypes: EventType[] = ['track', 'identify', 'page', 'screen', 'group', 'alias']
 
-export function supportedActions(actions: unknown): string[] {
-  if (!Array.isArray(actions)) return ['forwardEvents', 'upsertProfiles', 'syncAudience']
-  return actions.map((a) => (typeof a === 'string' ? a : String((a as { id?: string }).id)))
+/** The actions a connector supports; all of them while its catalog entry is not known. */
+export function supportedActions(actions: readonly string[] | undefined): string[] {
+  return actions ? [...actions] : ['forwardEvents', 'upsertProfiles', 'syncAudience']
 }
 
 /** Default for a new destination: forward every event when the connector can. */

@@ -1,29 +1,22 @@
 import { Badge, Tooltip } from '@mantine/core'
 import type { Destination } from '../api/types.js'
 
-export function healthOf(d: Destination): { status: string; message?: string } | null {
-  const h = d.health
-  if (typeof h === 'string') return { status: h }
-  if (h) return h
-  if (d.status === 'healthy' || d.status === 'degraded') {
-    const failures = d.consecutiveFailures
-      ? `${d.consecutiveFailures} failed deliveries in a row`
-      : ''
-    const message = [failures, d.lastError ?? ''].filter(Boolean).join(': ')
-    return message ? { status: d.status, message } : { status: d.status }
-  }
-  return null
+export function healthOf(d: Destination): { status: Destination['status']; message?: string } {
+  const failures = d.consecutiveFailures
+    ? `${d.consecutiveFailures} failed deliveries in a row`
+    : ''
+  const message = [failures, d.lastError ?? ''].filter(Boolean).join(': ')
+  return message ? { status: d.status, message } : { status: d.status }
 }
 
 export function HealthBadge({ destination }: { destination: Destination }) {
   const health = healthOf(destination)
-  if (destination.enabled === false)
+  if (!destination.enabled)
     return (
       <Badge color="gray" variant="light">
         paused
       </Badge>
     )
-  if (!health) return null
   const badge = (
     <Badge
       color={health.status === 'healthy' ? 'teal' : 'orange'}

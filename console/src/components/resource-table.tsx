@@ -1,8 +1,10 @@
 /**
  * The list pages' table: the empty state when there is nothing yet, else one row per resource
- * with a header per column. Pages keep their queries and actions; only the table shape is here.
+ * with a header per column, and "Load more" while a paged list has further pages. Pages keep
+ * their queries and actions, and wrap this in `QueryView` for loading and errors; only the
+ * table shape is here.
  */
-import { Table } from '@mantine/core'
+import { Button, Group, Table } from '@mantine/core'
 import type { ReactNode } from 'react'
 
 export interface Column<T> {
@@ -12,13 +14,24 @@ export interface Column<T> {
   align?: 'right'
 }
 
+/** The part of an infinite query that pages on (`useInfiniteQuery`'s result has it). */
+export interface MorePages {
+  hasNextPage: boolean
+  isFetchingNextPage: boolean
+  fetchNextPage: () => unknown
+}
+
 export function ResourceTable<T>({
   columns,
   rows,
   rowKey,
   empty,
   testId,
+  rowTestId,
   highlightOnHover,
+  dense,
+  more,
+  moreLabel = 'Load more',
 }: {
   columns: Array<Column<T>>
   rows: T[]
@@ -26,34 +39,57 @@ export function ResourceTable<T>({
   /** Shown instead of the table when `rows` is empty: say what to do next. */
   empty: ReactNode
   testId?: string
+  /** The same `data-testid` on every row, for tests that count or pick rows. */
+  rowTestId?: string
   highlightOnHover?: boolean
+  /** Inside a card or a tab, which draws the border already: none of its own, tighter rows. */
+  dense?: boolean
+  /** A paged list: "Load more" under the table while there is a next page. */
+  more?: MorePages
+  moreLabel?: string
 }) {
   if (rows.length === 0) return <>{empty}</>
   return (
-    <Table
-      highlightOnHover={highlightOnHover}
-      withTableBorder
-      verticalSpacing="sm"
-      data-testid={testId}
-    >
-      <Table.Thead>
-        <Table.Tr>
-          {columns.map((c, i) => (
-            <Table.Th key={i}>{c.title}</Table.Th>
-          ))}
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {rows.map((row) => (
-          <Table.Tr key={rowKey(row)}>
+    <>
+      <Table
+        highlightOnHover={highlightOnHover}
+        withTableBorder={!dense}
+        verticalSpacing={dense ? 6 : 'sm'}
+        data-testid={testId}
+      >
+        <Table.Thead>
+          <Table.Tr>
             {columns.map((c, i) => (
-              <Table.Td key={i} ta={c.align}>
-                {c.render(row)}
-              </Table.Td>
+              <Table.Th key={i} ta={c.align}>
+                {c.title}
+              </Table.Th>
             ))}
           </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
+        </Table.Thead>
+        <Table.Tbody>
+          {rows.map((row) => (
+            <Table.Tr key={rowKey(row)} data-testid={rowTestId}>
+              {columns.map((c, i) => (
+                <Table.Td key={i} ta={c.align}>
+                  {c.render(row)}
+                </Table.Td>
+              ))}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {more?.hasNextPage ? (
+        <Group justify="center" mt={dense ? 'xs' : 'md'}>
+          <Button
+            variant="default"
+            size={dense ? 'xs' : 'sm'}
+            loading={more.isFetchingNextPage}
+            onClick={() => void more.fetchNextPage()}
+          >
+            {moreLabel}
+          </Button>
+        </Group>
+      ) : null}
+    </>
   )
 }

@@ -21,6 +21,7 @@ import type { ComputedTrait, Page } from '../api/types.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { JsonView } from '../components/json-view.js'
 import { PageHeader } from '../components/page-header.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
 
@@ -109,45 +110,48 @@ export function ComputedTraitsPage() {
         }
       />
       <QueryView query={list} what="Computed traits">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty
-              icon="computed"
-              title="No computed traits yet"
-              description="Count events, sum a property or keep the last value seen, optionally over a time window. Values update as events arrive."
-              action={<Button onClick={() => setEditing('new')}>Create a computed trait</Button>}
-            />
-          ) : (
-            <Table highlightOnHover withTableBorder verticalSpacing="sm">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Definition</Table.Th>
-                  <Table.Th>Updated</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.data.map((t) => (
-                  <Table.Tr key={t.id}>
-                    <Table.Td fw={600}>{t.name}</Table.Td>
-                    <Table.Td>
-                      <Text size="xs" ff="monospace" lineClamp={2}>
-                        {JSON.stringify(t.definition)}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>{formatTime(t.updatedAt ?? t.createdAt)}</Table.Td>
-                    <Table.Td ta="right">
-                      <Button size="xs" variant="light" onClick={() => setEditing(t)}>
-                        Edit
-                      </Button>
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )
-        }
+        {(page) => (
+          <ResourceTable
+            rows={page.data}
+            rowKey={(t) => t.id}
+            highlightOnHover
+            empty={
+              <Empty
+                icon="computed"
+                title="No computed traits yet"
+                description="Count events, sum a property or keep the last value seen, optionally over a time window. Values update as events arrive."
+                action={<Button onClick={() => setEditing('new')}>Create a computed trait</Button>}
+              />
+            }
+            columns={[
+              {
+                title: 'Name',
+                render: (t) => (
+                  <Text size="sm" fw={600}>
+                    {t.name}
+                  </Text>
+                ),
+              },
+              {
+                title: 'Definition',
+                render: (t) => (
+                  <Text size="xs" ff="monospace" lineClamp={2}>
+                    {JSON.stringify(t.definition)}
+                  </Text>
+                ),
+              },
+              { title: 'Updated', render: (t) => formatTime(t.updatedAt) },
+              {
+                align: 'right',
+                render: (t) => (
+                  <Button size="xs" variant="light" onClick={() => setEditing(t)}>
+                    Edit
+                  </Button>
+                ),
+              },
+            ]}
+          />
+        )}
       </QueryView>
       {editing ? (
         <ComputedTraitModal

@@ -47,9 +47,9 @@ export function DashboardPage() {
     )
   const o = overview.data
   const names = new Map((sources.data?.data ?? []).map((s) => [s.id, s.name]))
-  const total = o.profiles?.total ?? 0
-  const identified = o.profiles?.identified ?? 0
-  const noData = total === 0 && (o.eventsPerMinute ?? []).length === 0
+  const total = o.profiles.total
+  const identified = o.profiles.identified
+  const noData = total === 0 && o.eventsPerMinute.length === 0
   return (
     <>
       {header}
@@ -76,16 +76,16 @@ export function DashboardPage() {
         />
         <Stat
           label="Events, last hour"
-          value={formatNumber((o.eventsPerMinute ?? []).reduce((s, e) => s + e.count, 0))}
+          value={formatNumber(o.eventsPerMinute.reduce((s, e) => s + e.count, 0))}
         />
         <Stat
           label="Merges, last 30 days"
-          value={formatNumber((o.mergesPerDay ?? []).reduce((s, m) => s + m.count, 0))}
+          value={formatNumber(o.mergesPerDay.reduce((s, m) => s + m.count, 0))}
         />
       </SimpleGrid>
       <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="lg" data-testid="dashboard-charts">
         <Card title="Events per minute, by source">
-          <EventsChart data={o.eventsPerMinute ?? []} names={names} />
+          <EventsChart data={o.eventsPerMinute} names={names} />
         </Card>
         <Card title="Profiles">
           <Chart
@@ -111,16 +111,14 @@ export function DashboardPage() {
             option={{
               tooltip: { trigger: 'axis' },
               grid: { left: 40, right: 16, top: 16, bottom: 32 },
-              xAxis: { type: 'category', data: (o.mergesPerDay ?? []).map((m) => m.day) },
+              xAxis: { type: 'category', data: o.mergesPerDay.map((m) => m.day) },
               yAxis: { type: 'value', minInterval: 1 },
-              series: [
-                { type: 'bar', name: 'merges', data: (o.mergesPerDay ?? []).map((m) => m.count) },
-              ],
+              series: [{ type: 'bar', name: 'merges', data: o.mergesPerDay.map((m) => m.count) }],
             }}
           />
         </Card>
         <Card title="Segment sizes">
-          {(o.segmentSizes ?? []).length ? (
+          {o.segmentSizes.length ? (
             <Chart
               option={{
                 tooltip: { trigger: 'axis' },
@@ -128,12 +126,10 @@ export function DashboardPage() {
                 xAxis: { type: 'value', minInterval: 1 },
                 yAxis: {
                   type: 'category',
-                  data: (o.segmentSizes ?? []).map((s) => s.name),
+                  data: o.segmentSizes.map((s) => s.name),
                   inverse: true,
                 },
-                series: [
-                  { type: 'bar', name: 'members', data: (o.segmentSizes ?? []).map((s) => s.size) },
-                ],
+                series: [{ type: 'bar', name: 'members', data: o.segmentSizes.map((s) => s.size) }],
               }}
             />
           ) : (
@@ -143,7 +139,7 @@ export function DashboardPage() {
           )}
         </Card>
         <Card title="Delivery success by destination">
-          {(o.deliverySuccess ?? []).length ? (
+          {o.deliverySuccess.length ? (
             <Chart
               option={{
                 tooltip: { trigger: 'axis' },
@@ -152,7 +148,7 @@ export function DashboardPage() {
                 xAxis: { type: 'value', minInterval: 1 },
                 yAxis: {
                   type: 'category',
-                  data: (o.deliverySuccess ?? []).map((d) => d.name),
+                  data: o.deliverySuccess.map((d) => d.name),
                   inverse: true,
                 },
                 series: [
@@ -161,14 +157,14 @@ export function DashboardPage() {
                     name: 'delivered',
                     stack: 'd',
                     color: '#12b886',
-                    data: (o.deliverySuccess ?? []).map((d) => d.success),
+                    data: o.deliverySuccess.map((d) => d.success),
                   },
                   {
                     type: 'bar',
                     name: 'failed',
                     stack: 'd',
                     color: '#fa5252',
-                    data: (o.deliverySuccess ?? []).map((d) => d.failed),
+                    data: o.deliverySuccess.map((d) => d.failed),
                   },
                 ],
               }}
@@ -203,7 +199,7 @@ export function DashboardPage() {
 }
 
 function qualityShares(q: Overview['dataQuality']): number[] {
-  if (!q || !q.total) return [0, 0, 0]
+  if (!q.total) return [0, 0, 0]
   return [q.withEmail, q.withPhone, q.withName].map((n) => Math.round((n / q.total) * 1000) / 10)
 }
 
@@ -211,7 +207,7 @@ function EventsChart({
   data,
   names,
 }: {
-  data: Array<{ at: string; sourceId: string; count: number }>
+  data: Overview['eventsPerMinute']
   names: Map<string, string>
 }) {
   if (data.length === 0) return <Hint>No events in the last hour.</Hint>

@@ -2,13 +2,13 @@ import {
   Alert,
   Anchor,
   Badge,
+  Box,
   Button,
   Code,
   Group,
   Paper,
   Stack,
   Switch,
-  Table,
   Tabs,
   Text,
   Title,
@@ -17,13 +17,21 @@ import {
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, errorMessage, isNotFound } from '../api/client.js'
-import type { CatalogEntry, Delivery, Destination, DestinationActions, Page } from '../api/types.js'
+import { api, errorMessage } from '../api/client.js'
+import type {
+  CatalogEntry,
+  Delivery,
+  Destination,
+  DestinationActions,
+  DestinationUpdate,
+  Page,
+} from '../api/types.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { ActionsEditor, supportedActions } from '../components/destination-actions.js'
 import { HealthBadge, healthOf } from '../components/health-badge.js'
 import { SchemaForm } from '../components/schema-form.js'
-import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { ResourceTable } from '../components/resource-table.js'
+import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
 import { missingRequired } from '../lib/json-schema.js'
 import { Link, navigate } from '../lib/router.js'
@@ -49,11 +57,11 @@ function DestinationView({ destination }: { destination: Destination }) {
     queryKey: ['destinations', 'catalog'],
     queryFn: () => api<Page<CatalogEntry>>('/destinations/catalog'),
   })
-  const entry = catalog.data?.data.find((c) => c.id === (destination.catalogId ?? destination.type))
+  const entry = catalog.data?.data.find((c) => c.id === destination.type)
   const [deleting, setDeleting] = useState(false)
   const update = useMutation({
     // Send only what changed: secrets come back redacted and must not be written back.
-    mutationFn: (patch: Partial<Destination>) =>
+    mutationFn: (patch: DestinationUpdate) =>
       api<Destination>(dpath(destination.id), { method: 'PUT', body: patch }),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ['destinations'] })
@@ -81,28 +89,24 @@ function DestinationView({ destination }: { destination: Destination }) {
             <HealthBadge destination={destination} />
           </Group>
           <Text size="sm" c="dimmed">
-            {entry
-              ? `${entry.name} · ${entry.category}`
-              : (destination.catalogId ?? destination.type)}{' '}
-            · id <Code>{destination.id}</Code>
+            {entry ? `${entry.name} · ${entry.category}` : destination.type} · id{' '}
+            <Code>{destination.id}</Code>
           </Text>
         </Stack>
         <Group gap="sm">
-          {destination.enabled !== undefined ? (
-            <Switch
-              label="Enabled"
-              checked={destination.enabled}
-              onChange={(e) => update.mutate({ enabled: e.currentTarget.checked })}
-            />
-          ) : null}
+          <Switch
+            label="Enabled"
+            checked={destination.enabled}
+            onChange={(e) => update.mutate({ enabled: e.currentTarget.checked })}
+          />
           <Button variant="light" color="red" onClick={() => setDeleting(true)}>
             Delete
           </Button>
         </Group>
       </Group>
-      {healthOf(destination)?.status === 'degraded' ? (
+      {destination.status === 'degraded' ? (
         <Alert color="orange" title="Degraded: deliveries are failing">
-          {healthOf(destination)?.message ?? 'Recent deliveries failed.'} Check the errors in the
+          {healthOf(destination).message ?? 'Recent deliveries failed.'} Check the errors in the
           log, fix the settings, then replay the failed deliveries.
         </Alert>
       ) : null}
@@ -188,123 +192,113 @@ function Deliveries({ destinationId }: { destinationId: string }) {
     onError: (error) =>
       notifications.show({ color: 'red', title: 'Replay failed', message: errorMessage(error) }),
   })
-  if (deliveries.isPending) return <Loading />
-  if (deliveries.isError)
-    return isNotFound(deliveries.error) ? (
-      <Text size="sm" c="dimmed">
-        The delivery log is not available in this version yet.
-      </Text>
-    ) : (
-      <ErrorNotice error={deliveries.error} onRetry={() => void deliveries.refetch()} />
-    )
-  const rows = deliveries.data.pages.flatMap((p) => p.data)
-  const failed = rows.filter((r) => statusColor(r.status) === 'red').length
   return (
-    <Stack gap="sm">
-      <Group justify="space-between">
-        <Text size="sm" c="dimmed">
-          Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
-        </Text>
-        <Button
-          size="xs"
-          variant="light"
-          disabled={!failed}
-          loading={replay.isPending}
-          onClick={() => replay.mutate({})}
-        >
-          Replay failed deliveries
-        </Button>
-      </Group>
-      {rows.length === 0 ? (
-        <Empty
-          icon="inbox"
-          title="No deliveries yet"
-          description="Deliveries appear here when events, profile changes or segment changes reach this destination. Send an event to a source to try it."
-        />
-      ) : (
-        <Table verticalSpacing={6} data-testid="deliveries-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Status</Table.Th>
-              <Table.Th>Request</Table.Th>
-              <Table.Th>Response</Table.Th>
-              <Table.Th ta="right">Latency</Table.Th>
-              <Table.Th />
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((d) => (
-              <Table.Tr key={d.id} data-testid="delivery-row">
-                <Table.Td>
-                  <Text size="xs">{formatTime(d.at)}</Text>
-                </Table.Td>
-                <Table.Td>
-                  <Badge size="sm" variant="light" color={statusColor(d.status)}>
-                    {d.status}
-                  </Badge>
-                  {d.attempt && d.attempt > 1 ? (
-                    <Text size="xs" c="dimmed">
-                      attempt {d.attempt}
-                    </Text>
-                  ) : null}
-                </Table.Td>
-                <Table.Td maw={320}>
-                  {d.request ? (
-                    <Text size="xs" ff="monospace" truncate>
+    <QueryView query={deliveries} what="The delivery log">
+      {(data) => {
+        const rows = data.pages.flatMap((p) => p.data)
+        const failed = rows.filter((r) => statusColor(r.status) === 'red').length
+        return (
+          <Stack gap="sm">
+            <Group justify="space-between">
+              <Text size="sm" c="dimmed">
+                Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
+              </Text>
+              <Button
+                size="xs"
+                variant="light"
+                disabled={!failed}
+                loading={replay.isPending}
+                onClick={() => replay.mutate({})}
+              >
+                Replay failed deliveries
+              </Button>
+            </Group>
+            <ResourceTable
+              dense
+              rows={rows}
+              rowKey={(d) => d.id}
+              testId="deliveries-table"
+              rowTestId="delivery-row"
+              more={deliveries}
+              moreLabel="Load older deliveries"
+              empty={
+                <Empty
+                  icon="inbox"
+                  title="No deliveries yet"
+                  description="Deliveries appear here when events, profile changes or segment changes reach this destination. Send an event to a source to try it."
+                />
+              }
+              columns={[
+                { title: 'When', render: (d) => <Text size="xs">{formatTime(d.at)}</Text> },
+                {
+                  title: 'Status',
+                  render: (d) => (
+                    <>
+                      <Badge size="sm" variant="light" color={statusColor(d.status)}>
+                        {d.status}
+                      </Badge>
+                      {d.attempt > 1 ? (
+                        <Text size="xs" c="dimmed">
+                          attempt {d.attempt}
+                        </Text>
+                      ) : null}
+                    </>
+                  ),
+                },
+                {
+                  title: 'Request',
+                  render: (d) => (
+                    <Text size="xs" ff="monospace" truncate maw={320}>
                       {d.request.method} {d.request.url}
                     </Text>
-                  ) : (
-                    '—'
-                  )}
-                </Table.Td>
-                <Table.Td maw={300}>
-                  <Text size="xs">
-                    {d.responseStatus ? <Code>{d.responseStatus}</Code> : null}{' '}
-                    {d.responseExcerpt ?? ''}
-                  </Text>
-                  {d.error ? (
-                    <Text size="xs" c="red">
-                      {d.error}
+                  ),
+                },
+                {
+                  title: 'Response',
+                  render: (d) => (
+                    <Box maw={300}>
+                      <Text size="xs">
+                        {d.responseStatus ? <Code>{d.responseStatus}</Code> : null}{' '}
+                        {d.responseExcerpt ?? ''}
+                      </Text>
+                      {d.error ? (
+                        <Text size="xs" c="red">
+                          {d.error}
+                        </Text>
+                      ) : null}
+                    </Box>
+                  ),
+                },
+                {
+                  title: 'Latency',
+                  align: 'right',
+                  render: (d) => (
+                    <Text size="xs">
+                      {d.latencyMs !== null ? `${Math.round(d.latencyMs)} ms` : '—'}
                     </Text>
-                  ) : null}
-                </Table.Td>
-                <Table.Td ta="right">
-                  <Text size="xs">
-                    {d.latencyMs !== undefined && d.latencyMs !== null
-                      ? `${Math.round(d.latencyMs)} ms`
-                      : '—'}
-                  </Text>
-                </Table.Td>
-                <Table.Td ta="right">
-                  {statusColor(d.status) === 'red' && d.jobIds?.length ? (
-                    <Tooltip label="Send these items again">
-                      <Button
-                        size="compact-xs"
-                        variant="subtle"
-                        onClick={() => replay.mutate({ ids: d.jobIds })}
-                      >
-                        Retry
-                      </Button>
-                    </Tooltip>
-                  ) : null}
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {deliveries.hasNextPage ? (
-        <Button
-          variant="default"
-          size="xs"
-          loading={deliveries.isFetchingNextPage}
-          onClick={() => void deliveries.fetchNextPage()}
-        >
-          Load older deliveries
-        </Button>
-      ) : null}
-    </Stack>
+                  ),
+                },
+                {
+                  align: 'right',
+                  render: (d) =>
+                    statusColor(d.status) === 'red' && d.jobIds.length ? (
+                      <Tooltip label="Send these items again">
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          onClick={() => replay.mutate({ ids: d.jobIds })}
+                        >
+                          Retry
+                        </Button>
+                      </Tooltip>
+                    ) : null,
+                },
+              ]}
+            />
+          </Stack>
+        )
+      }}
+    </QueryView>
   )
 }
 
@@ -319,7 +313,7 @@ function SettingsForm({
   saving: boolean
   onSave: (settings: Record<string, unknown>) => void
 }) {
-  const [settings, setSettings] = useState<Record<string, unknown>>(destination.settings ?? {})
+  const [settings, setSettings] = useState<Record<string, unknown>>(destination.settings)
   if (!entry?.settingsSchema)
     return (
       <Text size="sm" c="dimmed">
@@ -367,7 +361,7 @@ function ActionsForm({
   saving: boolean
   onSave: (actions: DestinationActions) => void
 }) {
-  const [actions, setActions] = useState<DestinationActions>(destination.actions ?? {})
+  const [actions, setActions] = useState<DestinationActions>(destination.actions)
   return (
     <Stack maw={760}>
       <ActionsEditor value={actions} onChange={setActions} supported={supported} />

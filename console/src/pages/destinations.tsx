@@ -9,7 +9,6 @@ import {
   Modal,
   SimpleGrid,
   Stack,
-  Table,
   Text,
   TextInput,
   Title,
@@ -26,6 +25,7 @@ import {
 } from '../components/destination-actions.js'
 import { HealthBadge } from '../components/health-badge.js'
 import { PageHeader } from '../components/page-header.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { SchemaForm } from '../components/schema-form.js'
 import { Empty, NotAvailable, QueryView } from '../components/states.js'
 import { defaultsFor, missingRequired } from '../lib/json-schema.js'
@@ -51,7 +51,9 @@ export function DestinationsPage() {
         <NotAvailable what="Destinations" />
       </>
     )
-  const catalogById = new Map((catalog.data?.data ?? []).map((c) => [c.id, c]))
+  const catalogById = new Map<string, CatalogEntry>(
+    (catalog.data?.data ?? []).map((c) => [c.id, c]),
+  )
   return (
     <Stack gap="xl">
       <div>
@@ -60,63 +62,50 @@ export function DestinationsPage() {
           description="Send profiles, segment changes and events to the tools you use."
         />
         <QueryView query={destinations} what="Destinations">
-          {(page) =>
-            page.data.length === 0 ? (
-              <Empty
-                icon="destinations"
-                title="No destinations yet"
-                description="Pick one from the catalog below (a webhook is the quickest to try), fill in its settings, and deliveries start with the next event."
-              />
-            ) : (
-              <Table
-                highlightOnHover
-                withTableBorder
-                verticalSpacing="sm"
-                data-testid="destinations-table"
-              >
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Name</Table.Th>
-                    <Table.Th>Type</Table.Th>
-                    <Table.Th>Health</Table.Th>
-                    <Table.Th />
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {page.data.map((d) => {
-                    const type = d.catalogId ?? d.type ?? ''
-                    return (
-                      <Table.Tr key={d.id}>
-                        <Table.Td>
-                          <Anchor
-                            component={Link}
-                            to={`/destinations/${encodeURIComponent(d.id)}`}
-                            fw={600}
-                          >
-                            {d.name}
-                          </Anchor>
-                        </Table.Td>
-                        <Table.Td>{catalogById.get(type)?.name ?? type}</Table.Td>
-                        <Table.Td>
-                          <HealthBadge destination={d} />
-                        </Table.Td>
-                        <Table.Td ta="right">
-                          <Button
-                            size="xs"
-                            variant="light"
-                            component={Link}
-                            to={`/destinations/${encodeURIComponent(d.id)}`}
-                          >
-                            Deliveries
-                          </Button>
-                        </Table.Td>
-                      </Table.Tr>
-                    )
-                  })}
-                </Table.Tbody>
-              </Table>
-            )
-          }
+          {(page) => (
+            <ResourceTable
+              rows={page.data}
+              rowKey={(d) => d.id}
+              testId="destinations-table"
+              highlightOnHover
+              empty={
+                <Empty
+                  icon="destinations"
+                  title="No destinations yet"
+                  description="Pick one from the catalog below (a webhook is the quickest to try), fill in its settings, and deliveries start with the next event."
+                />
+              }
+              columns={[
+                {
+                  title: 'Name',
+                  render: (d) => (
+                    <Anchor
+                      component={Link}
+                      to={`/destinations/${encodeURIComponent(d.id)}`}
+                      fw={600}
+                    >
+                      {d.name}
+                    </Anchor>
+                  ),
+                },
+                { title: 'Type', render: (d) => catalogById.get(d.type)?.name ?? d.type },
+                { title: 'Health', render: (d) => <HealthBadge destination={d} /> },
+                {
+                  align: 'right',
+                  render: (d) => (
+                    <Button
+                      size="xs"
+                      variant="light"
+                      component={Link}
+                      to={`/destinations/${encodeURIComponent(d.id)}`}
+                    >
+                      Deliveries
+                    </Button>
+                  ),
+                },
+              ]}
+            />
+          )}
         </QueryView>
       </div>
       <div>

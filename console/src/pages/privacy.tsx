@@ -25,6 +25,7 @@ import { api, apiUrl, errorMessage } from '../api/client.js'
 import { getSession } from '../api/session.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { PageHeader } from '../components/page-header.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatTime } from '../lib/format.js'
 
@@ -404,55 +405,53 @@ function SuppressionList() {
       </form>
       {add.isError ? <Alert color="red">{errorMessage(add.error)}</Alert> : null}
       <QueryView query={list} what="Suppressions">
-        {(page) =>
-          page.items.length === 0 ? (
-            <Empty
-              icon="profiles"
-              title="Nothing suppressed"
-              description="No identifier is blocked."
-            />
-          ) : (
-            <Table withTableBorder verticalSpacing="sm" data-testid="suppressions">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Identifier</Table.Th>
-                  <Table.Th>Reason</Table.Th>
-                  <Table.Th>Events dropped</Table.Th>
-                  <Table.Th>Since</Table.Th>
-                  <Table.Th />
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.items.map((s) => (
-                  <Table.Tr key={s.id}>
-                    <Table.Td>
-                      <Code>{s.identifier.type}</Code> {s.identifier.masked}
-                    </Table.Td>
-                    <Table.Td>
-                      {s.reason === 'deletion'
-                        ? `deletion tombstone${s.expiresAt ? ` until ${formatTime(s.expiresAt)}` : ''}`
-                        : 'suppression'}
-                    </Table.Td>
-                    <Table.Td>{s.droppedCount}</Table.Td>
-                    <Table.Td>{formatTime(s.createdAt)}</Table.Td>
-                    <Table.Td ta="right">
-                      {s.reason === 'suppression' ? (
-                        <Button
-                          size="xs"
-                          variant="subtle"
-                          color="red"
-                          onClick={() => remove.mutate(s.id)}
-                        >
-                          Remove
-                        </Button>
-                      ) : null}
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )
-        }
+        {(page) => (
+          <ResourceTable
+            rows={page.items}
+            rowKey={(s) => s.id}
+            testId="suppressions"
+            empty={
+              <Empty
+                icon="profiles"
+                title="Nothing suppressed"
+                description="No identifier is blocked."
+              />
+            }
+            columns={[
+              {
+                title: 'Identifier',
+                render: (s) => (
+                  <>
+                    <Code>{s.identifier.type}</Code> {s.identifier.masked}
+                  </>
+                ),
+              },
+              {
+                title: 'Reason',
+                render: (s) =>
+                  s.reason === 'deletion'
+                    ? `deletion tombstone${s.expiresAt ? ` until ${formatTime(s.expiresAt)}` : ''}`
+                    : 'suppression',
+              },
+              { title: 'Events dropped', render: (s) => s.droppedCount },
+              { title: 'Since', render: (s) => formatTime(s.createdAt) },
+              {
+                align: 'right',
+                render: (s) =>
+                  s.reason === 'suppression' ? (
+                    <Button
+                      size="xs"
+                      variant="subtle"
+                      color="red"
+                      onClick={() => remove.mutate(s.id)}
+                    >
+                      Remove
+                    </Button>
+                  ) : null,
+              },
+            ]}
+          />
+        )}
       </QueryView>
     </Stack>
   )

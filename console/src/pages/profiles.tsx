@@ -1,4 +1,4 @@
-import { Anchor, Badge, Button, Group, Table, Text, TextInput } from '@mantine/core'
+import { Anchor, Badge, Button, Group, Text, TextInput } from '@mantine/core'
 import { useDebouncedValue } from '@mantine/hooks'
 import { useInfiniteQuery } from '@tanstack/react-query'
 import { useState } from 'react'
@@ -6,6 +6,7 @@ import { api } from '../api/client.js'
 import type { Page, ProfileSummary } from '../api/types.js'
 import { Icon } from '../components/icons.js'
 import { PageHeader } from '../components/page-header.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatTime, profileName } from '../lib/format.js'
 import { Link, setSearch, useSearch } from '../lib/router.js'
@@ -41,95 +42,69 @@ export function ProfilesPage() {
         leftSection={<Icon name="search" />}
       />
       <QueryView query={profiles} what="Profiles">
-        {(data) => {
-          const rows = data.pages.flatMap((p) => p.data)
-          if (rows.length === 0)
-            return debounced ? (
-              <Empty
-                icon="search"
-                title={`No profile matches “${debounced}”`}
-                description="Try the full email address, a phone number in international form, or a user id."
-              />
-            ) : (
-              <Empty
-                icon="profiles"
-                title="No profiles yet"
-                description="Profiles appear as soon as a source receives identify or track calls. Create a source and send an event."
-                action={
-                  <Button component={Link} to="/sources">
-                    Go to sources
-                  </Button>
-                }
-              />
-            )
-          return (
-            <>
-              <Table
-                highlightOnHover
-                withTableBorder
-                verticalSpacing="sm"
-                data-testid="profiles-table"
-              >
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>Profile</Table.Th>
-                    <Table.Th>Identifiers</Table.Th>
-                    <Table.Th>Updated</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {rows.map((p) => (
-                    <Table.Tr key={p.id} data-testid="profile-row">
-                      <Table.Td>
-                        <Anchor
-                          component={Link}
-                          to={`/profiles/${encodeURIComponent(p.id)}`}
-                          fw={600}
-                        >
-                          {profileName(p)}
-                        </Anchor>
-                        <Text size="xs" c="dimmed">
-                          {p.id}
-                        </Text>
-                      </Table.Td>
-                      <Table.Td>
-                        <Group gap={4}>
-                          {p.identities.slice(0, 4).map((i) => (
-                            <Badge
-                              key={`${i.type}:${i.value}`}
-                              variant="light"
-                              color="gray"
-                              tt="none"
-                            >
-                              {i.type}: {i.value}
-                            </Badge>
-                          ))}
-                          {p.identities.length > 4 ? (
-                            <Text size="xs" c="dimmed">
-                              +{p.identities.length - 4} more
-                            </Text>
-                          ) : null}
-                        </Group>
-                      </Table.Td>
-                      <Table.Td>{formatTime(p.updatedAt)}</Table.Td>
-                    </Table.Tr>
-                  ))}
-                </Table.Tbody>
-              </Table>
-              {profiles.hasNextPage ? (
-                <Group justify="center" mt="md">
-                  <Button
-                    variant="default"
-                    loading={profiles.isFetchingNextPage}
-                    onClick={() => void profiles.fetchNextPage()}
-                  >
-                    Load more
-                  </Button>
-                </Group>
-              ) : null}
-            </>
-          )
-        }}
+        {(data) => (
+          <ResourceTable
+            rows={data.pages.flatMap((p) => p.data)}
+            rowKey={(p) => p.id}
+            testId="profiles-table"
+            rowTestId="profile-row"
+            highlightOnHover
+            more={profiles}
+            empty={
+              debounced ? (
+                <Empty
+                  icon="search"
+                  title={`No profile matches “${debounced}”`}
+                  description="Try the full email address, a phone number in international form, or a user id."
+                />
+              ) : (
+                <Empty
+                  icon="profiles"
+                  title="No profiles yet"
+                  description="Profiles appear as soon as a source receives identify or track calls. Create a source and send an event."
+                  action={
+                    <Button component={Link} to="/sources">
+                      Go to sources
+                    </Button>
+                  }
+                />
+              )
+            }
+            columns={[
+              {
+                title: 'Profile',
+                render: (p) => (
+                  <>
+                    <Anchor component={Link} to={`/profiles/${encodeURIComponent(p.id)}`} fw={600}>
+                      {profileName(p)}
+                    </Anchor>
+                    <Text size="xs" c="dimmed">
+                      {p.id}
+                    </Text>
+                  </>
+                ),
+              },
+              {
+                title: 'Identifiers',
+                render: (p) => (
+                  <Group gap={4}>
+                    {p.identities.slice(0, 4).map((i) => (
+                      <Badge key={`${i.type}:${i.value}`} variant="light" color="gray" tt="none">
+                        {i.type}: {i.value}
+                      </Badge>
+                    ))}
+                    {p.identities.length > 4 ? (
+                      <Text size="xs" c="dimmed">
+                        +{p.identities.length - 4} more
+                      </Text>
+                    ) : null}
+                  </Group>
+                ),
+              },
+              { title: 'Updated', render: (p) => formatTime(p.updatedAt) },
+            ]}
+          />
+        )}
       </QueryView>
     </>
   )

@@ -1,21 +1,16 @@
-import { Anchor, Button, Grid, Group, Paper, Stack, Table, Text, Title } from '@mantine/core'
+import { Anchor, Button, Grid, Group, Paper, Stack, Text, Title } from '@mantine/core'
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api, isNotFound } from '../api/client.js'
-import type { Page, ProfileSummary, Segment } from '../api/types.js'
+import type { Page, Segment, SegmentMember } from '../api/types.js'
 import { Chart } from '../components/chart.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
 import { formatNumber, formatTime, profileName } from '../lib/format.js'
 import { Link, navigate } from '../lib/router.js'
-
-interface Member extends Partial<ProfileSummary> {
-  id?: string
-  profileId?: string
-  enteredAt?: string
-}
 
 export function SegmentDetailPage({ id }: { id: string }) {
   const segment = useQuery({
@@ -163,69 +158,48 @@ function Members({ segmentId }: { segmentId: string }) {
   const members = useInfiniteQuery({
     queryKey: ['segments', segmentId, 'members'],
     queryFn: ({ pageParam }) =>
-      api<Page<Member>>(`/segments/${encodeURIComponent(segmentId)}/members`, {
+      api<Page<SegmentMember>>(`/segments/${encodeURIComponent(segmentId)}/members`, {
         query: { cursor: pageParam },
       }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   })
-  if (members.isPending) return <Loading />
-  if (members.isError)
-    return isNotFound(members.error) ? (
-      <Text size="sm" c="dimmed">
-        The members list is not available in this version yet.
-      </Text>
-    ) : (
-      <ErrorNotice error={members.error} />
-    )
-  const rows = members.data.pages.flatMap((p) => p.data)
-  if (rows.length === 0)
-    return (
-      <Empty
-        icon="profiles"
-        title="No members yet"
-        description="Profiles join as soon as they match. Check the definition, or send events that match it."
-      />
-    )
   return (
-    <Stack gap="xs">
-      <Table verticalSpacing={6} data-testid="segment-members">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Profile</Table.Th>
-            <Table.Th>Entered</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((m) => {
-            const pid = m.profileId ?? m.id ?? ''
-            return (
-              <Table.Tr key={pid}>
-                <Table.Td>
-                  <Anchor component={Link} to={`/profiles/${encodeURIComponent(pid)}`} size="sm">
-                    {m.traits || m.identities
-                      ? profileName({ id: pid, traits: m.traits, identities: m.identities })
-                      : pid}
-                  </Anchor>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="xs">{formatTime(m.enteredAt)}</Text>
-                </Table.Td>
-              </Table.Tr>
-            )
-          })}
-        </Table.Tbody>
-      </Table>
-      {members.hasNextPage ? (
-        <Button
-          variant="default"
-          size="xs"
-          loading={members.isFetchingNextPage}
-          onClick={() => void members.fetchNextPage()}
-        >
-          Load more
-        </Button>
-      ) : null}
-    </Stack>
+    <QueryView query={members} what="The members list">
+      {(data) => (
+        <ResourceTable
+          dense
+          rows={data.pages.flatMap((p) => p.data)}
+          rowKey={(m) => m.profileId}
+          testId="segment-members"
+          more={members}
+          empty={
+            <Empty
+              icon="profiles"
+              title="No members yet"
+              description="Profiles join as soon as they match. Check the definition, or send events that match it."
+            />
+          }
+          columns={[
+            {
+              title: 'Profile',
+              render: (m) => (
+                <Anchor
+                  component={Link}
+                  to={`/profiles/${encodeURIComponent(m.profileId)}`}
+                  size="sm"
+                >
+                  {profileName({ id: m.profileId, traits: m.traits })}
+                </Anchor>
+              ),
+            },
+            {
+              title: 'Entered',
+              render: (m) => <Text size="xs">{formatTime(m.enteredAt)}</Text>,
+            },
+          ]}
+        />
+      )}
+    </QueryView>
   )
 }

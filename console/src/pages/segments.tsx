@@ -1,8 +1,9 @@
-import { Anchor, Button, Table, Text } from '@mantine/core'
+import { Anchor, Button, Text } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { api } from '../api/client.js'
 import type { Page, Segment } from '../api/types.js'
 import { PageHeader } from '../components/page-header.js'
+import { ResourceTable } from '../components/resource-table.js'
 import { Empty, QueryView } from '../components/states.js'
 import { formatNumber, formatTime } from '../lib/format.js'
 import { Link } from '../lib/router.js'
@@ -28,59 +29,49 @@ export function SegmentsPage() {
         }
       />
       <QueryView query={segments} what="Segments">
-        {(page) =>
-          page.data.length === 0 ? (
-            <Empty
-              icon="segments"
-              title="No segments yet"
-              description="Build your first audience with the no-code builder: combine traits, events, computed traits and consent, and watch the size update as you edit."
-              action={
-                <Button component={Link} to="/segments/new">
-                  Build a segment
-                </Button>
-              }
-            />
-          ) : (
-            <Table
-              highlightOnHover
-              withTableBorder
-              verticalSpacing="sm"
-              data-testid="segments-table"
-            >
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Conditions</Table.Th>
-                  <Table.Th ta="right">Size</Table.Th>
-                  <Table.Th>Updated</Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {page.data.map((s) => (
-                  <Table.Tr key={s.id}>
-                    <Table.Td>
-                      <Anchor
-                        component={Link}
-                        to={`/segments/${encodeURIComponent(s.id)}`}
-                        fw={600}
-                      >
-                        {s.name}
-                      </Anchor>
-                      {s.description ? (
-                        <Text size="xs" c="dimmed" lineClamp={1}>
-                          {s.description}
-                        </Text>
-                      ) : null}
-                    </Table.Td>
-                    <Table.Td>{countConditions(parseDefinition(s.definition))}</Table.Td>
-                    <Table.Td ta="right">{formatNumber(s.size)}</Table.Td>
-                    <Table.Td>{formatTime(s.updatedAt ?? s.createdAt)}</Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          )
-        }
+        {(page) => (
+          <ResourceTable
+            rows={page.data}
+            rowKey={(s) => s.id}
+            testId="segments-table"
+            highlightOnHover
+            empty={
+              <Empty
+                icon="segments"
+                title="No segments yet"
+                description="Build your first audience with the no-code builder: combine traits, events, computed traits and consent, and watch the size update as you edit."
+                action={
+                  <Button component={Link} to="/segments/new">
+                    Build a segment
+                  </Button>
+                }
+              />
+            }
+            columns={[
+              {
+                title: 'Name',
+                render: (s) => (
+                  <>
+                    <Anchor component={Link} to={`/segments/${encodeURIComponent(s.id)}`} fw={600}>
+                      {s.name}
+                    </Anchor>
+                    {s.description ? (
+                      <Text size="xs" c="dimmed" lineClamp={1}>
+                        {s.description}
+                      </Text>
+                    ) : null}
+                  </>
+                ),
+              },
+              {
+                title: 'Conditions',
+                render: (s) => countConditions(parseDefinition(s.definition)),
+              },
+              { title: 'Size', align: 'right', render: (s) => formatNumber(s.size) },
+              { title: 'Updated', render: (s) => formatTime(s.updatedAt) },
+            ]}
+          />
+        )}
       </QueryView>
     </>
   )

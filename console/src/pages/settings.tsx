@@ -14,7 +14,6 @@ import {
   PasswordInput,
   Select,
   Stack,
-  Table,
   Tabs,
   Text,
   TextInput,
@@ -35,7 +34,7 @@ import { ConfirmModal } from '../components/confirm-modal.js'
 import { CopyField } from '../components/copy-field.js'
 import { DeleteWorkspace } from '../components/delete-workspace.js'
 import { PageHeader } from '../components/page-header.js'
-import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { Empty, QueryView } from '../components/states.js'
 import { ResourceTable } from '../components/resource-table.js'
 import { formatTime } from '../lib/format.js'
 
@@ -128,33 +127,40 @@ function UsersTab() {
     <Stack>
       <QueryView query={members} what="Users">
         {(page) => (
-          <Table withTableBorder verticalSpacing="sm" data-testid="users-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>E-mail</Table.Th>
-                <Table.Th>Role</Table.Th>
-                <Table.Th>Added</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {page.data.map((m) => (
-                <Table.Tr key={m.id}>
-                  <Table.Td>{m.email}</Table.Td>
-                  <Table.Td w={160}>
-                    <Select
-                      size="xs"
-                      aria-label={`Role of ${m.email}`}
-                      data={ROLES.map((r) => r.value)}
-                      value={m.role}
-                      allowDeselect={false}
-                      onChange={(v) =>
-                        v && v !== m.role && change.mutate({ id: m.id, role: v as Role })
-                      }
-                    />
-                  </Table.Td>
-                  <Table.Td>{formatTime(m.createdAt)}</Table.Td>
-                  <Table.Td ta="right">
+          <ResourceTable
+            rows={page.data}
+            rowKey={(m) => m.id}
+            testId="users-table"
+            empty={
+              <Empty
+                icon="profiles"
+                title="No users yet"
+                description="Add a member below: they sign in with their e-mail and password."
+              />
+            }
+            columns={[
+              { title: 'E-mail', render: (m) => m.email },
+              {
+                title: 'Role',
+                render: (m) => (
+                  <Select
+                    size="xs"
+                    w={160}
+                    aria-label={`Role of ${m.email}`}
+                    data={ROLES.map((r) => r.value)}
+                    value={m.role}
+                    allowDeselect={false}
+                    onChange={(v) =>
+                      v && v !== m.role && change.mutate({ id: m.id, role: v as Role })
+                    }
+                  />
+                ),
+              },
+              { title: 'Added', render: (m) => formatTime(m.createdAt) },
+              {
+                align: 'right',
+                render: (m) => (
+                  <>
                     <Button
                       size="xs"
                       variant="subtle"
@@ -175,11 +181,11 @@ function UsersTab() {
                     >
                       Remove
                     </Button>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       </QueryView>
       {change.isError && removing === null ? (
@@ -464,7 +470,6 @@ function AuditTab() {
       }),
     getNextPageParam: (last) => last.nextCursor,
   })
-  const rows = audit.data?.pages.flatMap((p) => p.data) ?? []
   return (
     <Stack>
       <TextInput
@@ -474,70 +479,63 @@ function AuditTab() {
         onChange={(e) => setAction(e.currentTarget.value.trim())}
         w={320}
       />
-      {audit.isPending ? (
-        <Loading />
-      ) : audit.isError ? (
-        <ErrorNotice error={audit.error} onRetry={() => void audit.refetch()} />
-      ) : rows.length === 0 ? (
-        <Empty
-          icon="clock"
-          title="Nothing recorded yet"
-          description="Every change made through the API appears here."
-        />
-      ) : (
-        <Table withTableBorder verticalSpacing="xs" data-testid="audit-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>When</Table.Th>
-              <Table.Th>Who</Table.Th>
-              <Table.Th>Action</Table.Th>
-              <Table.Th>Target</Table.Th>
-              <Table.Th>Outcome</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map((r) => (
-              <Table.Tr key={r.id} data-testid="audit-row">
-                <Table.Td>{formatTime(r.at)}</Table.Td>
-                <Table.Td>
-                  {r.actorLabel ?? r.actorId ?? '—'}{' '}
-                  <Text span c="dimmed" size="xs">
-                    ({r.actorKind})
-                  </Text>
-                </Table.Td>
-                <Table.Td>
-                  <Code>{r.action}</Code>
-                </Table.Td>
-                <Table.Td>{r.targetId ? `${r.targetType ?? ''} ${r.targetId}` : '—'}</Table.Td>
-                <Table.Td>
-                  <Badge
-                    variant="light"
-                    color={
-                      r.outcome === 'success' ? 'teal' : r.outcome === 'denied' ? 'orange' : 'red'
-                    }
-                  >
-                    {r.outcome}
-                  </Badge>{' '}
-                  {r.status ? (
+      <QueryView query={audit} what="The audit log">
+        {(data) => (
+          <ResourceTable
+            rows={data.pages.flatMap((p) => p.data)}
+            rowKey={(r) => r.id}
+            testId="audit-table"
+            rowTestId="audit-row"
+            more={audit}
+            empty={
+              <Empty
+                icon="clock"
+                title="Nothing recorded yet"
+                description="Every change made through the API appears here."
+              />
+            }
+            columns={[
+              { title: 'When', render: (r) => formatTime(r.at) },
+              {
+                title: 'Who',
+                render: (r) => (
+                  <>
+                    {r.actorLabel ?? r.actorId ?? '—'}{' '}
                     <Text span c="dimmed" size="xs">
-                      {r.status}
+                      ({r.actorKind})
                     </Text>
-                  ) : null}
-                </Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      {audit.hasNextPage ? (
-        <Button
-          variant="default"
-          onClick={() => void audit.fetchNextPage()}
-          loading={audit.isFetchingNextPage}
-        >
-          Load more
-        </Button>
-      ) : null}
+                  </>
+                ),
+              },
+              { title: 'Action', render: (r) => <Code>{r.action}</Code> },
+              {
+                title: 'Target',
+                render: (r) => (r.targetId ? `${r.targetType ?? ''} ${r.targetId}` : '—'),
+              },
+              {
+                title: 'Outcome',
+                render: (r) => (
+                  <>
+                    <Badge
+                      variant="light"
+                      color={
+                        r.outcome === 'success' ? 'teal' : r.outcome === 'denied' ? 'orange' : 'red'
+                      }
+                    >
+                      {r.outcome}
+                    </Badge>{' '}
+                    {r.status ? (
+                      <Text span c="dimmed" size="xs">
+                        {r.status}
+                      </Text>
+                    ) : null}
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
+      </QueryView>
     </Stack>
   )
 }

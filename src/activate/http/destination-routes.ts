@@ -69,6 +69,10 @@ const updateSchema = z.object({
   rateLimit: rateLimitSchema.optional(),
 })
 
+/** The bodies of `POST /destinations` and `PUT /destinations/:id`, as a client writes them. */
+export type DestinationCreate = z.input<typeof createSchema>
+export type DestinationUpdate = z.input<typeof updateSchema>
+
 const replaySchema = z.object({ ids: z.array(z.string().regex(/^\d+$/)).max(10_000).optional() })
 
 const listQuery = z.object({
@@ -178,6 +182,45 @@ function output(d: DestinationRow, full = true) {
   }
 }
 
+/** A destination as the API shows it (list, create, update, and the detail without `jobs`). */
+export type DestinationView = ReturnType<typeof output>
+
+/** A connector of `GET /destinations/catalog`: its manifest without the code, settings as JSON Schema. */
+function catalogEntry(d: AnyDestination) {
+  return {
+    id: d.manifest.id,
+    name: d.manifest.name,
+    category: d.manifest.category,
+    purpose: d.manifest.purpose,
+    actions: d.manifest.actions,
+    settingsSchema: settingsJsonSchema(d),
+    secretFields: d.manifest.secretFields,
+    description: d.manifest.description,
+    docs: d.manifest.docs,
+    maxBatchSize: d.manifest.maxBatchSize,
+    rateLimit: d.manifest.rateLimit,
+  }
+}
+export type CatalogEntryView = ReturnType<typeof catalogEntry>
+
+/**
+ * One attempt of `GET /destinations/:id/deliveries`. Response bodies and the error text taken
+ * from them only for callers who may write (see `viewerError`).
+ */
+export interface DeliveryView {
+  id: string
+  at: string | null
+  status: string
+  attempt: number
+  /** The delivery jobs this attempt carried (replay takes their ids). */
+  jobIds: string[]
+  request: { method: string; url: string }
+  responseStatus: number | null
+  responseExcerpt: string | null
+  latencyMs: number | null
+  error: string | null
+}
+
 function requestSummary(request: Record<string, unknown>): { method: string; url: string } {
   if (request.type === 'sql') return { method: 'SQL', url: String(request.statement ?? '') }
   if (request.type === 'file') return { method: 'FILE', url: String(request.path ?? '') }
@@ -206,21 +249,7 @@ function registerDestinationRoutes(
 
   app.get('/api/v1/destinations/catalog', async (req) => {
     await auth.admin(req, READ)
-    return {
-      data: listDestinations().map((d) => ({
-        id: d.manifest.id,
-        name: d.manifest.name,
-        category: d.manifest.category,
-        purpose: d.manifest.purpose,
-        actions: d.manifest.actions,
-        settingsSchema: settingsJsonSchema(d),
-        secretFields: d.manifest.secretFields,
-        description: d.manifest.description,
-        docs: d.manifest.docs,
-        maxBatchSize: d.manifest.maxBatchSize,
-        rateLimit: d.manifest.rateLimit,
-      })),
-    }
+    return { data: listDestinations().map(catalogEntry) }
   })
 
   /** Whether the caller may see receivers' answers (see `viewerError`). */
@@ -352,7 +381,7 @@ function registerDestinationRoutes(
       limit,
     })
     return {
-      data: page.data.map((x) => ({
+      data: page.data.map((x): DeliveryView => ({
         id: x.id,
         at: x.at,
         status: x.status,

@@ -4,7 +4,12 @@
  */
 import { z } from 'zod'
 import { KindredError } from '../../protocol/errors.js'
-import { usersRepository, type User } from '../../platform/store/repositories/users-repository.js'
+import type { UserRole } from '../../protocol/scopes.js'
+import {
+  usersRepository,
+  type Membership,
+  type User,
+} from '../../platform/store/repositories/users-repository.js'
 import { sessionsRepository } from '../../platform/store/repositories/sessions-repository.js'
 import { workspacesRepository } from '../../platform/store/repositories/workspaces-repository.js'
 import type { Queryable } from '../../platform/store/db.js'
@@ -30,8 +35,26 @@ const changePasswordSchema = z
   })
 
 /** A user and the workspaces they belong to, as sign-in and `/me` answer. */
-export async function meOf(db: Queryable, user: User) {
+export interface UserAndWorkspaces {
+  user: User
+  workspaces: Membership[]
+}
+
+export async function meOf(db: Queryable, user: User): Promise<UserAndWorkspaces> {
   return { user, workspaces: await usersRepository.memberships(db, user.id) }
+}
+
+/**
+ * What `GET /api/v1/me` answers: the workspace in use and the caller's scopes in it; an API key
+ * adds its id, a signed-in user their role here, their account and their workspaces. One shape
+ * with optional parts rather than a union, because the console reads it before it knows which.
+ */
+export interface MeView extends Partial<UserAndWorkspaces> {
+  workspace: { id: string; name: string }
+  scopes: readonly string[]
+  kind: 'key' | 'user'
+  keyId?: string
+  role?: UserRole
 }
 
 export function meRoutes(): RouteModule {
@@ -51,7 +74,7 @@ export function meRoutes(): RouteModule {
         ...(principal.kind === 'key'
           ? { keyId: principal.id }
           : { role: principal.role, ...(principal.user ? await meOf(db, principal.user) : {}) }),
-      }
+      } satisfies MeView
     })
 
     // Changing one's own password: a session only (an API key has no password), the current

@@ -3,7 +3,7 @@
  * row, and its token as an HttpOnly cookie (and in the answer, for scripts).
  * @module
  */
-import type { FastifyRequest } from 'fastify'
+import type { CookieSerializeOptions } from '@fastify/cookie'
 import { z } from 'zod'
 import { KindredError } from '../../protocol/errors.js'
 import { hashSecret, newSecret } from '../../platform/store/ids.js'
@@ -15,7 +15,7 @@ import { SESSION_COOKIE } from '../../platform/http/auth.js'
 import { jsonBody } from '../../platform/http/http-helpers.js'
 import { createLoginThrottle } from '../engine/login-throttle.js'
 import { DUMMY_PASSWORD_HASH, PASSWORD_MAX_LENGTH, verifyPassword } from '../engine/passwords.js'
-import { meOf } from './me-routes.js'
+import { meOf, type UserAndWorkspaces } from './me-routes.js'
 
 const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000
 
@@ -24,9 +24,24 @@ const loginSchema = z.object({
   password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
 })
 
-function sessionCookie(req: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  const secure = req.protocol === 'https' ? '; Secure' : ''
-  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`
+/**
+ * The session cookie's attributes, for setting and clearing alike (a browser clears a cookie only
+ * when name, path and domain match). HttpOnly: scripts never see the token; SameSite=Strict: other
+ * sites' requests do not carry it (auth.ts adds the header check for changes); Secure whenever the
+ * request came over https (`'auto'`: `req.protocol`, so behind a proxy named by trustProxy, its
+ * `X-Forwarded-Proto`), not over plain http, where a Secure cookie would never be sent back.
+ */
+const SESSION_COOKIE_OPTIONS = {
+  path: '/',
+  httpOnly: true,
+  sameSite: 'strict',
+  secure: 'auto',
+} as const satisfies CookieSerializeOptions
+
+/** What sign-in answers: the session token (for scripts; the console keeps the cookie) and who. */
+export interface SignInView extends UserAndWorkspaces {
+  token: string
+  expiresAt: string
 }
 
 export function sessionRoutes(): RouteModule {
@@ -93,8 +108,15 @@ export function sessionRoutes(): RouteModule {
         )
         return s
       })
-      void reply.header('Set-Cookie', sessionCookie(req, token, Math.floor(ttlMs / 1000)))
-      return { token, expiresAt: session.expiresAt, ...(await meOf(db, found.user)) }
+      void reply.setCookie(SESSION_COOKIE, token, {
+        ...SESSION_COOKIE_OPTIONS,
+        maxAge: Math.floor(ttlMs / 1000),
+      })
+      return {
+        token,
+        expiresAt: session.expiresAt,
+        ...(await meOf(db, found.user)),
+      } satisfies SignInView
     })
 
     app.post('/api/v1/auth/logout', async (req, reply) => {
@@ -121,7 +143,8 @@ export function sessionRoutes(): RouteModule {
           ctx.clock,
         )
       })
-      void reply.header('Set-Cookie', sessionCookie(req, '', 0))
+      // Max-Age=0 (and an Expires in 1970) with the same attributes the cookie was set with.
+      void reply.clearCookie(SESSION_COOKIE, SESSION_COOKIE_OPTIONS)
       return { success: true }
     })
   }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
 import fastifyStatic from '@fastify/static'
 import { KindredError, MAX_BATCH_BYTES } from '../../protocol/index.js'
 import { createAuth, type Auth } from './auth.js'
@@ -71,6 +72,9 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
   registerBodyTimeouts(fastify, timeouts)
+  // Parses `Cookie` in its own onRequest hook, so it goes before every hook and route that reads
+  // `req.cookies` (the session cookie in auth.ts); no secret: the session token is its own proof.
+  await fastify.register(fastifyCookie)
 
   const auth = createAuth(ctx)
   const routes: App['routes'] = []

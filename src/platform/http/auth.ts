@@ -77,18 +77,6 @@ function keyCache<V>(clock: () => number) {
   }
 }
 
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=')
-    if (i !== -1 && part.slice(0, i).trim() === name) {
-      const v = part.slice(i + 1).trim()
-      return v || undefined
-    }
-  }
-  return undefined
-}
-
 const isSessionToken = (t: string) => t.startsWith(`${idPrefixes.sessionToken}_`)
 
 export function createAuth(ctx: AppContext) {
@@ -163,7 +151,8 @@ export function createAuth(ctx: AppContext) {
     if (typeof header === 'string' && header.startsWith('Bearer ')) {
       return { token: header.slice(7).trim(), via: 'bearer' }
     }
-    const cookie = readCookie(req.headers.cookie, SESSION_COOKIE)
+    // Parsed by @fastify/cookie (registered in app.ts); an empty value counts as no cookie.
+    const cookie = req.cookies[SESSION_COOKIE]
     if (cookie) return { token: cookie, via: 'cookie' }
     // EventSource cannot set headers, so the live feed takes `?token=`; only there, because a
     // token in a URL ends up in proxy logs and browser histories.

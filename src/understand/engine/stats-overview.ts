@@ -95,3 +95,6 @@ export async function statsOverview(db: Queryable, workspaceId: string, now: Dat
     },
   }
 }
+
+/** `GET /api/v1/stats/overview`, the dashboard's one call. */
+export type StatsOverview = Awaited<ReturnType<typeof statsOverview>>

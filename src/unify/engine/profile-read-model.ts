@@ -66,6 +66,9 @@ export async function profileIdentities(q: Queryable, workspaceId: string, profi
   }))
 }
 
+/** One identifier of a profile with where and when it was first seen (`/profiles/:id/identities`). */
+export type ProfileIdentityView = Awaited<ReturnType<typeof profileIdentities>>[number]
+
 export async function profileSegments(q: Queryable, workspaceId: string, profileId: string) {
   const res = await q.query<{ segment_id: string; name: string | null; entered_at: Date | string }>(
     `SELECT m.segment_id, s.name, m.entered_at FROM segment_members m
@@ -146,6 +149,7 @@ export async function fullProfile(q: Queryable, workspaceId: string, row: Profil
   }
 }
 
+/** `GET /api/v1/profiles/:id` and the lookup: the whole profile. */
 export type ProfileView = Awaited<ReturnType<typeof fullProfile>>
 
 /**
@@ -268,6 +272,9 @@ export async function searchProfiles(
   } satisfies Page<unknown>
 }
 
+/** One search hit (`GET /api/v1/profiles`): the profile without its segments, consent and stamps. */
+export type ProfileSummaryView = Awaited<ReturnType<typeof searchProfiles>>['data'][number]
+
 export async function profileGoldenRecord(
   q: Queryable,
   workspaceId: string,
@@ -326,6 +333,9 @@ export async function profileMerges(q: Queryable, workspaceId: string, profileId
     details: m.details,
   }))
 }
+
+/** One merge (or split) in a profile's history (`/profiles/:id/merges`). */
+export type ProfileMergeView = Awaited<ReturnType<typeof profileMerges>>[number]
 
 /** A profile's events, newest first, optionally of one type or one event name. */
 export async function profileEvents(
@@ -388,3 +398,6 @@ export async function profileEvents(
     next: res.rows.length > opts.limit && last ? [iso(last.timestamp), last.message_id] : null,
   } satisfies Page<unknown>
 }
+
+/** One event of a profile's timeline (`/profiles/:id/events`). */
+export type ProfileEventView = Awaited<ReturnType<typeof profileEvents>>['data'][number]

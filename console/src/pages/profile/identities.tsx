@@ -14,7 +14,8 @@ export function Identities({
   fallback: Identity[]
 }) {
   if (query.isPending) return <Loading />
-  const rows: IdentityDetail[] = query.data?.data ?? fallback
+  // The profile's own list (type and value only) when the identities route fails.
+  const rows: Array<Identity & Partial<IdentityDetail>> = query.data?.data ?? fallback
   if (query.isError && !isNotFound(query.error)) return <ErrorNotice error={query.error} />
   return (
     <Table verticalSpacing={6} data-testid="identities-table">
@@ -23,7 +24,6 @@ export function Identities({
           <Table.Th>Type</Table.Th>
           <Table.Th>Value</Table.Th>
           <Table.Th>First seen</Table.Th>
-          <Table.Th>Last seen</Table.Th>
           <Table.Th>Source</Table.Th>
         </Table.Tr>
       </Table.Thead>
@@ -38,9 +38,6 @@ export function Identities({
             <Table.Td style={{ wordBreak: 'break-all' }}>{i.value}</Table.Td>
             <Table.Td>
               <Text size="xs">{formatShort(i.firstSeenAt)}</Text>
-            </Table.Td>
-            <Table.Td>
-              <Text size="xs">{formatShort(i.lastSeenAt)}</Text>
             </Table.Td>
             <Table.Td>
               <Text size="xs">{i.sourceId ?? '—'}</Text>

@@ -55,12 +55,16 @@ export function ProfileDetailPage({ id }: { id: string }) {
     )
   return (
     <QueryView query={profile} what="Profiles">
-      {(p) => <Profile360 profile={p} />}
+      {(p) => <Profile360 profile={p} requestedId={id} />}
     </QueryView>
   )
 }
 
-function Profile360({ profile }: { profile: ProfileDetail }) {
+/**
+ * `requestedId` is the profile the URL names: the API answers a merged-away profile with a
+ * redirect to the one it was merged into, which fetch follows, so the two differ then.
+ */
+function Profile360({ profile, requestedId }: { profile: ProfileDetail; requestedId: string }) {
   const id = profile.id
   const identities = useQuery({
     queryKey: ['profile', id, 'identities'],
@@ -104,13 +108,13 @@ function Profile360({ profile }: { profile: ProfileDetail }) {
           </Button>
         </Tooltip>
       </Group>
-      {profile.mergedInto ? (
-        <Alert color="grape" title="This profile was merged">
-          It now lives in{' '}
-          <Anchor component={Link} to={profilePath(profile.mergedInto)}>
-            {profile.mergedInto}
+      {requestedId !== id ? (
+        <Alert color="grape" title="That profile was merged">
+          <Code>{requestedId}</Code> was merged into this one,{' '}
+          <Anchor component={Link} to={profilePath(id)}>
+            {id}
           </Anchor>
-          . New events land there.
+          . Its events and new events land here.
         </Alert>
       ) : null}
       <Grid gap="lg">

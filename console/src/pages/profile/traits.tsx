@@ -13,9 +13,9 @@ export function TraitsCard({ profile }: { profile: ProfileDetail }) {
     queryKey: ['profile', profile.id, 'traits'],
     queryFn: () => api<Page<TraitProvenance>>(profilePath(profile.id, '/traits')),
   })
-  const rows: TraitProvenance[] =
-    traits.data?.data ??
-    Object.entries(profile.traits ?? {}).map(([key, value]) => ({ key, value }))
+  // The plain traits, without provenance, when the traits route fails.
+  const rows: Array<Pick<TraitProvenance, 'key' | 'value'> & Partial<TraitProvenance>> =
+    traits.data?.data ?? Object.entries(profile.traits).map(([key, value]) => ({ key, value }))
   if (traits.isPending) return <Loading />
   if (rows.length === 0)
     return (
@@ -35,14 +35,11 @@ export function TraitsCard({ profile }: { profile: ProfileDetail }) {
       </Table.Thead>
       <Table.Tbody>
         {rows.map((t) => {
-          const sourceId = t.sourceId ?? t.provenance?.sourceId
-          const at = t.at ?? t.provenance?.at
-          const others = t.history?.length
-            ? t.history.map((h) => `${formatValue(h.value)} — ${formatShort(h.at)}`)
-            : (t.conflicts ?? []).map(
-                (c) =>
-                  `${formatValue(c.value)} — seen ${c.count ?? 1}×, last ${formatShort(c.last?.at)}`,
-              )
+          const sourceId = t.provenance?.sourceId
+          const at = t.provenance?.at
+          const others = (t.conflicts ?? []).map(
+            (c) => `${formatValue(c.value)} — seen ${c.count}×, last ${formatShort(c.last.at)}`,
+          )
           return (
             <Table.Tr key={t.key}>
               <Table.Td>
@@ -65,9 +62,7 @@ export function TraitsCard({ profile }: { profile: ProfileDetail }) {
                     style={{ whiteSpace: 'pre-line' }}
                   >
                     <Text size="xs" c="dimmed" style={{ cursor: 'help' }} tabIndex={0}>
-                      {t.history?.length
-                        ? `${others.length} values over time`
-                        : `${others.length} other value${others.length > 1 ? 's' : ''} seen`}
+                      {`${others.length} other value${others.length > 1 ? 's' : ''} seen`}
                     </Text>
                   </Tooltip>
                 ) : null}

@@ -12,6 +12,13 @@ export interface Member extends User {
   role: UserRole
 }
 
+/** A workspace a user belongs to, and their role in it. */
+export interface Membership {
+  workspaceId: string
+  workspaceName: string
+  role: UserRole
+}
+
 interface Row {
   id: string
   email: string
@@ -80,10 +87,7 @@ export const usersRepository = {
     )
     return res.rowCount > 0
   },
-  async memberships(
-    db: Queryable,
-    userId: string,
-  ): Promise<Array<{ workspaceId: string; workspaceName: string; role: UserRole }>> {
+  async memberships(db: Queryable, userId: string): Promise<Membership[]> {
     const res = await db.query<{ workspace_id: string; name: string; role: UserRole }>(
       `SELECT m.workspace_id, w.name, m.role FROM workspace_members m
        JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = $1

@@ -259,6 +259,13 @@ export async function previewSegment(
   }
 }
 
+/** A member of a segment (`/segments/:id/members`): the profile's id and traits, and since when. */
+export interface SegmentMember {
+  profileId: string
+  enteredAt: string
+  traits: Record<string, unknown>
+}
+
 export async function segmentMembers(
   db: Db,
   workspaceId: string,
@@ -266,10 +273,14 @@ export async function segmentMembers(
   cursor: string | undefined,
   limit: number,
 ): Promise<{
-  data: Array<{ profileId: string; enteredAt: string; traits: unknown }>
+  data: SegmentMember[]
   nextCursor: string | null
 }> {
-  const res = await db.query<{ profile_id: string; entered_at: Date | string; traits: unknown }>(
+  const res = await db.query<{
+    profile_id: string
+    entered_at: Date | string
+    traits: Record<string, unknown>
+  }>(
     `SELECT sm.profile_id, sm.entered_at, p.traits FROM segment_members sm
      JOIN profiles p ON p.workspace_id = sm.workspace_id AND p.id = sm.profile_id
      WHERE sm.workspace_id = $1 AND sm.segment_id = $2 AND sm.profile_id > $3
