@@ -2,8 +2,7 @@
  * Shapes of the admin API's answers, as the console reads them (see console/README.md). They are
  * the server's own types, imported as types only (so no server code reaches the bundle): a change
  * in what a route answers fails the console's typecheck. What is declared here is the console's
- * own (the page envelope, the JSON Schema subset the settings form understands), and a profile's
- * consent, which the server still builds inline in its consent routes.
+ * own (the page envelope, the JSON Schema subset the settings form understands).
  */
 import type { FieldIssue } from '../../../src/protocol/errors.js'
 import type { EventType } from '../../../src/protocol/event-schema.js'
@@ -24,6 +23,7 @@ import type {
 } from '../../../src/activate/http/destination-routes.js'
 import type { ConsentSource } from '../../../src/govern/core/privacy/consent-policy.js'
 import type { ConsentStatus } from '../../../src/govern/core/privacy/consent-settings.js'
+import type { ProfileConsentView } from '../../../src/govern/http/consent-routes.js'
 import type { MeView } from '../../../src/govern/http/me-routes.js'
 import type { SignInView } from '../../../src/govern/http/session-routes.js'
 import type { StatsOverview } from '../../../src/understand/engine/stats-overview.js'
@@ -111,30 +111,7 @@ export type ProfileSummary = ProfileSummaryView
 export type ProfileDetail = ProfileView
 
 /** `GET /profiles/:id/consent`: state per configured purpose and the history of decisions. */
-export interface ProfileConsent {
-  profileId: string
-  purposes: Array<{
-    purpose: string
-    status: ConsentStatus | 'unknown'
-    /** Whether destinations of this purpose may receive this person (the default decides unknown). */
-    allowed: boolean
-    updatedAt: string | null
-    source: ConsentSource | null
-    sourceId: string | null
-    proof: string | null
-  }>
-  history: Array<{
-    id: string
-    purpose: string
-    status: ConsentStatus
-    source: ConsentSource
-    sourceId: string | null
-    proof: string
-    details: Record<string, unknown>
-    occurredAt: string
-    recordedAt: string
-  }>
-}
+export type ProfileConsent = ProfileConsentView
 
 export type ProfileEvent = ProfileEventView
 

@@ -10,6 +10,8 @@ import {
   consentSettingsSchema,
   consentStatusSchema,
   type ConsentSettings,
+  type ConsentSource,
+  type ConsentStatus,
 } from '../core/privacy/index.js'
 import { KindredError } from '../../protocol/index.js'
 import type { Queryable } from '../../platform/store/db.js'
@@ -24,6 +26,7 @@ import {
 import {
   findConsentProfile,
   readConsentRecords,
+  type ConsentHistoryEntry,
 } from '../engine/consent/consent-views-repository.js'
 import { queueSettingsReevaluation } from '../engine/consent/reevaluation.js'
 import type { GovernDeliveries } from '../engine/delivery-port.js'
@@ -59,6 +62,22 @@ export interface ConsentRoutesOptions {
   profileHooks?: readonly ProfileHooks[]
 }
 
+/** `GET /api/v1/profiles/:id/consent`: the state per configured purpose and recent decisions. */
+export interface ProfileConsentView {
+  profileId: string
+  purposes: Array<{
+    purpose: string
+    status: ConsentStatus | 'unknown'
+    /** Whether destinations of this purpose may receive this person (the default decides unknown). */
+    allowed: boolean
+    updatedAt: string | null
+    source: ConsentSource | null
+    sourceId: string | null
+    proof: string | null
+  }>
+  history: ConsentHistoryEntry[]
+}
+
 export function consentRoutes(options: ConsentRoutesOptions) {
   return (app: FastifyInstance, ctx: AppContext, auth: Auth): void =>
     registerConsentRoutes(app, ctx, auth, options)
@@ -85,7 +104,7 @@ function registerConsentRoutes(
     profileId: string,
     settings: ConsentSettings,
     query: z.infer<typeof historyQuery>,
-  ) {
+  ): Promise<ProfileConsentView> {
     const records = await readConsentRecords(q, workspaceId, profileId, query)
     const current = new Map(records.current.map((r) => [r.purpose, r]))
     const sources = new Map(records.sources.map((r) => [r.purpose, r]))

@@ -6,6 +6,8 @@
  * transaction of a decision just recorded, so the answer shows it.
  */
 import type { Queryable } from '../../../platform/store/db.js'
+import type { ConsentSource } from '../../core/privacy/consent-policy.js'
+import type { ConsentStatus } from '../../core/privacy/consent-settings.js'
 
 const iso = (v: Date | string) => new Date(v).toISOString()
 
@@ -36,10 +38,10 @@ export interface StoredConsent {
 }
 
 /** Where a purpose's current status came from: its latest decision of that status. */
-export interface ConsentSource {
+export interface ConsentOrigin {
   purpose: string
-  status: string
-  source: string
+  status: ConsentStatus
+  source: ConsentSource
   sourceId: string | null
   proof: string
 }
@@ -47,8 +49,9 @@ export interface ConsentSource {
 export interface ConsentHistoryEntry {
   id: string
   purpose: string
-  status: string
-  source: string
+  /** The table's CHECK constraints (migration 0420) hold both to these values. */
+  status: ConsentStatus
+  source: ConsentSource
   sourceId: string | null
   proof: string
   details: Record<string, unknown>
@@ -58,7 +61,7 @@ export interface ConsentHistoryEntry {
 
 export interface ConsentRecords {
   current: StoredConsent[]
-  sources: ConsentSource[]
+  sources: ConsentOrigin[]
   /** Newest first. */
   history: ConsentHistoryEntry[]
 }
@@ -72,7 +75,7 @@ export async function readConsentRecords(
   // Sequential: q may be a transaction.
   const state = await q.query<{
     purpose: string
-    status: 'granted' | 'denied'
+    status: ConsentStatus
     updated_at: Date | string
   }>(
     'SELECT purpose, status, updated_at FROM profile_consents WHERE workspace_id = $1 AND profile_id = $2',
@@ -80,8 +83,8 @@ export async function readConsentRecords(
   )
   const latest = await q.query<{
     purpose: string
-    status: string
-    source: string
+    status: ConsentStatus
+    source: ConsentSource
     source_id: string | null
     proof: string
   }>(
@@ -96,8 +99,8 @@ export async function readConsentRecords(
   const entries = await q.query<{
     id: string | number
     purpose: string
-    status: string
-    source: string
+    status: ConsentStatus
+    source: ConsentSource
     source_id: string | null
     proof: string
     details: Record<string, unknown>
