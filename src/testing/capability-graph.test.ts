@@ -59,10 +59,12 @@ describe('capabilities', () => {
   })
 
   // The order: unify's identity core at the bottom, govern consulting it, collect, understand
-  // and activate consulting govern, activate speaking understand's condition language. One edge still runs against it: consent changes and
-  // erasures enqueue delivery jobs through activate's index (ADR 0010 says what replaces it).
+  // and activate consulting govern, activate speaking understand's condition language, collect
+  // checking import rows against unify's identity rules and normalisation. One edge still runs
+  // against it: consent changes and erasures enqueue delivery jobs through activate's index
+  // (ADR 0010 says what replaces it).
   const expected: Record<Capability, Capability[]> = {
-    collect: ['govern'],
+    collect: ['govern', 'unify'],
     unify: [],
     understand: ['govern'],
     activate: ['govern', 'understand'],
