@@ -1,11 +1,13 @@
 /**
  * Data quality and PII controls: the tracking-plan filter that runs
- * before identity in every batch, the data-quality and PII API, and the retention scheduler.
+ * before identity in every batch, the data-quality and PII API (with the normalisation a plan's
+ * traits get), and the retention scheduler.
  * IP anonymisation and hashing happen at ingest (src/collect/http/tracking-routes.ts, ADR 0003).
  */
 import { Counter } from 'prom-client'
 import { createPlanCache } from './core/tracking-plan.js'
 import { qualityRoutes } from './http/quality-routes.js'
+import { normalizationRoutes } from './http/normalization-routes.js'
 import { createQualityFilter, quarantine } from './engine/quality-filter.js'
 import { createRetentionScheduler, type RetentionScheduler } from '../govern/index.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
@@ -38,7 +40,7 @@ export function createQualityModule(options: QualityModuleOptions = {}): ModuleF
     return {
       name: 'quality',
       filters: [createQualityFilter({ plans: createPlanCache(), violations, clock: deps.clock })],
-      routes: [qualityRoutes()],
+      routes: [qualityRoutes(), normalizationRoutes()],
       onPoison: (tx, poison) =>
         quarantine(
           tx,

@@ -152,6 +152,12 @@ export interface NormalizeOptions {
   }
   /** Historical imports keep their timestamps as given: no clock-skew correction. */
   correctSkew?: boolean
+  /**
+   * Segment's rule, for everything SDKs send: a userId or an anonymousId (default true). File
+   * imports turn it off and check instead that the row carries any identifier the workspace's
+   * identity rules know (an email is enough: collect/core/import-identity.ts).
+   */
+  requireUserOrAnonymousId?: boolean
 }
 
 export type NormalizeResult =
@@ -196,6 +202,7 @@ export function normalizeEvent(
   const anonymousId = e.anonymousId ?? null
   if (
     e.type !== 'alias' &&
+    options.requireUserOrAnonymousId !== false &&
     (userId === null || userId === '') &&
     (anonymousId === null || anonymousId === '')
   ) {

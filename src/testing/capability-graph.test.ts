@@ -59,11 +59,12 @@ describe('capabilities', () => {
   })
 
   // The order: unify's identity core at the bottom, govern consulting it, collect, understand
-  // and activate consulting govern, activate speaking understand's condition language. Nothing
-  // runs against it: what consent and privacy owe destinations goes through govern's delivery
-  // port, which activate implements and the composition root hands in (ADR 0010).
+  // and activate consulting govern, activate speaking understand's condition language, collect
+  // checking import rows against unify's identity rules and normalisation. Nothing runs against
+  // it: what consent and privacy owe destinations goes through govern's delivery port, which
+  // activate implements and the composition root hands in (ADR 0010).
   const expected: Record<Capability, Capability[]> = {
-    collect: ['govern'],
+    collect: ['govern', 'unify'],
     unify: [],
     understand: ['govern'],
     activate: ['govern', 'understand'],

@@ -126,6 +126,7 @@ describe('createRowMapper', () => {
         },
         context: {
           library: { name: 'kindred-import' },
+          import: { time: 'import' },
           externalIds: [{ id: 'C-9', type: 'crm_id', collection: 'users', encoding: 'none' }],
         },
         timestamp: T0,
@@ -149,7 +150,7 @@ describe('createRowMapper', () => {
         event: 'Order Completed',
         userId: 'u2',
         properties: { amount: 9.5, sku: 'A1' },
-        context: { library: { name: 'kindred-import' } },
+        context: { library: { name: 'kindred-import' }, import: { time: 'row' } },
         timestamp: '2025-05-05T00:00:00.000Z',
       },
     })

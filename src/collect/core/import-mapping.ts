@@ -8,13 +8,15 @@
  *                "amount": { "to": "properties.amount", "type": "number" } },
  *   "event": "Order Completed", "unmapped": "auto" }
  * ```
- * Targets: `userId`, `anonymousId`, `event`, `timestamp`, `ignore`, `traits.<name>`,
- * `properties.<name>`, `context.<name>`, `externalIds.<type>` (→ `context.externalIds`).
+ * Targets: `userId`, `anonymousId`, `event`, `timestamp`, `ignore`, `traits.<name>` (→
+ * `context.traits` in event imports), `properties.<name>`, `context.<name>`, `externalIds.<type>`
+ * (→ `context.externalIds`).
  * Dots after the first one nest (`traits.address.city`).
  * @module
  */
 import { z } from 'zod'
 import type { FieldIssue } from '../../protocol/errors.js'
+import { importContext } from '../../protocol/imported-events.js'
 import {
   UNSAFE_PATH_SEGMENTS,
   setPath as writePath,
@@ -307,7 +309,6 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
     }
     const bag = bagOf()
     const context = bagOf()
-    context.library = { name: 'kindred-import' }
     const externalIds: { id: string; type: string; collection: string; encoding: string }[] = []
     let timestamp: unknown
     for (const column of requiredColumns) {
@@ -353,7 +354,11 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
         if (root === 'externalIds') {
           externalIds.push({ id: String(value), type: rest, collection: 'users', encoding: 'none' })
         } else if (root === 'context') setPath(context, rest.split('.'), value)
-        else setPath(bag, rest.split('.'), value)
+        else if (root === 'traits' && options.kind === 'events') {
+          // A person's traits on an event travel in context.traits (Segment's place), where
+          // identity reads an email or phone: an event row can then be keyed by email too.
+          setPath(context, ['traits', ...rest.split('.')], value)
+        } else setPath(bag, rest.split('.'), value)
       }
     }
     if (options.kind === 'events' && event.event === undefined && mapping.event !== undefined) {
@@ -369,6 +374,9 @@ export function createRowMapper(mapping: ImportMapping, options: RowMapperOption
     if (issues.length > 0) return { ok: false, issues }
     event[options.kind === 'profiles' ? 'traits' : 'properties'] = bag
     if (externalIds.length > 0) context.externalIds = externalIds
+    // Written last, over any mapped context.library or context.import: the mark says the event is
+    // a row of an import and whether its time is the row's own (protocol/imported-events.ts).
+    Object.assign(context, importContext(timestamp === undefined ? 'import' : 'row'))
     event.context = context
     event.timestamp = timestamp ?? options.defaultTimestamp
     return { ok: true, event }

@@ -25,6 +25,9 @@ import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
 import { importFormats, importKinds, importMappingSchema } from '../core/import-mapping.js'
+import { describeImportMapping } from '../core/import-identity.js'
+import { createIdentitySettingsCache } from '../../unify/index.js'
+import type { CompiledIdentityRules } from '../../unify/core/index.js'
 import { importsRepository, type ImportRecord } from '../engine/imports/imports-repository.js'
 import { importKeyFor, newImportId } from '../engine/imports/import-runner.js'
 import {
@@ -49,7 +52,11 @@ export type ImportRoutesDeps = BackgroundRunDeps
 /** How long a cancel waits for a run of this node to stop before answering anyway. */
 const CANCEL_WAIT_MS = 10_000
 
-export function importView(r: ImportRecord) {
+/**
+ * An import as the API shows it. `mappingDescription` says which columns identify a person (a row
+ * needs one with a value) and how each is normalised, under the workspace's rules as they are now.
+ */
+export function importView(r: ImportRecord, rules: CompiledIdentityRules) {
   const fraction =
     r.status === 'completed'
       ? 1
@@ -62,6 +69,7 @@ export function importView(r: ImportRecord) {
     kind: r.kind,
     format: r.format,
     mapping: r.mapping,
+    mappingDescription: describeImportMapping(r.mapping, r.kind, rules),
     fileName: r.fileName,
     fileSize: r.fileSize,
     fileHash: r.fileHash,
@@ -90,10 +98,17 @@ export function importRoutes(deps: ImportRoutesDeps): RouteModule {
 
 function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRoutesDeps): void {
   const { db } = deps
+  // Read each time (ttl 0): an admin reading an import wants the rules as they are now.
+  const identitySettings = createIdentitySettingsCache(() => 0, 0)
+  const rulesOf = async (workspaceId: string) =>
+    (await identitySettings.get(db, workspaceId)).compiled
 
   app.get('/api/v1/imports', async (req) => {
     const { workspaceId } = await auth.admin(req, READ)
-    return { data: (await importsRepository.list(db, workspaceId)).map(importView) }
+    const rules = await rulesOf(workspaceId)
+    return {
+      data: (await importsRepository.list(db, workspaceId)).map((r) => importView(r, rules)),
+    }
   })
 
   app.get('/api/v1/imports/:id', async (req) => {
@@ -101,7 +116,7 @@ function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRout
     const { id } = req.params as { id: string }
     const r = await importsRepository.get(db, workspaceId, id)
     if (!r) throw notFound(`import ${id}`)
-    return importView(r)
+    return importView(r, await rulesOf(workspaceId))
   })
 
   app.get('/api/v1/imports/:id/rejects', async (req, reply) => {
@@ -142,7 +157,7 @@ function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRout
       rmSync(uploadPath(deps.workDir, cancelled), { force: true })
     }
     const now = await importsRepository.get(db, workspaceId, id)
-    return importView(now ?? cancelled)
+    return importView(now ?? cancelled, await rulesOf(workspaceId))
   })
 
   app.post('/api/v1/imports', async (req, reply) => {
@@ -165,7 +180,7 @@ function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRout
       status: 'awaiting_upload',
       now: deps.clock(),
     })
-    return reply.code(201).send(importView(record))
+    return reply.code(201).send(importView(record, await rulesOf(workspaceId)))
   })
 
   // The upload streams: its own context with a content-type parser that hands the raw request
@@ -220,7 +235,7 @@ function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRout
         throw new KindredError('CONFLICT', `import ${id} was ${now.status} during the upload`)
       }
       startBackgroundRun(deps, attached, filePath)
-      return reply.code(202).send(importView(attached))
+      return reply.code(202).send(importView(attached, await rulesOf(workspaceId)))
     })
   })
 }

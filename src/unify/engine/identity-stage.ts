@@ -4,10 +4,17 @@
  * folds the batch's traits into the golden records (pure, src/unify/core/profiles).
  */
 import {
+  compileIdentityRules,
+  countryCode,
+  countryFromTraits,
+  DEFAULT_IDENTITY_RULES,
   deterministicProfileIds,
   extractIdentifiers,
   identifiersToLookup,
+  normalizeTraits,
   planIdentity,
+  type CompiledIdentityRules,
+  type ExtractedIdentifiers,
   type GraphSnapshot,
   type IdentityPlan,
   type PlannerEvent,
@@ -22,6 +29,7 @@ import {
   type GoldenRecord,
   type TraitUpdate,
 } from '../core/profiles/index.js'
+import { importOrigin, isActivity } from '../../protocol/imported-events.js'
 import type { Queryable } from '../../platform/store/db.js'
 import type { CachedIdentity, IdentityCache } from '../core/identity-cache.js'
 import type { IdentitySettingsCache } from './identity-settings.js'
@@ -92,9 +100,10 @@ async function resolveWorkspace(
   pending: PendingEntry[],
 ): Promise<IdentityStageStats> {
   const { rules, compiled, survivorship } = await settings.get(tx, workspaceId)
+  const extractions = await extractWithProfileCountries(tx, workspaceId, events, compiled)
   // Server-side receive time decides "oldest" and is the same on replay.
-  const plannerEvents: PlannerEvent[] = events.map((e) => {
-    const extracted = extractIdentifiers(e.event, compiled)
+  const plannerEvents: PlannerEvent[] = events.map((e, i) => {
+    const extracted = extractions[i] as ExtractedIdentifiers
     return {
       messageId: e.event.messageId,
       sourceId: e.sourceId,
@@ -116,12 +125,62 @@ async function resolveWorkspace(
     const e = events[i]
     if (e) e.profileId = r.profileId
   })
-  await updateGoldenRecords(tx, workspaceId, events, plan, survivorship)
+  await updateGoldenRecords(tx, workspaceId, events, plan, survivorship, compiled)
   if (cache) {
     for (const [id, version] of created) versions.set(id, version)
     pending.push(...learnt(workspaceId, snapshot, plan, versions))
   }
   return { merges: plan.merges.length, dropped: plan.dropped.length, capsHit: plan.capsHit.length }
+}
+
+/**
+ * Extracts every event's identifiers. A phone in national format that the event gives no country
+ * for (a CRM row without its country column, an SDK sending `030 1234567`) is read again in the
+ * country its person's profile already has, found through the event's other identifiers, before
+ * the workspace region: one plain read, only for such events. Not locked: the country only decides how a number is read,
+ * and the identifiers it yields are locked with the rest of the snapshot. A profile created
+ * earlier in the same batch is not consulted (its traits are not stored yet).
+ */
+async function extractWithProfileCountries(
+  tx: Queryable,
+  workspaceId: string,
+  events: readonly ProcessedEvent[],
+  compiled: CompiledIdentityRules,
+): Promise<ExtractedIdentifiers[]> {
+  const extractions = events.map((e) => extractIdentifiers(e.event, compiled))
+  const asking = extractions.flatMap((x, i) =>
+    x.phoneNeedsCountry === true && x.identifiers.length > 0 ? [i] : [],
+  )
+  if (asking.length === 0) return extractions
+  const keys = new Map<string, { type: string; value: string }>()
+  for (const i of asking) {
+    for (const id of (extractions[i] as ExtractedIdentifiers).identifiers) {
+      keys.set(`${id.type}:${id.value}`, id)
+    }
+  }
+  const lookup = [...keys.values()]
+  const res = await tx.query<{ type: string; value: string; traits: Record<string, unknown> }>(
+    `SELECT i.type, i.value, p.traits FROM identities i
+     JOIN unnest($2::text[], $3::text[]) AS l(type, value) ON i.type = l.type AND i.value = l.value
+     JOIN profiles p ON p.workspace_id = i.workspace_id AND p.id = i.profile_id
+     WHERE i.workspace_id = $1`,
+    [workspaceId, lookup.map((l) => l.type), lookup.map((l) => l.value)],
+  )
+  const countries = new Map<string, string>()
+  for (const r of res.rows) {
+    const code = countryFromTraits([r.traits], compiled.normalization)
+    if (code) countries.set(`${r.type}:${r.value}`, code)
+  }
+  for (const i of asking) {
+    const x = extractions[i] as ExtractedIdentifiers
+    const country = x.identifiers
+      .map((id) => countries.get(`${id.type}:${id.value}`))
+      .find((c) => c !== undefined)
+    const event = events[i] as ProcessedEvent
+    if (country)
+      extractions[i] = extractIdentifiers(event.event, compiled, { profileCountry: country })
+  }
+  return extractions
 }
 
 /**
@@ -414,35 +473,49 @@ export async function applyPlan(
   return created
 }
 
+/**
+ * Folds the batch's traits into the golden records, normalised (`rules.normalization`: trims,
+ * Unicode form, case per trait, phones to E.164 in the row's or the profile's country, dates to
+ * ISO 8601) so that segments and the API see one form whatever the source wrote. Imported rows
+ * are observations of origin `import` and, except event rows with their own time, no activity:
+ * they move neither `first_seen_at` nor `last_seen_at`.
+ */
 export async function updateGoldenRecords(
   tx: Queryable,
   workspaceId: string,
   events: ProcessedEvent[],
   plan: IdentityPlan,
   survivorship: Parameters<typeof foldTraitUpdates>[2],
+  /** The workspace's rules; only merges without events (matching runs) may leave them out. */
+  compiled: CompiledIdentityRules = compileIdentityRules(DEFAULT_IDENTITY_RULES),
 ): Promise<void> {
-  const updates = new Map<string, TraitUpdate[]>()
+  const raw = new Map<string, TraitUpdate[]>()
   const seen = new Map<string, { first: number; last: number }>()
+  const touched = new Set<string>()
   for (const e of events) {
     if (!e.profileId) continue
+    touched.add(e.profileId)
     const at = Date.parse(e.event.timestamp)
-    const s = seen.get(e.profileId)
-    if (!s) seen.set(e.profileId, { first: at, last: at })
-    else {
-      s.first = Math.min(s.first, at)
-      s.last = Math.max(s.last, at)
+    if (isActivity(e.event)) {
+      const s = seen.get(e.profileId)
+      if (!s) seen.set(e.profileId, { first: at, last: at })
+      else {
+        s.first = Math.min(s.first, at)
+        s.last = Math.max(s.last, at)
+      }
     }
     const u = traitUpdateFromEvent(e.event, {
       sourceId: e.sourceId,
       messageId: e.event.messageId,
       at,
+      imported: importOrigin(e.event) !== undefined,
     })
     if (!u) continue
-    let list = updates.get(e.profileId)
-    if (!list) updates.set(e.profileId, (list = []))
+    let list = raw.get(e.profileId)
+    if (!list) raw.set(e.profileId, (list = []))
     list.push(u)
   }
-  const survivors = new Set([...seen.keys(), ...plan.redirects.map((r) => r.into)])
+  const survivors = new Set([...touched, ...plan.redirects.map((r) => r.into)])
   if (survivors.size === 0) return
   const involved = [...new Set([...survivors, ...plan.redirects.map((r) => r.from)])]
   const rows = await tx.query<{ id: string; golden: unknown }>(
@@ -457,12 +530,22 @@ export async function updateGoldenRecords(
     if (from && Object.keys(from.traits).length > 0)
       golden.set(r.into, mergeGoldenRecords(into, from, survivorship))
   }
+  const normalization = compiled.normalization
+  const hasPhone = (traits: Record<string, unknown>) =>
+    Object.keys(traits).some((key) => normalization.trait(key).kind === 'phone')
   const out = [...survivors].map((id) => {
-    const record = foldTraitUpdates(
-      golden.get(id) ?? emptyGoldenRecord(),
-      updates.get(id) ?? [],
-      survivorship,
-    )
+    const current = golden.get(id) ?? emptyGoldenRecord()
+    const updates = raw.get(id) ?? []
+    // The profile's country, for phones whose event names none: read once, only when needed.
+    const profileCountry =
+      normalization.profileCountry && updates.some((u) => hasPhone(u.traits))
+        ? profileCountryOf(current, normalization.countryTraits)
+        : undefined
+    const normalized = updates.map((u) => ({
+      ...u,
+      traits: normalizeTraits(u.traits, normalization, { profileCountry }),
+    }))
+    const record = foldTraitUpdates(current, normalized, survivorship)
     const s = seen.get(id)
     return {
       id,
@@ -480,4 +563,13 @@ export async function updateGoldenRecords(
      WHERE p.workspace_id = $1 AND p.id = x.id`,
     [workspaceId, JSON.stringify(out)],
   )
+}
+
+/** The first valid country among the golden record's country traits (top-level keys). */
+function profileCountryOf(record: GoldenRecord, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const code = countryCode(record.traits[key]?.value)
+    if (code) return code
+  }
+  return undefined
 }

@@ -7,6 +7,7 @@
 import type { Identifier } from '../core/identity/index.js'
 import { goldenRecordSchema, type GoldenRecord } from '../core/profiles/index.js'
 import type { Queryable } from '../../platform/store/db.js'
+import { importOrigin } from '../../protocol/imported-events.js'
 
 export interface ProfileRow {
   id: string
@@ -382,19 +383,28 @@ export async function profileEvents(
   const page = res.rows.slice(0, opts.limit)
   const last = page.at(-1)
   return {
-    data: page.map((e) => ({
-      messageId: e.message_id,
-      type: e.type,
-      event: e.event,
-      timestamp: iso(e.timestamp),
-      receivedAt: iso(e.received_at),
-      sourceId: e.source_id,
-      userId: e.payload.userId ?? null,
-      anonymousId: e.payload.anonymousId ?? null,
-      properties: e.properties,
-      traits: e.traits,
-      context: e.context,
-    })),
+    data: page.map((e) => {
+      const timestamp = iso(e.timestamp)
+      const receivedAt = iso(e.received_at)
+      // An imported row is what a file said, not something the person did: marked, and its time
+      // said to be the row's own or only the import's (protocol/imported-events.ts).
+      const imported = importOrigin({ context: e.context, timestamp, receivedAt })
+      return {
+        messageId: e.message_id,
+        type: e.type,
+        event: e.event,
+        timestamp,
+        receivedAt,
+        origin: imported ? ('import' as const) : ('tracked' as const),
+        ...(imported ? { importedTime: imported.time } : {}),
+        sourceId: e.source_id,
+        userId: e.payload.userId ?? null,
+        anonymousId: e.payload.anonymousId ?? null,
+        properties: e.properties,
+        traits: e.traits,
+        context: e.context,
+      }
+    }),
     next: res.rows.length > opts.limit && last ? [iso(last.timestamp), last.message_id] : null,
   } satisfies Page<unknown>
 }

@@ -35,9 +35,12 @@ const profilesCsv = [
   'u1,ann@example.com,41,yes,C-1,2024-01-05',
   'u2,bob@example.com,not-a-number,no,C-2,2024-02-06',
   'u3,cat@example.com,29,true,C-3,2024-03-07',
-  ',nobody@example.com,30,no,C-4,2024-04-08',
+  // No user id: the email alone identifies the row.
+  ',\tNobody@Example.com ,30,no,,2024-04-08',
   'u5,dan@example.com,55,0,C-5,2024-05-09,extra-field',
   'u6,eve@example.com,61,1,C-6,2024-06-10',
+  // No identifier at all: the email is no email, and nothing else identifies.
+  ',not-an-email,33,no,,2024-07-11',
 ].join('\n')
 
 const profileMapping = parseImportMapping({
@@ -99,21 +102,29 @@ describe('runImport', () => {
     await k.kindred.processor?.drain()
     expect(final).toMatchObject({
       status: 'completed',
-      rowsRead: 6,
-      rowsAccepted: 3,
+      rowsRead: 7,
+      rowsAccepted: 4,
       rowsRejected: 3,
     })
     expect(final.errors.map((e) => [e.row, e.errors[0]?.code])).toEqual([
       [2, 'coercion_failed'],
-      [4, 'missing_identity'],
       [5, 'unreadable_row'],
+      [7, 'missing_identity'],
     ])
+    expect(final.errors[2]?.errors[0]?.message).toContain('refused: traits.email "not-an-email"')
     const rejects = readFileSync(path.join(dir, 'people.csv.rejects.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { row: number; raw: unknown })
-    expect(rejects.map((r) => r.row)).toEqual([2, 4, 5])
+    expect(rejects.map((r) => r.row)).toEqual([2, 5, 7])
     expect(rejects[0]?.raw).toMatchObject({ id: 'u2', age: 'not-a-number' })
+    // The email-keyed row became a profile, found by its normalised email.
+    const nobody = await k.admin('/api/v1/profiles/lookup?type=email&value=nobody@example.com')
+    expect(nobody.status).toBe(200)
+    expect(((await nobody.json()) as { traits: unknown }).traits).toMatchObject({
+      email: 'nobody@example.com',
+      age: 30,
+    })
 
     const lookup = await k.admin('/api/v1/profiles/lookup?type=email&value=ann@example.com')
     expect(lookup.status).toBe(200)
@@ -123,7 +134,7 @@ describe('runImport', () => {
       vip: true,
       signed_up_at: '2024-01-05T00:00:00.000Z',
     })
-    expect(await count(`SELECT count(*) AS n FROM events WHERE source_id = $1`, [sourceId])).toBe(3)
+    expect(await count(`SELECT count(*) AS n FROM events WHERE source_id = $1`, [sourceId])).toBe(4)
     const ev = await k.kindred.store.db.query<{ type: string; ts: Date | string }>(
       `SELECT type, "timestamp" AS ts FROM events WHERE source_id = $1 AND user_id = 'u3'`,
       [sourceId],
@@ -150,14 +161,14 @@ describe('runImport', () => {
       filePath: second.file,
       clock: () => new Date('2027-01-01T00:00:00.000Z'),
     })
-    expect(final.rowsAccepted).toBe(3)
+    expect(final.rowsAccepted).toBe(4)
     await k.kindred.processor?.drain()
     expect(await count(`SELECT count(*) AS n FROM events WHERE source_id = $1`, [sourceId])).toBe(
       before,
     )
     expect(
       await count(`SELECT count(*) AS n FROM profiles WHERE traits->>'email' LIKE '%@example.com'`),
-    ).toBe(3)
+    ).toBe(4)
   })
 
   it('maps JSONL event rows to track calls with a constant name', async () => {

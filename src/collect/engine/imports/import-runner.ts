@@ -30,6 +30,8 @@ import { MAX_EVENT_BYTES } from '../../../protocol/limits.js'
 import type { Db } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
 import { piiPolicyForSource } from '../../../govern/index.js'
+import { createIdentitySettingsCache } from '../../../unify/index.js'
+import { rowIdentityIssues } from '../../core/import-identity.js'
 import { protectEvent } from '../../../govern/core/index.js'
 import { sourcesRepository } from '../../../platform/store/repositories/sources-repository.js'
 import type { EventLogWriter } from '../../../platform/stream/event-log.js'
@@ -197,6 +199,9 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   // Imported events get the same PII protection as tracked ones, before the event log (ADR 0003).
   const source = await sourcesRepository.get(db, record.workspaceId, record.sourceId)
   const pii = source ? await piiPolicyForSource(db, source) : undefined
+  // The rules as they are now (no cache): a row is checked for an identifier the way the
+  // processor will extract it, so what the import accepts resolves to a profile.
+  const identity = await createIdentitySettingsCache(() => 0, 0).get(db, record.workspaceId)
   const mapper = createRowMapper(record.mapping, {
     kind: record.kind,
     defaultTimestamp: record.importTime,
@@ -314,11 +319,15 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
               receivedAt,
               newMessageId: () => raw.messageId as string,
               correctSkew: false,
+              requireUserOrAnonymousId: false,
             })
             if (n.ok && pii) n.event = protectEvent(n.event, pii)
+            // Any identifier the rules know, read from the event as it will be stored.
+            const unidentified = n.ok ? rowIdentityIssues(n.event, identity.compiled) : []
             // The same checks as the tracking API, including what the store cannot hold.
             const serialized = n.ok ? serializeEvent(n.event) : n
-            if (n.ok && serialized.ok) {
+            if (unidentified.length > 0) reject(r.row, r.values, unidentified)
+            else if (n.ok && serialized.ok) {
               state.rowsAccepted++
               events.push(n.event)
             } else if (!serialized.ok) reject(r.row, r.values, serialized.issues)

@@ -4,9 +4,16 @@
  * person written two ways ("  Ann@X.com", "ann@x.com") is one identifier, and junk values
  * ("anonymous", "null", "0") never identify anyone.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js'
 import type { CompiledIdentityRules, IdentityRules } from './rules.js'
 import { compileIdentityRules, identifierTypeSchema } from './rules.js'
+import {
+  countryFromTraits,
+  normalizeText,
+  phoneCountryFor,
+  phoneToE164,
+  readTraitPath,
+  type TraitNormalizationHints,
+} from './value-normalizer.js'
 
 /** One identifier as stored in the identities table: a type and a normalised value. */
 export interface Identifier {
@@ -31,7 +38,16 @@ export interface ExtractedIdentifiers {
   /** For `alias` events: the normalised `previousId` (matched as `user_id` or `anonymous_id`). */
   previousId?: string
   rejected: RejectedIdentifier[]
+  /**
+   * A phone is written in national format, the event names no country of its own and none was
+   * hinted: the profile's country comes before the workspace region (the processor looks it up
+   * and extracts again), whether or not the region read the number.
+   */
+  phoneNeedsCountry?: true
 }
+
+/** What identity may know from around the event: the phone country the profile holds. */
+export type IdentifierHints = TraitNormalizationHints
 
 /** The fields of a Segment-spec event that identity reads (structural, so any event type fits). */
 export interface IdentitySourceEvent {
@@ -69,9 +85,10 @@ function rawString(raw: unknown): string | undefined {
 }
 
 /**
- * Normalises one raw value for a type: emails trimmed and lower-cased (shape checked), phones to
- * E.164 (with the rules' default region for national formats), other types trimmed. Blocked values
- * (checked on the raw and the normalised form) and over-long values are rejected.
+ * Normalises one raw value for a type: the type's text rule first (`rules.normalization`: emails
+ * trimmed, NFKC, lower-cased by default; other types trimmed), then the type's own check: emails'
+ * shape, phones to E.164 (national formats read in `country`, else the rules' default region).
+ * Blocked values (checked on the raw and the normalised form) and over-long values are rejected.
  *
  * @example normalizeIdentifier('email', ' Ann@Example.COM ', rules) // { ok: true, identifier: { type: 'email', value: 'ann@example.com' } }
  */
@@ -79,6 +96,7 @@ export function normalizeIdentifier(
   type: string,
   raw: unknown,
   rules: IdentityRules | CompiledIdentityRules,
+  country?: string,
 ): NormalizeResult {
   const compiled = 'rank' in rules ? rules : compileIdentityRules(rules)
   const text = rawString(raw)
@@ -87,20 +105,20 @@ export function normalizeIdentifier(
     return { ok: false, reason: raw === null || raw === undefined ? 'blocked' : 'invalid' }
   }
   if (compiled.isBlocked(text)) return { ok: false, reason: 'blocked' }
-  const trimmed = text.trim()
-  if (CONTROL_CHARS.test(trimmed)) return { ok: false, reason: 'invalid' }
+  const canonical = normalizeText(text, compiled.normalization.identifier(type))
+  if (CONTROL_CHARS.test(canonical)) return { ok: false, reason: 'invalid' }
   let value: string
   if (type === 'email') {
-    value = trimmed.toLowerCase()
+    value = canonical
     if (value.length > 254) return { ok: false, reason: 'too_long' }
     if (!EMAIL_SHAPE.test(value)) return { ok: false, reason: 'invalid' }
   } else if (type === 'phone') {
-    if (trimmed.length > 64) return { ok: false, reason: 'too_long' }
-    const parsed = parsePhoneNumberFromString(trimmed, compiled.phoneDefaultRegion)
-    if (!parsed || !parsed.isValid()) return { ok: false, reason: 'invalid' }
-    value = parsed.number
+    if (canonical.length > 64) return { ok: false, reason: 'too_long' }
+    const e164 = phoneToE164(canonical, country ?? compiled.phoneDefaultRegion)
+    if (e164 === undefined) return { ok: false, reason: 'invalid' }
+    value = e164
   } else {
-    value = trimmed
+    value = canonical
   }
   if (value.length > compiled.rules.maxIdentifierLength) return { ok: false, reason: 'too_long' }
   if (value !== text && compiled.isBlocked(value)) return { ok: false, reason: 'blocked' }
@@ -111,18 +129,6 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined
-}
-
-function readPath(record: Record<string, unknown> | undefined, path: string): unknown {
-  if (!record) return undefined
-  if (path in record) return record[path]
-  let current: unknown = record
-  for (const part of path.split('.')) {
-    const object = asRecord(current)
-    if (!object) return undefined
-    current = object[part]
-  }
-  return current
 }
 
 /** Lower-cases an externalIds type and maps other characters to `_` (`GA Client ID` → `ga_client_id`). */
@@ -143,19 +149,45 @@ export function normalizeIdentifierType(type: string): string | undefined {
  * - `context.externalIds` `[{ id, type, collection?, encoding? }]` → the (normalised) type; entries
  *   whose `collection` is not `users` are skipped, hashed encodings become `<type>_<encoding>`;
  * - `alias`: only `userId` and `previousId` (an explicit link; other ids in it are not used).
+ *
+ * Phones in national format are read in the event's own country (`normalization.phoneCountry`
+ * traits, identify `traits` before `context.traits`: a CRM row's country column), else in
+ * `hints.profileCountry`, else in the rules' default region.
  */
 export function extractIdentifiers(
   event: IdentitySourceEvent,
   rules: IdentityRules | CompiledIdentityRules,
+  hints: IdentifierHints = {},
 ): ExtractedIdentifiers {
   const compiled = 'rank' in rules ? rules : compileIdentityRules(rules)
   const identifiers: Identifier[] = []
   const seen = new Set<string>()
   const rejected: RejectedIdentifier[] = []
+  let phoneNeedsCountry = false
+
+  const context = asRecord(event.context)
+  const identifyTraits = event.type === 'identify' ? asRecord(event.traits) : undefined
+  const contextTraits = asRecord(context?.traits)
+  let phoneCountry: { code: string | undefined; own: boolean } | undefined
+  const countryForPhone = () => {
+    if (!phoneCountry) {
+      const own = countryFromTraits([identifyTraits, contextTraits], compiled.normalization)
+      phoneCountry = own
+        ? { code: own, own: true }
+        : { code: phoneCountryFor([], compiled.normalization, hints), own: false }
+    }
+    return phoneCountry
+  }
 
   const take = (type: string, raw: unknown, field: string): Identifier | undefined => {
     if (raw === undefined) return undefined
-    const result = normalizeIdentifier(type, raw, compiled)
+    const country = type === 'phone' ? countryForPhone() : undefined
+    const result = normalizeIdentifier(type, raw, compiled, country?.code)
+    if (country && !country.own && isNationalFormat(raw)) {
+      if (compiled.normalization.profileCountry && hints.profileCountry === undefined) {
+        phoneNeedsCountry = true
+      }
+    }
     if (!result.ok) {
       rejected.push({ type, raw: describeRaw(raw), reason: result.reason, field })
       return undefined
@@ -171,7 +203,8 @@ export function extractIdentifiers(
     identifiers.push(identifier)
   }
 
-  const context = asRecord(event.context)
+  const done = (result: ExtractedIdentifiers): ExtractedIdentifiers =>
+    phoneNeedsCountry ? { ...result, phoneNeedsCountry: true } : result
   add('user_id', event.userId, 'userId')
 
   if (event.type === 'alias') {
@@ -179,19 +212,19 @@ export function extractIdentifiers(
     const result: ExtractedIdentifiers = { identifiers, rejected }
     const userId = identifiers[0]?.value
     if (previous && previous.value !== userId) result.previousId = previous.value
-    return result
+    return done(result)
   }
 
   add('anonymous_id', event.anonymousId, 'anonymousId')
   const traitSources: Array<[string, Record<string, unknown> | undefined]> = []
-  if (event.type === 'identify') traitSources.push(['traits', asRecord(event.traits)])
-  traitSources.push(['context.traits', asRecord(context?.traits)])
+  if (event.type === 'identify') traitSources.push(['traits', identifyTraits])
+  traitSources.push(['context.traits', contextTraits])
   for (const [prefix, traits] of traitSources) {
     if (!traits) continue
     add('email', traits.email, `${prefix}.email`)
     add('phone', traits.phone, `${prefix}.phone`)
     for (const { trait, type } of compiled.rules.traitIdentifiers) {
-      add(type, readPath(traits, trait), `${prefix}.${trait}`)
+      add(type, readTraitPath(traits, trait), `${prefix}.${trait}`)
     }
   }
   add('device_id', asRecord(context?.device)?.id, 'context.device.id')
@@ -222,7 +255,13 @@ export function extractIdentifiers(
       add(type, external.id, field)
     })
   }
-  return { identifiers, rejected }
+  return done({ identifiers, rejected })
+}
+
+/** Written without a country code (`+49…`, `0049…`): its country decides what it means. */
+function isNationalFormat(raw: unknown): boolean {
+  const text = typeof raw === 'string' ? raw.normalize('NFKC').trim() : String(raw)
+  return !text.startsWith('+') && !text.startsWith('00')
 }
 
 function describeRaw(raw: unknown): string {

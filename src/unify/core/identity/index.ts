@@ -1,6 +1,6 @@
 /**
  * @module identity
- * Identity resolution, pure: identifier extraction and normalisation, per-workspace rules, merge
+ * Identity resolution, pure: identifier extraction and normalisation (of traits too), per-workspace rules, merge
  * planning for a micro-batch, split planning, and an in-memory graph that applies plans.
  * (Fuzzy matching lives in `./linkage/`.)
  */
@@ -8,6 +8,7 @@ export type { IdentityErrorCode } from './identity-errors.js'
 export { IDENTITY_ERROR_CODES, IdentityError } from './identity-errors.js'
 export type {
   ExtractedIdentifiers,
+  IdentifierHints,
   Identifier,
   IdentitySourceEvent,
   NormalizeResult,
@@ -62,6 +63,41 @@ export {
   identityRulesSchema,
   parseIdentityRules,
 } from './rules.js'
+export type {
+  CompiledNormalization,
+  DateOrder,
+  NormalizationRules,
+  NormalizationRulesInput,
+  NormalizationView,
+  TextCase,
+  TextRule,
+  TraitRule,
+  UnicodeForm,
+  ValueKind,
+} from './normalization-rules.js'
+export {
+  compileNormalization,
+  DATE_ORDERS,
+  DEFAULT_IDENTIFIER_RULES,
+  DEFAULT_TEXT_RULE,
+  DEFAULT_TRAIT_RULES,
+  describeNormalization,
+  normalizationRulesSchema,
+  TEXT_CASES,
+  UNICODE_FORMS,
+  VALUE_KINDS,
+} from './normalization-rules.js'
+export type { TraitNormalizationHints, ValueContext } from './value-normalizer.js'
+export {
+  countryCode,
+  countryFromTraits,
+  dateToIso,
+  normalizeText,
+  normalizeTraits,
+  normalizeValue,
+  phoneCountryFor,
+  phoneToE164,
+} from './value-normalizer.js'
 export type { SplitEvent, SplitInput, SplitPlan, SplitRecord } from './split-planner.js'
 export { planSplit } from './split-planner.js'
 export type { GraphDiff } from './graph-diff.js'

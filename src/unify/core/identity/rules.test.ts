@@ -19,6 +19,12 @@ describe('identity rules', () => {
       traitIdentifiers: [],
       maxIdentifierLength: 256,
       aliasBypassesLimits: true,
+      normalization: {
+        text: {},
+        traits: {},
+        identifiers: {},
+        phoneCountry: { traits: ['country', 'country_code'], profile: true },
+      },
     })
   })
 

@@ -2,13 +2,19 @@
  * @module identity/rules
  * Per-workspace identity rules: which identifier types win when an event would join profiles
  * (priority), how many identifiers of a type one profile may hold (limits), caps against runaway
- * "mega-profiles", blocked values, trait keys that carry custom identifiers, and the default
- * phone region. `parseIdentityRules({})` gives the documented defaults (see README.md).
+ * "mega-profiles", blocked values, trait keys that carry custom identifiers, the default
+ * phone region, and how values are normalised on the way in. `parseIdentityRules({})` gives the documented defaults (see README.md).
  */
 import { isSupportedCountry } from 'libphonenumber-js'
 import type { CountryCode } from 'libphonenumber-js'
 import { z } from 'zod'
 import { IdentityError } from './identity-errors.js'
+import { identifierTypeSchema } from './identifier-types.js'
+import {
+  compileNormalization,
+  normalizationRulesSchema,
+  type CompiledNormalization,
+} from './normalization-rules.js'
 
 /** Identifier types Kindred extracts itself. Any other valid type name is a custom type. */
 export const BUILTIN_IDENTIFIER_TYPES = [
@@ -43,10 +49,7 @@ export const DEFAULT_BLOCKED_VALUES = [
 export const DEFAULT_CAPS = { maxMergesPerProfile: 100, maxIdentifiersPerProfile: 1000 }
 export const DEFAULT_MAX_IDENTIFIER_LENGTH = 256
 
-/** Lower-case snake case, as stored in the identities table. */
-export const identifierTypeSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'identifier types are lower-case snake_case, 1-64 chars')
+export { identifierTypeSchema }
 
 const regexSourceSchema = z
   .string()
@@ -110,6 +113,8 @@ export const identityRulesSchema = z
     maxIdentifierLength: z.number().int().min(8).max(4096).default(DEFAULT_MAX_IDENTIFIER_LENGTH),
     /** `alias` is an explicit link: when true it may exceed per-type limits (never the caps). */
     aliasBypassesLimits: z.boolean().default(true),
+    /** How identifiers and traits are made canonical on the way in (normalization-rules.ts). */
+    normalization: normalizationRulesSchema.prefault({}),
   })
   .strict()
   // Defaults stay explicit in the output (a removed one as `null`), so parsing the output again
@@ -145,6 +150,7 @@ export interface CompiledIdentityRules {
   limit(type: string): number | undefined
   isBlocked(value: string): boolean
   readonly phoneDefaultRegion: CountryCode | undefined
+  readonly normalization: CompiledNormalization
 }
 
 const compiledCache = new WeakMap<IdentityRules, CompiledIdentityRules>()
@@ -166,6 +172,7 @@ export function compileIdentityRules(rules: IdentityRules): CompiledIdentityRule
       return blocked.has(folded) || patterns.some((pattern) => pattern.test(value))
     },
     phoneDefaultRegion: rules.phoneDefaultRegion as CountryCode | undefined,
+    normalization: compileNormalization(rules.normalization, rules.phoneDefaultRegion),
   }
   compiledCache.set(rules, compiled)
   return compiled

@@ -10,7 +10,7 @@
  */
 import { z } from 'zod'
 import type { Provenance, SurvivorshipSettings, ValueStat } from './survivorship.js'
-import { chooseSurvivor, compareProvenance, strategyFor } from './survivorship.js'
+import { chooseSurvivor, compareProvenance, sourceKey, strategyFor } from './survivorship.js'
 import type { SurvivorshipStrategy } from './survivorship.js'
 
 /** One observation batch: the traits an event (or import row) set, and where they came from. */
@@ -161,7 +161,7 @@ export function foldTraitUpdates(
         count: 1,
         first: provenance,
         last: provenance,
-        sources: { [provenance.sourceId]: provenance },
+        sources: { [sourceKey(provenance)]: provenance },
       }
       stats.set(canonical, mergeStats(stats.get(canonical), observed))
     }

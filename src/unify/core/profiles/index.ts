@@ -19,7 +19,9 @@ export {
 export type { MovedEvent } from './split.js'
 export { recomputeSplitRecords } from './split.js'
 export type {
+  OriginKind,
   Provenance,
+  SourceRankEntry,
   SurvivorshipSettings,
   SurvivorshipSettingsInput,
   SurvivorshipStrategy,
@@ -29,6 +31,10 @@ export {
   chooseSurvivor,
   compareProvenance,
   DEFAULT_SURVIVORSHIP_SETTINGS,
+  ORIGIN_KINDS,
+  originOf,
+  sourceKey,
+  sourceRankEntrySchema,
   strategyFor,
   SURVIVORSHIP_STRATEGIES,
   survivorshipSettingsSchema,

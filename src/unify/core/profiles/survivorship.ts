@@ -1,7 +1,8 @@
 /**
  * @module profiles/survivorship
  * Which observed value of a trait becomes the profile's value. Settings are per workspace, with
- * an override per trait. Strategies only read the per-value statistics a golden record keeps, so
+ * an override per trait; a source order can rank origins (first-party before imports) as well as
+ * source ids. Strategies only read the per-value statistics a golden record keeps, so
  * changing them needs no replay (`reapplySurvivorship`).
  */
 import { z } from 'zod'
@@ -16,13 +17,30 @@ export type SurvivorshipStrategy = (typeof SURVIVORSHIP_STRATEGIES)[number]
 
 export const survivorshipStrategySchema = z.enum(SURVIVORSHIP_STRATEGIES)
 
-const sourceListSchema = z.array(z.string().min(1).max(200)).max(100)
+/**
+ * How an observation arrived: `import` for rows of a file import (and, later, table syncs),
+ * `first_party` for everything the workspace's own sites, apps and servers send.
+ */
+export const ORIGIN_KINDS = ['first_party', 'import'] as const
+export type OriginKind = (typeof ORIGIN_KINDS)[number]
+
+/** A place in a source order: a source id, or every source of one origin (`{ kind: 'first_party' }`). */
+export const sourceRankEntrySchema = z.union([
+  z.string().min(1).max(200),
+  z.strictObject({ kind: z.enum(ORIGIN_KINDS) }),
+])
+export type SourceRankEntry = z.infer<typeof sourceRankEntrySchema>
+
+const sourceListSchema = z.array(sourceRankEntrySchema).max(100)
 
 export const survivorshipSettingsSchema = z
   .object({
     /** Strategy for traits without their own setting. */
     default: survivorshipStrategySchema.default('most_recent'),
-    /** Source ids, highest priority first, for `source_priority`; unlisted sources rank last. */
+    /**
+     * For `source_priority`, highest first: source ids and origins (`{ kind: 'first_party' }`,
+     * `{ kind: 'import' }`); an observation takes the first entry it matches, unlisted ones rank last.
+     */
     sourcePriority: sourceListSchema.default([]),
     /** Per trait key: its strategy and, optionally, its own source order. */
     traits: z
@@ -57,8 +75,21 @@ export interface Provenance {
   messageId: string
   /** Epoch milliseconds of the observation (the event's timestamp). */
   at: number
-  /** How it arrived: `identify`, `context`, `import`, … (informational). */
+  /** How it arrived: `identify`, `context`, `import`, …; `import` is the import origin, the rest first-party. */
   kind?: string
+}
+
+export function originOf(provenance: Provenance): OriginKind {
+  return provenance.kind === 'import' ? 'import' : 'first_party'
+}
+
+/**
+ * Key of `ValueStat.sources`: the source id, with ` import` appended for imported observations, so
+ * that a source that both tracks and imports keeps its latest first-party observation apart from
+ * its latest import (records stored before origins were ranked key by source id alone).
+ */
+export function sourceKey(provenance: Provenance): string {
+  return originOf(provenance) === 'import' ? `${provenance.sourceId} import` : provenance.sourceId
 }
 
 /** Everything remembered about one distinct value of a trait. */
@@ -67,7 +98,7 @@ export interface ValueStat {
   count: number
   first: Provenance
   last: Provenance
-  /** Latest observation per source id. */
+  /** Latest observation per source and origin (`sourceKey`). */
   sources: Record<string, Provenance>
 }
 
@@ -96,8 +127,10 @@ export function chooseSurvivor(
   const strategy = strategyFor(settings, trait)
   let best: { stat: ValueStat; provenance: Provenance; key: number[] } | undefined
   const order = settings.traits[trait]?.sourcePriority ?? settings.sourcePriority
-  const rank = (sourceId: string): number => {
-    const index = order.indexOf(sourceId)
+  const rank = (seen: Provenance): number => {
+    const index = order.findIndex((entry) =>
+      typeof entry === 'string' ? entry === seen.sourceId : entry.kind === originOf(seen),
+    )
     return index === -1 ? order.length : index
   }
   for (const stat of values) {
@@ -121,7 +154,7 @@ export function chooseSurvivor(
         let bestRank = Number.POSITIVE_INFINITY
         provenance = stat.last
         for (const seen of Object.values(stat.sources)) {
-          const r = rank(seen.sourceId)
+          const r = rank(seen)
           if (r < bestRank || (r === bestRank && compareProvenance(seen, provenance) > 0)) {
             bestRank = r
             provenance = seen

@@ -21,12 +21,14 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * @param at epoch ms of the event (the processor's resolved timestamp)
+ * @param origin.at epoch ms of the event (the processor's resolved timestamp)
+ * @param origin.imported the event is a row of a file import: its observations have kind
+ *   `import`, which survivorship can rank below first-party ones
  * @returns undefined when the event carries no person traits
  */
 export function traitUpdateFromEvent(
   event: TraitSourceEvent,
-  origin: { sourceId: string; messageId: string; at: number },
+  origin: { sourceId: string; messageId: string; at: number; imported?: boolean },
 ): TraitUpdate | undefined {
   const contextTraits = asRecord(asRecord(event.context)?.traits)
   const identifyTraits = event.type === 'identify' ? asRecord(event.traits) : undefined
@@ -37,7 +39,7 @@ export function traitUpdateFromEvent(
     sourceId: origin.sourceId,
     messageId: origin.messageId,
     at: origin.at,
-    kind: identifyTraits ? 'identify' : 'context',
+    kind: origin.imported === true ? 'import' : identifyTraits ? 'identify' : 'context',
     traits,
   }
 }
