@@ -107,8 +107,23 @@ export function Timeline({ profileId }: { profileId: string }) {
                           {e.type}
                         </Badge>
                         <Text size="sm" fw={600} truncate>
-                          {e.event ?? (e.type === 'identify' ? 'Identified' : e.type)}
+                          {e.event ??
+                            (e.type !== 'identify'
+                              ? e.type
+                              : e.origin === 'import'
+                                ? 'Imported'
+                                : 'Identified')}
                         </Text>
+                        {e.origin === 'import' ? (
+                          <Badge
+                            size="sm"
+                            variant="outline"
+                            color="gray"
+                            data-testid="imported-badge"
+                          >
+                            {e.importedTime === 'row' ? 'imported' : 'imported, time of import'}
+                          </Badge>
+                        ) : null}
                       </Group>
                       <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
                         {formatShort(e.timestamp)}
