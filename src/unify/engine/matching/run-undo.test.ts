@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { febrlDir } from '../../../../bench/febrl.js'
-import { startTestKindred, type TestKindred } from '../../../testing/test-server.js'
+import { startTestKindred, testStores, type TestKindred } from '../../../testing/test-server.js'
 import { createMatchingModule } from '../../matching-module.js'
 import { segmentsModule } from '../../../understand/segments-module.js'
 import type { MatchingService } from './matching-service.js'
@@ -62,7 +62,7 @@ interface Undo {
   failed: Array<{ pairId: string; from: string; reason: string }>
 }
 
-describe('undoing a matching run', () => {
+describe.each(testStores())('undoing a matching run on %s', (store) => {
   let k: TestKindred
   let service: MatchingService
   let writeKey: string
@@ -109,6 +109,7 @@ describe('undoing a matching run', () => {
 
   beforeAll(async () => {
     k = await startTestKindred({
+      store,
       modules: [
         segmentsModule,
         createMatchingModule({ tickIntervalMs: 3_600_000, onService: (s) => (service = s) }),
