@@ -15,6 +15,7 @@ const benches = [
   'segments',
   'import',
   'matching-cdp',
+  'matching-shoppers',
 ]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)

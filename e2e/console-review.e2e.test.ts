@@ -2,7 +2,8 @@
  * The Identity review page in a real browser against the real server: profiles that are
  * probably the same person wait in the queue (the workspace reviews every match itself), shown
  * side by side with the per-field explanation; "Run matching now" fills the queue, reject
- * remembers a non-match, accept merges the two profiles.
+ * remembers a non-match, accept merges the two profiles; a run that merged on its own lists
+ * its merges and is undone in one click.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -42,11 +43,8 @@ const people = [
   ['ahmed', 'khan', '90 river drive', 'kew', '3101', '1984-12-01'],
 ]
 
-beforeAll(async () => {
-  await ensureConsoleBuilt()
-  server = await startKindred(token)
-  const source = await admin('/sources', { method: 'POST', body: { name: 'CRM' } })
-  const writeKey = source.body.writeKey as string
+let writeKey: string
+async function send(rows: Array<{ i: number; person: string[] }>) {
   const res = await fetch(`${server.url}/v1/batch`, {
     method: 'POST',
     headers: {
@@ -54,7 +52,7 @@ beforeAll(async () => {
       'content-type': 'application/json',
     },
     body: JSON.stringify({
-      batch: people.map(([first, last, street, city, zip, birthday], i) => ({
+      batch: rows.map(({ i, person: [first, last, street, city, zip, birthday] }) => ({
         type: 'identify',
         // Profile ids hash the (random) source id; the run orders records by content, so the
         // scores do not depend on them.
@@ -70,6 +68,14 @@ beforeAll(async () => {
     }),
   })
   expect(res.status).toBe(200)
+}
+
+beforeAll(async () => {
+  await ensureConsoleBuilt()
+  server = await startKindred(token)
+  const source = await admin('/sources', { method: 'POST', body: { name: 'CRM' } })
+  writeKey = source.body.writeKey as string
+  await send(people.map((person, i) => ({ i, person })))
   await eventually(async () => {
     const list = await admin('/profiles?limit=10')
     return (list.body.data as unknown[]).length === people.length
@@ -124,6 +130,42 @@ describe('Identity review page', { timeout: 240_000 }, () => {
     const c = await admin('/profiles/lookup?type=anonymous_id&value=crm-0')
     const d = await admin('/profiles/lookup?type=anonymous_id&value=crm-1')
     expect(c.body.id).not.toBe(d.body.id)
+    expect(pageErrors).toEqual([])
+  })
+
+  it('lists what a run merged on its own and undoes the run in one click', async () => {
+    // Peter Nguyen again, from another system: the workspace now lets runs merge on their own.
+    await send([{ i: 8, person: people[4]! }])
+    await eventually(async () => {
+      const res = await admin('/profiles/lookup?type=anonymous_id&value=crm-8')
+      return res.status === 200
+    }, 'the new profile to be processed')
+    const put = await admin('/identity/matching/settings', {
+      method: 'PUT',
+      body: { reviewThreshold: 0.5 },
+    })
+    expect(put.status).toBe(200)
+    await page.getByRole('button', { name: 'Run matching now' }).click()
+    const undo = page.getByRole('button', { name: 'Undo run' })
+    await undo.waitFor({ timeout: 60_000 })
+    const same = async () =>
+      (await admin('/profiles/lookup?type=anonymous_id&value=crm-4')).body.id ===
+      (await admin('/profiles/lookup?type=anonymous_id&value=crm-8')).body.id
+    expect(await same()).toBe(true)
+    await page.getByRole('button', { name: 'Show merges' }).first().click()
+    const merged = page.getByTestId('review-pair').filter({ hasText: 'nguyen' })
+    await expect.poll(() => merged.count(), { timeout: 30_000 }).toBe(1)
+    expect((await merged.textContent()) ?? '').toContain('auto-merged')
+    await screenshot(page, 'review-03-run-merges')
+    page.once('dialog', (dialog) => void dialog.accept())
+    await undo.click()
+    await page.getByRole('button', { name: 'Undone' }).waitFor({ timeout: 30_000 })
+    expect(await same()).toBe(false)
+    await expect.poll(() => merged.textContent(), { timeout: 30_000 }).toContain('merge undone')
+    await screenshot(page, 'review-04-undone')
+    const runs = await admin('/identity/matching/runs?limit=1')
+    const [run] = runs.body.data as Array<{ autoMerged: number; undo: { undone: number } }>
+    expect(run?.undo.undone).toBe(run?.autoMerged)
     expect(pageErrors).toEqual([])
   })
 })

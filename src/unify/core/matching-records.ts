@@ -1,7 +1,16 @@
 /**
  * Linkage records from profile traits: one record per live profile, one column per compared
- * field (`MATCH_FIELDS`), read through the workspace's trait mapping. Pure.
+ * field (`MATCH_FIELDS`), read through the workspace's trait mapping; and a run's scored pairs
+ * back in profile terms. Pure.
  */
+import {
+  explainPair,
+  type FieldContribution,
+  type LinkageRun,
+  type PairExplanation,
+} from './identity/linkage/index.js'
+import type { IdentifierConflict, ScoredPair } from './identity/index.js'
+
 /** The compared fields, named so the linkage engine detects their kind from the name. */
 export const MATCH_FIELDS = [
   'given_name',
@@ -87,4 +96,92 @@ export function inContentOrder(
     a.key !== b.key ? (a.key < b.key ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
   )
   return keyed.map((k) => k.r)
+}
+
+/** What is stored per pair and per probabilistic merge: why the model thinks they match. */
+export interface MatchExplanation {
+  probability: number
+  /** Match weight in bits (log2 odds), prior included. */
+  weight: number
+  prior: number
+  fields: Array<{
+    field: string
+    level: string
+    left: string | null
+    right: string | null
+    weight: number
+    tfAdjustment: number
+  }>
+  /** Identifiers the two sides hold different values of (evidence against), when any. */
+  differentIdentifiers?: IdentifierConflict[]
+}
+
+/**
+ * Evidence against on one pair's comparison: first names (a given-name or full-name field)
+ * that agree neither exactly nor within a typo (the first fuzzy level), while nothing of the
+ * person agrees either (no email, no date of birth). What such a pair shares is a phone, an
+ * address, a surname: what the members of a household share ("emily" / "amelia" sound alike
+ * and are two people). Null when the names agree, one is missing, or an email or a birth date
+ * agrees (a renamed or typo-ridden record of one person, as FEBRL has many).
+ */
+export function namesAgainst(
+  run: LinkageRun,
+  explanation: PairExplanation,
+): NonNullable<ScoredPair['against']> | null {
+  let different: FieldContribution | null = null
+  for (const [q, field] of run.fields.entries()) {
+    const c = explanation.fields[q]
+    if (!c || c.levelIndex === 0) continue
+    if ((field.kind === 'email' || field.kind === 'dateOfBirth') && c.levelIndex === 1) return null
+    if (field.kind !== 'givenName' && field.kind !== 'fullName') continue
+    // Level 1 is exact, level 2 the closest fuzzy one (a typo); further down, sounding alike
+    // ("emily" / "amelia") or a loose similarity ("olivia" / "oliver") is another person.
+    if (c.levelIndex > 2) different ??= c
+  }
+  if (different === null) return null
+  return {
+    code: 'different_names',
+    reason: `first names differ (${different.left} ≠ ${different.right}) and neither an email nor a date of birth agrees: two people sharing a phone or an address (a household?) unless a reviewer accepts the pair`,
+  }
+}
+
+/**
+ * The pairs of a linkage run at or above `minProbability`, as the match planner takes them:
+ * profile ids ordered (`a < b`), the explanation's sides swapped to follow, and the evidence
+ * against a pair's own comparison holds (`namesAgainst`).
+ */
+export function scoredPairs(
+  run: LinkageRun,
+  records: readonly Record<string, string>[],
+  minProbability: number,
+): ScoredPair<MatchExplanation>[] {
+  const out: ScoredPair<MatchExplanation>[] = []
+  for (let k = 0; k < run.pairs.count; k++) {
+    if (run.probabilities[k]! < minProbability) continue
+    const x = records[run.pairs.left[k]!]![PROFILE_ID_COLUMN]!
+    const y = records[run.pairs.right[k]!]![PROFILE_ID_COLUMN]!
+    const e = explainPair(run, k)
+    const swap = x > y
+    const against = namesAgainst(run, e)
+    out.push({
+      ...(against ? { against } : {}),
+      a: swap ? y : x,
+      b: swap ? x : y,
+      probability: e.probability,
+      explanation: {
+        probability: e.probability,
+        weight: e.weight,
+        prior: e.prior,
+        fields: e.fields.map((f) => ({
+          field: f.field,
+          level: f.level,
+          left: swap ? f.right : f.left,
+          right: swap ? f.left : f.right,
+          weight: f.weight,
+          tfAdjustment: f.tfAdjustment,
+        })),
+      },
+    })
+  }
+  return out
 }

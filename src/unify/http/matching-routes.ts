@@ -1,6 +1,6 @@
 /**
- * HTTP API of probabilistic matching: settings, runs (on demand) and the review queue.
- * See README.md "Identity review".
+ * HTTP API of probabilistic matching: settings, runs (on demand), each run's merges and their
+ * undo, and the review queue. See README.md "Identity review".
  */
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
@@ -9,8 +9,16 @@ import type { RouteModule } from '../../platform/http/app.js'
 import { cursorCodec, cursorField } from '../../protocol/cursor.js'
 import type { Auth } from '../../platform/http/auth.js'
 import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers.js'
+import { annotateAudit } from '../../platform/http/audit.js'
 import type { MatchingService } from '../engine/matching/matching-service.js'
-import { listPairs, acceptPair, rejectPair, getPair } from '../engine/matching/review.js'
+import {
+  listPairs,
+  acceptPair,
+  rejectPair,
+  getPair,
+  PAIR_STATUSES,
+} from '../engine/matching/review.js'
+import { undoRun } from '../engine/matching/run-undo.js'
 import { getRun, listRuns } from '../engine/matching/runs.js'
 import {
   loadMatchingSettings,
@@ -23,6 +31,11 @@ const WRITE = 'write:identity'
 
 /** Review pages are ordered by `[probability, id]`. */
 const cursor = cursorCodec(cursorField.number(), cursorField.text(100))
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+})
 
 export function matchingRoutes(service: MatchingService): RouteModule {
   return (app, _ctx, auth) => registerMatchingRoutes(app, auth, service)
@@ -86,18 +99,54 @@ function registerMatchingRoutes(app: FastifyInstance, auth: Auth, service: Match
     )
   })
 
+  // A run's merges: what it joined on its own, with the scores and explanations (merged or undone).
+  app.get<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id/merges', async (req) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    const q = parseQuery(pageQuery, req.query)
+    const run = await getRun(db, workspaceId, req.params.id)
+    if (!run) throw notFound(`matching run ${req.params.id}`)
+    const page = await listPairs(db, workspaceId, {
+      runId: run.id,
+      autoMerged: true,
+      limit: q.limit,
+      after: cursor.decode(q.cursor),
+    })
+    return {
+      run,
+      data: page.data,
+      nextCursor: page.next === null ? null : cursor.encode(page.next),
+    }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/identity/matching/runs/:id/undo', async (req) => {
+    const { workspaceId, key } = await auth.admin(req, WRITE)
+    jsonBody(req, z.strictObject({}))
+    const out = await undoRun(service, workspaceId, req.params.id, key.id)
+    // The audit row names the run and the counts, not the identifiers that moved.
+    annotateAudit(req, {
+      action: 'identity.matching.run.undo',
+      target: { type: 'matching_run', id: out.run.id },
+      after: {
+        undone: out.undone.length,
+        alreadyUndone: out.alreadyUndone,
+        failed: out.failed.length,
+      },
+    })
+    return { data: out }
+  })
+
   app.get('/api/v1/identity/review', async (req) => {
     const { workspaceId } = await auth.admin(req, READ)
     const q = parseQuery(
-      z.object({
-        status: z.enum(['pending', 'merged', 'rejected', 'stale']).default('pending'),
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        cursor: z.string().max(500).optional(),
+      pageQuery.extend({
+        status: z.enum(PAIR_STATUSES).default('pending'),
+        runId: z.string().min(1).max(100).optional(),
       }),
       req.query,
     )
     const page = await listPairs(db, workspaceId, {
       status: q.status,
+      runId: q.runId,
       limit: q.limit,
       after: cursor.decode(q.cursor),
     })

@@ -107,7 +107,17 @@ export type {
   MatchPlanInput,
   MatchProfile,
   PlannedMerge,
+  QueueReason,
   QueuedPair,
   ScoredPair,
 } from './match-planner.js'
 export { pairKey, planMatches } from './match-planner.js'
+export type { ExclusiveValues, IdentifierConflict } from './match-evidence.js'
+export {
+  describeConflicts,
+  exclusiveIdentifierTypes,
+  exclusiveKey,
+  exclusiveValues,
+  identifierConflicts,
+  unionValues,
+} from './match-evidence.js'

@@ -5,12 +5,26 @@
  *
  * A probability never overrides identity rules: two groups join only when the result stays
  * within the per-type limits (two different `user_id`s never merge under the default limit of
- * one) and the caps, and when no reviewer rejected a pair across them. A pair above the
- * auto-merge threshold that breaks one of these goes to review with the reason instead.
+ * one) and the caps, when the two hold no different values of an identifier a person has one of
+ * (see `match-evidence.ts`: two emails, two phones, two user ids are two people), and when no
+ * reviewer rejected a pair across them, and when the pair itself carries no evidence against
+ * (`ScoredPair.against`). A pair above the auto-merge threshold that breaks one of these goes
+ * to review with the reason instead; a pair in the review band with evidence against is queued
+ * with that reason too, so the reviewer reads it first. A pair whose identifiers alone tell it
+ * apart (different values, none shared: two customers with a name and a town in common) is
+ * neither merged nor queued, only counted.
  * Groups are built greedily from the most probable pair down (Kruskal), so one weak link
  * cannot pull a conflicting profile into a group.
  */
 import type { IdentityRules } from './rules.js'
+import {
+  describeConflicts,
+  identifierConflicts,
+  toldApart,
+  unionValues,
+  type ExclusiveValues,
+  type IdentifierConflict,
+} from './match-evidence.js'
 
 export interface MatchProfile {
   id: string
@@ -18,6 +32,8 @@ export interface MatchProfile {
   mergeCount: number
   /** Identifiers per type (`profiles.identifier_counts`). */
   counts: Readonly<Record<string, number>>
+  /** Values of identifiers a person holds one of (`exclusiveValues`); absent: none known. */
+  exclusive?: ExclusiveValues
 }
 
 export interface ScoredPair<E = unknown> {
@@ -26,6 +42,11 @@ export interface ScoredPair<E = unknown> {
   b: string
   probability: number
   explanation: E
+  /**
+   * Evidence against found on the pair's own comparison (first names that do not agree at a
+   * shared phone or address: a household): never auto-merged, queued with this reason.
+   */
+  against?: { code: 'different_names'; reason: string }
 }
 
 export interface MatchPlanInput<E> {
@@ -45,9 +66,20 @@ export interface PlannedMerge<E> {
   pair: ScoredPair<E>
 }
 
+/**
+ * Why a pair waits for a person: `identity_rules` (merging would break a limit or a cap: accept
+ * is refused too), `different_identifiers` and `different_names` (evidence against: a reviewer
+ * may still accept), `rejected` (merging would join profiles a reviewer told apart).
+ */
+export type QueueReason =
+  'identity_rules' | 'different_identifiers' | 'different_names' | 'rejected'
+
 export interface QueuedPair<E> extends ScoredPair<E> {
-  /** Why a pair above the auto-merge threshold was not merged; null for the review band. */
+  /** Why the pair was not merged, for a reviewer; null for an ordinary review-band pair. */
   reason: string | null
+  reasonCode: QueueReason | null
+  /** The identifiers that differ, when `reasonCode` is `different_identifiers`. */
+  conflicts: IdentifierConflict[]
 }
 
 export interface MatchPlan<E> {
@@ -55,8 +87,15 @@ export interface MatchPlan<E> {
   review: QueuedPair<E>[]
   /** Auto-merge pairs held back by identity rules or a rejection (also in `review` when queued). */
   blocked: number
+  /** `blocked` by reason. */
+  blockedBy: Record<QueueReason, number>
   /** Pairs skipped because a reviewer rejected them. */
   skippedRejected: number
+  /**
+   * Pairs neither merged nor queued because their identifiers tell them apart (`toldApart`:
+   * different values, none shared), whatever their score.
+   */
+  toldApart: number
 }
 
 export const pairKey = (a: string, b: string): string =>
@@ -66,6 +105,13 @@ interface Group {
   members: string[]
   counts: Record<string, number>
   mergeCount: number
+  exclusive: ExclusiveValues
+}
+
+interface Conflict {
+  code: QueueReason
+  reason: string
+  conflicts: IdentifierConflict[]
 }
 
 export function planMatches<E>(input: MatchPlanInput<E>): MatchPlan<E> {
@@ -86,30 +132,61 @@ export function planMatches<E>(input: MatchPlanInput<E>): MatchPlan<E> {
         members: [id],
         counts: { ...(p?.counts ?? {}) },
         mergeCount: p?.mergeCount ?? 0,
+        exclusive: p?.exclusive ?? {},
       })
     }
     return groups.get(find(id)) as Group
   }
-  const conflict = (g1: Group, g2: Group): string | null => {
+  const conflict = (g1: Group, g2: Group): Conflict | null => {
+    const rule = (reason: string): Conflict => ({ code: 'identity_rules', reason, conflicts: [] })
     for (const type of new Set([...Object.keys(g1.counts), ...Object.keys(g2.counts)])) {
       const limit = rules.limits[type]
       const total = (g1.counts[type] ?? 0) + (g2.counts[type] ?? 0)
       if (limit !== null && limit !== undefined && total > limit)
-        return `identity rules: the merged profile would hold ${total} ${type} identifiers (limit ${limit})`
+        return rule(
+          `identity rules: the merged profile would hold ${total} ${type} identifiers (limit ${limit})`,
+        )
     }
     const ids = Object.values(g1.counts).reduce((s, n) => s + n, 0)
     const ids2 = Object.values(g2.counts).reduce((s, n) => s + n, 0)
     if (ids + ids2 > rules.caps.maxIdentifiersPerProfile)
-      return `identity rules: the merged profile would hold ${ids + ids2} identifiers (cap ${rules.caps.maxIdentifiersPerProfile})`
+      return rule(
+        `identity rules: the merged profile would hold ${ids + ids2} identifiers (cap ${rules.caps.maxIdentifiersPerProfile})`,
+      )
     const merges = g1.mergeCount + g2.mergeCount + 1
     if (merges > rules.caps.maxMergesPerProfile)
-      return `identity rules: the merged profile would count ${merges} merges (cap ${rules.caps.maxMergesPerProfile})`
+      return rule(
+        `identity rules: the merged profile would count ${merges} merges (cap ${rules.caps.maxMergesPerProfile})`,
+      )
+    const different = identifierConflicts(g1.exclusive, g2.exclusive)
+    if (different.length > 0)
+      return {
+        code: 'different_identifiers',
+        reason: describeConflicts(different),
+        conflicts: different,
+      }
     for (const x of g1.members)
       for (const y of g2.members)
         if (rejected.has(pairKey(x, y)))
-          return `a reviewer rejected ${x} and ${y} as a match; merging would join them`
+          return {
+            code: 'rejected',
+            reason: `a reviewer rejected ${x} and ${y} as a match; merging would join them`,
+            conflicts: [],
+          }
     return null
   }
+
+  const alone = (id: string): Group => {
+    const p = profiles.get(id)
+    return {
+      members: [id],
+      counts: { ...(p?.counts ?? {}) },
+      mergeCount: p?.mergeCount ?? 0,
+      exclusive: p?.exclusive ?? {},
+    }
+  }
+  const againstOf = (pair: ScoredPair<E>): Conflict | null =>
+    pair.against ? { code: pair.against.code, reason: pair.against.reason, conflicts: [] } : null
 
   const sorted = [...input.pairs].sort(
     (p, q) =>
@@ -117,25 +194,41 @@ export function planMatches<E>(input: MatchPlanInput<E>): MatchPlan<E> {
   )
   const edges: ScoredPair<E>[] = []
   const review: QueuedPair<E>[] = []
-  let blocked = 0
+  const blockedBy: Record<QueueReason, number> = {
+    identity_rules: 0,
+    different_identifiers: 0,
+    different_names: 0,
+    rejected: 0,
+  }
   let skippedRejected = 0
+  let apart = 0
   for (const pair of sorted) {
     if (pair.probability < input.reviewThreshold) continue
     if (rejected.has(pairKey(pair.a, pair.b))) {
       skippedRejected++
       continue
     }
+    if (toldApart(profiles.get(pair.a)?.exclusive ?? {}, profiles.get(pair.b)?.exclusive ?? {})) {
+      apart++
+      continue
+    }
     if (pair.probability < input.autoMergeThreshold) {
-      review.push({ ...pair, reason: null })
+      // The pair's own profiles (not their groups): what the reviewer sees side by side.
+      const why = conflict(alone(pair.a), alone(pair.b)) ?? againstOf(pair)
+      review.push(
+        why
+          ? { ...pair, reason: why.reason, reasonCode: why.code, conflicts: why.conflicts }
+          : { ...pair, reason: null, reasonCode: null, conflicts: [] },
+      )
       continue
     }
     const ga = groupOf(pair.a)
     const gb = groupOf(pair.b)
     if (ga === gb) continue
-    const why = conflict(ga, gb)
+    const why = conflict(ga, gb) ?? againstOf(pair)
     if (why !== null) {
-      blocked++
-      review.push({ ...pair, reason: why })
+      blockedBy[why.code]++
+      review.push({ ...pair, reason: why.reason, reasonCode: why.code, conflicts: why.conflicts })
       continue
     }
     const ra = find(pair.a)
@@ -148,6 +241,7 @@ export function planMatches<E>(input: MatchPlanInput<E>): MatchPlan<E> {
     big.members.push(...small.members)
     for (const [t, n] of Object.entries(small.counts)) big.counts[t] = (big.counts[t] ?? 0) + n
     big.mergeCount += small.mergeCount + 1
+    big.exclusive = unionValues(big.exclusive, small.exclusive)
     edges.push(pair)
   }
 
@@ -191,7 +285,9 @@ export function planMatches<E>(input: MatchPlanInput<E>): MatchPlan<E> {
   return {
     merges,
     review: review.filter((p) => live(p.a) !== live(p.b)),
-    blocked,
+    blocked: Object.values(blockedBy).reduce((s, n) => s + n, 0),
+    blockedBy,
     skippedRejected,
+    toldApart: apart,
   }
 }

@@ -24,8 +24,15 @@ export interface MatchingService {
   identitySettings: (q: Queryable, workspaceId: string) => Promise<WorkspaceIdentitySettings>
   /** What follows a merge in its transaction (segments, computed traits): see ProfileHooks. */
   profileHooks: readonly ProfileHooks[]
-  /** Creates a run and executes it in the background; undefined when one is already running. */
-  start(workspaceId: string, trigger: RunTrigger): Promise<MatchingRunView | undefined>
+  /**
+   * Creates a run and executes it in the background; undefined when one is already running.
+   * `importId`: the import that started it (trigger `import`).
+   */
+  start(
+    workspaceId: string,
+    trigger: RunTrigger,
+    importId?: string,
+  ): Promise<MatchingRunView | undefined>
   /**
    * Cancels a running run of the workspace: `not_found` for no such run here, `finished` for one
    * that is over. A run of this node is also told to stop.
@@ -58,8 +65,8 @@ export function createMatchingService(deps: {
   const inFlight = new Map<string, Promise<unknown>>()
   const cancels = new Map<string, AbortController>()
 
-  async function start(workspaceId: string, trigger: RunTrigger) {
-    const run = await createRun(db, workspaceId, trigger, clock())
+  async function start(workspaceId: string, trigger: RunTrigger, importId?: string) {
+    const run = await createRun(db, workspaceId, trigger, clock(), importId ?? null)
     if (run === undefined) return undefined
     const cancel = new AbortController()
     cancels.set(run.id, cancel)
@@ -77,9 +84,10 @@ export function createMatchingService(deps: {
     return run
   }
 
-  async function due(): Promise<Array<{ workspaceId: string; trigger: RunTrigger }>> {
+  type Due = { workspaceId: string; trigger: RunTrigger; importId?: string }
+  async function due(): Promise<Due[]> {
     const now = clock()
-    const out: Array<{ workspaceId: string; trigger: RunTrigger }> = []
+    const out: Due[] = []
     const ws = await db.query<{
       workspace_id: string
       settings: unknown
@@ -102,8 +110,8 @@ export function createMatchingService(deps: {
       if (!settings.runAfterImport) continue
       // An import of profiles completed since the last run, and the processor has reached its
       // last rows (imports go through the event log, so "completed" alone is not "processed").
-      const imports = await db.query<{ import_key: string | null; rows_read: number }>(
-        `SELECT import_key, rows_read FROM imports WHERE workspace_id = $1 AND kind = 'profiles'
+      const imports = await db.query<{ id: string; import_key: string | null; rows_read: number }>(
+        `SELECT id, import_key, rows_read FROM imports WHERE workspace_id = $1 AND kind = 'profiles'
            AND status = 'completed' AND finished_at > $2 ORDER BY finished_at DESC LIMIT 1`,
         [w.workspace_id, new Date(last).toISOString()],
       )
@@ -117,7 +125,8 @@ export function createMatchingService(deps: {
         'SELECT 1 FROM events WHERE workspace_id = $1 AND message_id = ANY($2::text[]) LIMIT 1',
         [w.workspace_id, tail],
       )
-      if (seen.rows.length > 0) out.push({ workspaceId: w.workspace_id, trigger: 'import' })
+      if (seen.rows.length > 0)
+        out.push({ workspaceId: w.workspace_id, trigger: 'import', importId: imp.id })
     }
     return out
   }
@@ -142,7 +151,7 @@ export function createMatchingService(deps: {
     async tick() {
       const started: string[] = []
       for (const d of await due()) {
-        const run = await start(d.workspaceId, d.trigger)
+        const run = await start(d.workspaceId, d.trigger, d.importId)
         if (run) started.push(run.id)
       }
       return started

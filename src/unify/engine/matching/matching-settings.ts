@@ -31,8 +31,9 @@ export const DEFAULT_TRAIT_MAPPING: Readonly<Record<MatchField, readonly string[
   ],
   state: ['address.state', 'state', 'region'],
   date_of_birth: ['birthday', 'dateOfBirth', 'date_of_birth', 'dob', 'birthdate'],
-  email: ['email'],
-  phone: ['phone', 'mobile'],
+  email: ['email', 'emailAddress', 'email_address'],
+  // CRM exports name the column every way; a phone left unread is a disagreement never seen.
+  phone: ['phone', 'mobile', 'phoneNumber', 'phone_number', 'mobilePhone', 'mobile_phone'],
 }
 
 const tracePath = z
@@ -64,6 +65,12 @@ export const matchingSettingsSchema = z
     scheduleMinutes: z.number().int().min(1).max(10_080).nullable().default(null),
     /** Run after an import of profiles completes (and its rows were processed). */
     runAfterImport: z.boolean().default(true),
+    /**
+     * Whether a run started by an import may merge on its own. Off: nobody asked for that run,
+     * so it only fills the review queue (a CRM import once merged 40 different customers with
+     * nobody watching); a manual or scheduled run still auto-merges when `autoMerge` is on.
+     */
+    autoMergeAfterImport: z.boolean().default(false),
     /** Profiles holding fewer compared fields are not matched (an email alone is not a person). */
     minFields: z.number().int().min(1).max(MATCH_FIELDS.length).default(2),
   })

@@ -49,6 +49,9 @@ function traitsOf(r: FebrlRow): Record<string, unknown> {
 interface Run {
   id: string
   status: string
+  trigger: string
+  autoMerge: boolean | null
+  blockedBy: Record<string, number>
   profiles: number
   changedProfiles: number
   candidatePairs: number
@@ -64,6 +67,11 @@ interface Pair {
   status: string
   probability: number
   reason: string | null
+  reasonCode: string | null
+  autoMerged: boolean
+  mergedFrom: string | null
+  mergedInto: string | null
+  runId: string | null
   explanation: { probability: number; fields: Array<{ field: string; weight: number }> }
   profileA: { id: string; traits: Record<string, unknown>; identifiers: unknown[] }
   profileB: { id: string; traits: Record<string, unknown>; identifiers: unknown[] }
@@ -115,14 +123,15 @@ describe.each(testStores())('probabilistic matching on %s', (store) => {
       traits: traitsOf(r),
       messageId: `m-${r.rec_id}`,
     }))
-    // The same person twice, under two different user ids: a hard conflict for identity rules.
+    // The same person twice, under two different user ids (one email): a hard conflict for
+    // identity rules.
     const twin = all.find((r) => r.rec_id === 'rec-7-org') as FebrlRow
     for (const side of ['a', 'b']) {
       batch.push({
         type: 'identify',
         userId: `crm-7-${side}`,
         anonymousId: anon(`twin-${side}`),
-        traits: traitsOf(twin),
+        traits: { ...traitsOf(twin), email: 'twin7@example.org' },
         messageId: `m-twin-${side}`,
       } as (typeof batch)[number])
     }
@@ -153,8 +162,8 @@ describe.each(testStores())('probabilistic matching on %s', (store) => {
     const owners = [...byEntity.values()].flatMap((s) => [...s])
     expect(new Set(owners).size).toBe(owners.length)
 
-    const org = 'rec-0-org'
-    const dup = 'rec-0-dup-0'
+    const org = 'rec-1-org'
+    const dup = 'rec-1-dup-0'
     const survivor = (await profileOf(org)).id
     expect((await profileOf(dup)).id).toBe(survivor)
     const goneId = [before.get(org), before.get(dup)].find((id) => id !== survivor) as string
@@ -177,6 +186,47 @@ describe.each(testStores())('probabilistic matching on %s', (store) => {
     expect(m?.details.probability).toBeGreaterThanOrEqual(0.99)
     expect(m?.details.fields.map((f) => f.field)).toContain('surname')
     expect(m?.details.fields.every((f) => typeof f.weight === 'number')).toBe(true)
+
+    // The run lists what it merged: one auto-merged pair per merge, with its score and explanation.
+    expect(run).toMatchObject({ trigger: 'manual', autoMerge: true })
+    const listed: Pair[] = []
+    let cursor: string | null = null
+    do {
+      const res = await k.admin(
+        `/api/v1/identity/matching/runs/${run.id}/merges?limit=50${cursor ? `&cursor=${cursor}` : ''}`,
+      )
+      expect(res.status).toBe(200)
+      const page = (await res.json()) as { data: Pair[]; nextCursor: string | null }
+      listed.push(...page.data)
+      cursor = page.nextCursor
+    } while (cursor !== null)
+    expect(listed).toHaveLength(run.autoMerged)
+    const rec1 = listed.find((p) => p.mergedFrom === goneId)
+    expect(rec1).toMatchObject({ status: 'merged', autoMerged: true, runId: run.id })
+    expect(rec1?.mergedInto).toBe(survivor)
+    expect(rec1?.probability).toBeGreaterThanOrEqual(0.99)
+    expect(rec1?.explanation.fields.map((f) => f.field)).toContain('surname')
+    const review = await k.admin(`/api/v1/identity/review?status=merged&runId=${run.id}&limit=200`)
+    expect(((await review.json()) as { data: Pair[] }).data).toHaveLength(run.autoMerged)
+    expect((await k.admin('/api/v1/identity/matching/runs/mrun_nope/merges')).status).toBe(404)
+
+    // FEBRL's rec-0 duplicate has another first name (flynn / thomas) and no birth date: at one
+    // address that is a household, so it waits for a reviewer, who may still accept it.
+    const [f0, t0] = [(await profileOf('rec-0-org')).id, (await profileOf('rec-0-dup-0')).id]
+    expect(f0).not.toBe(t0)
+    expect(run.blockedBy.different_names).toBeGreaterThanOrEqual(1)
+    const held = (await pending()).find(
+      (p) => [p.profileA.id, p.profileB.id].sort().join() === [f0, t0].sort().join(),
+    )
+    expect(held).toMatchObject({ reasonCode: 'different_names' })
+    expect(held?.reason).toMatch(/first names differ \((flynn|thomas) ≠ (flynn|thomas)\)/)
+    expect(held?.probability).toBeGreaterThanOrEqual(0.99)
+    const ok = await k.admin(`/api/v1/identity/review/${held?.id}/accept`, {
+      method: 'POST',
+      body: {},
+    })
+    expect(ok.status).toBe(200)
+    expect((await profileOf('rec-0-dup-0')).id).toBe((await profileOf('rec-0-org')).id)
   }, 120_000)
 
   it('sends a pair that identity rules forbid to review with the reason; it cannot be accepted', async () => {
@@ -187,6 +237,7 @@ describe.each(testStores())('probabilistic matching on %s', (store) => {
       (p) => [p.profileA.id, p.profileB.id].sort().join() === [a, b].sort().join(),
     )
     expect(pair?.reason).toMatch(/user_id/)
+    expect(pair?.reasonCode).toBe('identity_rules')
     expect(pair?.probability).toBeGreaterThanOrEqual(0.99)
     expect(pair?.profileA.identifiers.length).toBeGreaterThan(0)
     const res = await k.admin(`/api/v1/identity/review/${pair?.id}/accept`, {

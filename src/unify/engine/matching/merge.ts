@@ -7,10 +7,21 @@
  * (type, value) order), then the profiles (in id order), all FOR UPDATE. A processor batch that
  * touches one of these profiles locks an identifier of it first, so the two serialise in the
  * same order instead of interleaving or deadlocking. State is read again after the locks: a
- * group whose profiles were merged by a batch meanwhile, or that now breaks identity rules, is
- * skipped and reported, never half-applied.
+ * group whose profiles were merged by a batch meanwhile, or that now breaks identity rules (or,
+ * for a run's own merges, now holds two different identifiers a person has one of: an email the
+ * processor attached since the run scored the pair), is skipped and reported, never half-applied.
  */
-import type { IdentityPlan, IdentityRules, Identifier } from '../../core/identity/index.js'
+import {
+  describeConflicts,
+  exclusiveValues,
+  identifierConflicts,
+  unionValues,
+  type ExclusiveValues,
+  type IdentityPlan,
+  type IdentityRules,
+  type Identifier,
+  type QueueReason,
+} from '../../core/identity/index.js'
 import type { SurvivorshipSettings } from '../../core/profiles/index.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { applyPlan, updateGoldenRecords } from '../identity-stage.js'
@@ -25,7 +36,8 @@ export interface MergeRequest {
 
 export interface MergeOutcome {
   merged: MergeRequest[]
-  skipped: Array<{ request: MergeRequest; reason: string }>
+  /** `code`: why, as the review queue files it; null when a profile of the pair is gone. */
+  skipped: Array<{ request: MergeRequest; reason: string; code: QueueReason | null }>
 }
 
 /** Identifiers stored with a merge record, enough to split the profile back out. */
@@ -35,7 +47,15 @@ export async function applyProbabilisticMerges(
   tx: Queryable,
   workspaceId: string,
   requests: readonly MergeRequest[],
-  settings: { rules: IdentityRules; survivorship: SurvivorshipSettings },
+  settings: {
+    rules: IdentityRules
+    survivorship: SurvivorshipSettings
+    /**
+     * Identifier types two different values of which refuse the merge (a run's own merges);
+     * absent: not checked (a reviewer who accepts a pair has seen them).
+     */
+    exclusiveTypes?: ReadonlySet<string>
+  },
   now: Date,
   hooks: readonly ProfileHooks[] = [],
 ): Promise<MergeOutcome> {
@@ -65,8 +85,14 @@ export async function applyProbabilisticMerges(
     l.push({ type: i.type, value: i.value })
     identifiersOf.set(i.profile_id, l)
   }
+  const types = settings.exclusiveTypes
+  const exclusiveOf = (id: string): ExclusiveValues =>
+    types ? exclusiveValues(identifiersOf.get(id) ?? [], null, types) : {}
   // Survivor → its state as merges accumulate (several profiles may merge into one).
-  const state = new Map<string, { counts: Record<string, number>; mergeCount: number }>()
+  const state = new Map<
+    string,
+    { counts: Record<string, number>; mergeCount: number; exclusive: ExclusiveValues }
+  >()
   const taken = new Set<string>()
   const accepted: MergeRequest[] = []
   for (const r of requests) {
@@ -74,21 +100,37 @@ export async function applyProbabilisticMerges(
     const into = byId.get(r.into)
     const gone = [from, into].find((p) => p === undefined || p.merged_into !== null)
     if (!from || !into || gone !== undefined || taken.has(r.from)) {
-      outcome.skipped.push({ request: r, reason: 'a profile of the pair was merged meanwhile' })
+      outcome.skipped.push({
+        request: r,
+        reason: 'a profile of the pair was merged meanwhile',
+        code: null,
+      })
       continue
     }
     const s = state.get(r.into) ?? {
       counts: { ...into.identifier_counts },
       mergeCount: into.merge_count,
+      exclusive: exclusiveOf(r.into),
     }
     const reason = ruleConflict(s, from, settings.rules)
     if (reason !== null) {
-      outcome.skipped.push({ request: r, reason })
+      outcome.skipped.push({ request: r, reason, code: 'identity_rules' })
+      continue
+    }
+    const fromExclusive = exclusiveOf(r.from)
+    const different = identifierConflicts(s.exclusive, fromExclusive)
+    if (different.length > 0) {
+      outcome.skipped.push({
+        request: r,
+        reason: describeConflicts(different),
+        code: 'different_identifiers',
+      })
       continue
     }
     for (const [t, n] of Object.entries(from.identifier_counts))
       s.counts[t] = (s.counts[t] ?? 0) + n
     s.mergeCount += from.merge_count + 1
+    s.exclusive = unionValues(s.exclusive, fromExclusive)
     state.set(r.into, s)
     taken.add(r.from)
     accepted.push(r)

@@ -1,16 +1,21 @@
 /**
  * The review queue: pending pairs with both profiles' summaries, and the two decisions. Accept
  * merges through the same path as an auto-merge (identity rules still apply: a pair they block
- * cannot be accepted, only rejected); reject remembers the pair as a non-match.
+ * cannot be accepted, only rejected; a pair held back by evidence against, different
+ * identifiers or first names, can be: the reviewer has seen why); reject remembers the pair as
+ * a non-match. The merges runs made on their own are pairs too (`merged`, `autoMerged`), listed
+ * by status and run, and `undone` once their run was undone.
  */
 import { KindredError } from '../../../protocol/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
 import type { ProfileHooks } from '../../../platform/module-contract.js'
 import type { WorkspaceIdentitySettings } from '../identity-settings.js'
 import { applyProbabilisticMerges } from './merge.js'
+import type { QueueReason } from '../../core/identity/index.js'
 import type { MatchExplanation } from './runs.js'
 
-export type PairStatus = 'pending' | 'merged' | 'rejected' | 'stale'
+export type PairStatus = 'pending' | 'merged' | 'rejected' | 'stale' | 'undone'
+export const PAIR_STATUSES = ['pending', 'merged', 'rejected', 'stale', 'undone'] as const
 
 interface PairRow {
   id: string
@@ -20,14 +25,19 @@ interface PairRow {
   probability: number
   explanation: MatchExplanation
   reason: string | null
+  reason_code: QueueReason | null
   run_id: string | null
   created_at: Date | string
   decided_at: Date | string | null
   decided_by: string | null
+  auto_merged: boolean
+  merged_from: string | null
+  merged_into: string | null
+  undo: Record<string, unknown> | null
 }
 
 const pairColumns =
-  'id, profile_a, profile_b, status, probability, explanation, reason, run_id, created_at, decided_at, decided_by'
+  'id, profile_a, profile_b, status, probability, explanation, reason, reason_code, run_id, created_at, decided_at, decided_by, auto_merged, merged_from, merged_into, undo'
 
 export interface ProfileSummary {
   id: string
@@ -43,6 +53,8 @@ export function pairView(r: PairRow, summaries?: ReadonlyMap<string, ProfileSumm
     status: r.status,
     probability: r.probability,
     reason: r.reason,
+    /** Why it waits: identity_rules (accept is refused), different_identifiers, different_names, rejected; null for the review band. */
+    reasonCode: r.reason_code,
     explanation: r.explanation,
     profileA: summaries?.get(r.profile_a) ?? { id: r.profile_a },
     profileB: summaries?.get(r.profile_b) ?? { id: r.profile_b },
@@ -50,6 +62,12 @@ export function pairView(r: PairRow, summaries?: ReadonlyMap<string, ProfileSumm
     createdAt: new Date(r.created_at).toISOString(),
     decidedAt: r.decided_at === null ? null : new Date(r.decided_at).toISOString(),
     decidedBy: r.decided_by,
+    /** Merged by a run on its own (not by a reviewer's accept). */
+    autoMerged: r.auto_merged,
+    mergedFrom: r.merged_from,
+    mergedInto: r.merged_into,
+    /** What undoing the run did to this merge (status `undone`). */
+    undo: r.undo,
   }
 }
 
@@ -93,16 +111,30 @@ export async function profileSummaries(
 export async function listPairs(
   q: Queryable,
   workspaceId: string,
-  opts: { status: PairStatus; limit: number; after?: [number, string] | undefined },
+  opts: {
+    /** Absent: every status (a run's merges, merged and undone). */
+    status?: PairStatus | undefined
+    limit: number
+    after?: [number, string] | undefined
+    runId?: string | undefined
+    autoMerged?: boolean | undefined
+  },
 ) {
-  const params: unknown[] = [workspaceId, opts.status, opts.limit + 1]
-  let where = 'workspace_id = $1 AND status = $2'
+  const params: unknown[] = [workspaceId, opts.limit + 1]
+  let where = 'workspace_id = $1'
+  const param = (v: unknown) => {
+    params.push(v)
+    return `$${params.length}`
+  }
+  if (opts.status !== undefined) where += ` AND status = ${param(opts.status)}`
+  if (opts.runId !== undefined) where += ` AND run_id = ${param(opts.runId)}`
+  if (opts.autoMerged !== undefined) where += ` AND auto_merged = ${param(opts.autoMerged)}`
   if (opts.after) {
-    params.push(opts.after[0], opts.after[1])
-    where += ` AND (probability < $4 OR (probability = $4 AND id > $5))`
+    const p = param(opts.after[0])
+    where += ` AND (probability < ${p} OR (probability = ${p} AND id > ${param(opts.after[1])}))`
   }
   const res = await q.query<PairRow>(
-    `SELECT ${pairColumns} FROM matching_pairs WHERE ${where} ORDER BY probability DESC, id LIMIT $3`,
+    `SELECT ${pairColumns} FROM matching_pairs WHERE ${where} ORDER BY probability DESC, id LIMIT $2`,
     params,
   )
   const page = res.rows.slice(0, opts.limit)
@@ -195,8 +227,9 @@ export async function acceptPair(
     if (skipped)
       throw new KindredError('CONFLICT', `cannot merge: ${skipped.reason}; reject the pair instead`)
     await tx.query(
-      `UPDATE matching_pairs SET status = 'merged', decided_at = $3, decided_by = $4 WHERE workspace_id = $1 AND id = $2`,
-      [workspaceId, id, ctx.now.toISOString(), ctx.decidedBy],
+      `UPDATE matching_pairs SET status = 'merged', decided_at = $3, decided_by = $4, merged_from = $5, merged_into = $6
+       WHERE workspace_id = $1 AND id = $2`,
+      [workspaceId, id, ctx.now.toISOString(), ctx.decidedBy, from.id, into.id],
     )
     // Other pending pairs of the merged-away profile now point at a profile that is gone.
     await tx.query(

@@ -10,7 +10,6 @@
 import { performance } from 'node:perf_hooks'
 import {
   dedupeRecords,
-  explainPair,
   exportParameters,
   LinkageError,
   trainedParametersSchema,
@@ -18,10 +17,15 @@ import {
   type LinkageOptions,
 } from '../../core/identity/linkage/index.js'
 import {
+  exclusiveIdentifierTypes,
+  exclusiveValues,
+  identifierConflicts,
   pairKey,
   planMatches,
+  type Identifier,
   type MatchProfile,
-  type ScoredPair,
+  type QueueReason,
+  type QueuedPair,
 } from '../../core/identity/index.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
 import type { ProfileHooks } from '../../../platform/module-contract.js'
@@ -32,31 +36,19 @@ import {
   PROFILE_ID_COLUMN,
   inContentOrder,
   profileRecord,
+  scoredPairs,
   usedColumns,
+  type MatchExplanation,
 } from '../../core/matching-records.js'
 import { loadMatchingSettings, traitMapping } from './matching-settings.js'
+
+export type { MatchExplanation }
 
 export type RunTrigger = 'manual' | 'schedule' | 'import'
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled'
 
 /** Thrown inside a run that was cancelled: it stops at the next step boundary. */
 class RunCancelled extends Error {}
-
-/** What is stored per pair and per probabilistic merge: why the model thinks they match. */
-export interface MatchExplanation {
-  probability: number
-  /** Match weight in bits (log2 odds), prior included. */
-  weight: number
-  prior: number
-  fields: Array<{
-    field: string
-    level: string
-    left: string | null
-    right: string | null
-    weight: number
-    tfAdjustment: number
-  }>
-}
 
 /** What a run found and did. */
 export interface RunCounts {
@@ -66,18 +58,36 @@ export interface RunCounts {
   autoMerged: number
   queued: number
   blocked: number
+  /** `blocked` by reason: identity rules, different identifiers or names (evidence against), a rejection. */
+  blockedBy: Record<QueueReason, number>
+  /** Pairs at or above the review threshold that their identifiers told apart: neither merged nor queued. */
+  toldApart: number
   skippedDecided: number
   timings: Record<string, number>
+}
+
+/** The last undo of a run (`POST …/runs/:id/undo`). */
+export interface RunUndoSummary {
+  at: string
+  /** Merges of the run split apart so far, over every undo. */
+  undone: number
+  /** Merges the last undo could not split, with why (see `undoRun`). */
+  failed: number
 }
 
 export interface MatchingRunView extends RunCounts {
   id: string
   trigger: RunTrigger
   status: RunStatus
+  /** The import that started the run (trigger `import`). */
+  importId: string | null
+  /** Whether the run could merge on its own (null until it has decided). */
+  autoMerge: boolean | null
   error: string | null
   startedAt: string
   finishedAt: string | null
   durationMs: number | null
+  undo: RunUndoSummary | null
 }
 
 interface RunRow {
@@ -91,14 +101,26 @@ interface RunRow {
   queued: number
   blocked: number
   skipped_decided: number
+  blocked_by: Partial<Record<QueueReason, number>>
+  told_apart: number
   timings: Record<string, number>
+  import_id: string | null
+  auto_merge: boolean | null
+  undo: RunUndoSummary | null
   error: string | null
   started_at: Date | string
   finished_at: Date | string | null
 }
 
 const runColumns =
-  'id, trigger, status, profiles, changed_profiles, candidate_pairs, auto_merged, queued, blocked, skipped_decided, timings, error, started_at, finished_at'
+  'id, trigger, status, profiles, changed_profiles, candidate_pairs, auto_merged, queued, blocked, skipped_decided, blocked_by, told_apart, timings, import_id, auto_merge, undo, error, started_at, finished_at'
+
+const noneBlocked = (): Record<QueueReason, number> => ({
+  identity_rules: 0,
+  different_identifiers: 0,
+  different_names: 0,
+  rejected: 0,
+})
 
 function runView(r: RunRow): MatchingRunView {
   const started = new Date(r.started_at)
@@ -107,18 +129,23 @@ function runView(r: RunRow): MatchingRunView {
     id: r.id,
     trigger: r.trigger,
     status: r.status,
+    importId: r.import_id,
+    autoMerge: r.auto_merge,
     profiles: r.profiles,
     changedProfiles: r.changed_profiles,
     candidatePairs: r.candidate_pairs,
     autoMerged: r.auto_merged,
     queued: r.queued,
     blocked: r.blocked,
+    blockedBy: { ...noneBlocked(), ...r.blocked_by },
+    toldApart: r.told_apart,
     skippedDecided: r.skipped_decided,
     timings: r.timings,
     error: r.error,
     startedAt: started.toISOString(),
     finishedAt: finished?.toISOString() ?? null,
     durationMs: finished === null ? null : finished.getTime() - started.getTime(),
+    undo: r.undo,
   }
 }
 
@@ -153,6 +180,7 @@ export async function createRun(
   workspaceId: string,
   trigger: RunTrigger,
   now: Date,
+  importId: string | null = null,
 ): Promise<MatchingRunView | undefined> {
   // A run left `running` by a crashed node would block the workspace forever.
   await db.query(
@@ -161,11 +189,11 @@ export async function createRun(
     [workspaceId, now.toISOString()],
   )
   const res = await db.query<RunRow>(
-    `INSERT INTO matching_runs (workspace_id, id, trigger, status, started_at)
-     VALUES ($1, $2, $3, 'running', $4)
+    `INSERT INTO matching_runs (workspace_id, id, trigger, status, started_at, import_id)
+     VALUES ($1, $2, $3, 'running', $4, $5)
      ON CONFLICT (workspace_id) WHERE status = 'running' DO NOTHING
      RETURNING ${runColumns}`,
-    [workspaceId, newId('matchingRun'), trigger, now.toISOString()],
+    [workspaceId, newId('matchingRun'), trigger, now.toISOString(), importId],
   )
   return res.rows[0] && runView(res.rows[0])
 }
@@ -222,10 +250,17 @@ export async function executeRun(
     if (res.rows[0]?.status !== 'running') throw new RunCancelled()
   }
   try {
-    const counts = await matchWorkspace(deps, workspaceId, runId, checkCancelled)
+    const started = await getRun(db, workspaceId, runId)
+    const counts = await matchWorkspace(
+      deps,
+      workspaceId,
+      { id: runId, trigger: started?.trigger ?? 'manual' },
+      checkCancelled,
+    )
     await db.query(
       `UPDATE matching_runs SET status = 'succeeded', finished_at = $3, profiles = $4, changed_profiles = $5,
-         candidate_pairs = $6, auto_merged = $7, queued = $8, blocked = $9, skipped_decided = $10, timings = $11
+         candidate_pairs = $6, auto_merged = $7, queued = $8, blocked = $9, skipped_decided = $10, timings = $11,
+         blocked_by = $12, told_apart = $13
        WHERE workspace_id = $1 AND id = $2 AND status = 'running'`,
       [
         workspaceId,
@@ -239,6 +274,8 @@ export async function executeRun(
         counts.blocked,
         counts.skippedDecided,
         JSON.stringify(counts.timings),
+        JSON.stringify(counts.blockedBy),
+        counts.toldApart,
       ],
     )
   } catch (err) {
@@ -258,10 +295,11 @@ export async function executeRun(
 async function matchWorkspace(
   deps: ExecuteRunDeps,
   workspaceId: string,
-  runId: string,
+  run: { id: string; trigger: RunTrigger },
   checkCancelled: () => Promise<void>,
 ): Promise<RunCounts> {
   const { db } = deps
+  const runId = run.id
   const timings: Record<string, number> = {}
   let t = performance.now()
   const lap = (name: string) => {
@@ -276,10 +314,20 @@ async function matchWorkspace(
     autoMerged: 0,
     queued: 0,
     blocked: 0,
+    blockedBy: noneBlocked(),
+    toldApart: 0,
     skippedDecided: 0,
     timings,
   }
   const { settings, updatedAt } = await loadMatchingSettings(db, workspaceId)
+  // A run nobody asked for (an import's) only queues, unless the workspace said otherwise.
+  const autoMerge =
+    settings.autoMerge && (run.trigger !== 'import' || settings.autoMergeAfterImport)
+  await db.query('UPDATE matching_runs SET auto_merge = $3 WHERE workspace_id = $1 AND id = $2', [
+    workspaceId,
+    runId,
+    autoMerge,
+  ])
   const last = await db.query<{ started_at: Date | string }>(
     `SELECT started_at FROM matching_runs WHERE workspace_id = $1 AND status = 'succeeded'
      ORDER BY started_at DESC LIMIT 1`,
@@ -335,7 +383,7 @@ async function matchWorkspace(
   await checkCancelled()
   // Not in id order: the same people must score the same in every workspace (see inContentOrder).
   const records = inContentOrder(loaded)
-  const run = await scoreRecords(
+  const linkage = await scoreRecords(
     db,
     workspaceId,
     records,
@@ -346,52 +394,38 @@ async function matchWorkspace(
     },
     deps.clock(),
   )
-  counts.candidatePairs = run.pairs.count
+  counts.candidatePairs = linkage.pairs.count
   lap('linkageMs')
   await checkCancelled()
 
   const rejected = await rejectedPairs(db, workspaceId)
-  const scored: ScoredPair<MatchExplanation>[] = []
-  for (let k = 0; k < run.pairs.count; k++) {
-    if (run.probabilities[k]! < settings.reviewThreshold) continue
-    const x = records[run.pairs.left[k]!]![PROFILE_ID_COLUMN]!
-    const y = records[run.pairs.right[k]!]![PROFILE_ID_COLUMN]!
-    const e = explainPair(run, k)
-    const [a, b] = x < y ? [x, y] : [y, x]
-    const swap = x > y
-    scored.push({
-      a,
-      b,
-      probability: e.probability,
-      explanation: {
-        probability: e.probability,
-        weight: e.weight,
-        prior: e.prior,
-        fields: e.fields.map((f) => ({
-          field: f.field,
-          level: f.level,
-          left: swap ? f.right : f.left,
-          right: swap ? f.left : f.right,
-          weight: f.weight,
-          tfAdjustment: f.tfAdjustment,
-        })),
-      },
-    })
-  }
+  const scored = scoredPairs(linkage, records, settings.reviewThreshold)
   const { rules, survivorship } = await deps.identitySettings(db, workspaceId)
+  const exclusiveTypes = exclusiveIdentifierTypes(rules)
+  await addExclusiveValues(db, workspaceId, profiles, records, scored, exclusiveTypes)
+  for (const p of scored) {
+    const different = identifierConflicts(
+      profiles.get(p.a)?.exclusive ?? {},
+      profiles.get(p.b)?.exclusive ?? {},
+    )
+    if (different.length > 0) p.explanation.differentIdentifiers = different
+  }
   const plan = planMatches({
     pairs: scored,
     profiles,
     rules,
     rejected,
-    autoMergeThreshold: settings.autoMerge ? settings.autoMergeThreshold : Infinity,
+    autoMergeThreshold: autoMerge ? settings.autoMergeThreshold : Infinity,
     reviewThreshold: settings.reviewThreshold,
   })
   counts.skippedDecided = plan.skippedRejected
   counts.blocked = plan.blocked
+  counts.blockedBy = { ...plan.blockedBy }
+  counts.toldApart = plan.toldApart
   lap('planMs')
 
   const byInto = new Map<string, MergeRequest[]>()
+  const plannedBy = new Map(plan.merges.map((m) => [m.from, m]))
   for (const m of plan.merges) {
     const l = byInto.get(m.into) ?? []
     l.push({
@@ -402,25 +436,34 @@ async function matchWorkspace(
     byInto.set(m.into, l)
   }
   const groups = [...byInto.values()]
-  const skipped: typeof plan.review = []
+  const skipped: QueuedPair<MatchExplanation>[] = []
   for (let i = 0; i < groups.length; i += MERGE_GROUPS_PER_TRANSACTION) {
     await checkCancelled()
     const chunk = groups.slice(i, i + MERGE_GROUPS_PER_TRANSACTION).flat()
-    const out = await db.transaction((tx) =>
-      applyProbabilisticMerges(
+    const out = await db.transaction(async (tx) => {
+      const o = await applyProbabilisticMerges(
         tx,
         workspaceId,
         chunk,
-        { rules, survivorship },
+        { rules, survivorship, exclusiveTypes },
         deps.clock(),
         deps.profileHooks,
-      ),
-    )
+      )
+      // Recorded with the merges, so a run's merges are listed and undone even after a crash.
+      await recordAutoMerges(
+        tx,
+        workspaceId,
+        runId,
+        o.merged.map((r) => ({ request: r, pair: plannedBy.get(r.from)!.pair })),
+        deps.clock(),
+      )
+      return o
+    })
     counts.autoMerged += out.merged.length
     // A merge the locked state refused (identity rules changed under us) goes to review.
     for (const s of out.skipped) {
-      const pair = plan.merges.find((m) => m.from === s.request.from)?.pair
-      if (pair) skipped.push({ ...pair, reason: s.reason })
+      const pair = plannedBy.get(s.request.from)?.pair
+      if (pair) skipped.push({ ...pair, reason: s.reason, reasonCode: s.code, conflicts: [] })
     }
   }
   lap('mergeMs')
@@ -442,6 +485,91 @@ async function matchWorkspace(
   )
   lap('queueMs')
   return counts
+}
+
+/**
+ * Gives the profiles of the scored pairs their exclusive identifier values (identities of the
+ * exclusive types, compared email and phone traits). Only those: the rest are never planned.
+ */
+async function addExclusiveValues(
+  q: Queryable,
+  workspaceId: string,
+  profiles: Map<string, MatchProfile>,
+  records: readonly Record<string, string>[],
+  scored: ReadonlyArray<{ a: string; b: string }>,
+  types: ReadonlySet<string>,
+): Promise<void> {
+  const involved = [...new Set(scored.flatMap((p) => [p.a, p.b]))]
+  if (involved.length === 0) return
+  const identifiers = new Map<string, Identifier[]>()
+  for (let i = 0; i < involved.length; i += 5000) {
+    const res = await q.query<Identifier & { profile_id: string }>(
+      `SELECT profile_id, type, value FROM identities
+       WHERE workspace_id = $1 AND profile_id = ANY($2::text[]) AND type = ANY($3::text[])`,
+      [workspaceId, involved.slice(i, i + 5000), [...types]],
+    )
+    for (const r of res.rows) {
+      const l = identifiers.get(r.profile_id) ?? []
+      l.push({ type: r.type, value: r.value })
+      identifiers.set(r.profile_id, l)
+    }
+  }
+  const recordOf = new Map(records.map((r) => [r[PROFILE_ID_COLUMN]!, r]))
+  for (const id of involved) {
+    const p = profiles.get(id)
+    if (!p) continue
+    profiles.set(id, {
+      ...p,
+      exclusive: exclusiveValues(identifiers.get(id) ?? [], recordOf.get(id) ?? null, types),
+    })
+  }
+}
+
+/** The merges a run made, as `merged` pairs of the run: listed with the run, undone by it. */
+async function recordAutoMerges(
+  tx: Queryable,
+  workspaceId: string,
+  runId: string,
+  merged: ReadonlyArray<{
+    request: MergeRequest
+    pair: { a: string; b: string; probability: number; explanation: MatchExplanation }
+  }>,
+  now: Date,
+): Promise<void> {
+  if (merged.length === 0) return
+  await tx.query(
+    `INSERT INTO matching_pairs (workspace_id, id, profile_a, profile_b, status, probability, explanation,
+       run_id, created_at, decided_at, auto_merged, merged_from, merged_into)
+     SELECT $1, x.id, x.a, x.b, 'merged', x.probability, x.explanation, $2, $3::timestamptz, $3::timestamptz,
+       true, x.from_id, x.into_id
+     FROM jsonb_to_recordset($4::jsonb) AS x(id text, a text, b text, probability float8, explanation jsonb,
+       from_id text, into_id text)
+     ON CONFLICT (workspace_id, profile_a, profile_b) DO UPDATE SET status = 'merged',
+       probability = EXCLUDED.probability, explanation = EXCLUDED.explanation, reason = NULL,
+       reason_code = NULL, run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at, decided_by = NULL,
+       auto_merged = true, merged_from = EXCLUDED.merged_from, merged_into = EXCLUDED.merged_into, undo = NULL`,
+    [
+      workspaceId,
+      runId,
+      now.toISOString(),
+      JSON.stringify(
+        merged.map(({ request, pair }) => ({
+          id: newId('matchingPair'),
+          a: pair.a,
+          b: pair.b,
+          probability: pair.probability,
+          explanation: pair.explanation,
+          from_id: request.from,
+          into_id: request.into,
+        })),
+      ),
+    ],
+  )
+  // Counted as they commit: a run cancelled or failed later still shows what it merged.
+  await tx.query(
+    'UPDATE matching_runs SET auto_merged = auto_merged + $3 WHERE workspace_id = $1 AND id = $2',
+    [workspaceId, runId, merged.length],
+  )
 }
 
 /** Below this many candidate pairs EM is not trusted and no model is kept from it. */
@@ -514,18 +642,19 @@ async function queuePairs(
   db: Db,
   workspaceId: string,
   runId: string,
-  pairs: ReadonlyArray<ScoredPair<MatchExplanation> & { reason: string | null }>,
+  pairs: ReadonlyArray<QueuedPair<MatchExplanation>>,
   now: Date,
 ): Promise<number> {
   let n = 0
   for (let i = 0; i < pairs.length; i += 1000) {
     const chunk = pairs.slice(i, i + 1000)
     const res = await db.query(
-      `INSERT INTO matching_pairs (workspace_id, id, profile_a, profile_b, status, probability, explanation, reason, run_id, created_at)
-       SELECT $1, x.id, x.a, x.b, 'pending', x.probability, x.explanation, x.reason, $2, $3::timestamptz
-       FROM jsonb_to_recordset($4::jsonb) AS x(id text, a text, b text, probability float8, explanation jsonb, reason text)
+      `INSERT INTO matching_pairs (workspace_id, id, profile_a, profile_b, status, probability, explanation, reason, reason_code, run_id, created_at)
+       SELECT $1, x.id, x.a, x.b, 'pending', x.probability, x.explanation, x.reason, x.reason_code, $2, $3::timestamptz
+       FROM jsonb_to_recordset($4::jsonb) AS x(id text, a text, b text, probability float8, explanation jsonb, reason text, reason_code text)
        ON CONFLICT (workspace_id, profile_a, profile_b) DO UPDATE SET probability = EXCLUDED.probability,
-         explanation = EXCLUDED.explanation, reason = EXCLUDED.reason, run_id = EXCLUDED.run_id
+         explanation = EXCLUDED.explanation, reason = EXCLUDED.reason, reason_code = EXCLUDED.reason_code,
+         run_id = EXCLUDED.run_id
        WHERE matching_pairs.status = 'pending'`,
       [
         workspaceId,
@@ -539,6 +668,7 @@ async function queuePairs(
             probability: p.probability,
             explanation: p.explanation,
             reason: p.reason,
+            reason_code: p.reasonCode,
           })),
         ),
       ],

@@ -116,6 +116,80 @@ describe('term-frequency adjustment', () => {
   })
 })
 
+describe('identifier fields', () => {
+  /** Shoppers sharing names and postcodes; `s<i>-dup` shares s<i>'s email, s<i+20> only the rest. */
+  function shoppers(): LinkageRecord[] {
+    const rows: LinkageRecord[] = []
+    for (let i = 0; i < 40; i++) {
+      const given = ['chloe', 'ann', 'tom', 'mia'][i % 4]!
+      const surname = ['kowalski', 'lee'][i % 2]!
+      rows.push({
+        id: `s${i}`,
+        given_name: given,
+        surname,
+        postcode: String(3000 + (i % 5)),
+        email: `${given}.${surname}.crm${i}@example.org`,
+      })
+    }
+    for (let i = 0; i < 10; i++) rows.push({ ...rows[i]!, id: `s${i}-dup` })
+    return rows
+  }
+
+  it('weigh a different email against the match, never as nothing', () => {
+    const rows = shoppers()
+    const run = dedupeRecords(rows, { idColumn: 'id' })
+    const k = run.fields.findIndex((f) => f.kind === 'email')
+    expect(run.fields[k]!.levelLabels).toEqual(['null', 'exact', 'else'])
+    const lookAlike = explainPair(run, pairIndex(run, rows, 's0', 's20'))
+    const email = lookAlike.fields.find((f) => f.field === 'email')!
+    expect(email).toMatchObject({ level: 'else', left: 'chloe.kowalski.crm0@example.org' })
+    expect(email.weight).toBeLessThan(-3)
+    expect(email.weight).toBeLessThanOrEqual(Math.log2(0.05 / run.params.u[k]![2]!) + 1e-9)
+    const dup = explainPair(run, pairIndex(run, rows, 's0', 's0-dup'))
+    expect(dup.fields.find((f) => f.field === 'email')!.weight).toBeGreaterThan(0)
+    expect(dup.weight - lookAlike.weight).toBeGreaterThan(3)
+  })
+
+  it('bound kept parameters too', () => {
+    const rows = shoppers()
+    const half = { m: [0.5, 0.5], u: [0.01, 0.99] }
+    const name = { m: [0.9, 0.04, 0.03, 0.02, 0.01], u: [0.3, 0.02, 0.03, 0.1, 0.55] }
+    const run = dedupeRecords(rows, {
+      idColumn: 'id',
+      config: {
+        parameters: {
+          lambda: 0.1,
+          fields: {
+            given_name: name,
+            surname: name,
+            postcode: { m: [0.9, 0.05, 0.05], u: [0.2, 0.1, 0.7] },
+            email: half,
+          },
+        },
+      },
+    })
+    const k = run.fields.findIndex((f) => f.kind === 'email')
+    expect([...run.params.m[k]!]).toEqual([0, 0.95, 0.05])
+    expect(exportParameters(run).fields.email?.m).toEqual([0.95, 0.05])
+    const loose = dedupeRecords(rows, {
+      idColumn: 'id',
+      config: {
+        identifierDisagreement: null,
+        parameters: {
+          lambda: 0.1,
+          fields: {
+            given_name: name,
+            surname: name,
+            postcode: { m: [0.9, 0.05, 0.05], u: [0.2, 0.1, 0.7] },
+            email: half,
+          },
+        },
+      },
+    })
+    expect([...loose.params.m[k]!]).toEqual([0, 0.5, 0.5])
+  })
+})
+
 describe('explainPair', () => {
   it('adds up: prior + Σ field weights and adjustments = match weight', () => {
     const rows = population()

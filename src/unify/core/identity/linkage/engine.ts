@@ -9,6 +9,7 @@ import { DomainError } from '../../../../protocol/errors.js'
 import { dedupeCandidatePairs, linkCandidatePairs, type CandidatePairs } from './blocking.js'
 import {
   aggregatePatterns,
+  boundMismatches,
   expectationMaximisation,
   initialM,
   initialU,
@@ -27,7 +28,7 @@ import {
   type LinkageRecord,
   type PreparedField,
 } from './features.js'
-import { defaultBlockingRules, detectFields } from './fields.js'
+import { defaultBlockingRules, detectFields, isIdentifierKind } from './fields.js'
 import {
   parseModelConfig,
   type BlockingRule,
@@ -394,10 +395,17 @@ function runPrepared(
     : null
   const levelCounts = fields.map((f) => f.levelCount)
 
+  // Identifier fields: a disagreement is evidence against, whatever EM made of it (EM puts m ≈ u
+  // there when identity resolution has joined every pair that agreed before matching runs).
+  const maxMismatchM = fields.map((f) =>
+    isIdentifierKind(f.kind) ? config.identifierDisagreement : null,
+  )
   let params: FsParameters
   let em: LinkageRun['em'] = null
   if (config.parameters) {
+    // Kept models trained before the bound (or edited by hand) obey it too.
     params = parametersFromConfig(config.parameters, fields)
+    boundMismatches(params, maxMismatchM)
   } else {
     const random = options.random ?? seededRandom(config.seed)
     const sizes: [number, number] = [sides[0]!.length, sides[rightSide]!.length]
@@ -434,7 +442,11 @@ function runPrepared(
         ...(labelled ? { labelled } : {}),
       },
     )
+    // After EM, not inside it: bounded during EM, a field on which true duplicates often
+    // disagree (a CRM row with another phone) pulls the "match" class onto the pairs that agree
+    // on it, and the duplicates with another phone lose the evidence of all their other fields.
     params = result.params
+    boundMismatches(params, maxMismatchM)
     em = { iterations: result.iterations, converged: result.converged }
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { seededRandom } from './engine.js'
 import {
   aggregatePatterns,
+  boundMismatch,
   expectationMaximisation,
   initialM,
   initialU,
@@ -127,6 +128,23 @@ describe('expectationMaximisation', () => {
     TRUTH.u.forEach((t, k) => {
       for (let l = 1; l < t.length; l++) expect(Math.abs(u[k]![l]! - t[l]!)).toBeLessThan(0.01)
     })
+  })
+})
+
+describe('boundMismatch', () => {
+  it('caps m of the last level and gives the excess to the others in proportion', () => {
+    const m = Float64Array.from([0, 0.3, 0.1, 0.6])
+    boundMismatch(m, 0.05)
+    expect(m[3]).toBe(0.05)
+    expect(m[1]! / m[2]!).toBeCloseTo(3)
+    expect(m[1]! + m[2]! + m[3]!).toBeCloseTo(1)
+    const under = Float64Array.from([0, 0.97, 0.03])
+    boundMismatch(under, 0.05)
+    expect([...under]).toEqual([0, 0.97, 0.03])
+    // Nothing but "else": the excess goes to the first level.
+    const all = Float64Array.from([0, 0, 1])
+    boundMismatch(all, 0.1)
+    expect(all[1]).toBeCloseTo(0.9)
   })
 })
 

@@ -128,6 +128,36 @@ function clampNormalise(v: Float64Array): void {
   for (let l = 1; l < v.length; l++) v[l] = v[l]! / total
 }
 
+/**
+ * Caps m of the last ("else") level at `max`, giving the excess to the other levels in
+ * proportion (to the first when they hold nothing). For identifier fields, applied to what EM
+ * estimated: how often one person's two records disagree on an email is a fact about emails,
+ * not something EM can read from candidates that identity resolution has already thinned of
+ * every pair agreeing on one; left as EM has it, m ≈ u there and a different email weighs
+ * nothing.
+ */
+export function boundMismatch(m: Float64Array, max: number): void {
+  const last = m.length - 1
+  if (last < 1 || !(m[last]! > max)) return
+  const rest = 1 - m[last]!
+  m[last] = max
+  if (last === 1) return
+  if (rest <= 0) {
+    m[1] = 1 - max
+    return
+  }
+  const scale = (1 - max) / rest
+  for (let l = 1; l < last; l++) m[l] = m[l]! * scale
+}
+
+/** Applies `boundMismatch` to every field that has a bound. */
+export function boundMismatches(params: FsParameters, max: readonly (number | null)[]): void {
+  params.m.forEach((m, k) => {
+    const b = max[k]
+    if (b !== null && b !== undefined) boundMismatch(m, b)
+  })
+}
+
 /** Estimates m, u and λ by expectation–maximisation from a starting point. */
 export function expectationMaximisation(
   patterns: GammaPatterns,

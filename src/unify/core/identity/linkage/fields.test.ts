@@ -71,6 +71,17 @@ describe('comparison levels', () => {
     expect(levelOf('surname', 'smith', '')).toBe('null')
   })
 
+  it('compare emails exactly: near-identical addresses of two customers disagree', () => {
+    expect(levelOf('email', ' Chloe.Kowalski@Example.org', 'chloe.kowalski@example.org')).toBe(
+      'exact',
+    )
+    expect(
+      levelOf('email', 'chloe.kowalski.crm39@example.org', 'chloe.kowalski.crm148@example.org'),
+    ).toBe('else')
+    expect(levelOf('email', 'ann.lee+shop@gmail.com', 'ann.lee+news@gmail.com')).toBe('else')
+    expect(levelOf('email', 'ann.lee12@gmail.com', 'ann.lee13@gmail.com')).toBe('else')
+  })
+
   it('grade dates, including swapped day and month', () => {
     expect(levelOf('dateOfBirth', '19900703', '1990-07-03')).toBe('exact')
     expect(levelOf('dateOfBirth', '19900703', '19900307')).toBe('dateDayMonthSwap')

@@ -124,6 +124,15 @@ export const modelConfigSchema = z
       .boolean()
       .default(true)
       .describe('Score given name and surname swapped (A.given ≈ B.surname and back) as agreeing.'),
+    identifierDisagreement: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .nullable()
+      .default(0.05)
+      .describe(
+        'Email, phone and identifier fields: the most m of their last ("else") level may be after EM, i.e. how often one person\'s two records carry two different values; null keeps what EM estimated.',
+      ),
     em: z
       .object({
         maxIterations: z.number().int().min(1).default(100),
