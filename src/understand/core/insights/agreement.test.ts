@@ -309,12 +309,14 @@ function informative(r: InsightResult): boolean {
 }
 
 describe('insights: reference = Postgres = DuckDB', () => {
-  // The last figure: the least share of results that must say something (see `informative`);
-  // a funnel says something when someone reached step 2, which random steps make rarer.
+  // The last figure: the least share of results that must say something (see `informative`),
+  // about half of what the generators give (measured on 600 samples each: trends 0.62, funnels
+  // 0.21, retention 0.26, RFM 0.51), so the guard fails a generator that stops reaching data,
+  // not an unlucky seed.
   const kinds: Array<[string, (scene: Scene) => fc.Arbitrary<unknown>, number, number]> = [
-    ['trends', arbTrends, 40, 1 / 5],
-    ['funnels', arbFunnel, 60, 1 / 8],
-    ['retention', arbRetention, 40, 1 / 5],
+    ['trends', arbTrends, 40, 1 / 4],
+    ['funnels', arbFunnel, 60, 1 / 12],
+    ['retention', arbRetention, 40, 1 / 10],
     ['RFM', arbRfm, 40, 1 / 5],
   ]
   for (const [kind, arb, runs, share] of kinds) {
