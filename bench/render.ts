@@ -10,6 +10,7 @@ const order = [
   'lookup',
   'profiles',
   'segments',
+  'insights',
   'destinations',
   'import',
   'matching',

@@ -13,6 +13,7 @@ const benches = [
   'matching',
   'destinations',
   'segments',
+  'insights',
   'import',
   'matching-cdp',
   'matching-shoppers',

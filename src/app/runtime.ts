@@ -41,6 +41,7 @@ import { statsRoutes } from '../understand/http/stats-routes.js'
 import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/module-contract.js'
 import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
+import { insightsModule } from '../understand/insights-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
@@ -236,6 +237,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   for (const factory of options.modules ?? [
     createConsentModule({ deliveries }),
     segmentsModule,
+    insightsModule,
     destinationsModule,
     importsModule,
     matchingModule,

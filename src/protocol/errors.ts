@@ -22,6 +22,8 @@ export const errorCodes = {
   WRONG_PASSWORD: { status: 403, action: 'fix_input' },
   NOT_FOUND: { status: 404, action: 'fix_input' },
   CONFLICT: { status: 409, action: 'fix_input' },
+  /** A query (an insight) ran over its time limit and was stopped: ask for less, or elsewhere. */
+  QUERY_TIMEOUT: { status: 504, action: 'fix_input' },
   RATE_LIMITED: { status: 429, action: 'retry' },
   OVERLOADED: { status: 503, action: 'retry' },
   UNAVAILABLE: { status: 503, action: 'retry' },

@@ -16,6 +16,7 @@ export const idPrefixes = {
   matchingPair: 'mpair',
   segment: 'seg',
   computedTrait: 'ct',
+  insight: 'ins',
   destination: 'dst',
   privacyRequest: 'prq',
   suppression: 'sup',
