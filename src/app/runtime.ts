@@ -46,6 +46,7 @@ import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
 import { privacyModule } from '../govern/privacy-module.js'
 import { matchingModule } from '../unify/matching-module.js'
+import { createLakeModule } from '../platform/lake/lake-module.js'
 import { loadSecretKey } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
@@ -92,6 +93,12 @@ export interface KindredOptions {
   exportDir?: string | undefined
   /** Client time limits (default DEFAULT_HTTP_TIMEOUTS). */
   httpTimeouts?: Partial<HttpTimeouts> | undefined
+  /**
+   * The lake (Parquet + Delta log, src/platform/lake), part of the default modules: on unless
+   * `enabled: false` (KINDRED_LAKE=off), in `dir` (KINDRED_LAKE_DIR) or `<dataDir>/lake`; no data
+   * dir and no `dir` means no lake (in-memory stores).
+   */
+  lake?: { enabled?: boolean; dir?: string | undefined; flushMs?: number | undefined } | undefined
 }
 
 export interface Kindred {
@@ -230,6 +237,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     matchingModule,
     qualityModule,
     privacyModule,
+    createLakeModule(options.lake),
   ]) {
     const m = await factory(deps)
     modules.push(m)
@@ -267,6 +275,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     processor.start()
   }
 
+  const healthWarnings = () => modules.flatMap((m) => m.healthWarnings?.() ?? [])
   let fastify: Awaited<ReturnType<typeof createApp>>['fastify'] | undefined
   let url: string | undefined
   let routes: Kindred['routes'] = []
@@ -281,6 +290,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       logger,
       clock: () => new Date(),
       processorHealth: processor?.health,
+      healthWarnings,
       newId: (kind) => newId(kind),
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
@@ -314,6 +324,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       options.host ?? DEFAULT_HOST,
       () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
       processor?.health,
+      healthWarnings,
     )
     logger.info({ url: health.url, role }, 'kindred worker health and metrics listening')
   }

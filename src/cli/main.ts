@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { DEFAULT_HOST, roles, startKindred, type Role } from '../app/runtime.js'
+import { parseConfig } from '../app/config-schema.js'
 import { openStore } from '../platform/store/open-store.js'
 import { loadMigrations } from '../platform/store/migrate.js'
 import { reprocess } from '../unify/engine/reprocess.js'
@@ -60,6 +61,9 @@ Environment:
   KINDRED_OUTBOUND_ALLOW  non-public addresses destinations may reach, e.g.
                         10.1.2.0/24,[fd00::/8]:443,db.internal:5432 (default: none)
   KINDRED_EXPORT_DIR    root of file-export destinations (default <data dir>/exports)
+  KINDRED_LAKE          on|off: events and profiles as Parquet + Delta Lake tables (default on)
+  KINDRED_LAKE_DIR      where the lake's tables live (default <data dir>/lake); docs/lake.md
+  KINDRED_LAKE_FLUSH_SECONDS  the most a change waits before it is written to the lake (default 30)
   LOG_LEVEL             pino log level (default info)
 `
 
@@ -94,6 +98,12 @@ async function start(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${values.port}`)
   const role = (values.role ?? 'all') as Role
   if (!roles.includes(role)) fail(`invalid --role ${values.role}; one of ${roles.join(', ')}`)
+  let config: ReturnType<typeof parseConfig>
+  try {
+    config = parseConfig(process.env)
+  } catch (err) {
+    fail((err as Error).message)
+  }
   const kindred = await startKindred({
     port,
     host: values.host || process.env.KINDRED_HOST || process.env.HOST || DEFAULT_HOST,
@@ -107,6 +117,11 @@ async function start(argv: string[]): Promise<void> {
     trustProxy: trustProxy(process.env.KINDRED_TRUST_PROXY),
     outboundAllow: process.env.KINDRED_OUTBOUND_ALLOW || undefined,
     exportDir: process.env.KINDRED_EXPORT_DIR || undefined,
+    lake: {
+      enabled: config.KINDRED_LAKE === 'on',
+      dir: config.KINDRED_LAKE_DIR,
+      flushMs: config.KINDRED_LAKE_FLUSH_SECONDS * 1000,
+    },
     logLevel: process.env.LOG_LEVEL ?? 'info',
   })
   if (kindred.generatedAdminToken) {
