@@ -2,7 +2,10 @@
  * Crash safety: a writer that dies between a table's data files and its commit, or between a
  * commit and finishing the batch in the store, is replaced by a new one (a restart: new DuckDB,
  * the snapshot read again from disk) that leaves every event in the lake exactly once, and the
- * files the dead writer left behind deleted.
+ * files the dead writer left behind deleted. The dead writer is not stopped: like a killed
+ * process it keeps its lease, which the new one takes once it runs out (on a Postgres server;
+ * an embedded store's data dir lock already makes the new process the only one). On PGlite
+ * always, on a Postgres server when KINDRED_TEST_DATABASE_URL is set.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,9 +13,9 @@ import path from 'node:path'
 import pino from 'pino'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestKindred, type TestKindred } from '../../testing/test-server.js'
-import { createLakeModule } from './lake-module.js'
-import { createLakeWriter, type LakeFaults } from './lake-writer.js'
+import { startTestKindred, testStores, type TestKindred } from '../../testing/test-server.js'
+import { setCapture } from './lake-store.js'
+import { createLakeWriter, type LakeFaults, type LakeWriter } from './lake-writer.js'
 import { openDeltaTable } from './delta-log.js'
 import { fromActionPath } from './delta-protocol.js'
 import { openDuck } from './parquet-files.js'
@@ -32,7 +35,7 @@ function dataFiles(dir: string): string[] {
 
 class Crash extends Error {}
 
-describe('lake crash safety', () => {
+describe.each(testStores())('lake crash safety (%s)', (store) => {
   let k: TestKindred
   let writeKey: string
   let root: string
@@ -40,18 +43,16 @@ describe('lake crash safety', () => {
 
   beforeAll(async () => {
     root = mkdtempSync(path.join(tmpdir(), 'kindred-lake-crash-'))
-    // The module only switches capture on here; each test drives its own writers on a new dir.
-    k = await startTestKindred({
-      modules: [
-        createLakeModule({ dir: path.join(root, 'unused'), writer: { pollMs: 3_600_000 } }),
-      ],
-    })
+    // No lake module: each test drives its own writers on a new dir, the store only captures.
+    k = await startTestKindred({ store, modules: [] })
+    await setCapture(k.kindred.store.db, true)
     ;({ writeKey } = await k.createSource('crash', {
       rateLimit: { eventsPerSecond: 1e6, burst: 1e6 },
     }))
   }, 60_000)
 
   afterAll(async () => {
+    for (const w of dead) await w.stop()
     await k?.close()
     rmSync(root, { recursive: true, force: true })
   })
@@ -102,14 +103,22 @@ describe('lake crash safety', () => {
     await w.flush()
     await w.stop()
   }
+  const dead: LakeWriter[] = []
 
+  const leaseMs = 300
   const writer = (dir: string, faults?: LakeFaults) =>
     createLakeWriter({
       db: k.kindred.store.db,
       dir,
       logger,
+      leaseMs,
+      // On a server the default grace (10 min) protects a slow writer's files; here the
+      // restart comes at once and the test wants to see the orphans go.
+      orphanGraceMs: 0,
       ...(faults ? { faults } : {}),
     })
+  /** The dead writer's lease runs out before its successor starts. */
+  const afterLease = () => new Promise((r) => setTimeout(r, leaseMs + 100))
 
   it('a crash between the data files and the commit: restarted, nothing twice, nothing missing', async () => {
     const dir = path.join(root, 'before-commit')
@@ -120,8 +129,8 @@ describe('lake crash safety', () => {
         if (table === 'events') throw new Crash('killed before the commit')
       },
     })
+    dead.push(dying)
     await expect(dying.runOnce({ force: true })).rejects.toBeInstanceOf(Crash)
-    await dying.stop()
     // The dead writer's files are on disk, named by no commit: readers do not see them.
     const orphaned = dataFiles(path.join(dir, 'events'))
     expect(orphaned.length).toBeGreaterThan(0)
@@ -132,6 +141,14 @@ describe('lake crash safety', () => {
     ).toBeGreaterThan(0)
 
     await sendEvents(10)
+    if (store === 'postgres') {
+      // While the dead writer's lease runs, a second writer stands by and writes nothing.
+      const early = writer(dir)
+      dead.push(early)
+      expect(await early.runOnce({ force: true })).toBe(false)
+      expect(early.health().standby).toBe(true)
+    }
+    await afterLease()
     const restarted = writer(dir)
     await restarted.flush()
     await restarted.stop()
@@ -153,8 +170,9 @@ describe('lake crash safety', () => {
         if (table === 'events') throw new Crash('killed after the events commit')
       },
     })
+    dead.push(dying)
     await expect(dying.runOnce({ force: true })).rejects.toBeInstanceOf(Crash)
-    await dying.stop()
+    await afterLease()
     const restarted = writer(dir)
     await restarted.flush()
     await restarted.stop()

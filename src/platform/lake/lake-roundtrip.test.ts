@@ -15,6 +15,8 @@ import { createPrivacyModule } from '../../govern/privacy-module.js'
 import { createSegmentsModule } from '../../understand/segments-module.js'
 import { createLakeModule } from './lake-module.js'
 import type { LakeWriter } from './lake-writer.js'
+import { liveFiles, readParquetSql } from './lake-reader.js'
+import { openDuck } from './parquet-files.js'
 
 const PERSON = { userId: 'gdpr-lake-1', anon: 'anon-lake-77', email: 'lake.person@example.com' }
 const OTHER = { userId: 'other-lake-2', email: 'someone@example.org' }
@@ -224,6 +226,23 @@ describe('the lake round-trips (embedded store, real server)', () => {
       expect(f.partitionValues.workspace_id).toBe('default')
     }
 
+    // Kindred's own reader (what insights uses) agrees with this replay.
+    const kindredDuck = await openDuck()
+    try {
+      const kindredFiles = await liveFiles(kindredDuck, lake, 'events')
+      expect(kindredFiles.sort()).toEqual(
+        [...log.files.keys()].map((p) => onDisk(events, p)).sort(),
+      )
+      const [counted] = await rows(
+        duck,
+        `SELECT count(*)::INTEGER AS n, min(workspace_id) AS ws, typeof(min(event_date)) AS t
+         FROM ${readParquetSql('events', kindredFiles)}`,
+      )
+      expect(counted).toMatchObject({ ws: 'default', t: 'DATE' })
+    } finally {
+      kindredDuck.close()
+    }
+
     const db = k.kindred.store.db
     const stored = (
       await db.query<Record<string, unknown>>(
@@ -340,7 +359,7 @@ describe('the lake round-trips (embedded store, real server)', () => {
     expect(memberships).toEqual(
       expect.arrayContaining([{ segment_id: 'vip', profile_id: personId, change: 'entered' }]),
     )
-  })
+  }, 180_000)
 
   it('after a GDPR deletion the person is in no file on disk and the removed files are gone', async () => {
     const db = k.kindred.store.db
@@ -408,5 +427,5 @@ describe('the lake round-trips (embedded store, real server)', () => {
     expect(Number(stored.rows[0]?.n)).toBeGreaterThan(0)
     // The erasure row (it named the person) is gone once the step has its receipt.
     expect((await db.query('SELECT 1 FROM lake_erasures')).rows).toEqual([])
-  })
+  }, 180_000)
 })

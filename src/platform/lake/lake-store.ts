@@ -47,7 +47,7 @@ export async function takeLease(
      ON CONFLICT (id) DO UPDATE SET writer = EXCLUDED.writer, leased_until = EXCLUDED.leased_until,
        updated_at = now()
      WHERE $4 OR lake_state.writer IS NULL OR lake_state.writer = EXCLUDED.writer
-       OR lake_state.leased_until < $3
+       OR lake_state.leased_until IS NULL OR lake_state.leased_until < $3
      RETURNING writer`,
     [writer, new Date(now + leaseMs).toISOString(), new Date(now).toISOString(), exclusive],
   )
