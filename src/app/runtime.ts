@@ -46,7 +46,7 @@ import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
 import { privacyModule } from '../govern/privacy-module.js'
 import { matchingModule } from '../unify/matching-module.js'
-import { createLakeModule } from '../platform/lake/lake-module.js'
+import { createLakeModule, type LakeModuleOptions } from '../platform/lake/lake-module.js'
 import { loadSecretKey } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
@@ -98,7 +98,7 @@ export interface KindredOptions {
    * `enabled: false` (KINDRED_LAKE=off), in `dir` (KINDRED_LAKE_DIR) or `<dataDir>/lake`; no data
    * dir and no `dir` means no lake (in-memory stores).
    */
-  lake?: { enabled?: boolean; dir?: string | undefined; flushMs?: number | undefined } | undefined
+  lake?: LakeModuleOptions | undefined
 }
 
 export interface Kindred {

@@ -126,7 +126,11 @@ describe('the lake round-trips (embedded store, real server)', () => {
       modules: [
         createSegmentsModule({ schedulerIntervalMs: 3_600_000 }),
         createPrivacyModule({ pollIntervalMs: 50 }),
-        createLakeModule({ writer: { pollMs: 50 }, onWriter: (w) => (writer = w) }),
+        // Pages of 2 changes: every batch is read from the store in several pages.
+        createLakeModule({
+          writer: { pollMs: 50, loadPageSize: 2 },
+          onWriter: (w) => (writer = w),
+        }),
       ],
     })
     ;({ writeKey } = await k.createSource('lake', {

@@ -47,13 +47,32 @@ export interface LakeErasureSubject {
   anonymousIds: string[]
 }
 
+export interface LoadedPage {
+  rows: Record<string, unknown>[]
+  next: string | undefined
+}
+
+/** A page by `lake_changes.id`: rows carry it as `change_id`, which is not a column. */
+function byChangeId(rows: Record<string, unknown>[], limit: number): LoadedPage {
+  const last = rows.at(-1)
+  const next = rows.length < limit || !last ? undefined : String(last.change_id)
+  for (const r of rows) delete r.change_id
+  return { rows, next }
+}
+
 export interface LakeTableSpec {
   name: LakeTableName
   description: string
   partitions: readonly [PartitionColumn, PartitionColumn]
   columns: readonly LakeColumn[]
-  /** The rows of batch `batch` (staged text: column and partition names as keys). */
-  load(tx: Queryable, batch: number): Promise<Record<string, unknown>[]>
+  /**
+   * One page of batch `batch`'s rows (staged text: column and partition names as keys), after
+   * the page key `after` (undefined: from the start); `next` is undefined on the last page. Pages
+   * keep each query short: PGlite is one connection, and the processor waits behind it.
+   */
+  load(tx: Queryable, batch: number, after: string | undefined, limit: number): Promise<LoadedPage>
+  /** What makes a row unique, when a batch could name the same content twice. */
+  rowKey?(row: Record<string, unknown>): string
   /** DuckDB predicate over a data file's rows: true for the subject's rows. */
   erasePredicate(subject: LakeErasureSubject, list: (values: string[]) => string): string
   /** Profiles keep their latest version per profile when compacted. */
@@ -133,10 +152,9 @@ const eventsTable: LakeTableSpec = {
     ...MONEY_PROPERTIES.map(money),
     text('currency', 'minmax'),
   ],
-  async load(tx, batch) {
+  async load(tx, batch, after, limit) {
     const r = await tx.query(
-      `SELECT DISTINCT ON (e.workspace_id, e.source_id, e.message_id)
-         e.workspace_id, ${day('e."timestamp"')} AS event_date, e.message_id, e.source_id,
+      `SELECT c.id AS change_id, e.workspace_id, ${day('e."timestamp"')} AS event_date, e.message_id, e.source_id,
          e.profile_id, e.seq::text AS seq, e.type, e.event, e.user_id, e.anonymous_id,
          ${iso('e."timestamp"')} AS "timestamp", ${iso('e.received_at')} AS received_at,
          e.properties::text AS properties, e.traits::text AS traits, e.context::text AS context,
@@ -146,11 +164,14 @@ const eventsTable: LakeTableSpec = {
        FROM lake_changes c
        JOIN events e ON e.workspace_id = c.workspace_id AND e.source_id = c.source_id
          AND e.message_id = c.ref AND e."timestamp" = c.at
-       WHERE c.batch = $1 AND c.kind = 'event'`,
-      [batch],
+       WHERE c.batch = $1 AND c.kind = 'event' AND c.id > $2 ORDER BY c.id LIMIT $3`,
+      [batch, after ?? '0', limit],
     )
-    return r.rows
+    return byChangeId(r.rows, limit)
   },
+  // An event is stored once per source and messageId, so its change is recorded once; the key
+  // keeps a batch from writing it twice should that ever change.
+  rowKey: (r) => `${String(r.source_id)}\u0000${String(r.message_id)}`,
   erasePredicate: (s, list) =>
     `(profile_id IN ${list(s.profileIds)} OR user_id IN ${list(s.userIds)} OR anonymous_id IN ${list(s.anonymousIds)})`,
 }
@@ -202,12 +223,15 @@ const profilesTable: LakeTableSpec = {
     timestamp('first_seen_at'),
     timestamp('last_seen_at'),
   ],
-  async load(tx, batch) {
+  async load(tx, batch, after, limit) {
+    // Pages by (workspace, profile): a profile's changes of the batch become one version.
+    const [afterWs, afterId] = after === undefined ? ['', ''] : (JSON.parse(after) as string[])
     const r = await tx.query(
       `WITH changed AS (
          SELECT workspace_id, profile_id, max(created_at) AS changed_at FROM lake_changes
          WHERE batch = $1 AND kind = 'profile' AND profile_id IS NOT NULL
-         GROUP BY workspace_id, profile_id)
+           AND (workspace_id, profile_id) > ($2, $3)
+         GROUP BY workspace_id, profile_id ORDER BY workspace_id, profile_id LIMIT $4)
        SELECT p.workspace_id, ${day('x.changed_at')} AS changed_date, p.id AS profile_id,
          $1::text AS version, ${iso('x.changed_at')} AS changed_at, p.merged_into,
          p.traits::text AS traits, p.golden::text AS golden,
@@ -228,11 +252,22 @@ const profilesTable: LakeTableSpec = {
            AS consents,
          p.merge_count::text AS merge_count,
          ${iso('p.created_at')} AS created_at, ${iso('p.updated_at')} AS updated_at,
-         ${iso('p.first_seen_at')} AS first_seen_at, ${iso('p.last_seen_at')} AS last_seen_at
-       FROM changed x JOIN profiles p ON p.workspace_id = x.workspace_id AND p.id = x.profile_id`,
-      [batch],
+         ${iso('p.first_seen_at')} AS first_seen_at, ${iso('p.last_seen_at')} AS last_seen_at,
+         x.workspace_id AS page_ws, x.profile_id AS page_id
+       FROM changed x LEFT JOIN profiles p ON p.workspace_id = x.workspace_id AND p.id = x.profile_id
+       ORDER BY x.workspace_id, x.profile_id`,
+      [batch, afterWs, afterId, limit],
     )
-    return r.rows
+    // A page is full when it had `limit` changed profiles, whether or not they still exist.
+    const last = r.rows.at(-1)
+    const next =
+      r.rows.length < limit || !last ? undefined : JSON.stringify([last.page_ws, last.page_id])
+    const rows = r.rows.filter((row) => row.profile_id !== null)
+    for (const row of rows) {
+      delete row.page_ws
+      delete row.page_id
+    }
+    return { rows, next }
   },
   erasePredicate: (s, list) =>
     `(profile_id IN ${list(s.profileIds)} OR merged_into IN ${list(s.profileIds)})`,
@@ -258,19 +293,19 @@ const mergesTable: LakeTableSpec = {
     text('source_id', 'minmax'),
     timestamp('at'),
   ],
-  async load(tx, batch) {
+  async load(tx, batch, after, limit) {
     const r = await tx.query(
-      `SELECT DISTINCT ON (m.workspace_id, m.id)
-         m.workspace_id, ${day('m.at')} AS merged_date, m.id::text AS merge_id, m.kind,
+      `SELECT c.id AS change_id, m.workspace_id, ${day('m.at')} AS merged_date, m.id::text AS merge_id, m.kind,
          m.from_profile_id, m.into_profile_id, m.rule, m.identifiers::text AS identifiers,
          m.joined_with::text AS joined_with, m.message_id, m.source_id, ${iso('m.at')} AS at
        FROM lake_changes c
        JOIN profile_merges m ON m.workspace_id = c.workspace_id AND m.id::text = c.ref
-       WHERE c.batch = $1 AND c.kind = 'merge'`,
-      [batch],
+       WHERE c.batch = $1 AND c.kind = 'merge' AND c.id > $2 ORDER BY c.id LIMIT $3`,
+      [batch, after ?? '0', limit],
     )
-    return r.rows
+    return byChangeId(r.rows, limit)
   },
+  rowKey: (r) => `${String(r.workspace_id)}\u0000${String(r.merge_id)}`,
   erasePredicate: (s, list) =>
     `(from_profile_id IN ${list(s.profileIds)} OR into_profile_id IN ${list(s.profileIds)})`,
 }
@@ -288,14 +323,15 @@ const membershipTable: LakeTableSpec = {
     text('change', 'minmax'),
     timestamp('at'),
   ],
-  async load(tx, batch) {
+  async load(tx, batch, after, limit) {
     const r = await tx.query(
-      `SELECT c.workspace_id, ${day('c.at')} AS changed_date, c.ref AS segment_id, c.profile_id,
-         c.detail AS change, ${iso('c.at')} AS at
-       FROM lake_changes c WHERE c.batch = $1 AND c.kind = 'membership' ORDER BY c.id`,
-      [batch],
+      `SELECT c.id AS change_id, c.workspace_id, ${day('c.at')} AS changed_date,
+         c.ref AS segment_id, c.profile_id, c.detail AS change, ${iso('c.at')} AS at
+       FROM lake_changes c
+       WHERE c.batch = $1 AND c.kind = 'membership' AND c.id > $2 ORDER BY c.id LIMIT $3`,
+      [batch, after ?? '0', limit],
     )
-    return r.rows
+    return byChangeId(r.rows, limit)
   },
   erasePredicate: (s, list) => `(profile_id IN ${list(s.profileIds)})`,
 }

@@ -62,6 +62,8 @@ export interface LakeFaults {
 
 export interface LakeBatchDone {
   batch: number
+  /** From reading the batch's content to deleting its changes. */
+  durationMs: number
   /** Per change: ms from being recorded in the store to its table's commit. */
   freshnessMs: number[]
   rows: Partial<Record<LakeTableName, number>>
@@ -81,6 +83,8 @@ export interface LakeWriterOptions {
   flushMs?: number
   /** Flush when this many changes wait; also the most one batch takes. Default 20,000. */
   maxBatchChanges?: number
+  /** Changes read from the store per query (each query holds PGlite's one connection). Default 2,000. */
+  loadPageSize?: number
   /** How often the writer looks. Default 1 s. */
   pollMs?: number
   /** The writer's lease. Default 30 s. */
@@ -143,6 +147,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
   const profileCompactionMs = options.profileCompactionMs ?? 10 * 60_000
   const vacuumRetentionMs = options.vacuumRetentionMs ?? 60 * 60_000
   const lagWarningMs = options.lagWarningMs ?? 2 * flushMs + 60_000
+  const loadPage = options.loadPageSize ?? 2_000
   const writerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
 
   let opened: Promise<{ duck: Duck; tables: Map<LakeTableName, LakeTable> }> | undefined
@@ -193,18 +198,39 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     }
   }
 
+  /** Every row of the batch for one table, page by page (other work reaches the store between). */
+  async function loadBatch(spec: LakeTableSpec, batch: number): Promise<Record<string, unknown>[]> {
+    const rows: Record<string, unknown>[] = []
+    const seen = new Set<string>()
+    let after: string | undefined
+    do {
+      const page = await spec.load(db, batch, after, loadPage)
+      for (const r of page.rows) {
+        const key = spec.rowKey?.(r)
+        if (key !== undefined) {
+          if (seen.has(key)) continue
+          seen.add(key)
+        }
+        rows.push(r)
+      }
+      after = page.next
+    } while (after !== undefined)
+    return rows
+  }
+
   async function writeBatch(
     duck: Duck,
     tables: Map<LakeTableName, LakeTable>,
     batch: number,
   ): Promise<void> {
+    const started = clock()
     const committedAt = new Map<LakeTableName, number>()
     const rows: Partial<Record<LakeTableName, number>> = {}
     const touched: Array<{ t: LakeTable; values: Record<string, string> }> = []
     for (const t of tables.values()) {
       await t.delta.refresh()
       if (t.committedBatch() >= batch) continue
-      const loaded = await t.spec.load(db, batch)
+      const loaded = await loadBatch(t.spec, batch)
       if (loaded.length === 0) continue
       const files = await writeRows(duck, t.spec, t.delta.dir, loaded, clock)
       await options.faults?.beforeCommit?.(t.spec.name, batch)
@@ -248,7 +274,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
       return Math.max(0, at - new Date(r.created_at).getTime())
     })
     for (const ms of freshnessMs) metrics?.freshness.observe(ms / 1000)
-    options.onBatch?.({ batch, freshnessMs, rows })
+    options.onBatch?.({ batch, durationMs: now - started, freshnessMs, rows })
     const seen = new Set<string>()
     for (const { t, values } of touched) {
       const key = `${t.spec.name}\u0000${JSON.stringify(values)}`
@@ -397,5 +423,3 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     },
   }
 }
-
-export type { LakeTableSpec }

@@ -72,13 +72,20 @@ export interface WrittenFile {
 
 const castOf = (c: LakeColumn, x: string) => (c.cast ? c.cast(x) : `CAST(${x} AS ${c.duck})`)
 
-/** Statistics of the rows `from` selects (a table, view or subquery), per the columns' policy. */
+/**
+ * Statistics of the rows `from` selects (a table, view or subquery), per the columns' policy, one
+ * result per value of the `groupBy` columns (returned under their names in `group`).
+ */
 export async function measure(
   duck: Duck,
   columns: readonly LakeColumn[],
   from: string,
-): Promise<FileStats> {
-  const parts = ['count(*)::BIGINT AS n']
+  groupBy: readonly string[] = [],
+): Promise<Array<{ group: Record<string, string>; stats: FileStats }>> {
+  const parts = [
+    ...groupBy.map((g, i) => `CAST(${sqlIdent(g)} AS VARCHAR) AS g${i}`),
+    'count(*)::BIGINT AS n',
+  ]
   columns.forEach((c, i) => {
     const col = sqlIdent(c.name)
     if (c.stats === 'none') return
@@ -98,26 +105,70 @@ export async function measure(
       parts.push(`CAST(max(${col}) AS VARCHAR) AS hi${i}`)
     }
   })
-  const [row] = await duck.all(`SELECT ${parts.join(', ')} FROM ${from}`)
-  const r = row ?? {}
-  const stats: FileStats = {
-    numRecords: Number(r.n ?? 0),
-    minValues: {},
-    maxValues: {},
-    nullCount: {},
-  }
-  columns.forEach((c, i) => {
-    if (c.stats === 'none') return
-    stats.nullCount[c.name] = Number(r[`n${i}`] ?? 0)
-    const raw = c.duck !== 'VARCHAR' && c.duck !== 'TIMESTAMPTZ'
-    const value = (v: unknown): StatValue | undefined =>
-      v === null || v === undefined ? undefined : raw ? { raw: String(v) } : String(v)
-    const lo = value(r[`lo${i}`])
-    const hi = value(r[`hi${i}`])
-    if (lo !== undefined) stats.minValues[c.name] = lo
-    if (hi !== undefined) stats.maxValues[c.name] = hi
+  const grouping =
+    groupBy.length === 0 ? '' : ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')}`
+  const rows = await duck.all(`SELECT ${parts.join(', ')} FROM ${from}${grouping}`)
+  return rows.map((r) => {
+    const stats: FileStats = {
+      numRecords: Number(r.n ?? 0),
+      minValues: {},
+      maxValues: {},
+      nullCount: {},
+    }
+    columns.forEach((c, i) => {
+      if (c.stats === 'none') return
+      stats.nullCount[c.name] = Number(r[`n${i}`] ?? 0)
+      const raw = c.duck !== 'VARCHAR' && c.duck !== 'TIMESTAMPTZ'
+      const value = (v: unknown): StatValue | undefined =>
+        v === null || v === undefined ? undefined : raw ? { raw: String(v) } : String(v)
+      const lo = value(r[`lo${i}`])
+      const hi = value(r[`hi${i}`])
+      if (lo !== undefined) stats.minValues[c.name] = lo
+      if (hi !== undefined) stats.maxValues[c.name] = hi
+    })
+    const group = Object.fromEntries(groupBy.map((g, i) => [g, String(r[`g${i}`] ?? '')]))
+    return { group, stats }
   })
-  return stats
+}
+
+const copyTo = (from: string, file: string) =>
+  `COPY (${from}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`
+
+/**
+ * Moves a written temporary file to a new name in its partition directory, durably: the file
+ * fsynced, renamed, the directory fsynced. Files of one batch are placed in parallel (libuv's
+ * threads), since a fsync waits on the disk, not on the CPU.
+ */
+async function place(
+  spec: Pick<LakeTableSpec, 'partitions'>,
+  tableDir: string,
+  tmp: string,
+  id: string,
+  values: Record<string, string>,
+  stats: FileStats,
+  now: () => number,
+): Promise<WrittenFile> {
+  await fsyncPath(tmp)
+  const relDir = spec.partitions.map((p) => partitionSegment(p.name, values[p.name] ?? ''))
+  const rel = [...relDir, `part-00000-${id}.c000.zstd.parquet`].join('/')
+  const absolute = path.join(tableDir, rel)
+  await mkdir(path.dirname(absolute), { recursive: true, mode: 0o700 })
+  await rename(tmp, absolute)
+  await fsyncPath(path.dirname(absolute))
+  const { size } = await stat(absolute)
+  return {
+    absolute,
+    add: {
+      path: toActionPath(rel),
+      partitionValues: Object.fromEntries(
+        spec.partitions.map((p) => [p.name, values[p.name] ?? '']),
+      ),
+      size,
+      modificationTime: now(),
+      dataChange: true,
+      stats: encodeStats(stats),
+    },
+  }
 }
 
 /**
@@ -138,32 +189,10 @@ export async function writeDataFile(
   const tmp = path.join(tmpDir, `${id}.parquet`)
   await duck.run(`CREATE OR REPLACE TEMP TABLE out_rows AS ${select}`)
   try {
-    const stats = await measure(duck, spec.columns, 'out_rows')
-    if (stats.numRecords === 0) return undefined
-    await duck.run(
-      `COPY out_rows TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-    )
-    await fsyncPath(tmp)
-    const relDir = spec.partitions.map((p) => partitionSegment(p.name, values[p.name] ?? ''))
-    const rel = [...relDir, `part-00000-${id}.c000.zstd.parquet`].join('/')
-    const absolute = path.join(tableDir, rel)
-    await mkdir(path.dirname(absolute), { recursive: true, mode: 0o700 })
-    await rename(tmp, absolute)
-    await fsyncPath(path.dirname(absolute))
-    const { size } = await stat(absolute)
-    return {
-      absolute,
-      add: {
-        path: toActionPath(rel),
-        partitionValues: Object.fromEntries(
-          spec.partitions.map((p) => [p.name, values[p.name] ?? '']),
-        ),
-        size,
-        modificationTime: now(),
-        dataChange: true,
-        stats: encodeStats(stats),
-      },
-    }
+    const [measured] = await measure(duck, spec.columns, 'out_rows')
+    if (!measured || measured.stats.numRecords === 0) return undefined
+    await duck.run(copyTo('SELECT * FROM out_rows', tmp))
+    return await place(spec, tableDir, tmp, id, values, measured.stats, now)
   } finally {
     await duck.run('DROP TABLE IF EXISTS out_rows')
     await rm(tmp, { force: true })
@@ -172,7 +201,8 @@ export async function writeDataFile(
 
 /**
  * Stages rows (text values keyed by column and partition name, as `LakeTableSpec.load` returns
- * them) and writes one data file per partition.
+ * them) and writes one data file per partition: statistics of every partition in one query, one
+ * COPY per partition, then the files placed together.
  */
 export async function writeRows(
   duck: Duck,
@@ -203,31 +233,29 @@ export async function writeRows(
   } finally {
     await rm(staged, { force: true })
   }
+  const written: Array<{
+    tmp: string
+    id: string
+    values: Record<string, string>
+    stats: FileStats
+  }> = []
   try {
-    const partitionNames = spec.partitions.map((p) => sqlIdent(p.name)).join(', ')
-    const groups = await duck.all(
-      `SELECT DISTINCT ${partitionNames} FROM staged_rows ORDER BY ${partitionNames}`,
-    )
+    const names = spec.partitions.map((p) => p.name)
+    const groups = await measure(duck, spec.columns, 'staged_rows', names)
     const dataColumns = spec.columns.map((c) => sqlIdent(c.name)).join(', ')
-    const files: WrittenFile[] = []
-    for (const g of groups) {
-      const values = Object.fromEntries(spec.partitions.map((p) => [p.name, String(g[p.name])]))
-      const where = spec.partitions
-        .map((p) => `${sqlIdent(p.name)} = ${sqlString(values[p.name] as string)}`)
-        .join(' AND ')
-      const file = await writeDataFile(
-        duck,
-        spec,
-        tableDir,
-        values,
-        `SELECT ${dataColumns} FROM staged_rows WHERE ${where}`,
-        now,
-      )
-      if (file) files.push(file)
+    for (const { group: values, stats } of groups) {
+      const where = names.map((n) => `${sqlIdent(n)} = ${sqlString(values[n] ?? '')}`).join(' AND ')
+      const id = randomUUID()
+      const tmp = path.join(tmpDir, `${id}.parquet`)
+      written.push({ tmp, id, values, stats })
+      await duck.run(copyTo(`SELECT ${dataColumns} FROM staged_rows WHERE ${where}`, tmp))
     }
-    return files
+    return await Promise.all(
+      written.map((w) => place(spec, tableDir, w.tmp, w.id, w.values, w.stats, now)),
+    )
   } finally {
     await duck.run('DROP TABLE IF EXISTS staged_rows')
+    await Promise.all(written.map((w) => rm(w.tmp, { force: true })))
   }
 }
 

@@ -40,7 +40,15 @@ export const createPrivacyRequestSchema = z
   })
 export type CreatePrivacyRequest = z.infer<typeof createPrivacyRequestSchema>
 
-export const stepNames = ['resolve', 'suppress', 'erase', 'lake', 'forward', 'scrub', 'export'] as const
+export const stepNames = [
+  'resolve',
+  'suppress',
+  'erase',
+  'lake',
+  'forward',
+  'scrub',
+  'export',
+] as const
 export type StepName = (typeof stepNames)[number]
 
 /** The steps of each request type, in order. Each is idempotent: a restart runs it again. */

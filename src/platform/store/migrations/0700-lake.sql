@@ -34,7 +34,9 @@ CREATE TABLE lake_changes (
   at            timestamptz,
   detail        text,
   batch         bigint,
-  created_at    timestamptz NOT NULL DEFAULT now()
+  -- When the trigger ran (not when its transaction began): the lake's lag and freshness count
+  -- from here.
+  created_at    timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX lake_changes_pending ON lake_changes (id) WHERE batch IS NULL;
 CREATE INDEX lake_changes_batch ON lake_changes (batch) WHERE batch IS NOT NULL;
