@@ -103,8 +103,8 @@ describe('lake maintenance', () => {
       version: String(v),
       changed_at: `${date}T00:00:00.000Z`,
       traits: `{"v": ${v}}`,
-      identities: '[]',
-      segments: '[]',
+      identities: [],
+      segments: [],
     })
     for (let v = 1; v <= 10; v++) await append(t, [version('a', v, '2024-05-01')])
     await append(t, [version('b', 11, '2024-05-01'), version('a', 12, '2024-05-02')])

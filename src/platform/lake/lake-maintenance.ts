@@ -27,7 +27,12 @@ import {
   writeDataFile,
   type Duck,
 } from './parquet-files.js'
-import type { AddAction, Snapshot } from './delta-protocol.js'
+import {
+  fromActionPath,
+  partitionSegment,
+  type AddAction,
+  type Snapshot,
+} from './delta-protocol.js'
 
 export interface MaintenanceContext {
   duck: Duck
@@ -231,13 +236,13 @@ export async function eraseFromTable(
     result.rowsRemoved += affected.reduce((n, h) => n + h.hit, 0)
     break
   }
-  const prefix = `workspace_id=`
-  const gone = await t.delta.vacuum(
-    Number.POSITIVE_INFINITY,
-    (r) =>
-      (r.partitionValues?.workspace_id ?? decodeURIComponent(r.path).split('/')[0]) ===
-        subject.workspaceId ||
-      decodeURIComponent(r.path).split('/')[0] === `${prefix}${subject.workspaceId}`,
+  // Files of the workspace removed earlier and not yet vacuumed (a compaction's inputs) may hold
+  // the person too: they go now, whatever their retention.
+  const dir = `${partitionSegment('workspace_id', subject.workspaceId)}/`
+  const gone = await t.delta.vacuum(Number.POSITIVE_INFINITY, (r) =>
+    r.partitionValues
+      ? r.partitionValues.workspace_id === subject.workspaceId
+      : fromActionPath(r.path).startsWith(dir),
   )
   const orphans = await t.delta.removeOrphans(Number.POSITIVE_INFINITY)
   result.filesDeleted = gone.length + orphans.length

@@ -37,6 +37,8 @@ export interface LakeColumn {
 export interface PartitionColumn {
   name: string
   delta: 'string' | 'date'
+  /** A date partition is the UTC date of this timestamp column. */
+  dateOf?: string
 }
 
 /** Who a privacy deletion removes from the lake. */
@@ -47,17 +49,17 @@ export interface LakeErasureSubject {
   anonymousIds: string[]
 }
 
+/**
+ * One page of a batch's rows as NDJSON, built by the store itself (`json_build_object`), which
+ * costs a third of returning columns to JS and serialising them there. JSON columns travel as
+ * JSON strings holding their text: DuckDB's JSON type would re-serialise numbers through doubles.
+ */
 export interface LoadedPage {
-  rows: Record<string, unknown>[]
+  ndjson: string
+  /** Changes the page covered (rows may be fewer: content deleted since). */
+  changes: number
+  /** Key of the next page; undefined on the last one. */
   next: string | undefined
-}
-
-/** A page by `lake_changes.id`: rows carry it as `change_id`, which is not a column. */
-function byChangeId(rows: Record<string, unknown>[], limit: number): LoadedPage {
-  const last = rows.at(-1)
-  const next = rows.length < limit || !last ? undefined : String(last.change_id)
-  for (const r of rows) delete r.change_id
-  return { rows, next }
 }
 
 export interface LakeTableSpec {
@@ -66,13 +68,12 @@ export interface LakeTableSpec {
   partitions: readonly [PartitionColumn, PartitionColumn]
   columns: readonly LakeColumn[]
   /**
-   * One page of batch `batch`'s rows (staged text: column and partition names as keys), after
-   * the page key `after` (undefined: from the start); `next` is undefined on the last page. Pages
-   * keep each query short: PGlite is one connection, and the processor waits behind it.
+   * One page of batch `batch`, after the page key `after` (undefined: from the start). Pages keep
+   * each query short: PGlite is one connection, and the processor waits behind it.
    */
   load(tx: Queryable, batch: number, after: string | undefined, limit: number): Promise<LoadedPage>
-  /** What makes a row unique, when a batch could name the same content twice. */
-  rowKey?(row: Record<string, unknown>): string
+  /** Columns that make a row unique, when a batch could name the same content twice. */
+  unique?: readonly string[]
   /** DuckDB predicate over a data file's rows: true for the subject's rows. */
   erasePredicate(subject: LakeErasureSubject, list: (values: string[]) => string): string
   /** Profiles keep their latest version per profile when compacted. */
@@ -123,16 +124,41 @@ export const MONEY_PROPERTIES = [
   'discount',
 ] as const
 
-/** A timestamptz as ISO text in UTC with its microseconds (the driver's Date would cut them). */
-const iso = (x: string) => `to_char(${x} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
-const day = (x: string) => `to_char(${x} AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
+/**
+ * A page of `kind` changes of the batch by change id: `content` is a FROM … clause over the page
+ * `c` that yields the rows, `row` their json_build_object. Timestamps go as JSON (ISO 8601 with
+ * offset and microseconds); DuckDB reads them back as instants.
+ */
+async function pageByChangeId(
+  tx: Queryable,
+  kind: string,
+  row: string,
+  content: string,
+  args: { batch: number; after: string | undefined; limit: number },
+): Promise<LoadedPage> {
+  const r = await tx.query<{ changes: number; last: string | null; ndjson: string | null }>(
+    `WITH c AS (
+       SELECT * FROM lake_changes WHERE batch = $1 AND kind = '${kind}' AND id > $2
+       ORDER BY id LIMIT $3)
+     SELECT (SELECT count(*) FROM c)::int AS changes, (SELECT max(id) FROM c)::text AS last,
+       (SELECT string_agg(${row}::text, E'\\n') FROM ${content}) AS ndjson`,
+    [args.batch, args.after ?? '0', args.limit],
+  )
+  const out = r.rows[0]
+  const changes = Number(out?.changes ?? 0)
+  return {
+    ndjson: out?.ndjson ?? '',
+    changes,
+    next: changes < args.limit || !out?.last ? undefined : out.last,
+  }
+}
 
 const eventsTable: LakeTableSpec = {
   name: 'events',
   description: 'Every processed event, as stored (one row per event, append-only)',
   partitions: [
     { name: 'workspace_id', delta: 'string' },
-    { name: 'event_date', delta: 'date' },
+    { name: 'event_date', delta: 'date', dateOf: 'timestamp' },
   ],
   columns: [
     text('message_id'),
@@ -152,26 +178,25 @@ const eventsTable: LakeTableSpec = {
     ...MONEY_PROPERTIES.map(money),
     text('currency', 'minmax'),
   ],
-  async load(tx, batch, after, limit) {
-    const r = await tx.query(
-      `SELECT c.id AS change_id, e.workspace_id, ${day('e."timestamp"')} AS event_date, e.message_id, e.source_id,
-         e.profile_id, e.seq::text AS seq, e.type, e.event, e.user_id, e.anonymous_id,
-         ${iso('e."timestamp"')} AS "timestamp", ${iso('e.received_at')} AS received_at,
-         e.properties::text AS properties, e.traits::text AS traits, e.context::text AS context,
-         e.payload::text AS payload,
-         ${MONEY_PROPERTIES.map((p) => `e.properties->>'${p}' AS ${p}`).join(', ')},
-         e.properties->>'currency' AS currency
-       FROM lake_changes c
-       JOIN events e ON e.workspace_id = c.workspace_id AND e.source_id = c.source_id
-         AND e.message_id = c.ref AND e."timestamp" = c.at
-       WHERE c.batch = $1 AND c.kind = 'event' AND c.id > $2 ORDER BY c.id LIMIT $3`,
-      [batch, after ?? '0', limit],
-    )
-    return byChangeId(r.rows, limit)
-  },
-  // An event is stored once per source and messageId, so its change is recorded once; the key
+  load: (tx, batch, after, limit) =>
+    pageByChangeId(
+      tx,
+      'event',
+      `json_build_object('workspace_id', e.workspace_id, 'message_id', e.message_id,
+         'source_id', e.source_id, 'profile_id', e.profile_id, 'seq', e.seq::text,
+         'type', e.type, 'event', e.event, 'user_id', e.user_id, 'anonymous_id', e.anonymous_id,
+         'timestamp', e."timestamp", 'received_at', e.received_at,
+         'properties', e.properties::text, 'traits', e.traits::text,
+         'context', e.context::text, 'payload', e.payload::text,
+         ${MONEY_PROPERTIES.map((p) => `'${p}', e.properties->>'${p}'`).join(', ')},
+         'currency', e.properties->>'currency')`,
+      `c JOIN events e ON e.workspace_id = c.workspace_id AND e.source_id = c.source_id
+         AND e.message_id = c.ref AND e."timestamp" = c.at`,
+      { batch, after, limit },
+    ),
+  // An event is stored once per source and messageId, so its change is recorded once; this
   // keeps a batch from writing it twice should that ever change.
-  rowKey: (r) => `${String(r.source_id)}\u0000${String(r.message_id)}`,
+  unique: ['source_id', 'message_id'],
   erasePredicate: (s, list) =>
     `(profile_id IN ${list(s.profileIds)} OR user_id IN ${list(s.userIds)} OR anonymous_id IN ${list(s.anonymousIds)})`,
 }
@@ -182,7 +207,7 @@ const profilesTable: LakeTableSpec = {
     'A version of a profile per change: golden record, identifiers, segments, computed traits; the latest version per profile is its current state',
   partitions: [
     { name: 'workspace_id', delta: 'string' },
-    { name: 'changed_date', delta: 'date' },
+    { name: 'changed_date', delta: 'date', dateOf: 'changed_at' },
   ],
   columns: [
     text('profile_id'),
@@ -205,14 +230,16 @@ const profilesTable: LakeTableSpec = {
         },
       },
       duck: 'STRUCT(type VARCHAR, value VARCHAR)[]',
-      cast: (x) => `CAST(CAST(${x} AS JSON) AS STRUCT(type VARCHAR, value VARCHAR)[])`,
+      staged: 'STRUCT(type VARCHAR, value VARCHAR)[]',
+      cast: (x) => x,
       stats: 'none',
     },
     {
       name: 'segments',
       delta: { type: 'array', elementType: 'string', containsNull: true },
       duck: 'VARCHAR[]',
-      cast: (x) => `CAST(CAST(${x} AS JSON) AS VARCHAR[])`,
+      staged: 'VARCHAR[]',
+      cast: (x) => x,
       stats: 'none',
     },
     text('computed_traits'),
@@ -224,50 +251,48 @@ const profilesTable: LakeTableSpec = {
     timestamp('last_seen_at'),
   ],
   async load(tx, batch, after, limit) {
-    // Pages by (workspace, profile): a profile's changes of the batch become one version.
+    // Pages by (workspace, profile): a profile's changes in the batch become one version.
     const [afterWs, afterId] = after === undefined ? ['', ''] : (JSON.parse(after) as string[])
-    const r = await tx.query(
-      `WITH changed AS (
+    const r = await tx.query<{ changes: number; last: string | null; ndjson: string | null }>(
+      `WITH x AS (
          SELECT workspace_id, profile_id, max(created_at) AS changed_at FROM lake_changes
          WHERE batch = $1 AND kind = 'profile' AND profile_id IS NOT NULL
            AND (workspace_id, profile_id) > ($2, $3)
          GROUP BY workspace_id, profile_id ORDER BY workspace_id, profile_id LIMIT $4)
-       SELECT p.workspace_id, ${day('x.changed_at')} AS changed_date, p.id AS profile_id,
-         $1::text AS version, ${iso('x.changed_at')} AS changed_at, p.merged_into,
-         p.traits::text AS traits, p.golden::text AS golden,
-         coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value)
-                     ORDER BY i.type, i.value)
-                   FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id),
-                  '[]')::text AS identities,
-         coalesce((SELECT json_agg(s.segment_id ORDER BY s.segment_id) FROM segment_members s
-                   WHERE s.workspace_id = p.workspace_id AND s.profile_id = p.id), '[]')::text
-           AS segments,
-         coalesce((SELECT json_object_agg(v.computed_trait_id, v.value ORDER BY v.computed_trait_id)
-                   FROM computed_trait_values v
-                   WHERE v.workspace_id = p.workspace_id AND v.profile_id = p.id), '{}')::text
-           AS computed_traits,
-         coalesce((SELECT json_object_agg(c.purpose, c.status ORDER BY c.purpose)
-                   FROM profile_consents c
-                   WHERE c.workspace_id = p.workspace_id AND c.profile_id = p.id), '{}')::text
-           AS consents,
-         p.merge_count::text AS merge_count,
-         ${iso('p.created_at')} AS created_at, ${iso('p.updated_at')} AS updated_at,
-         ${iso('p.first_seen_at')} AS first_seen_at, ${iso('p.last_seen_at')} AS last_seen_at,
-         x.workspace_id AS page_ws, x.profile_id AS page_id
-       FROM changed x LEFT JOIN profiles p ON p.workspace_id = x.workspace_id AND p.id = x.profile_id
-       ORDER BY x.workspace_id, x.profile_id`,
+       SELECT (SELECT count(*) FROM x)::int AS changes,
+         (SELECT json_build_array(workspace_id, profile_id)::text FROM x
+          ORDER BY workspace_id DESC, profile_id DESC LIMIT 1) AS last,
+         (SELECT string_agg(json_build_object(
+            'workspace_id', p.workspace_id, 'profile_id', p.id, 'version', $1::text,
+            'changed_at', x.changed_at, 'merged_into', p.merged_into,
+            'traits', p.traits::text, 'golden', p.golden::text,
+            'identities', coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value)
+                ORDER BY i.type, i.value)
+              FROM identities i WHERE i.workspace_id = p.workspace_id AND i.profile_id = p.id), '[]'),
+            'segments', coalesce((SELECT json_agg(s.segment_id ORDER BY s.segment_id)
+              FROM segment_members s WHERE s.workspace_id = p.workspace_id AND s.profile_id = p.id),
+              '[]'),
+            'computed_traits', coalesce((SELECT json_object_agg(v.computed_trait_id, v.value
+                ORDER BY v.computed_trait_id)
+              FROM computed_trait_values v
+              WHERE v.workspace_id = p.workspace_id AND v.profile_id = p.id), '{}')::text,
+            'consents', coalesce((SELECT json_object_agg(c.purpose, c.status ORDER BY c.purpose)
+              FROM profile_consents c WHERE c.workspace_id = p.workspace_id AND c.profile_id = p.id),
+              '{}')::text,
+            'merge_count', p.merge_count::text, 'created_at', p.created_at,
+            'updated_at', p.updated_at, 'first_seen_at', p.first_seen_at,
+            'last_seen_at', p.last_seen_at)::text, E'\\n')
+          FROM x JOIN profiles p ON p.workspace_id = x.workspace_id AND p.id = x.profile_id)
+           AS ndjson`,
       [batch, afterWs, afterId, limit],
     )
-    // A page is full when it had `limit` changed profiles, whether or not they still exist.
-    const last = r.rows.at(-1)
-    const next =
-      r.rows.length < limit || !last ? undefined : JSON.stringify([last.page_ws, last.page_id])
-    const rows = r.rows.filter((row) => row.profile_id !== null)
-    for (const row of rows) {
-      delete row.page_ws
-      delete row.page_id
+    const out = r.rows[0]
+    const changes = Number(out?.changes ?? 0)
+    return {
+      ndjson: out?.ndjson ?? '',
+      changes,
+      next: changes < limit || !out?.last ? undefined : out.last,
     }
-    return { rows, next }
   },
   erasePredicate: (s, list) =>
     `(profile_id IN ${list(s.profileIds)} OR merged_into IN ${list(s.profileIds)})`,
@@ -279,7 +304,7 @@ const mergesTable: LakeTableSpec = {
   description: 'Every merge and split of profiles, with the rule and identifiers that caused it',
   partitions: [
     { name: 'workspace_id', delta: 'string' },
-    { name: 'merged_date', delta: 'date' },
+    { name: 'merged_date', delta: 'date', dateOf: 'at' },
   ],
   columns: [
     long('merge_id'),
@@ -293,19 +318,18 @@ const mergesTable: LakeTableSpec = {
     text('source_id', 'minmax'),
     timestamp('at'),
   ],
-  async load(tx, batch, after, limit) {
-    const r = await tx.query(
-      `SELECT c.id AS change_id, m.workspace_id, ${day('m.at')} AS merged_date, m.id::text AS merge_id, m.kind,
-         m.from_profile_id, m.into_profile_id, m.rule, m.identifiers::text AS identifiers,
-         m.joined_with::text AS joined_with, m.message_id, m.source_id, ${iso('m.at')} AS at
-       FROM lake_changes c
-       JOIN profile_merges m ON m.workspace_id = c.workspace_id AND m.id::text = c.ref
-       WHERE c.batch = $1 AND c.kind = 'merge' AND c.id > $2 ORDER BY c.id LIMIT $3`,
-      [batch, after ?? '0', limit],
-    )
-    return byChangeId(r.rows, limit)
-  },
-  rowKey: (r) => `${String(r.workspace_id)}\u0000${String(r.merge_id)}`,
+  load: (tx, batch, after, limit) =>
+    pageByChangeId(
+      tx,
+      'merge',
+      `json_build_object('workspace_id', m.workspace_id, 'merge_id', m.id::text, 'kind', m.kind,
+         'from_profile_id', m.from_profile_id, 'into_profile_id', m.into_profile_id,
+         'rule', m.rule, 'identifiers', m.identifiers::text, 'joined_with', m.joined_with::text,
+         'message_id', m.message_id, 'source_id', m.source_id, 'at', m.at)`,
+      `c JOIN profile_merges m ON m.workspace_id = c.workspace_id AND m.id::text = c.ref`,
+      { batch, after, limit },
+    ),
+  unique: ['merge_id'],
   erasePredicate: (s, list) =>
     `(from_profile_id IN ${list(s.profileIds)} OR into_profile_id IN ${list(s.profileIds)})`,
 }
@@ -315,7 +339,7 @@ const membershipTable: LakeTableSpec = {
   description: 'Every entry into and exit from a segment',
   partitions: [
     { name: 'workspace_id', delta: 'string' },
-    { name: 'changed_date', delta: 'date' },
+    { name: 'changed_date', delta: 'date', dateOf: 'at' },
   ],
   columns: [
     text('segment_id', 'minmax'),
@@ -323,16 +347,15 @@ const membershipTable: LakeTableSpec = {
     text('change', 'minmax'),
     timestamp('at'),
   ],
-  async load(tx, batch, after, limit) {
-    const r = await tx.query(
-      `SELECT c.id AS change_id, c.workspace_id, ${day('c.at')} AS changed_date,
-         c.ref AS segment_id, c.profile_id, c.detail AS change, ${iso('c.at')} AS at
-       FROM lake_changes c
-       WHERE c.batch = $1 AND c.kind = 'membership' AND c.id > $2 ORDER BY c.id LIMIT $3`,
-      [batch, after ?? '0', limit],
-    )
-    return byChangeId(r.rows, limit)
-  },
+  load: (tx, batch, after, limit) =>
+    pageByChangeId(
+      tx,
+      'membership',
+      `json_build_object('workspace_id', c.workspace_id, 'segment_id', c.ref,
+         'profile_id', c.profile_id, 'change', c.detail, 'at', c.at)`,
+      `c`,
+      { batch, after, limit },
+    ),
   erasePredicate: (s, list) => `(profile_id IN ${list(s.profileIds)})`,
 }
 

@@ -21,19 +21,21 @@
  */
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
+import { appendFile, mkdir, rm } from 'node:fs/promises'
+import path from 'node:path'
 import type { Logger } from 'pino'
 import type { Db } from '../store/db.js'
 import { pollingLoop } from '../jobs/loops.js'
 import { commitInfo, openLakeTable, LAKE_APP_ID, type LakeTable } from './lake-table.js'
-import { LAKE_TABLES, type LakeTableName, type LakeTableSpec } from './lake-tables.js'
+import { LAKE_TABLES, type LakeTableName } from './lake-tables.js'
+import type { AddAction } from './delta-protocol.js'
 import {
   compactPartition,
   dropSupersededProfiles,
   eraseFromTable,
   type TableErasure,
 } from './lake-maintenance.js'
-import { openDuck, writeRows, type Duck } from './parquet-files.js'
+import { openDuck, writeStaged, type Duck, type WrittenFile } from './parquet-files.js'
 import {
   claimBatch,
   finishErasure,
@@ -44,6 +46,9 @@ import {
   type LakeErasureRow,
 } from './lake-store.js'
 import type { LakeMetrics } from './lake-metrics.js'
+
+const numRecords = (a: AddAction) =>
+  a.stats === undefined ? 0 : (JSON.parse(a.stats) as { numRecords: number }).numRecords
 
 /** Changes of one kind become rows of one table. */
 const tableOfKind: Record<string, LakeTableName> = {
@@ -125,10 +130,7 @@ export interface LakeWriter {
   runOnce(opts?: { force?: boolean }): Promise<boolean>
   /** Writes everything waiting now (tests, benchmarks); returns the batches written. */
   flush(): Promise<number>
-  /** Compacts every partition and drops superseded profile versions now (tests). */
-  compactAll(): Promise<number>
   health(): LakeHealth
-  tables(): Promise<ReadonlyMap<LakeTableName, LakeTable>>
 }
 
 export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
@@ -198,24 +200,25 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     }
   }
 
-  /** Every row of the batch for one table, page by page (other work reaches the store between). */
-  async function loadBatch(spec: LakeTableSpec, batch: number): Promise<Record<string, unknown>[]> {
-    const rows: Record<string, unknown>[] = []
-    const seen = new Set<string>()
+  /**
+   * The batch's rows for one table, page by page into a staging file (other work reaches the
+   * store between pages); undefined when the batch has none.
+   */
+  async function stageBatch(t: LakeTable, batch: number): Promise<string | undefined> {
+    const tmpDir = path.join(t.delta.dir, '_tmp')
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 })
+    const file = path.join(tmpDir, `${randomUUID()}.ndjson`)
     let after: string | undefined
+    let any = false
     do {
-      const page = await spec.load(db, batch, after, loadPage)
-      for (const r of page.rows) {
-        const key = spec.rowKey?.(r)
-        if (key !== undefined) {
-          if (seen.has(key)) continue
-          seen.add(key)
-        }
-        rows.push(r)
+      const page = await t.spec.load(db, batch, after, loadPage)
+      if (page.ndjson !== '') {
+        await appendFile(file, any ? `\n${page.ndjson}` : page.ndjson, { mode: 0o600 })
+        any = true
       }
       after = page.next
     } while (after !== undefined)
-    return rows
+    return any ? file : undefined
   }
 
   async function writeBatch(
@@ -230,9 +233,16 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     for (const t of tables.values()) {
       await t.delta.refresh()
       if (t.committedBatch() >= batch) continue
-      const loaded = await loadBatch(t.spec, batch)
-      if (loaded.length === 0) continue
-      const files = await writeRows(duck, t.spec, t.delta.dir, loaded, clock)
+      const staged = await stageBatch(t, batch)
+      if (staged === undefined) continue
+      let files: WrittenFile[]
+      try {
+        files = await writeStaged(duck, t.spec, t.delta.dir, staged, clock)
+      } finally {
+        await rm(staged, { force: true })
+      }
+      if (files.length === 0) continue
+      const written = files.reduce((n, f) => n + numRecords(f.add), 0)
       await options.faults?.beforeCommit?.(t.spec.name, batch)
       const version = await t.delta.commit((s) => {
         if ((s.txns.get(LAKE_APP_ID)?.version ?? -1) >= batch) return null
@@ -254,8 +264,8 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
         continue
       }
       committedAt.set(t.spec.name, clock())
-      rows[t.spec.name] = loaded.length
-      metrics?.rowsWritten.inc({ table: t.spec.name }, loaded.length)
+      rows[t.spec.name] = written
+      metrics?.rowsWritten.inc({ table: t.spec.name }, written)
       metrics?.commits.inc({ table: t.spec.name, operation: 'append' })
       for (const f of files) touched.push({ t, values: f.add.partitionValues })
       if (t.spec.latestBy) {
@@ -327,6 +337,8 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     }
     state.standby = false
     await sweepOrphans(tables)
+    // Erasures first, every pass: one that keeps failing holds the appends back (the lake falls
+    // behind and says so) rather than letting new files land beside the person's old ones.
     for (const e of await openErasures(db)) await erase(duck, tables, e)
     const p = await pendingChanges(db)
     const now = clock()
@@ -387,28 +399,6 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
       while (await guarded(true)) n++
       return n
     },
-    compactAll: () =>
-      serial(async () => {
-        const { duck, tables } = await open()
-        let n = 0
-        for (const t of tables.values()) {
-          const partitions = new Map<string, Record<string, string>>()
-          for (const a of t.delta.snapshot().files.values())
-            partitions.set(JSON.stringify(a.partitionValues), a.partitionValues)
-          for (const values of partitions.values()) {
-            n += await compactPartition({ duck, now: clock }, t, values, {
-              ...compaction,
-              minFiles: 2,
-            })
-          }
-          if (t.spec.latestBy) {
-            const workspaces = new Set([...partitions.values()].map((v) => v.workspace_id ?? ''))
-            for (const ws of workspaces)
-              n += await dropSupersededProfiles({ duck, now: clock }, t, ws)
-          }
-        }
-        return n
-      }),
     health() {
       const warning =
         state.lagSeconds * 1000 > lagWarningMs
@@ -417,9 +407,6 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
             ? `the lake writer failed ${state.failures} times in a row: ${state.lastError ?? ''}`
             : undefined
       return { ...state, ...(warning ? { warning } : {}) }
-    },
-    async tables() {
-      return (await open()).tables
     },
   }
 }

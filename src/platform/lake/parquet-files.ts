@@ -200,39 +200,40 @@ export async function writeDataFile(
 }
 
 /**
- * Stages rows (text values keyed by column and partition name, as `LakeTableSpec.load` returns
- * them) and writes one data file per partition: statistics of every partition in one query, one
- * COPY per partition, then the files placed together.
+ * Writes one data file per partition from a staged NDJSON file (pages of `LakeTableSpec.load`):
+ * typed by the columns' casts, deduplicated by `unique`, date partitions taken from their
+ * timestamps in UTC; statistics of every partition in one query, one COPY per partition, then
+ * the files placed together.
  */
-export async function writeRows(
+export async function writeStaged(
   duck: Duck,
   spec: LakeTableSpec,
   tableDir: string,
-  rows: readonly Record<string, unknown>[],
+  stagedFile: string,
   now: () => number,
 ): Promise<WrittenFile[]> {
-  if (rows.length === 0) return []
   const tmpDir = path.join(tableDir, '_tmp')
   await mkdir(tmpDir, { recursive: true, mode: 0o700 })
-  const staged = path.join(tmpDir, `${randomUUID()}.ndjson`)
-  await writeFile(staged, rows.map((r) => JSON.stringify(r)).join('\n'), { mode: 0o600 })
   const stagedColumns = [
-    ...spec.partitions.map((p) => `${sqlIdent(p.name)}: 'VARCHAR'`),
+    ...spec.partitions.filter((p) => !p.dateOf).map((p) => `${sqlIdent(p.name)}: 'VARCHAR'`),
     ...spec.columns.map((c) => `${sqlIdent(c.name)}: ${sqlString(c.staged ?? 'VARCHAR')}`),
   ].join(', ')
   const typed = [
-    ...spec.partitions.map((p) => sqlIdent(p.name)),
+    ...spec.partitions.map((p) =>
+      p.dateOf
+        ? `strftime(CAST(${sqlIdent(p.dateOf)} AS TIMESTAMPTZ), '%Y-%m-%d') AS ${sqlIdent(p.name)}`
+        : sqlIdent(p.name),
+    ),
     ...spec.columns.map((c) => `${castOf(c, sqlIdent(c.name))} AS ${sqlIdent(c.name)}`),
   ].join(', ')
-  try {
-    await duck.run(
-      `CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT ${typed} FROM read_json(${sqlString(staged)},
-         format = 'newline_delimited', columns = {${stagedColumns}},
-         maximum_object_size = 268435456)`,
-    )
-  } finally {
-    await rm(staged, { force: true })
-  }
+  const dedup = spec.unique
+    ? ` QUALIFY row_number() OVER (PARTITION BY ${spec.unique.map(sqlIdent).join(', ')}) = 1`
+    : ''
+  await duck.run(
+    `CREATE OR REPLACE TEMP TABLE staged_rows AS SELECT ${typed} FROM read_json(${sqlString(stagedFile)},
+       format = 'newline_delimited', columns = {${stagedColumns}},
+       maximum_object_size = 268435456)${dedup}`,
+  )
   const written: Array<{
     tmp: string
     id: string
@@ -256,6 +257,26 @@ export async function writeRows(
   } finally {
     await duck.run('DROP TABLE IF EXISTS staged_rows')
     await Promise.all(written.map((w) => rm(w.tmp, { force: true })))
+  }
+}
+
+/** `writeStaged` from row objects (tests, tools): staged values keyed by column name. */
+export async function writeRows(
+  duck: Duck,
+  spec: LakeTableSpec,
+  tableDir: string,
+  rows: readonly Record<string, unknown>[],
+  now: () => number,
+): Promise<WrittenFile[]> {
+  if (rows.length === 0) return []
+  const tmpDir = path.join(tableDir, '_tmp')
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 })
+  const staged = path.join(tmpDir, `${randomUUID()}.ndjson`)
+  await writeFile(staged, rows.map((r) => JSON.stringify(r)).join('\n'), { mode: 0o600 })
+  try {
+    return await writeStaged(duck, spec, tableDir, staged, now)
+  } finally {
+    await rm(staged, { force: true })
   }
 }
 

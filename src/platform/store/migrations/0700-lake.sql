@@ -39,7 +39,8 @@ CREATE TABLE lake_changes (
   created_at    timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX lake_changes_pending ON lake_changes (id) WHERE batch IS NULL;
-CREATE INDEX lake_changes_batch ON lake_changes (batch) WHERE batch IS NOT NULL;
+-- The writer reads a batch kind by kind, page by page in id order.
+CREATE INDEX lake_changes_batch ON lake_changes (batch, kind, id) WHERE batch IS NOT NULL;
 CREATE INDEX lake_changes_profile ON lake_changes (workspace_id, profile_id);
 CREATE SEQUENCE lake_batches;
 
