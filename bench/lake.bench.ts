@@ -3,9 +3,11 @@
  * embedded store (PGlite in a data dir, file event log), in this process so the writer's batches
  * can be timed, fed synthetic shoppers (bench/data-generator.ts) through the tracking API.
  *
- * 1. Throughput, side by side: BENCH_EVENTS (default 40,000) events in 100-event batches from
+ * 1. Throughput, side by side: BENCH_EVENTS (default 20,000) events in 100-event batches from
  *    BENCH_SENDERS (default 4) senders as fast as they go, with the lake off (the baseline) and
- *    on. Processed events/s = accepted events / time from the first send until the processor has
+ *    on, alternating for BENCH_ROUNDS (default 3) rounds each on a fresh data dir; medians are
+ *    reported (the machine is shared: alternating keeps both variants under the same noise).
+ *    Processed events/s = accepted events / time from the first send until the processor has
  *    applied them all. With the lake on, also: events/s the writer sustained while it wrote
  *    (rows / time inside its batches), and when the lake held every event.
  * 2. Freshness under a steady BENCH_RATE (default 1,000) events/s for BENCH_SECONDS (default 60),
@@ -29,7 +31,8 @@ import { generateEvents, type GeneratedEvent } from './data-generator.js'
 import { renderBenchmarks } from './render.js'
 import { fmt, machine, quantile, round, writeResult } from './support.js'
 
-const totalEvents = Number(process.env.BENCH_EVENTS ?? 40_000)
+const totalEvents = Number(process.env.BENCH_EVENTS ?? 20_000)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
 const senders = Number(process.env.BENCH_SENDERS ?? 4)
 const rate = Number(process.env.BENCH_RATE ?? 1_000)
 const steadySeconds = Number(process.env.BENCH_SECONDS ?? 60)
@@ -246,11 +249,21 @@ async function freshness(flushSeconds: number) {
 
 async function main() {
   const load = { start: loadavg().map((v) => round(v, 2)), end: [] as number[] }
-  process.stdout.write(`throughput: ${totalEvents} events, lake off, then on…\n`)
-  const off = await throughput(false)
-  process.stdout.write(`${JSON.stringify(off)}\n`)
-  const on = await throughput(true)
-  process.stdout.write(`${JSON.stringify(on)}\n`)
+  const offs: Awaited<ReturnType<typeof throughput>>[] = []
+  const ons: Awaited<ReturnType<typeof throughput>>[] = []
+  for (let r = 0; r < rounds; r++) {
+    process.stdout.write(`throughput round ${r + 1}: ${totalEvents} events, lake off, then on…\n`)
+    offs.push(await throughput(false))
+    process.stdout.write(`${JSON.stringify(offs.at(-1))}\n`)
+    ons.push(await throughput(true))
+    process.stdout.write(`${JSON.stringify(ons.at(-1))}\n`)
+  }
+  const median = <T>(runs: T[], by: (t: T) => number): T =>
+    [...runs].sort((a, b) => by(a) - by(b))[Math.floor(runs.length / 2)] as T
+  const off = median(offs, (t) => t.processedEventsPerSec)
+  const on = median(ons, (t) => t.processedEventsPerSec)
+  const cpuOff = median(offs, (t) => t.cpuMsPer1kEvents).cpuMsPer1kEvents
+  const cpuOn = median(ons, (t) => t.cpuMsPer1kEvents).cpuMsPer1kEvents
   const fresh: Awaited<ReturnType<typeof freshness>>[] = []
   for (const f of flushes) {
     process.stdout.write(`freshness: ${rate} events/s for ${steadySeconds} s, flush ${f} s…\n`)
@@ -260,7 +273,12 @@ async function main() {
   }
   load.end = loadavg().map((v) => round(v, 2))
   const m = machine()
-  const results = { machine: m, loadAverage: load, throughput: { off, on }, freshness: fresh }
+  const results = {
+    machine: m,
+    loadAverage: load,
+    throughput: { rounds: { off: offs, on: ons }, median: { off, on, cpuOff, cpuOn } },
+    freshness: fresh,
+  }
   const w = on.writer as WriterFigures
   const md = `## Lake: the writer beside the processor, and freshness
 
@@ -273,15 +291,19 @@ start and ${load.end.join(' / ')} at the end, so the figures are noisy.
 
 ### Processing with the lake off (baseline) and on
 
-${fmt(off.events)} events from ${senders} senders as fast as they go; processed = from the first
-send until the processor applied every event. CPU is this process's (ingest, processor, writer).
+${fmt(off.events)} events from ${senders} senders as fast as they go, ${rounds} rounds of lake off then
+lake on, each on a fresh data dir; medians. Processed = from the first send until the processor
+applied every event. CPU is this process's (ingest, processor, and with the lake on the writer
+and DuckDB's thread), until the lake held every event.
 
-| figure | lake off | lake on | on ÷ off |
+| figure (median of ${rounds}) | lake off | lake on | on ÷ off |
 |---|---:|---:|---:|
 | **processed end to end** | ${fmt(off.processedEventsPerSec)} events/s | ${fmt(on.processedEventsPerSec)} events/s | ${round(on.processedEventsPerSec / off.processedEventsPerSec, 2)}× |
-| CPU per 1,000 events | ${off.cpuMsPer1kEvents} ms | ${on.cpuMsPer1kEvents} ms | ${round(on.cpuMsPer1kEvents / off.cpuMsPer1kEvents, 2)}× |
+| CPU per 1,000 events | ${cpuOff} ms | ${cpuOn} ms | ${round(cpuOn / cpuOff, 2)}× |
 
-With the lake on the writer wrote ${fmt(w.batches)} batches (${fmt(w.allRows)} rows over the four
+Per round, processed events/s off / on: ${offs.map((o, i) => `${fmt(o.processedEventsPerSec)} / ${fmt(ons[i]?.processedEventsPerSec ?? NaN)}`).join(', ')}.
+
+In the median lake-on round the writer wrote ${fmt(w.batches)} batches (${fmt(w.allRows)} rows over the four
 tables, ${fmt(w.eventRows)} of them events) in ${w.busySeconds} s of its own work: it sustains
 **${fmt(w.eventsPerBusySecond)} events/s** (${fmt(w.rowsPerBusySecond)} rows/s) while the processor
 runs beside it on the same event loop. The lake held every event ${on.lakeCaughtUpSecondsAfterProcessing} s after the

@@ -231,6 +231,12 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     const rows: Partial<Record<LakeTableName, number>> = {}
     const touched: Array<{ t: LakeTable; values: Record<string, string> }> = []
     for (const t of tables.values()) {
+      // A long batch renews the lease table by table; a writer that lost it (paused past the
+      // lease) stops here, and the one holding it writes the batch (a table's txn says where).
+      if (!(await takeLease(db, writerId, clock(), leaseMs, exclusive))) {
+        state.standby = true
+        return
+      }
       await t.delta.refresh()
       if (t.committedBatch() >= batch) continue
       const staged = await stageBatch(t, batch)
