@@ -58,13 +58,20 @@ export async function releaseLease(db: Queryable, writer: string): Promise<void>
   await db.query('UPDATE lake_state SET leased_until = NULL WHERE id = 1 AND writer = $1', [writer])
 }
 
+/** A claimed batch: its number (the Delta `txn` version) and the id range of its changes. */
+export interface LakeBatch {
+  batch: number
+  lo: number
+  hi: number
+}
+
 export interface PendingChanges {
   /** Rows waiting (claimed or not). */
   count: number
   /** When the oldest was recorded (epoch ms), undefined when none waits. */
   oldestAt: number | undefined
   /** A batch claimed but not finished (a writer stopped or crashed mid-batch). */
-  claimedBatch: number | undefined
+  claimed: LakeBatch | undefined
 }
 
 export async function pendingChanges(db: Queryable): Promise<PendingChanges> {
@@ -74,21 +81,28 @@ export async function pendingChanges(db: Queryable): Promise<PendingChanges> {
     lo: string | number | null
     hi: string | number | null
     oldest: Date | string | null
-    claimed: string | number | null
+    batch: string | number | null
+    batch_lo: string | number | null
+    batch_hi: string | number | null
   }>(
-    `SELECT min(id) AS lo, max(id) AS hi,
+    `SELECT min(c.id) AS lo, max(c.id) AS hi,
        (SELECT created_at FROM lake_changes ORDER BY id LIMIT 1) AS oldest,
-       (SELECT min(batch) FROM lake_changes WHERE batch IS NOT NULL) AS claimed
-     FROM lake_changes`,
+       s.batch, s.batch_lo, s.batch_hi
+     FROM lake_changes c LEFT JOIN lake_state s ON s.id = 1
+     GROUP BY s.batch, s.batch_lo, s.batch_hi`,
   )
   const row = r.rows[0]
+  const claimed =
+    row && row.batch !== null && row.batch_lo !== null && row.batch_hi !== null
+      ? { batch: Number(row.batch), lo: Number(row.batch_lo), hi: Number(row.batch_hi) }
+      : undefined
   if (!row || row.lo === null || row.hi === null) {
-    return { count: 0, oldestAt: undefined, claimedBatch: undefined }
+    return { count: 0, oldestAt: undefined, claimed }
   }
   return {
     count: Number(row.hi) - Number(row.lo) + 1,
     oldestAt: row.oldest === null ? undefined : new Date(row.oldest).getTime(),
-    claimedBatch: row.claimed === null ? undefined : Number(row.claimed),
+    claimed,
   }
 }
 
@@ -96,27 +110,53 @@ export async function pendingChanges(db: Queryable): Promise<PendingChanges> {
  * Claims up to `limit` unclaimed changes as a new batch, numbered from a sequence: the batch
  * number rises with every claim and is the Delta `txn` version its commits carry. Only committed
  * rows are visible to the claim, so a change committed late is claimed by a later batch, never
- * passed over (a cursor by id would skip it on a Postgres server, see migration 0500).
+ * passed over (a cursor by id would skip it on a Postgres server, see migration 0500). The batch
+ * and its id range are kept in `lake_state` until it is finished.
  */
-export async function claimBatch(db: Db, limit: number): Promise<number | undefined> {
+export async function claimBatch(db: Db, limit: number): Promise<LakeBatch | undefined> {
   return db.transaction(async (tx) => {
     const seq = await tx.query<{ batch: string | number }>(
       `SELECT nextval('lake_batches') AS batch`,
     )
     const batch = Number(seq.rows[0]?.batch)
-    const r = await tx.query(
-      `UPDATE lake_changes SET batch = $1 WHERE id IN (
-         SELECT id FROM lake_changes WHERE batch IS NULL ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    const r = await tx.query<{ n: number; lo: string | number | null; hi: string | number | null }>(
+      `WITH claimed AS (
+         UPDATE lake_changes SET batch = $1 WHERE id IN (
+           SELECT id FROM lake_changes WHERE batch IS NULL ORDER BY id LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+         RETURNING id)
+       SELECT count(*)::int AS n, min(id) AS lo, max(id) AS hi FROM claimed`,
       [batch, limit],
     )
-    return r.rowCount > 0 ? batch : undefined
+    const row = r.rows[0]
+    if (!row || Number(row.n) === 0 || row.lo === null || row.hi === null) return undefined
+    const claimed = { batch, lo: Number(row.lo), hi: Number(row.hi) }
+    await tx.query(
+      `UPDATE lake_state SET batch = $1, batch_lo = $2, batch_hi = $3, updated_at = now()
+       WHERE id = 1`,
+      [claimed.batch, claimed.lo, claimed.hi],
+    )
+    return claimed
   })
 }
 
-/** The batch is in every lake table: its changes are done. */
-export async function finishBatch(db: Queryable, batch: number): Promise<number> {
-  const r = await db.query('DELETE FROM lake_changes WHERE batch = $1', [batch])
-  return r.rowCount
+/** The batch is in every lake table: its changes go (returned: their kind and time). */
+export async function finishBatch(
+  db: Db,
+  b: LakeBatch,
+): Promise<Array<{ kind: string; created_at: Date | string }>> {
+  return db.transaction(async (tx) => {
+    const r = await tx.query<{ kind: string; created_at: Date | string }>(
+      `DELETE FROM lake_changes WHERE id BETWEEN $2 AND $3 AND batch = $1
+       RETURNING kind, created_at`,
+      [b.batch, b.lo, b.hi],
+    )
+    await tx.query(
+      'UPDATE lake_state SET batch = NULL, batch_lo = NULL, batch_hi = NULL WHERE batch = $1',
+      [b.batch],
+    )
+    return r.rows
+  })
 }
 
 export interface LakeErasureRequest extends LakeErasureSubject {

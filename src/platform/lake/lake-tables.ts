@@ -18,6 +18,7 @@
  * null counts only.
  */
 import type { Queryable } from '../store/db.js'
+import type { LakeBatch } from './lake-store.js'
 import type { DeltaField, DeltaPrimitive, DeltaType } from './delta-protocol.js'
 
 export type LakeTableName = 'events' | 'profiles' | 'identity_merges' | 'segment_membership_changes'
@@ -71,7 +72,12 @@ export interface LakeTableSpec {
    * One page of batch `batch`, after the page key `after` (undefined: from the start). Pages keep
    * each query short: PGlite is one connection, and the processor waits behind it.
    */
-  load(tx: Queryable, batch: number, after: string | undefined, limit: number): Promise<LoadedPage>
+  load(
+    tx: Queryable,
+    batch: LakeBatch,
+    after: string | undefined,
+    limit: number,
+  ): Promise<LoadedPage>
   /** Columns that make a row unique, when a batch could name the same content twice. */
   unique?: readonly string[]
   /** DuckDB predicate over a data file's rows: true for the subject's rows. */
@@ -134,15 +140,16 @@ async function pageByChangeId(
   kind: string,
   row: string,
   content: string,
-  args: { batch: number; after: string | undefined; limit: number },
+  args: { batch: LakeBatch; after: string | undefined; limit: number },
 ): Promise<LoadedPage> {
+  // The batch's id range bounds the key scan; `batch = $1` drops rows a later claim took.
   const r = await tx.query<{ changes: number; last: string | null; ndjson: string | null }>(
     `WITH c AS (
-       SELECT * FROM lake_changes WHERE batch = $1 AND kind = '${kind}' AND id > $2
+       SELECT * FROM lake_changes WHERE id > $2 AND id <= $4 AND batch = $1 AND kind = '${kind}'
        ORDER BY id LIMIT $3)
      SELECT (SELECT count(*) FROM c)::int AS changes, (SELECT max(id) FROM c)::text AS last,
        (SELECT string_agg(${row}::text, E'\\n') FROM ${content}) AS ndjson`,
-    [args.batch, args.after ?? '0', args.limit],
+    [args.batch.batch, args.after ?? String(args.batch.lo - 1), args.limit, args.batch.hi],
   )
   const out = r.rows[0]
   const changes = Number(out?.changes ?? 0)
@@ -256,14 +263,14 @@ const profilesTable: LakeTableSpec = {
     const r = await tx.query<{ changes: number; last: string | null; ndjson: string | null }>(
       `WITH x AS (
          SELECT workspace_id, profile_id, max(created_at) AS changed_at FROM lake_changes
-         WHERE batch = $1 AND kind = 'profile' AND profile_id IS NOT NULL
-           AND (workspace_id, profile_id) > ($2, $3)
+         WHERE id BETWEEN $5 AND $6 AND batch = $1 AND kind = 'profile'
+           AND profile_id IS NOT NULL AND (workspace_id, profile_id) > ($2, $3)
          GROUP BY workspace_id, profile_id ORDER BY workspace_id, profile_id LIMIT $4)
        SELECT (SELECT count(*) FROM x)::int AS changes,
          (SELECT json_build_array(workspace_id, profile_id)::text FROM x
           ORDER BY workspace_id DESC, profile_id DESC LIMIT 1) AS last,
          (SELECT string_agg(json_build_object(
-            'workspace_id', p.workspace_id, 'profile_id', p.id, 'version', $1::text,
+            'workspace_id', p.workspace_id, 'profile_id', p.id, 'version', $1::bigint::text,
             'changed_at', x.changed_at, 'merged_into', p.merged_into,
             'traits', p.traits::text, 'golden', p.golden::text,
             'identities', coalesce((SELECT json_agg(json_build_object('type', i.type, 'value', i.value)
@@ -284,7 +291,7 @@ const profilesTable: LakeTableSpec = {
             'last_seen_at', p.last_seen_at)::text, E'\\n')
           FROM x JOIN profiles p ON p.workspace_id = x.workspace_id AND p.id = x.profile_id)
            AS ndjson`,
-      [batch, afterWs, afterId, limit],
+      [batch.batch, afterWs, afterId, limit, batch.lo, batch.hi],
     )
     const out = r.rows[0]
     const changes = Number(out?.changes ?? 0)

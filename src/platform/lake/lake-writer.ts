@@ -38,11 +38,13 @@ import {
 import { openDuck, writeStaged, type Duck, type WrittenFile } from './parquet-files.js'
 import {
   claimBatch,
+  finishBatch,
   finishErasure,
   openErasures,
   pendingChanges,
   releaseLease,
   takeLease,
+  type LakeBatch,
   type LakeErasureRow,
 } from './lake-store.js'
 import type { LakeMetrics } from './lake-metrics.js'
@@ -157,6 +159,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
   let chain: Promise<unknown> = Promise.resolve()
   let lastProfileCompaction = clock()
   const profileWorkspaces = new Set<string>()
+  let finished = 0
   const state: LakeHealth = { lagSeconds: 0, pending: 0, failures: 0, standby: false }
 
   /** Every operation runs alone: appends, erasures and compaction never interleave. */
@@ -204,7 +207,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
    * The batch's rows for one table, page by page into a staging file (other work reaches the
    * store between pages); undefined when the batch has none.
    */
-  async function stageBatch(t: LakeTable, batch: number): Promise<string | undefined> {
+  async function stageBatch(t: LakeTable, batch: LakeBatch): Promise<string | undefined> {
     const tmpDir = path.join(t.delta.dir, '_tmp')
     await mkdir(tmpDir, { recursive: true, mode: 0o700 })
     const file = path.join(tmpDir, `${randomUUID()}.ndjson`)
@@ -224,8 +227,9 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
   async function writeBatch(
     duck: Duck,
     tables: Map<LakeTableName, LakeTable>,
-    batch: number,
+    claimed: LakeBatch,
   ): Promise<void> {
+    const { batch } = claimed
     const started = clock()
     const committedAt = new Map<LakeTableName, number>()
     const rows: Partial<Record<LakeTableName, number>> = {}
@@ -239,7 +243,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
       }
       await t.delta.refresh()
       if (t.committedBatch() >= batch) continue
-      const staged = await stageBatch(t, batch)
+      const staged = await stageBatch(t, claimed)
       if (staged === undefined) continue
       let files: WrittenFile[]
       try {
@@ -279,12 +283,15 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
       }
       await options.faults?.afterCommit?.(t.spec.name, batch)
     }
-    const done = await db.query<{ kind: string; created_at: Date | string }>(
-      'DELETE FROM lake_changes WHERE batch = $1 RETURNING kind, created_at',
-      [batch],
-    )
+    const done = await finishBatch(db, claimed)
+    if (++finished % 20 === 0) {
+      // The embedded store has no autovacuum: the queue's dead rows are reclaimed here.
+      await db.query('VACUUM lake_changes').catch((err: unknown) => {
+        logger.warn({ err }, 'lake: VACUUM lake_changes failed')
+      })
+    }
     const now = clock()
-    const freshnessMs = done.rows.map((r) => {
+    const freshnessMs = done.map((r) => {
       const table = tableOfKind[r.kind]
       const at = (table && committedAt.get(table)) ?? now
       return Math.max(0, at - new Date(r.created_at).getTime())
@@ -352,7 +359,7 @@ export function createLakeWriter(options: LakeWriterOptions): LakeWriter {
     state.lagSeconds = p.oldestAt === undefined ? 0 : Math.max(0, now - p.oldestAt) / 1000
     metrics?.lag.set(state.lagSeconds)
     metrics?.pending.set(p.count)
-    let batch = p.claimedBatch
+    let batch = p.claimed
     if (batch === undefined && capture && p.count > 0) {
       const due =
         force || p.count >= maxBatch || (p.oldestAt !== undefined && now - p.oldestAt >= flushMs)
