@@ -7,6 +7,7 @@ const order = [
   'ingest',
   'processing',
   'identity-cache',
+  'lake',
   'lookup',
   'profiles',
   'segments',

@@ -9,6 +9,7 @@ const benches = [
   'ingest',
   'processing',
   'identity-cache',
+  'lake',
   'lookup',
   'matching',
   'destinations',

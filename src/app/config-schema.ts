@@ -50,6 +50,21 @@ export const configSchema = z.object({
   ),
   KINDRED_OUTBOUND_ALLOW: optionalText.describe('non-public addresses destinations may reach'),
   KINDRED_EXPORT_DIR: optionalText.describe('root of file-export destinations'),
+  KINDRED_LAKE: z.preprocess(
+    unset,
+    z.enum(['on', 'off']).default('on').describe('off: no Parquet/Delta lake is written'),
+  ),
+  KINDRED_LAKE_DIR: optionalText.describe("the lake's tables (default <data dir>/lake)"),
+  KINDRED_LAKE_FLUSH_SECONDS: z.preprocess(
+    unset,
+    z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(30)
+      .describe('the most a change waits before the lake writer flushes it'),
+  ),
   LOG_LEVEL: z.preprocess(
     unset,
     z
@@ -113,6 +128,11 @@ export function readStartConfig(
       trustProxy: e.KINDRED_TRUST_PROXY,
       outboundAllow: e.KINDRED_OUTBOUND_ALLOW,
       exportDir: e.KINDRED_EXPORT_DIR,
+      lake: {
+        enabled: e.KINDRED_LAKE === 'on',
+        dir: e.KINDRED_LAKE_DIR,
+        flushMs: e.KINDRED_LAKE_FLUSH_SECONDS * 1000,
+      },
       logLevel: e.LOG_LEVEL,
     },
   }

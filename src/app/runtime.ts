@@ -48,6 +48,7 @@ import { qualityModule } from '../collect/quality-module.js'
 import { createPrivacyModule } from '../govern/privacy-module.js'
 import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
+import { createLakeModule, type LakeModuleOptions } from '../platform/lake/lake-module.js'
 import { loadSecretKey, writeKeySealer } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
@@ -99,6 +100,12 @@ export interface KindredOptions {
    * to see a key's overlap end without waiting for it.
    */
   clock?: (() => Date) | undefined
+  /**
+   * The lake (Parquet + Delta log, src/platform/lake), part of the default modules: on unless
+   * `enabled: false` (KINDRED_LAKE=off), in `dir` (KINDRED_LAKE_DIR) or `<dataDir>/lake`; no data
+   * dir and no `dir` means no lake (in-memory stores).
+   */
+  lake?: LakeModuleOptions | undefined
 }
 
 export interface Kindred {
@@ -243,6 +250,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     matchingModule,
     qualityModule,
     createPrivacyModule({ deliveries }),
+    createLakeModule(options.lake),
   ]) {
     const m = await factory(deps)
     modules.push(m)
@@ -280,6 +288,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     processor.start()
   }
 
+  const healthWarnings = () => modules.flatMap((m) => m.healthWarnings?.() ?? [])
   let fastify: Awaited<ReturnType<typeof createApp>>['fastify'] | undefined
   let url: string | undefined
   let routes: Kindred['routes'] = []
@@ -294,6 +303,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       logger,
       clock,
       processorHealth: processor?.health,
+      healthWarnings,
       newId: (kind) => newId(kind),
       config: {
         defaultRateLimit: options.defaultRateLimit ?? { eventsPerSecond: 10_000, burst: 50_000 },
@@ -327,6 +337,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       options.host ?? DEFAULT_HOST,
       () => ({ role, partitions: eventLog.partitions?.() ?? [] }),
       processor?.health,
+      healthWarnings,
     )
     logger.info({ url: health.url, role }, 'kindred worker health and metrics listening')
   }

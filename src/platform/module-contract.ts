@@ -89,6 +89,11 @@ export interface KindredModule {
   start?(): Promise<void>
   /** Stops background work and waits for what is in flight. */
   stop?(): Promise<void>
+  /**
+   * What `/healthz` should mention without failing (the lake writer falling behind): the node
+   * still serves, so these are warnings beside `status: ok`, never a 503.
+   */
+  healthWarnings?(): string[]
 }
 
 export type ModuleFactory = (deps: ModuleDeps) => KindredModule | Promise<KindredModule>

@@ -134,7 +134,12 @@ export async function createApp(ctx: AppContext, modules: RouteModule[] = []): P
   fastify.setErrorHandler((err, req, reply) => sendError(reply, err, req))
 
   fastify.get('/healthz', async (_req, reply) => {
-    const { httpStatus, body } = await checkHealth(ctx.db, ctx.processorHealth)
+    const { httpStatus, body } = await checkHealth(
+      ctx.db,
+      ctx.processorHealth,
+      {},
+      ctx.healthWarnings,
+    )
     if (httpStatus !== 200) void reply.header('Retry-After', '5')
     return reply.code(httpStatus).send(body)
   })

@@ -19,6 +19,8 @@ export interface AppContext {
   clock: () => Date
   /** The in-process processor's progress, for `/healthz` (absent on ingest-only nodes). */
   processorHealth?: (() => ProcessorHealth) | undefined
+  /** Warnings `/healthz` reports beside `ok` (modules' `healthWarnings`: the lake behind). */
+  healthWarnings?: (() => string[]) | undefined
   newId: (kind: 'source' | 'apiKey' | 'message' | 'workspace' | 'user' | 'session') => string
   config: {
     /** Default per-source ingest limit; a source's `settings.rateLimit` overrides it. */

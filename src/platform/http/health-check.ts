@@ -13,6 +13,8 @@ import { toKindredError } from './errors.js'
 export interface HealthReport {
   status: 'ok' | 'degraded'
   reason?: string
+  /** Worth a look, not worth a 503 (the lake writer behind: nothing is lost, it catches up). */
+  warnings?: string[]
   processor?: ProcessorHealth
   error?: { code: string; message: string; details?: unknown }
 }
@@ -23,8 +25,11 @@ export async function checkHealth(
   db: Queryable,
   processor: (() => ProcessorHealth) | undefined,
   extra: Record<string, unknown> = {},
+  warnings: () => string[] = () => [],
 ): Promise<{ httpStatus: number; body: HealthReport & Record<string, unknown> }> {
   const p = processor?.()
+  const w = warnings()
+  const more = w.length > 0 ? { ...extra, warnings: w } : extra
   try {
     const at = new Date().toISOString()
     const res = await db.query<{ checked_at: Date | string }>(
@@ -42,7 +47,7 @@ export async function checkHealth(
       body: {
         status: 'degraded',
         reason: message,
-        ...extra,
+        ...more,
         ...(p ? { processor: p } : {}),
         error: { code, message },
       },
@@ -55,11 +60,11 @@ export async function checkHealth(
       body: {
         status: 'degraded',
         reason: message,
-        ...extra,
+        ...more,
         processor: p,
         error: { code: 'UNAVAILABLE', message, details: p },
       },
     }
   }
-  return { httpStatus: 200, body: { status: 'ok', ...extra, ...(p ? { processor: p } : {}) } }
+  return { httpStatus: 200, body: { status: 'ok', ...more, ...(p ? { processor: p } : {}) } }
 }

@@ -24,6 +24,7 @@ export async function startHealthServer(
   host: string,
   details: () => Record<string, unknown> = () => ({}),
   processor?: () => ProcessorHealth,
+  warnings?: () => string[],
 ): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -33,7 +34,7 @@ export async function startHealthServer(
     }
     if (req.method !== 'GET') return send(405, 'application/json', methodNotAllowed)
     if (path === '/healthz') {
-      checkHealth(db, processor, details()).then(
+      checkHealth(db, processor, details(), warnings).then(
         ({ httpStatus, body }) => send(httpStatus, 'application/json', JSON.stringify(body)),
         () => send(503, 'application/json', storeDown),
       )

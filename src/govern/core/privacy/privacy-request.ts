@@ -40,15 +40,24 @@ export const createPrivacyRequestSchema = z
   })
 export type CreatePrivacyRequest = z.infer<typeof createPrivacyRequestSchema>
 
-export const stepNames = ['resolve', 'suppress', 'erase', 'forward', 'scrub', 'export'] as const
+export const stepNames = [
+  'resolve',
+  'suppress',
+  'erase',
+  'lake',
+  'forward',
+  'scrub',
+  'export',
+] as const
 export type StepName = (typeof stepNames)[number]
 
 /** The steps of each request type, in order. Each is idempotent: a restart runs it again. */
 export const stepsFor: Record<PrivacyRequestType, readonly StepName[]> = {
   access: ['resolve', 'export'],
-  // `suppress` first so nothing new is collected while the data is erased; `forward` waits for
-  // each destination's answer; `scrub` removes the forwarded payloads from the delivery log.
-  deletion: ['resolve', 'suppress', 'erase', 'forward', 'scrub'],
+  // `suppress` first so nothing new is collected while the data is erased; `lake` waits for the
+  // lake writer to rewrite its files without the person; `forward` waits for each destination's
+  // answer; `scrub` removes the forwarded payloads from the delivery log.
+  deletion: ['resolve', 'suppress', 'erase', 'lake', 'forward', 'scrub'],
   suppression: ['suppress'],
 }
 

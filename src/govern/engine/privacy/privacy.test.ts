@@ -253,6 +253,7 @@ describe.each(testStores())('privacy requests (%s)', (store) => {
       'resolve',
       'suppress',
       'erase',
+      'lake',
       'forward',
       'scrub',
     ])

@@ -7,6 +7,7 @@ import type { StepName } from '../../../core/privacy/privacy-request.js'
 import { erase } from './erase.js'
 import { accessExport } from './export.js'
 import { forward } from './forward.js'
+import { lake } from './lake.js'
 import { resolve } from './resolve.js'
 import { scrub } from './scrub.js'
 import type { StepRunner } from './step-runner.js'
@@ -16,6 +17,7 @@ export const stepRunners: Record<StepName, StepRunner> = {
   resolve,
   suppress,
   erase,
+  lake,
   forward,
   scrub,
   export: accessExport,
