@@ -37,6 +37,7 @@ function fixtureFor(url: string, param: string): string | undefined {
   const byResource: Record<string, string | undefined> = {
     sources: A.source,
     segments: A.segment,
+    insights: A.insight,
     'computed-traits': A.computedTrait,
     destinations: A.destination,
     imports: A.import,
@@ -92,6 +93,7 @@ function inputsFor(method: string, url: string): { query?: string; body?: unknow
       },
     },
     'PUT /api/v1/destinations/:id': { body: { name: 'by B' } },
+    'PUT /api/v1/insights/:id': { body: { name: 'by B' } },
     'DELETE /api/v1/workspaces/:id': { body: { confirm: 'default' } },
   }
   return table[route] ?? changes[route] ?? { body: {} }
@@ -195,6 +197,20 @@ beforeAll(async () => {
     }),
   )
   A.segment = seg.id
+  const insight = await json<{ id: string }>(
+    await k.admin('/api/v1/insights', {
+      body: {
+        name: `${MARKER} insight`,
+        definition: {
+          kind: 'trends',
+          series: [{ event: 'Order' }],
+          interval: 'day',
+          range: { kind: 'between', from: '2025-01-06', to: '2025-01-07' },
+        },
+      },
+    }),
+  )
+  A.insight = insight.id
   const dest = await json<{ id: string }>(
     await k.admin('/api/v1/destinations', {
       body: {
