@@ -105,20 +105,27 @@ describe.each(testStores())('lake crash safety (%s)', (store) => {
   }
   const dead: LakeWriter[] = []
 
-  const leaseMs = 300
+  // The writers' clock runs ahead of the wall clock only when the test says a lease ran out, so
+  // a slow machine (CI under load) never lets a lease lapse between two steps by itself.
+  const leaseMs = 60_000
+  let skew = 0
+  const clock = () => Date.now() + skew
   const writer = (dir: string, faults?: LakeFaults) =>
     createLakeWriter({
       db: k.kindred.store.db,
       dir,
       logger,
       leaseMs,
+      clock,
       // On a server the default grace (10 min) protects a slow writer's files; here the
       // restart comes at once and the test wants to see the orphans go.
       orphanGraceMs: 0,
       ...(faults ? { faults } : {}),
     })
   /** The dead writer's lease runs out before its successor starts. */
-  const afterLease = () => new Promise((r) => setTimeout(r, leaseMs + 100))
+  const afterLease = () => {
+    skew += leaseMs + 1_000
+  }
 
   it('a crash between the data files and the commit: restarted, nothing twice, nothing missing', async () => {
     const dir = path.join(root, 'before-commit')
@@ -148,7 +155,7 @@ describe.each(testStores())('lake crash safety (%s)', (store) => {
       expect(await early.runOnce({ force: true })).toBe(false)
       expect(early.health().standby).toBe(true)
     }
-    await afterLease()
+    afterLease()
     const restarted = writer(dir)
     await restarted.flush()
     await restarted.stop()
@@ -172,7 +179,7 @@ describe.each(testStores())('lake crash safety (%s)', (store) => {
     })
     dead.push(dying)
     await expect(dying.runOnce({ force: true })).rejects.toBeInstanceOf(Crash)
-    await afterLease()
+    afterLease()
     const restarted = writer(dir)
     await restarted.flush()
     await restarted.stop()
