@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,8 +7,8 @@ import { openStore } from '../src/platform/store/open-store.js'
 import { createProcessor } from '../src/platform/pipeline/processor.js'
 import { createMetrics } from '../src/platform/metrics/metrics.js'
 import { openFileEventLog } from '../src/platform/stream/file-event-log.js'
+import { spawnKindred, waitHealthy, type KindredProcess } from './support/server.js'
 
-const root = path.resolve(import.meta.dirname, '..')
 const token = 'crash-test-admin-token-0123456789'
 const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-crash-'))
 const children: ChildProcess[] = []
@@ -18,38 +18,10 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-function startServer(port: number): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin/kindred.js'), 'start', '--port', String(port), '--data-dir', dataDir],
-    {
-      env: {
-        ...process.env,
-        KINDRED_ADMIN_TOKEN: token,
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        KINDRED_CONSOLE_BUILD: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  children.push(child)
-  return child
-}
-
-async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  throw new Error(`server did not become healthy: ${stderr}`)
+function startServer(port: number): KindredProcess {
+  const p = spawnKindred({ port, token, dataDir })
+  children.push(p.child)
+  return p
 }
 
 it('loses no acknowledged event when the server is killed with SIGKILL mid-ingest', async () => {
@@ -97,7 +69,7 @@ it('loses no acknowledged event when the server is killed with SIGKILL mid-inges
   }
   const senders = Array.from({ length: 6 }, (_, w) => sender(w))
   while (acked.length < 2_000) await new Promise((r) => setTimeout(r, 20))
-  first.kill('SIGKILL')
+  first.child.kill('SIGKILL')
   killed = true
   await Promise.all(senders)
   expect(acked.length).toBeGreaterThanOrEqual(2_000)
@@ -114,9 +86,9 @@ it('loses no acknowledged event when the server is killed with SIGKILL mid-inges
     body: JSON.stringify({ userId: 'u', event: 'after', messageId: 'after-restart' }),
   })
   expect(ok.status).toBe(200)
-  second.kill('SIGTERM')
-  await new Promise<void>((resolve) => second.on('exit', () => resolve()))
-  expect(second.exitCode).toBe(0)
+  second.child.kill('SIGTERM')
+  await new Promise<void>((resolve) => second.child.on('exit', () => resolve()))
+  expect(second.child.exitCode).toBe(0)
   expect(existsSync(path.join(dataDir, 'kindred.lock'))).toBe(false)
 
   // Every acknowledged event is in the store exactly once.

@@ -3,7 +3,7 @@
  * while events stream in and the writer is busy, restarted each time; afterwards the lake holds
  * every stored event exactly once, and no data file on disk is outside the log.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -16,8 +16,8 @@ import { openFileEventLog } from '../src/platform/stream/file-event-log.js'
 import { createLakeWriter } from '../src/platform/lake/lake-writer.js'
 import { liveFiles, readParquetSql } from '../src/platform/lake/lake-reader.js'
 import { openDuck } from '../src/platform/lake/parquet-files.js'
+import { spawnKindred, waitHealthy, type KindredProcess } from './support/server.js'
 
-const root = path.resolve(import.meta.dirname, '..')
 const token = 'lake-crash-admin-token-0123456789'
 const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-lake-kill-'))
 const lake = path.join(dataDir, 'lake')
@@ -28,39 +28,10 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-function startServer(port: number): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin/kindred.js'), 'start', '--port', String(port), '--data-dir', dataDir],
-    {
-      env: {
-        ...process.env,
-        KINDRED_ADMIN_TOKEN: token,
-        KINDRED_LAKE_FLUSH_SECONDS: '1',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        KINDRED_CONSOLE_BUILD: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  children.push(child)
-  return child
-}
-
-async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
-  for (let i = 0; i < 240; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  throw new Error(`server did not become healthy: ${stderr}`)
+function startServer(port: number): KindredProcess {
+  const p = spawnKindred({ port, token, dataDir, env: { KINDRED_LAKE_FLUSH_SECONDS: '1' } })
+  children.push(p.child)
+  return p
 }
 
 /** Commits of the events table so far (the writer has been at work when this rises). */
@@ -129,22 +100,22 @@ it('holds every stored event exactly once after the server is killed twice mid-w
     const before = commits()
     while (commits() < before + 2) await new Promise((r) => setTimeout(r, 50))
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 700))
-    server.kill('SIGKILL')
+    server.child.kill('SIGKILL')
     stopped = true
     await Promise.all(senders)
     // Killed by a signal, a process has no exit code: its signalCode says it is gone.
     await new Promise<void>((resolve) =>
-      server.exitCode !== null || server.signalCode !== null
+      server.child.exitCode !== null || server.child.signalCode !== null
         ? resolve()
-        : server.on('exit', () => resolve()),
+        : server.child.on('exit', () => resolve()),
     )
     stopped = false
     server = startServer(port)
     await waitHealthy(url, server)
   }
-  server.kill('SIGTERM')
-  await new Promise<void>((resolve) => server.on('exit', () => resolve()))
-  expect(server.exitCode).toBe(0)
+  server.child.kill('SIGTERM')
+  await new Promise<void>((resolve) => server.child.on('exit', () => resolve()))
+  expect(server.child.exitCode).toBe(0)
 
   // Apply what the log still holds and write what the store still has for the lake.
   const store = await openStore({ dataDir })

@@ -10,8 +10,6 @@
  * Needs KINDRED_TEST_DATABASE_URL and KINDRED_TEST_NATS_URL (`.ci/run` provides both).
  * KINDRED_SCALE_OUT_EVENTS changes the event count (default 100,000).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -19,8 +17,8 @@ import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { createTestDatabase } from '../src/testing/databases.js'
 import { generateEvents, type GeneratedEvent } from '../bench/data-generator.js'
+import { spawnKindred, waitHealthy, type KindredProcess } from './support/server.js'
 
-const root = path.resolve(import.meta.dirname, '..')
 const databaseUrl = process.env.KINDRED_TEST_DATABASE_URL
 const natsUrl = process.env.KINDRED_TEST_NATS_URL
 const totalEvents = Number(process.env.KINDRED_SCALE_OUT_EVENTS ?? 100_000)
@@ -31,56 +29,26 @@ const suffix = randomBytes(4).toString('hex')
 const stream = `KINDRED_TEST_${suffix}`
 const eventLog = `${natsUrl ?? ''}?stream=${stream}&subjects=kindred.test.${suffix}&partitions=8&rebalanceMs=500`
 
-const children: { name: string; child: ChildProcess; log: string[] }[] = []
+const children: ({ name: string } & KindredProcess)[] = []
 const databases: { url: string; drop(): Promise<void> }[] = []
 
 function port(): number {
   return 20_000 + Math.floor(Math.random() * 30_000)
 }
 
-function spawnKindred(name: string, role: string, p: number, env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    [path.join(root, 'bin/kindred.js'), 'start', '--role', role, '--port', String(p)],
-    {
-      env: {
-        ...process.env,
-        KINDRED_ADMIN_TOKEN: token,
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        KINDRED_CONSOLE_BUILD: '0',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
-  const log: string[] = []
-  child.stderr?.on('data', (d: Buffer) => log.push(d.toString()))
-  child.stdout?.on('data', (d: Buffer) => log.push(d.toString()))
-  const entry = { name, child, log }
+function startNode(name: string, role: string, p: number, env: Record<string, string>) {
+  const node = spawnKindred({ port: p, token, args: ['--role', role], env })
+  const entry = { name, ...node }
   children.push(entry)
   return { ...entry, url: `http://127.0.0.1:${p}` }
 }
 
-async function waitHealthy(url: string, child: ChildProcess, log: string[]): Promise<void> {
-  for (let i = 0; i < 480; i++) {
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${log.join('')}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  throw new Error(`not healthy: ${log.join('')}`)
-}
-
-async function stopCleanly(c: { name: string; child: ChildProcess; log: string[] }) {
+async function stopCleanly(c: { name: string } & KindredProcess) {
   if (c.child.exitCode !== null) return c.child.exitCode
   const exited = new Promise<number | null>((r) => c.child.on('exit', (code) => r(code)))
   c.child.kill('SIGTERM')
   const code = await exited
-  if (code !== 0) throw new Error(`${c.name} exited ${code} on SIGTERM: ${c.log.join('')}`)
+  if (code !== 0) throw new Error(`${c.name} exited ${code} on SIGTERM: ${c.output()}`)
   return code
 }
 
@@ -213,17 +181,15 @@ it(
     }
 
     // The first node migrates the fresh database; the others start together once it is up.
-    const ingest = [spawnKindred('ingest-1', 'ingest', port(), env)]
-    await waitHealthy(ingest[0]!.url, ingest[0]!.child, ingest[0]!.log)
-    ingest.push(spawnKindred('ingest-2', 'ingest', port(), env))
-    const processors = [1, 2, 3].map((i) =>
-      spawnKindred(`processor-${i}`, 'processor', port(), env),
-    )
+    const ingest = [startNode('ingest-1', 'ingest', port(), env)]
+    await waitHealthy(ingest[0]!.url, ingest[0]!)
+    ingest.push(startNode('ingest-2', 'ingest', port(), env))
+    const processors = [1, 2, 3].map((i) => startNode(`processor-${i}`, 'processor', port(), env))
     const workers = [
-      spawnKindred('dispatcher', 'dispatcher', port(), env),
-      spawnKindred('scheduler', 'scheduler', port(), env),
+      startNode('dispatcher', 'dispatcher', port(), env),
+      startNode('scheduler', 'scheduler', port(), env),
     ]
-    for (const c of [...ingest, ...processors, ...workers]) await waitHealthy(c.url, c.child, c.log)
+    for (const c of [...ingest, ...processors, ...workers]) await waitHealthy(c.url, c)
     const writeKey = await createSource(ingest[0]!.url)
 
     // Let the three processors settle on a fair share (ceil(8/3) = 3 at most each).
@@ -279,8 +245,8 @@ it(
     const scaledGraph = await identityGraph(scaled)
 
     // The reference: one `--role all` process (Postgres event log, no NATS) on a fresh database.
-    const one = spawnKindred('single', 'all', port(), { DATABASE_URL: singleUrl })
-    await waitHealthy(one.url, one.child, one.log)
+    const one = startNode('single', 'all', port(), { DATABASE_URL: singleUrl })
+    await waitHealthy(one.url, one)
     const singleKey = await createSource(one.url)
     const singleStart = Date.now()
     await sendAll([one.url], singleKey, events)

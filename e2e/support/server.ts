@@ -55,28 +55,72 @@ export interface RunningServer {
   stop: () => Promise<void>
 }
 
-export async function startKindred(token: string): Promise<RunningServer> {
-  const port = await freePort()
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-console-e2e-'))
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'bin/kindred.js'), 'start', '--port', String(port), '--data-dir', dataDir],
-    {
-      cwd: ROOT,
-      // The browser tests deliver to receivers on loopback: allowed explicitly, as an operator would.
-      env: {
-        ...process.env,
-        KINDRED_ADMIN_TOKEN: token,
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+/** A `kindred` child process and everything it has printed so far. */
+export interface KindredProcess {
+  child: ChildProcess
+  output: () => string
+}
+
+/**
+ * Spawns `bin/kindred.js start` on `port`: the environment is the caller's with the admin token,
+ * warn-level logs, loopback only and no console build unless `env` says otherwise.
+ */
+export function spawnKindred(options: {
+  port: number
+  token: string
+  dataDir?: string
+  args?: string[]
+  env?: Record<string, string>
+}): KindredProcess {
+  const args = [path.join(ROOT, 'bin/kindred.js'), 'start', '--port', String(options.port)]
+  if (options.dataDir !== undefined) args.push('--data-dir', options.dataDir)
+  args.push(...(options.args ?? []))
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      KINDRED_ADMIN_TOKEN: options.token,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      KINDRED_CONSOLE_BUILD: '0',
+      ...options.env,
     },
-  )
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()))
+  return { child, output: () => output }
+}
+
+/** Waits for `GET /healthz` to answer 200; fails with the process's output if it exits first. */
+export async function waitHealthy(url: string, p: KindredProcess, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (p.child.exitCode !== null)
+      throw new Error(`kindred exited with ${p.child.exitCode}:\n${p.output()}`)
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  throw new Error(`kindred did not become healthy in ${timeoutMs / 1000} s:\n${p.output()}`)
+}
+
+export async function startKindred(token: string): Promise<RunningServer> {
+  const port = await freePort()
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-console-e2e-'))
+  // The browser tests build the console first (`ensureConsoleBuilt`), and deliver to receivers on
+  // loopback: allowed explicitly, as an operator would.
+  const p = spawnKindred({
+    port,
+    token,
+    dataDir,
+    env: { KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8' },
+  })
+  const { child } = p
   const url = `http://127.0.0.1:${port}`
   const stop = async () => {
     if (child.exitCode === null) {
@@ -88,18 +132,13 @@ export async function startKindred(token: string): Promise<RunningServer> {
     }
     rmSync(dataDir, { recursive: true, force: true })
   }
-  for (let i = 0; i < 480; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`kindred exited with ${child.exitCode}:\n${output}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, token, child, stop }
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250))
+  try {
+    await waitHealthy(url, p)
+  } catch (err) {
+    await stop()
+    throw err
   }
-  await stop()
-  throw new Error(`kindred did not become healthy in 120 s:\n${output}`)
+  return { url, token, child, stop }
 }
 
 /** Polls `fn` until it returns a truthy value (processing is asynchronous) or time runs out. */

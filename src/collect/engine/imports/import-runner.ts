@@ -31,12 +31,14 @@ import type { Db } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
 import { piiPolicyForSource } from '../../../govern/index.js'
 import { createIdentitySettingsCache } from '../../../unify/index.js'
+import type { CompiledIdentityRules } from '../../../unify/core/index.js'
 import { rowIdentityIssues } from '../../core/import-identity.js'
-import { protectEvent } from '../../../govern/core/index.js'
+import { protectEvent, type PiiPolicy } from '../../../govern/core/index.js'
 import { sourcesRepository } from '../../../platform/store/repositories/sources-repository.js'
 import type { EventLogWriter } from '../../../platform/stream/event-log.js'
 import {
   createRowMapper,
+  type RowMapper,
   type ImportFormat,
   type ImportKind,
   type ImportMapping,
@@ -179,6 +181,56 @@ async function appendWithRetry(
   }
 }
 
+export type CheckedRow = { ok: true; event: KindredEvent } | { ok: false; issues: FieldIssue[] }
+
+/**
+ * What becomes of one read row: mapped, normalised as the tracking API would, PII-protected,
+ * checked for an identifier the processor can resolve and for what the store cannot hold. The
+ * import runner and the console's preview both use it, so the preview shows exactly what an
+ * import of the same file and mapping will accept or reject.
+ */
+export function createRowChecker(o: {
+  mapper: RowMapper
+  receivedAt: Date
+  pii: PiiPolicy | undefined
+  rules: CompiledIdentityRules
+}): (values: Record<string, unknown>, messageId: string) => CheckedRow {
+  return (values, messageId) => {
+    const mapped = o.mapper(values)
+    if (!mapped.ok) return mapped
+    const raw = mapped.event
+    raw.messageId = messageId
+    const size = Buffer.byteLength(JSON.stringify(raw))
+    if (size > MAX_EVENT_BYTES) {
+      return {
+        ok: false,
+        issues: [
+          {
+            path: '',
+            code: 'event_too_large',
+            message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
+          },
+        ],
+      }
+    }
+    const n = normalizeEvent(raw, undefined, {
+      receivedAt: o.receivedAt,
+      newMessageId: () => messageId,
+      correctSkew: false,
+      requireUserOrAnonymousId: false,
+    })
+    if (n.ok && o.pii) n.event = protectEvent(n.event, o.pii)
+    // Any identifier the rules know, read from the event as it will be stored.
+    const unidentified = n.ok ? rowIdentityIssues(n.event, o.rules) : []
+    if (unidentified.length > 0) return { ok: false, issues: unidentified }
+    // The same checks as the tracking API, including what the store cannot hold.
+    const serialized = n.ok ? serializeEvent(n.event) : n
+    if (!serialized.ok) return { ok: false, issues: serialized.issues }
+    if (!n.ok) return { ok: false, issues: n.issues }
+    return { ok: true, event: n.event }
+  }
+}
+
 /** Runs (or resumes) an import to the end; returns the final record. */
 export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   const { db, record } = o
@@ -202,9 +254,14 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   // The rules as they are now (no cache): a row is checked for an identifier the way the
   // processor will extract it, so what the import accepts resolves to a profile.
   const identity = await createIdentitySettingsCache(() => 0, 0).get(db, record.workspaceId)
-  const mapper = createRowMapper(record.mapping, {
-    kind: record.kind,
-    defaultTimestamp: record.importTime,
+  const check = createRowChecker({
+    mapper: createRowMapper(record.mapping, {
+      kind: record.kind,
+      defaultTimestamp: record.importTime,
+    }),
+    receivedAt,
+    pii,
+    rules: identity.compiled,
   })
 
   // Rejects file: cut back to its size at the checkpoint, so a resumed run does not repeat rows.
@@ -300,39 +357,11 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
       if ('error' in r) {
         reject(r.row, r.raw, [{ path: '', code: 'unreadable_row', message: r.error }])
       } else {
-        const mapped = mapper(r.values)
-        if (!mapped.ok) reject(r.row, r.values, mapped.issues)
-        else {
-          const raw = mapped.event
-          raw.messageId = messageIdFor(importKey, r.row)
-          const size = Buffer.byteLength(JSON.stringify(raw))
-          if (size > MAX_EVENT_BYTES) {
-            reject(r.row, r.values, [
-              {
-                path: '',
-                code: 'event_too_large',
-                message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
-              },
-            ])
-          } else {
-            const n = normalizeEvent(raw, undefined, {
-              receivedAt,
-              newMessageId: () => raw.messageId as string,
-              correctSkew: false,
-              requireUserOrAnonymousId: false,
-            })
-            if (n.ok && pii) n.event = protectEvent(n.event, pii)
-            // Any identifier the rules know, read from the event as it will be stored.
-            const unidentified = n.ok ? rowIdentityIssues(n.event, identity.compiled) : []
-            // The same checks as the tracking API, including what the store cannot hold.
-            const serialized = n.ok ? serializeEvent(n.event) : n
-            if (unidentified.length > 0) reject(r.row, r.values, unidentified)
-            else if (n.ok && serialized.ok) {
-              state.rowsAccepted++
-              events.push(n.event)
-            } else if (!serialized.ok) reject(r.row, r.values, serialized.issues)
-          }
-        }
+        const checked = check(r.values, messageIdFor(importKey, r.row))
+        if (checked.ok) {
+          state.rowsAccepted++
+          events.push(checked.event)
+        } else reject(r.row, r.values, checked.issues)
       }
       if (stopping()) break
       if (rowsInBatch >= batchSize) await startFlush()

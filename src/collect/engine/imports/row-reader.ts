@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
 import type { ImportFormat } from '../../core/import-mapping.js'
 
@@ -26,11 +27,16 @@ export interface ReadRowsOptions {
  * record number after the header (1-based). They are stable for a given file, which is what
  * the deterministic messageIds need.
  */
-export async function* readRows(file: string, options: ReadRowsOptions): AsyncGenerator<FileRow> {
+export async function* readRows(
+  file: string | Readable,
+  options: ReadRowsOptions,
+): AsyncGenerator<FileRow> {
   const afterRow = options.afterRow ?? 0
-  const input = createReadStream(file, { highWaterMark: 256 * 1024 })
+  // A path is the uploaded file; a stream is a sample of one (the console's preview).
+  const input =
+    typeof file === 'string' ? createReadStream(file, { highWaterMark: 256 * 1024 }) : file
   let bytes = 0
-  input.on('data', (chunk) => {
+  input.on('data', (chunk: Buffer | string) => {
     bytes += chunk.length
     options.onBytes?.(bytes)
   })
