@@ -6,7 +6,9 @@
  *   to disk while hashed → 202, the import runs in the background;
  * - `GET /api/v1/imports`, `GET /api/v1/imports/:id` (status, counts, progress, first errors),
  *   `GET /api/v1/imports/:id/rejects` (the rejects file, JSONL);
- * - `POST /api/v1/imports/:id/cancel` → 200, the cancelled record; 409 once the import is over.
+ * - `POST /api/v1/imports/:id/cancel` → 200, the cancelled record; 409 once the import is over;
+ * - `POST /api/v1/imports/preview` `{ sourceId, kind, format, sample, complete?, mapping? }` → the
+ *   first rows of a sample mapped and checked as the import would, and a suggested mapping.
  * The uploaded file is removed when the import is over (completed, failed, parked or cancelled);
  * the rejects file stays.
  * An upload of a file already imported the same way finishes at once as a duplicate of nothing:
@@ -30,6 +32,7 @@ import { createIdentitySettingsCache } from '../../unify/index.js'
 import type { CompiledIdentityRules } from '../../unify/core/index.js'
 import { importsRepository, type ImportRecord } from '../engine/imports/imports-repository.js'
 import { importKeyFor, newImportId } from '../engine/imports/import-runner.js'
+import { previewImport } from '../engine/imports/import-preview.js'
 import {
   startBackgroundRun,
   uploadPath,
@@ -38,6 +41,19 @@ import {
 
 const READ = 'read:imports'
 const WRITE = 'write:imports'
+
+/** A preview reads at most this much of the file (the console sends the file's first bytes). */
+export const PREVIEW_SAMPLE_CHARS = 256 * 1024
+
+const previewSchema = z.strictObject({
+  sourceId: z.string().min(1),
+  kind: z.enum(importKinds),
+  format: z.enum(importFormats),
+  /** The file's first bytes as text; `complete` says whether that is the whole file. */
+  sample: z.string().max(PREVIEW_SAMPLE_CHARS),
+  complete: z.boolean().default(false),
+  mapping: importMappingSchema.optional(),
+})
 
 const createImportSchema = z.strictObject({
   sourceId: z.string().min(1),
@@ -158,6 +174,24 @@ function registerImportRoutes(app: FastifyInstance, auth: Auth, deps: ImportRout
     }
     const now = await importsRepository.get(db, workspaceId, id)
     return importView(now ?? cancelled, await rulesOf(workspaceId))
+  })
+
+  app.post('/api/v1/imports/preview', async (req) => {
+    const { workspaceId } = await auth.admin(req, WRITE)
+    const body = jsonBody(req, previewSchema)
+    const source = await sourcesRepository.get(db, workspaceId, body.sourceId)
+    if (!source) throw notFound(`source ${body.sourceId}`)
+    return previewImport({
+      db,
+      source,
+      rules: await rulesOf(workspaceId),
+      kind: body.kind,
+      format: body.format,
+      sample: body.sample,
+      complete: body.complete,
+      mapping: body.mapping,
+      now: deps.clock(),
+    })
   })
 
   app.post('/api/v1/imports', async (req, reply) => {

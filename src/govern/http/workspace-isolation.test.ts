@@ -62,6 +62,9 @@ function inputsFor(method: string, url: string): { query?: string; body?: unknow
     'GET /api/v1/profiles': { query: `q=${encodeURIComponent(A.email!.slice(0, 6))}` },
     'GET /api/v1/audit': { query: `actor=${encodeURIComponent(A.keyActor!)}` },
     'POST /api/v1/imports': { body: { sourceId: A.source, kind: 'events', format: 'jsonl' } },
+    'POST /api/v1/imports/preview': {
+      body: { sourceId: A.source, kind: 'events', format: 'jsonl', sample: '' },
+    },
     'POST /api/v1/api-keys': { body: { name: 'x', scopes: [`write:source:${A.source}`] } },
     'POST /api/v1/segments/preview': {
       body: { definition: { kind: 'trait', trait: 'email', condition: { op: 'exists' } } },

@@ -1,0 +1,115 @@
+/**
+ * The console's import preview: the first rows of a file sample, mapped and checked exactly as an
+ * import with the same mapping would (the runner's own row check), with a suggested mapping when
+ * none is given. Nothing is stored: the sample comes in the request and is forgotten.
+ * @module
+ */
+import { Readable } from 'node:stream'
+import type { FieldIssue } from '../../../protocol/errors.js'
+import type { KindredEvent } from '../../../protocol/event-schema.js'
+import type { Queryable } from '../../../platform/store/db.js'
+import { piiPolicyForSource } from '../../../govern/index.js'
+import type { CompiledIdentityRules } from '../../../unify/core/index.js'
+import {
+  createRowMapper,
+  importMappingSchema,
+  type ImportFormat,
+  type ImportKind,
+  type ImportMapping,
+} from '../../core/import-mapping.js'
+import { describeImportMapping, type MappingDescription } from '../../core/import-identity.js'
+import { suggestImportMapping, type SuggestedColumn } from '../../core/import-suggest.js'
+import { createRowChecker } from './import-runner.js'
+import { readRows } from './row-reader.js'
+
+/** Rows shown; the rest of the sample is only counted. */
+export const PREVIEW_ROWS = 20
+
+export type PreviewRow =
+  | { row: number; values: unknown; ok: true; event: KindredEvent }
+  | { row: number; values: unknown; ok: false; issues: FieldIssue[] }
+
+export interface ImportPreview {
+  /** Column names in file order (a CSV's header; the keys JSONL rows have, first seen first). */
+  columns: string[]
+  suggested: SuggestedColumn[]
+  /** The mapping the rows were checked with: the one given, else the suggestion. */
+  mapping: ImportMapping
+  mappingDescription: MappingDescription
+  rows: PreviewRow[]
+  /** Over every complete row of the sample, not only those shown. */
+  summary: { rows: number; accepted: number; rejected: number }
+}
+
+/** The sample up to its last complete line, unless it is the whole file. */
+function completeLines(sample: string, complete: boolean): string {
+  if (complete) return sample
+  const end = sample.lastIndexOf('\n')
+  return end < 0 ? '' : sample.slice(0, end + 1)
+}
+
+export async function previewImport(o: {
+  db: Queryable
+  source: { workspaceId: string; settings: Record<string, unknown> }
+  rules: CompiledIdentityRules
+  kind: ImportKind
+  format: ImportFormat
+  sample: string
+  complete: boolean
+  mapping?: ImportMapping | undefined
+  now: Date
+}): Promise<ImportPreview> {
+  const text = completeLines(o.sample, o.complete)
+  const read: Array<{
+    row: number
+    values?: Record<string, unknown>
+    raw?: unknown
+    error?: string
+  }> = []
+  const columns: string[] = []
+  const seen = new Set<string>()
+  for await (const r of readRows(Readable.from([text]), { format: o.format })) {
+    if ('values' in r) {
+      for (const k of Object.keys(r.values)) {
+        if (!seen.has(k)) {
+          seen.add(k)
+          columns.push(k)
+        }
+      }
+      read.push({ row: r.row, values: r.values })
+    } else read.push({ row: r.row, raw: r.raw, error: r.error })
+  }
+  const samples = read.flatMap((r) => (r.values ? [r.values] : []))
+  const suggested = suggestImportMapping(columns, samples.slice(0, 50), o.kind)
+  const mapping =
+    o.mapping ??
+    importMappingSchema.parse({
+      columns: Object.fromEntries(
+        suggested.filter((s) => s.reason !== 'default').map((s) => [s.column, s.to]),
+      ),
+    })
+  const check = createRowChecker({
+    mapper: createRowMapper(mapping, { kind: o.kind, defaultTimestamp: o.now.toISOString() }),
+    receivedAt: o.now,
+    pii: await piiPolicyForSource(o.db, o.source),
+    rules: o.rules,
+  })
+  const rows: PreviewRow[] = []
+  let accepted = 0
+  for (const r of read) {
+    const checked: { ok: true; event: KindredEvent } | { ok: false; issues: FieldIssue[] } =
+      r.values === undefined
+        ? { ok: false, issues: [{ path: '', code: 'unreadable_row', message: r.error ?? '' }] }
+        : check(r.values, `preview-${r.row}`)
+    if (checked.ok) accepted++
+    if (rows.length < PREVIEW_ROWS) rows.push({ row: r.row, values: r.values ?? r.raw, ...checked })
+  }
+  return {
+    columns,
+    suggested,
+    mapping,
+    mappingDescription: describeImportMapping(mapping, o.kind, o.rules),
+    rows,
+    summary: { rows: read.length, accepted, rejected: read.length - accepted },
+  }
+}
