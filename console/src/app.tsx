@@ -21,6 +21,9 @@ const AccountPage = lazy(() =>
 const ComputedTraitsPage = lazy(() =>
   import('./pages/computed-traits.js').then((m) => ({ default: m.ComputedTraitsPage })),
 )
+const ImportsPage = lazy(() =>
+  import('./pages/imports.js').then((m) => ({ default: m.ImportsPage })),
+)
 const DashboardPage = lazy(() =>
   import('./pages/dashboard.js').then((m) => ({ default: m.DashboardPage })),
 )
@@ -70,6 +73,7 @@ const routes: Route[] = [
   { pattern: '/', render: () => <DashboardPage /> },
   { pattern: '/sources', render: () => <SourcesPage /> },
   { pattern: '/sources/:id', render: (p) => <SourceDetailPage id={p.id!} /> },
+  { pattern: '/imports', render: () => <ImportsPage /> },
   { pattern: '/profiles', render: () => <ProfilesPage /> },
   { pattern: '/profiles/:id', render: (p) => <ProfileDetailPage key={p.id} id={p.id!} /> },
   { pattern: '/identity-review', render: () => <IdentityReviewPage /> },
@@ -88,6 +92,7 @@ const routes: Route[] = [
 const nav: Array<{ to: string; label: string; icon: IconName }> = [
   { to: '/', label: 'Dashboard', icon: 'dashboard' },
   { to: '/sources', label: 'Sources', icon: 'sources' },
+  { to: '/imports', label: 'Imports', icon: 'inbox' },
   { to: '/profiles', label: 'Profiles', icon: 'profiles' },
   { to: '/identity-review', label: 'Identity review', icon: 'link' },
   { to: '/segments', label: 'Segments', icon: 'segments' },

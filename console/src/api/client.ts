@@ -27,6 +27,8 @@ export interface RequestOptions {
   method?: string
   body?: unknown
   query?: Record<string, string | number | undefined | null>
+  /** A file sent as it is (an import's upload) instead of a JSON body. */
+  file?: Blob
   /** Use this token instead of the stored one (sign-in checks a token before keeping it). */
   token?: string
   signal?: AbortSignal
@@ -41,7 +43,8 @@ export function apiUrl(path: string, query?: RequestOptions['query']): string {
   return `/api/v1${path}${qs ? `?${qs}` : ''}`
 }
 
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+/** The headers every admin request carries: the token (or the session cookie's CSRF marker) and workspace. */
+function requestHeaders(options: Pick<RequestOptions, 'token' | 'body' | 'file'>) {
   const session = getSession()
   const token = options.token ?? session.token
   // The server accepts its session cookie for changes only with this header (CSRF defence).
@@ -52,12 +55,40 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   if (token) headers.authorization = `Bearer ${token}`
   if (session.workspaceId && !options.token) headers['x-kindred-workspace'] = session.workspaceId
   if (options.body !== undefined) headers['content-type'] = 'application/json'
+  else if (options.file !== undefined) headers['content-type'] = 'application/octet-stream'
+  return headers
+}
+
+/** Saves what a GET answers as a file in the browser's downloads (exports, rejects files). */
+export async function downloadFile(path: string, fileName: string): Promise<void> {
+  const res = await fetch(apiUrl(path), {
+    headers: requestHeaders({}),
+    credentials: 'same-origin',
+  })
+  if (!res.ok)
+    throw new ApiError(
+      res.status,
+      `HTTP_${res.status}`,
+      `The file could not be downloaded (${res.status}).`,
+    )
+  const url = URL.createObjectURL(await res.blob())
+  const a = document.createElement('a')
+  a.href = url
+  a.download = fileName
+  a.click()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const session = getSession()
+  const token = options.token ?? session.token
+  const headers = requestHeaders(options)
   let response: Response
   try {
     response = await fetch(apiUrl(path, options.query), {
       method: options.method ?? (options.body !== undefined ? 'POST' : 'GET'),
       headers,
-      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      body: options.body !== undefined ? JSON.stringify(options.body) : options.file,
       signal: options.signal,
       credentials: 'same-origin',
     })

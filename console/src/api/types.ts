@@ -27,6 +27,8 @@ import type { ProfileConsentView } from '../../../src/govern/http/consent-routes
 import type { MeView } from '../../../src/govern/http/me-routes.js'
 import type { SignInView } from '../../../src/govern/http/session-routes.js'
 import type { StatsOverview } from '../../../src/understand/engine/stats-overview.js'
+import type { importView } from '../../../src/collect/http/import-routes.js'
+import type { ImportPreview as ImportPreviewView } from '../../../src/collect/engine/imports/import-preview.js'
 import type {
   SegmentMember,
   SegmentPreview,
@@ -162,3 +164,9 @@ export type Delivery = DeliveryView
 
 /** `GET /api/v1/stats/overview`: the dashboard's numbers. */
 export type Overview = StatsOverview
+
+/** An import as `GET /api/v1/imports/:id` answers it. */
+export type ImportJob = ReturnType<typeof importView>
+
+/** `POST /api/v1/imports/preview`: a sample's first rows mapped and checked, and a suggestion. */
+export type ImportPreview = ImportPreviewView

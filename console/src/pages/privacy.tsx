@@ -21,8 +21,7 @@ import {
 import { notifications } from '@mantine/notifications'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, apiUrl, errorMessage } from '../api/client.js'
-import { getSession } from '../api/session.js'
+import { api, downloadFile, errorMessage } from '../api/client.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { PageHeader } from '../components/page-header.js'
 import { ResourceTable } from '../components/resource-table.js'
@@ -267,19 +266,10 @@ function RequestCard({ r }: { r: PrivacyRequest }) {
   async function download() {
     setDownloading(true)
     try {
-      const session = getSession()
-      const headers: Record<string, string> = { authorization: `Bearer ${session.token ?? ''}` }
-      if (session.workspaceId) headers['x-kindred-workspace'] = session.workspaceId
-      const res = await fetch(apiUrl(`/privacy/requests/${encodeURIComponent(r.id)}/export`), {
-        headers,
-      })
-      if (!res.ok) throw new Error(`The export could not be downloaded (${res.status}).`)
-      const url = URL.createObjectURL(await res.blob())
-      const a = document.createElement('a')
-      a.href = url
-      a.download = `kindred-access-${r.id}.json`
-      a.click()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
+      await downloadFile(
+        `/privacy/requests/${encodeURIComponent(r.id)}/export`,
+        `kindred-access-${r.id}.json`,
+      )
     } catch (err) {
       notifications.show({ message: errorMessage(err), color: 'red' })
     } finally {

@@ -55,6 +55,17 @@ describe('POST /api/v1/imports/preview', () => {
     const traits = body.rows[0]?.event?.traits as Record<string, unknown>
     expect(traits.firstName).toBe('Ada')
     expect(body.rows[0]?.event?.type).toBe('identify')
+    // What the profile will hold: the identity stage's identifiers, the golden record's values.
+    expect(body.rows[0]?.stored?.identifiers).toEqual(
+      expect.arrayContaining([
+        { type: 'email', value: 'ada.lovelace@example.com' },
+        { type: 'phone', value: '+49301234567' },
+      ]),
+    )
+    expect(body.rows[0]?.stored?.traits).toMatchObject({
+      email: 'ada.lovelace@example.com',
+      phone: '+49301234567',
+    })
   })
 
   it('checks rows with the mapping given, and the whole sample when it is the whole file', async () => {

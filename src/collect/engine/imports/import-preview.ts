@@ -9,7 +9,12 @@ import type { FieldIssue } from '../../../protocol/errors.js'
 import type { KindredEvent } from '../../../protocol/event-schema.js'
 import type { Queryable } from '../../../platform/store/db.js'
 import { piiPolicyForSource } from '../../../govern/index.js'
-import type { CompiledIdentityRules } from '../../../unify/core/index.js'
+import {
+  extractIdentifiers,
+  normalizeTraits,
+  type CompiledIdentityRules,
+  type Identifier,
+} from '../../../unify/core/index.js'
 import {
   createRowMapper,
   importMappingSchema,
@@ -25,8 +30,14 @@ import { readRows } from './row-reader.js'
 /** Rows shown; the rest of the sample is only counted. */
 export const PREVIEW_ROWS = 20
 
+/** What an accepted row gives the profile: its identifiers and traits after normalisation. */
+export interface PreviewStored {
+  identifiers: Identifier[]
+  traits: Record<string, unknown>
+}
+
 export type PreviewRow =
-  | { row: number; values: unknown; ok: true; event: KindredEvent }
+  | { row: number; values: unknown; ok: true; event: KindredEvent; stored: PreviewStored }
   | { row: number; values: unknown; ok: false; issues: FieldIssue[] }
 
 export interface ImportPreview {
@@ -46,6 +57,15 @@ function completeLines(sample: string, complete: boolean): string {
   if (complete) return sample
   const end = sample.lastIndexOf('\n')
   return end < 0 ? '' : sample.slice(0, end + 1)
+}
+
+/** The identity stage's own extraction and the golden record's own trait rules, on one event. */
+function stored(event: KindredEvent, rules: CompiledIdentityRules): PreviewStored {
+  const bag = event.type === 'identify' ? event.traits : event.context?.traits
+  return {
+    identifiers: extractIdentifiers(event, rules).identifiers,
+    traits: bag ? normalizeTraits(bag as Record<string, unknown>, rules.normalization) : {},
+  }
 }
 
 export async function previewImport(o: {
@@ -102,7 +122,10 @@ export async function previewImport(o: {
         ? { ok: false, issues: [{ path: '', code: 'unreadable_row', message: r.error ?? '' }] }
         : check(r.values, `preview-${r.row}`)
     if (checked.ok) accepted++
-    if (rows.length < PREVIEW_ROWS) rows.push({ row: r.row, values: r.values ?? r.raw, ...checked })
+    if (rows.length >= PREVIEW_ROWS) continue
+    const values = r.values ?? r.raw
+    if (!checked.ok) rows.push({ row: r.row, values, ...checked })
+    else rows.push({ row: r.row, values, ...checked, stored: stored(checked.event, o.rules) })
   }
   return {
     columns,
