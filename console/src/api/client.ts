@@ -81,7 +81,6 @@ export async function downloadFile(path: string, fileName: string): Promise<void
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const session = getSession()
-  const token = options.token ?? session.token
   const headers = requestHeaders(options)
   let response: Response
   try {
