@@ -31,6 +31,12 @@ import type {
   ScopeInfo,
 } from '../api/types.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
+import {
+  ConsentSettings,
+  IdentitySettings,
+  MatchingSettings,
+  PersonalDataSettings,
+} from './settings-data.js'
 import { CopyField } from '../components/copy-field.js'
 import { DeleteWorkspace } from '../components/delete-workspace.js'
 import { PageHeader } from '../components/page-header.js'
@@ -50,7 +56,7 @@ export function SettingsPage() {
     <>
       <PageHeader
         title="Settings"
-        description="Who may do what in this workspace, the keys scripts use, and the record of every change."
+        description="Who may do what in this workspace, the keys scripts use, the record of every change, and how identities, consent and personal data are treated."
       />
       <Tabs defaultValue="users" keepMounted={false}>
         <Tabs.List mb="md">
@@ -62,6 +68,18 @@ export function SettingsPage() {
           </Tabs.Tab>
           <Tabs.Tab value="audit" data-testid="tab-audit">
             Audit log
+          </Tabs.Tab>
+          <Tabs.Tab value="identity" data-testid="tab-identity">
+            Identity
+          </Tabs.Tab>
+          <Tabs.Tab value="matching" data-testid="tab-matching">
+            Matching
+          </Tabs.Tab>
+          <Tabs.Tab value="consent" data-testid="tab-consent">
+            Consent
+          </Tabs.Tab>
+          <Tabs.Tab value="personal-data" data-testid="tab-personal-data">
+            Personal data
           </Tabs.Tab>
           <Tabs.Tab value="workspace" data-testid="tab-workspace">
             Workspace
@@ -75,6 +93,18 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="audit">
           <AuditTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="identity">
+          <IdentitySettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="matching">
+          <MatchingSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="consent">
+          <ConsentSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="personal-data">
+          <PersonalDataSettings />
         </Tabs.Panel>
         <Tabs.Panel value="workspace">
           <DeleteWorkspace />

@@ -38,6 +38,10 @@ describe('POST /api/v1/imports/preview', () => {
         row: number
         ok: boolean
         event?: Record<string, unknown>
+        stored?: {
+          identifiers: Array<{ type: string; value: string }>
+          traits: Record<string, unknown>
+        }
         issues?: Array<{ code: string }>
       }>
       summary: { rows: number; accepted: number; rejected: number }

@@ -42,8 +42,14 @@ export function jsonBody<S extends z.ZodType>(req: FastifyRequest, schema: S): z
   }
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
-    throw new KindredError('VALIDATION_FAILED', 'request body is invalid', {
-      details: zodIssues(parsed.error),
+    const details = zodIssues(parsed.error)
+    // The first problem in the message itself, so a caller that shows only the message (the
+    // console, a script's log) says what to fix; all of them are in `details`.
+    const first = details[0]
+    const where = first ? `${first.path === '' ? '(body)' : first.path}: ${first.message}` : ''
+    const more = details.length > 1 ? ` (and ${details.length - 1} more in details)` : ''
+    throw new KindredError('VALIDATION_FAILED', `request body is invalid: ${where}${more}`, {
+      details,
     })
   }
   return parsed.data
