@@ -9,6 +9,8 @@ import { createPlanCache } from './core/tracking-plan.js'
 import { qualityRoutes } from './http/quality-routes.js'
 import { normalizationRoutes } from './http/normalization-routes.js'
 import { createQualityFilter, quarantine } from './engine/quality-filter.js'
+import { createEventCatalogStage } from './engine/event-catalog-stage.js'
+import { catalogRoutes } from './http/catalog-routes.js'
 import { createRetentionScheduler, type RetentionScheduler } from '../govern/index.js'
 import type { ModuleFactory } from '../platform/module-contract.js'
 
@@ -40,7 +42,9 @@ export function createQualityModule(options: QualityModuleOptions = {}): ModuleF
     return {
       name: 'quality',
       filters: [createQualityFilter({ plans: createPlanCache(), violations, clock: deps.clock })],
-      routes: [qualityRoutes(), normalizationRoutes()],
+      // The catalogue is what arrived, after the plan's filter: quarantined events are not in it.
+      stages: [createEventCatalogStage(deps.clock)],
+      routes: [qualityRoutes(), normalizationRoutes(), catalogRoutes()],
       onPoison: (tx, poison) =>
         quarantine(
           tx,
