@@ -28,6 +28,10 @@ import type { MeView } from '../../../src/govern/http/me-routes.js'
 import type { SignInView } from '../../../src/govern/http/session-routes.js'
 import type { StatsOverview } from '../../../src/understand/engine/stats-overview.js'
 import type { importView } from '../../../src/collect/http/import-routes.js'
+import type {
+  RecentEvent,
+  SourceSchemaEvent,
+} from '../../../src/collect/engine/event-catalog-repository.js'
 import type { ImportPreview as ImportPreviewView } from '../../../src/collect/engine/imports/import-preview.js'
 import type {
   SegmentMember,
@@ -170,3 +174,9 @@ export type ImportJob = ReturnType<typeof importView>
 
 /** `POST /api/v1/imports/preview`: a sample's first rows mapped and checked, and a suggestion. */
 export type ImportPreview = ImportPreviewView
+
+/** A stored event of a source, as the debugger's history lists it. */
+export type SourceEvent = RecentEvent
+
+/** One call of a source's schema (type and event name) with its volume and fields. */
+export type SourceSchemaCall = SourceSchemaEvent

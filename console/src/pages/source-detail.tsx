@@ -11,17 +11,19 @@ import {
   ScrollArea,
   SegmentedControl,
   Stack,
+  Table,
   Text,
   TextInput,
   Title,
   UnstyledButton,
 } from '@mantine/core'
 import { notifications } from '@mantine/notifications'
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { useDebouncedValue } from '@mantine/hooks'
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useEffect, useRef, useState } from 'react'
 import { api, apiUrl, errorMessage } from '../api/client.js'
 import { useSession } from '../api/session.js'
-import type { LiveEvent, Source } from '../api/types.js'
+import type { LiveEvent, SourceEvent, SourceSchemaCall, Source } from '../api/types.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { DataQuality } from '../components/data-quality.js'
 import { JsonView } from '../components/json-view.js'
@@ -46,6 +48,7 @@ export function SourceDetailPage({ id }: { id: string }) {
           <SourceHeader source={s} />
           <WriteKeyPanel source={s} />
           <LiveDebugger sourceId={s.id} />
+          <SourceSchema sourceId={s.id} />
           <DataQuality sourceId={s.id} />
         </Stack>
       )}
@@ -145,6 +148,21 @@ type Connection = 'connecting' | 'live' | 'error' | 'unavailable'
 
 interface Row extends LiveEvent {
   key: number
+  /** From the store (what arrived before the debugger opened), not the live stream. */
+  stored?: boolean
+}
+
+/** The same match the server's history search makes: a person's id, or an event-name prefix. */
+function matchesSearch(row: LiveEvent, q: string): boolean {
+  if (!q) return true
+  const e = (row.event ?? {}) as Record<string, unknown>
+  if (e.userId === q || e.anonymousId === q) return true
+  const name = typeof e.event === 'string' ? e.event : typeof e.name === 'string' ? e.name : ''
+  return name.toLowerCase().startsWith(q.toLowerCase())
+}
+
+function storedRow(e: SourceEvent, key: number): Row {
+  return { key, stored: true, status: 'accepted', receivedAt: e.receivedAt, event: e.payload as Record<string, unknown> }
 }
 
 /** Live event debugger over Server-Sent Events (EventSource cannot send headers: token in the URL). */
@@ -156,6 +174,19 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
   const [connection, setConnection] = useState<Connection>('connecting')
   const [filter, setFilter] = useState<'all' | 'accepted' | 'rejected'>('all')
   const [selected, setSelected] = useState<number | null>(null)
+  const [search, setSearch] = useState('')
+  const [q] = useDebouncedValue(search.trim(), 300)
+  // What arrived before the debugger opened (or matches the search), newest first, from the store.
+  const history = useInfiniteQuery({
+    queryKey: ['source-events', sourceId, q],
+    initialPageParam: '',
+    queryFn: ({ pageParam }) =>
+      api<{ data: SourceEvent[]; nextCursor: string | null }>(
+        `/sources/${encodeURIComponent(sourceId)}/events`,
+        { query: { limit: 50, q, cursor: pageParam } },
+      ),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  })
   const pausedRef = useRef(paused)
   pausedRef.current = paused
   const counter = useRef(0)
@@ -195,7 +226,17 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
     setPaused(false)
   }
 
-  const visible = rows.filter((r) => filter === 'all' || r.status === filter)
+  // Live rows first; stored ones the live stream has not shown already (by messageId).
+  const liveIds = new Set(
+    rows.map((r) => (r.event as { messageId?: unknown } | undefined)?.messageId).filter(Boolean),
+  )
+  const stored = (history.data?.pages ?? [])
+    .flatMap((p) => p.data)
+    .filter((e) => !liveIds.has(e.messageId))
+    .map((e, i) => storedRow(e, -1 - i))
+  const visible = [...rows.filter((r) => matchesSearch(r, q)), ...stored].filter(
+    (r) => filter === 'all' || r.status === filter,
+  )
   const current = visible.find((r) => r.key === selected) ?? visible[0] ?? null
   const rejected = rows.filter((r) => r.status === 'rejected').length
 
@@ -210,6 +251,15 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
           </Text>
         </Group>
         <Group gap="xs">
+          <TextInput
+            size="xs"
+            placeholder="Search: user id, anonymous id or event name"
+            value={search}
+            onChange={(e) => setSearch(e.currentTarget.value)}
+            w={280}
+            aria-label="Search events"
+            data-testid="debugger-search"
+          />
           <SegmentedControl
             size="xs"
             value={filter}
@@ -249,7 +299,7 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
         </Alert>
       ) : null}
       {visible.length === 0 ? (
-        <WaitingForEvents filtered={rows.length > 0} />
+        <WaitingForEvents filtered={rows.length > 0 || q !== ''} />
       ) : (
         <Grid gap="md">
           <Grid.Col span={{ base: 12, md: 5 }}>
@@ -263,6 +313,17 @@ export function LiveDebugger({ sourceId }: { sourceId: string }) {
                     onSelect={() => setSelected(row.key)}
                   />
                 ))}
+                {history.hasNextPage ? (
+                  <Button
+                    size="xs"
+                    variant="subtle"
+                    loading={history.isFetchingNextPage}
+                    onClick={() => void history.fetchNextPage()}
+                    data-testid="debugger-older"
+                  >
+                    Older events
+                  </Button>
+                ) : null}
               </Stack>
             </ScrollArea>
           </Grid.Col>
@@ -335,8 +396,8 @@ function EventRow({ row, active, onSelect }: { row: Row; active: boolean; onSele
           </Text>
         </Stack>
         <Stack gap={2} align="flex-end">
-          <Badge size="xs" variant="light" color={rejected ? 'red' : 'teal'}>
-            {row.status}
+          <Badge size="xs" variant="light" color={rejected ? 'red' : row.stored ? 'gray' : 'teal'}>
+            {row.stored ? 'stored' : row.status}
           </Badge>
           <Text size="xs" c="dimmed">
             {new Date(row.receivedAt).toLocaleTimeString()}
@@ -416,5 +477,97 @@ function WaitingForEvents({ filtered }: { filtered: boolean }) {
         </Stack>
       }
     />
+  )
+}
+
+/** What the source has sent: each call with its volume and fields, from the event catalogue. */
+function SourceSchema({ sourceId }: { sourceId: string }) {
+  const schema = useQuery({
+    queryKey: ['source-schema', sourceId],
+    queryFn: () =>
+      api<{ data: SourceSchemaCall[] }>(`/sources/${encodeURIComponent(sourceId)}/schema`),
+  })
+  const [open, setOpen] = useState<string | null>(null)
+  return (
+    <Paper withBorder p="md" data-testid="source-schema">
+      <Title order={4} mb="sm">
+        Schema
+      </Title>
+      <QueryView query={schema} what="Schema">
+        {({ data }) =>
+          data.length === 0 ? (
+            <Text size="sm" c="dimmed">
+              Nothing processed from this source yet: each call and its fields appear here with
+              their volumes.
+            </Text>
+          ) : (
+            <Table highlightOnHover data-testid="schema-table">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Call</Table.Th>
+                  <Table.Th>Events</Table.Th>
+                  <Table.Th>First seen</Table.Th>
+                  <Table.Th>Last seen</Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {data.flatMap((c) => {
+                  const key = `${c.type}:${c.event}`
+                  const rows = [
+                    <Table.Tr
+                      key={key}
+                      onClick={() => setOpen(open === key ? null : key)}
+                      style={{ cursor: 'pointer' }}
+                      data-testid="schema-call"
+                    >
+                      <Table.Td>
+                        <Group gap="xs">
+                          <Badge variant="light" size="sm">
+                            {c.type}
+                          </Badge>
+                          <Text size="sm" fw={600}>
+                            {c.event}
+                          </Text>
+                          <Text size="xs" c="dimmed">
+                            {c.fields.length} field{c.fields.length === 1 ? '' : 's'}
+                          </Text>
+                        </Group>
+                      </Table.Td>
+                      <Table.Td>{c.count.toLocaleString()}</Table.Td>
+                      <Table.Td>{formatTime(c.firstSeen)}</Table.Td>
+                      <Table.Td>{formatTime(c.lastSeen)}</Table.Td>
+                    </Table.Tr>,
+                  ]
+                  if (open === key)
+                    for (const f of c.fields)
+                      rows.push(
+                        <Table.Tr key={`${key}/${f.field}`} data-testid="schema-field">
+                          <Table.Td pl="xl">
+                            <Code>{f.field}</Code>{' '}
+                            {f.valueTypes.map((t) => (
+                              <Badge
+                                key={t}
+                                size="xs"
+                                variant="outline"
+                                color={f.valueTypes.length > 1 ? 'orange' : 'gray'}
+                                mr={4}
+                              >
+                                {t}
+                              </Badge>
+                            ))}
+                          </Table.Td>
+                          <Table.Td>{f.count.toLocaleString()}</Table.Td>
+                          <Table.Td />
+                          <Table.Td>{formatTime(f.lastSeen)}</Table.Td>
+                        </Table.Tr>,
+                      )
+                  return rows
+                })}
+              </Table.Tbody>
+            </Table>
+          )
+        }
+      </QueryView>
+    </Paper>
   )
 }
