@@ -112,8 +112,8 @@ export function transformErrorKind(code: string | undefined): 'config' | 'items'
 /** The part of an execution `wholeRequestRefused` looks at. */
 export type ExecutionSummary =
   | { type: 'http'; last?: { ok: true; status: number } | { ok: false; code: string } }
-  | { type: 'sql' | 'file'; ok: true }
-  | { type: 'sql' | 'file'; ok: false; code: string }
+  | { type: 'sql' | 'file' | 'stream'; ok: true }
+  | { type: 'sql' | 'file' | 'stream'; ok: false; code: string }
 
 /**
  * Answers that no subset would change (credentials, redirects, an address or scheme the outbound
