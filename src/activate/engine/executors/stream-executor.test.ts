@@ -16,7 +16,14 @@ import type { StreamEffect, StreamProtocol } from '../../core/contract.js'
 import { loopbackGuard } from '../../../testing/mock-vendor.js'
 import { requireBroker, viaPort } from '../../../testing/brokers.js'
 import { until } from '../../../testing/test-receiver.js'
-import { createStreamPublishers, executeStream } from './stream-executor.js'
+import {
+  createStreamPublishers,
+  executeStream,
+  type StreamPublisher,
+  type StreamPublishers,
+} from './stream-executor.js'
+import { executeGroup } from './index.js'
+import { defaultClassify } from '../../core/shared/classify.js'
 import { createOutboundGuard } from './outbound-guard.js'
 
 const run = randomBytes(4).toString('hex')
@@ -262,5 +269,59 @@ describe('every protocol', () => {
       ok: false,
       error: { code: 'OUTBOUND_SCHEME_REFUSED', retryable: false },
     })
+  })
+})
+
+describe('what a broker confirmed decides the outcome (executeGroup)', () => {
+  /** A pool whose one publisher refuses the given items, counting connects and drops. */
+  function fakePool(refuse: string[]) {
+    const stats = { connects: 0, drops: 0 }
+    const publisher: StreamPublisher = {
+      open: true,
+      publish: async (e) =>
+        e.messages
+          .filter((m) => refuse.includes(m.itemId))
+          .map((m) => ({ itemId: m.itemId, message: 'nack' })),
+      close: async () => undefined,
+    }
+    const pool: StreamPublishers = {
+      get: async () => {
+        stats.connects++
+        return publisher
+      },
+      drop: async () => {
+        stats.drops++
+      },
+      close: async () => undefined,
+    }
+    return { pool, stats }
+  }
+  const deps = (pool: StreamPublishers) => ({
+    classify: defaultClassify,
+    timeoutMs: 1_000,
+    streams: { publishers: pool, key: 'd', url: () => 'redis://127.0.0.1:6379' },
+  })
+
+  it('all confirmed: success, and the connection is kept', async () => {
+    const { pool, stats } = fakePool([])
+    const r = await executeGroup([effect('redis', 'k', 3)], deps(pool))
+    expect(r.classification).toEqual({ outcome: 'success' })
+    expect(stats).toEqual({ connects: 1, drops: 0 })
+  })
+
+  it('some refused: partial, only those retried', async () => {
+    const { pool } = fakePool(['job_1'])
+    const r = await executeGroup([effect('redis', 'k', 3)], deps(pool))
+    expect(r.classification).toEqual({
+      outcome: 'partial',
+      failed: [{ itemId: 'job_1', message: 'nack', retryable: true }],
+    })
+  })
+
+  it('all refused: retry, and the connection is dropped', async () => {
+    const { pool, stats } = fakePool(['job_0', 'job_1'])
+    const r = await executeGroup([effect('redis', 'k', 2)], deps(pool))
+    expect(r.classification).toMatchObject({ outcome: 'retry' })
+    expect(stats.drops).toBe(1)
   })
 })
