@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { StreamEffect, StreamProtocol } from '../../core/contract.js'
 import { loopbackGuard } from '../../../testing/mock-vendor.js'
 import { requireBroker, viaPort } from '../../../testing/brokers.js'
+import { startTcpProxy } from '../../../testing/tcp-proxy.js'
 import { until } from '../../../testing/test-receiver.js'
 import {
   createStreamPublishers,
@@ -151,6 +152,39 @@ describe('Redis Streams', () => {
     expect(entries.map((x) => x.message)).toEqual(
       e.messages.map((m) => ({ id: m.messageId, body: m.body })),
     )
+  })
+})
+
+describe('the connection pool (Redis behind a TCP proxy)', () => {
+  it('concurrent sends share one connection; a cut one is replaced on the next send', async () => {
+    const url = new URL(await requireBroker('redis'))
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+    const pool = createStreamPublishers({ guard: loopbackGuard, connectTimeoutMs: 3_000 })
+    const via = viaPort(url.toString(), proxy.port)
+    const key = `kindred-test-pool:${run}`
+    const client = createClient({ url: url.toString() })
+    await client.connect()
+    try {
+      const send = () =>
+        executeStream(effect('redis', key, 2), via, pool, { key: 'p', timeoutMs: 3_000 })
+      const first = await Promise.all([send(), send(), send(), send()])
+      expect(first.every((r) => r.ok)).toBe(true)
+      expect(proxy.accepted).toBe(1)
+
+      await proxy.stop()
+      const down = await send()
+      expect(down).toMatchObject({ ok: false, error: { retryable: true } })
+      await proxy.start()
+      expect(await send()).toMatchObject({ ok: true })
+      expect(proxy.accepted).toBe(2)
+      // Everything confirmed is there: 4 sends before the cut and 1 after, 2 entries each.
+      expect(await client.xLen(key)).toBe(10)
+    } finally {
+      await client.del(key)
+      await client.close()
+      await pool.close()
+      await proxy.stop()
+    }
   })
 })
 

@@ -126,11 +126,13 @@ export function failuresOf(
   return failed
 }
 
+type Entry = { url: string; publisher: Promise<StreamPublisher> }
+
 export interface StreamPublishers {
   /** The open publisher for this destination and URL, connecting when there is none. */
   get(key: string, protocol: StreamProtocol, rawUrl: string): Promise<StreamPublisher>
-  /** Close and forget a publisher (after a failure). */
-  drop(key: string): Promise<void>
+  /** Close and forget the destination's connection (only this one, when given). */
+  drop(key: string, publisher?: StreamPublisher): Promise<void>
   close(): Promise<void>
 }
 
@@ -143,7 +145,7 @@ export function createStreamPublishers(
 ): StreamPublishers {
   const guard = options.guard ?? createOutboundGuard()
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000
-  const pool = new Map<string, { url: string; publisher: Promise<StreamPublisher> }>()
+  const pool = new Map<string, Entry>()
 
   async function connect(protocol: StreamProtocol, rawUrl: string): Promise<StreamPublisher> {
     const t = brokerTarget(rawUrl, SCHEMES[protocol])
@@ -166,35 +168,51 @@ export function createStreamPublishers(
     )
   }
 
-  async function drop(key: string): Promise<void> {
-    const hit = pool.get(key)
-    if (!hit) return
-    pool.delete(key)
-    const p = await hit.publisher.catch(() => undefined)
+  /** Forget and close an entry, unless a newer one took its place meanwhile. */
+  async function dropEntry(key: string, entry: Entry): Promise<void> {
+    if (pool.get(key) === entry) pool.delete(key)
+    const p = await entry.publisher.catch(() => undefined)
     await p?.close().catch(() => undefined)
   }
 
+  async function get(
+    key: string,
+    protocol: StreamProtocol,
+    rawUrl: string,
+  ): Promise<StreamPublisher> {
+    const hit = pool.get(key)
+    if (hit && hit.url === rawUrl) {
+      const p = await hit.publisher.catch(() => undefined)
+      if (p?.open) return p
+    }
+    if (hit) await dropEntry(key, hit)
+    const current = pool.get(key)
+    // Another send of this destination opened one while this one waited: share it.
+    if (current && current !== hit) return get(key, protocol, rawUrl)
+    const entry: Entry = { url: rawUrl, publisher: connect(protocol, rawUrl) }
+    pool.set(key, entry)
+    try {
+      return await entry.publisher
+    } catch (err) {
+      if (pool.get(key) === entry) pool.delete(key)
+      throw err
+    }
+  }
+
   return {
-    async get(key, protocol, rawUrl) {
-      const hit = pool.get(key)
-      if (hit && hit.url === rawUrl) {
-        const p = await hit.publisher.catch(() => undefined)
-        if (p?.open) return p
+    get,
+    async drop(key, publisher) {
+      const entry = pool.get(key)
+      if (!entry) return
+      // A failed send drops the connection it used, not one a concurrent send opened since.
+      if (publisher && (await entry.publisher.catch(() => undefined)) !== publisher) {
+        await publisher.close().catch(() => undefined)
+        return
       }
-      if (hit) await drop(key)
-      // Concurrent sends of one destination share the connection being opened.
-      const publisher = connect(protocol, rawUrl)
-      pool.set(key, { url: rawUrl, publisher })
-      try {
-        return await publisher
-      } catch (err) {
-        if (pool.get(key)?.publisher === publisher) pool.delete(key)
-        throw err
-      }
+      await dropEntry(key, entry)
     },
-    drop,
     async close() {
-      await Promise.all([...pool.keys()].map(drop))
+      await Promise.all([...pool.entries()].map(([key, entry]) => dropEntry(key, entry)))
     },
   }
 }
@@ -212,20 +230,22 @@ export async function executeStream(
   const started = performance.now()
   const elapsed = () => performance.now() - started
   let failed: MessageFailure[]
+  let publisher: StreamPublisher | undefined
   try {
-    const publisher = await publishers.get(options.key, effect.protocol, rawUrl)
+    publisher = await publishers.get(options.key, effect.protocol, rawUrl)
     failed = await withTimeout(
       publisher.publish(effect, options.timeoutMs),
       options.timeoutMs,
       `publishing to ${effect.target}`,
     )
   } catch (err) {
-    await publishers.drop(options.key)
+    // A connect that failed left nothing in the pool; a publish that failed drops its connection.
+    if (publisher) await publishers.drop(options.key, publisher)
     return { ok: false, error: classifyError(err), latencyMs: elapsed() }
   }
   if (failed.length === 0)
     return { ok: true, published: effect.messages.length, latencyMs: elapsed() }
-  await publishers.drop(options.key)
+  await publishers.drop(options.key, publisher)
   const first = failed[0]?.message ?? 'refused'
   return {
     ok: false,
