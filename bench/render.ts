@@ -13,6 +13,7 @@ const order = [
   'segments',
   'insights',
   'destinations',
+  'streams',
   'import',
   'matching',
 ]

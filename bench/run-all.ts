@@ -13,6 +13,7 @@ const benches = [
   'lookup',
   'matching',
   'destinations',
+  'streams',
   'segments',
   'insights',
   'import',

@@ -65,6 +65,10 @@ describe('Console write keys', { timeout: 240_000 }, () => {
     // Later, on the source's page: the same key, and the snippets built with it.
     await page.getByTestId('current-write-key').waitFor()
     expect(await text('current-write-key')).toBe(firstKey)
+    // The website snippet comes first, loading analytics.js from this server.
+    expect(await text('snippet-script')).toContain(`${server.url}/analytics.js/v1/`)
+    expect(await text('snippet-script')).toContain(`analytics.load("${firstKey}")`)
+    await page.getByTestId('write-key-panel').getByRole('tab', { name: 'curl' }).click()
     expect(await text('snippet-curl')).toContain(`-u '${firstKey}:'`)
     await page.getByTestId('write-key-panel').getByRole('tab', { name: /Node/ }).click()
     const node = await text('snippet-node')

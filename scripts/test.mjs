@@ -134,6 +134,58 @@ async function natsUrl() {
   return undefined
 }
 
+/**
+ * The brokers the stream destinations are tested against (src/testing/brokers.ts finds them at
+ * these addresses), started with the machine's own commands when installed but down. A broker
+ * still missing makes its suites fail with the command that starts it.
+ */
+async function ensureBrokers() {
+  const brokers = [
+    {
+      name: 'Redis',
+      env: 'KINDRED_TEST_REDIS_URL',
+      port: 6379,
+      bin: '/usr/bin/redis-server',
+      args: [
+        '--daemonize',
+        'yes',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '6379',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+    },
+    {
+      name: 'RabbitMQ',
+      env: 'KINDRED_TEST_AMQP_URL',
+      port: 5672,
+      bin: '/usr/sbin/rabbitmq-server',
+      args: ['-detached'],
+      wait: 60,
+    },
+    {
+      name: 'Mosquitto',
+      env: 'KINDRED_TEST_MQTT_URL',
+      port: 1883,
+      bin: '/usr/sbin/mosquitto',
+      args: ['-d', '-c', '/etc/mosquitto/mosquitto.conf'],
+    },
+  ]
+  for (const b of brokers) {
+    if (process.env[b.env] || (await portOpen('127.0.0.1', b.port))) continue
+    if (existsSync(b.bin)) {
+      say(`== starting ${b.name}`)
+      tryRun(b.bin, b.args)
+      if (await waitForPort('127.0.0.1', b.port, b.wait ?? 10)) continue
+    }
+    say(`!! no ${b.name} on 127.0.0.1:${b.port}: the stream destination suites fail`)
+  }
+}
+
 /** Debian's Chromium for the console's browser tests; never a downloaded browser. */
 function ensureChromium() {
   const executable = process.env.KINDRED_CHROMIUM ?? '/usr/bin/chromium'
@@ -169,6 +221,7 @@ else {
 const nats = await natsUrl()
 if (nats) process.env.KINDRED_TEST_NATS_URL = nats
 else say('!! no NATS server: the scale-out suites fail')
+await ensureBrokers()
 ensureChromium()
 
 const steps = [

@@ -14,6 +14,7 @@ import { logSafeError } from '../platform/http/log-safe-error.js'
 import type { EventLog } from '../platform/stream/event-log.js'
 import { createApp, type RouteModule } from '../platform/http/app.js'
 import { registerTrackingRoutes } from '../collect/http/tracking-routes.js'
+import { registerBrowserBuildRoutes } from '../collect/http/browser-build-routes.js'
 import { sourcesRoutes } from '../collect/http/sources-routes.js'
 import { accessRoutes } from '../govern/http/access.js'
 import { createLiveFeed } from '../platform/http/live-feed.js'
@@ -316,6 +317,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     }
     const app = await createApp(ctx, [
       registerTrackingRoutes,
+      registerBrowserBuildRoutes,
       sourcesRoutes({ sealer: writeKeySealer(secretKey) }),
       ...accessRoutes(),
       identityRulesRoutes({ identitySettings }),

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
+  brokerTarget,
   checkAddress,
+  checkBrokerUrl,
   checkEndpointSettings,
   checkOutboundUrl,
   checkPostgresUrl,
@@ -196,5 +198,52 @@ describe('checkPostgresUrl and checkEndpointSettings', () => {
       ['url', 'OUTBOUND_SCHEME_REFUSED'],
       ['connectionString', 'OUTBOUND_ADDRESS_REFUSED'],
     ])
+  })
+})
+
+describe('broker URLs (stream destinations)', () => {
+  it('reads host and default port per scheme, and refuses other schemes', () => {
+    expect(brokerTarget('amqp://u:p@mq.example.com/vh')).toMatchObject({
+      ok: true,
+      target: { host: 'mq.example.com', port: 5672 },
+      tls: false,
+    })
+    expect(brokerTarget('amqps://mq.example.com')).toMatchObject({
+      target: { port: 5671 },
+      tls: true,
+    })
+    expect(brokerTarget('rediss://[2001:db8::1]:7000')).toMatchObject({
+      target: { host: '2001:db8::1', port: 7000 },
+    })
+    expect(brokerTarget('mqtt://broker.example.com')).toMatchObject({ target: { port: 1883 } })
+    expect(brokerTarget('nats://n.example.com', ['nats:'])).toMatchObject({
+      target: { port: 4222 },
+    })
+    expect(brokerTarget('redis://r.example.com', ['amqp:'])).toMatchObject({
+      ok: false,
+      refusal: { code: 'OUTBOUND_SCHEME_REFUSED' },
+    })
+    expect(brokerTarget('http://x.example.com')).toMatchObject({ ok: false })
+    expect(brokerTarget('not a url')).toMatchObject({
+      ok: false,
+      refusal: { code: 'OUTBOUND_URL_INVALID' },
+    })
+  })
+
+  it('refuses loopback and private brokers unless the operator allows them', () => {
+    expect(checkBrokerUrl(strictOutboundPolicy, 'redis://127.0.0.1:6379')?.code).toBe(
+      'OUTBOUND_ADDRESS_REFUSED',
+    )
+    expect(checkBrokerUrl(strictOutboundPolicy, 'amqp://guest:guest@localhost')?.code).toBe(
+      'OUTBOUND_ADDRESS_REFUSED',
+    )
+    expect(checkBrokerUrl(strictOutboundPolicy, 'mqtt://10.1.2.3')?.code).toBe(
+      'OUTBOUND_ADDRESS_REFUSED',
+    )
+    expect(checkBrokerUrl(parseOutboundAllow('127.0.0.0/8'), 'redis://127.0.0.1:6379')).toBeNull()
+    expect(checkBrokerUrl(strictOutboundPolicy, 'nats://nats.example.com')).toBeNull()
+    expect(
+      checkEndpointSettings({ url: 'broker' }, { url: 'mqtt://192.168.0.9' }, strictOutboundPolicy),
+    ).toEqual([expect.objectContaining({ path: 'url', code: 'OUTBOUND_ADDRESS_REFUSED' })])
   })
 })

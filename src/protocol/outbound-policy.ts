@@ -455,6 +455,62 @@ export function checkPostgresUrl(policy: OutboundPolicy, raw: string): OutboundR
   return checkLiteralHost(policy, t.target)
 }
 
+/** Broker URL schemes and their default ports (TLS variants included). */
+export const BROKER_SCHEMES: Record<string, { port: number; tls: boolean }> = {
+  'amqp:': { port: 5672, tls: false },
+  'amqps:': { port: 5671, tls: true },
+  'redis:': { port: 6379, tls: false },
+  'rediss:': { port: 6380, tls: true },
+  'nats:': { port: 4222, tls: false },
+  'tls:': { port: 4222, tls: true },
+  'mqtt:': { port: 1883, tls: false },
+  'mqtts:': { port: 8883, tls: true },
+}
+
+/**
+ * The server a message-broker URL names (amqp://, redis://, nats://, mqtt:// and their TLS
+ * forms), or a refusal. Credentials in the URL are fine here: the whole URL is a secret setting.
+ */
+export function brokerTarget(
+  raw: string,
+  schemes: readonly string[] = Object.keys(BROKER_SCHEMES),
+):
+  | { ok: true; url: URL; target: OutboundTarget; tls: boolean }
+  | { ok: false; refusal: OutboundRefusal } {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return { ok: false, refusal: { code: 'OUTBOUND_URL_INVALID', message: 'not a valid URL' } }
+  }
+  const scheme = BROKER_SCHEMES[url.protocol]
+  if (!scheme || !schemes.includes(url.protocol)) {
+    return {
+      ok: false,
+      refusal: {
+        code: 'OUTBOUND_SCHEME_REFUSED',
+        message: `${url.protocol} is not supported here: use ${schemes.map((s) => `${s}//`).join(' or ')}`,
+      },
+    }
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (host === '') {
+    return {
+      ok: false,
+      refusal: { code: 'OUTBOUND_URL_INVALID', message: 'the URL must name a host' },
+    }
+  }
+  const port = url.port === '' ? scheme.port : Number(url.port)
+  return { ok: true, url, target: { host, port }, tls: scheme.tls }
+}
+
+/** Configuration-time check of a broker URL. */
+export function checkBrokerUrl(policy: OutboundPolicy, raw: string): OutboundRefusal | null {
+  const t = brokerTarget(raw)
+  if (!t.ok) return t.refusal
+  return checkLiteralHost(policy, t.target)
+}
+
 export interface EndpointIssue {
   path: string
   code: OutboundRefusal['code']
@@ -467,7 +523,7 @@ export interface EndpointIssue {
  * their settings schema.
  */
 export function checkEndpointSettings(
-  endpointFields: Record<string, 'url' | 'connection' | 'directory'> | undefined,
+  endpointFields: Record<string, 'url' | 'connection' | 'directory' | 'broker'> | undefined,
   settings: Record<string, unknown>,
   policy: OutboundPolicy,
 ): EndpointIssue[] {
@@ -481,7 +537,9 @@ export function checkEndpointSettings(
             const r = checkOutboundUrl(policy, value)
             return r.ok ? null : r.refusal
           })()
-        : checkPostgresUrl(policy, value)
+        : kind === 'broker'
+          ? checkBrokerUrl(policy, value)
+          : checkPostgresUrl(policy, value)
     if (refusal) issues.push({ path: field, ...refusal })
   }
   return issues

@@ -1,4 +1,7 @@
-/** The install snippets of a source (curl, analytics-node, analytics.js), each with a copy button. */
+/**
+ * The install snippets of a source, each with a copy button: the website `<script>` snippet first
+ * (no bundler: Kindred serves analytics.js), then analytics.js from npm, curl and analytics-node.
+ */
 import { Tabs } from '@mantine/core'
 import { sourceSnippets } from '../lib/snippets.js'
 import { CopyField } from './copy-field.js'
@@ -6,12 +9,21 @@ import { CopyField } from './copy-field.js'
 export function InstallSnippets({ writeKey }: { writeKey: string }) {
   const snippets = sourceSnippets(window.location.origin, writeKey)
   return (
-    <Tabs defaultValue="curl" keepMounted={false} data-testid="install-snippets">
+    <Tabs defaultValue="script" keepMounted={false} data-testid="install-snippets">
       <Tabs.List>
+        <Tabs.Tab value="script">Website (script tag)</Tabs.Tab>
+        <Tabs.Tab value="browser">Browser (analytics.js from npm)</Tabs.Tab>
         <Tabs.Tab value="curl">curl</Tabs.Tab>
         <Tabs.Tab value="node">Node (analytics-node)</Tabs.Tab>
-        <Tabs.Tab value="browser">Browser (analytics.js)</Tabs.Tab>
       </Tabs.List>
+      <Tabs.Panel value="script" pt="sm">
+        <CopyField
+          label="Paste before </head> (Segment's classic snippet, served by this server)"
+          value={snippets.script}
+          block
+          testId="snippet-script"
+        />
+      </Tabs.Panel>
       <Tabs.Panel value="curl" pt="sm">
         <CopyField label="Send a test event" value={snippets.curl} block testId="snippet-curl" />
       </Tabs.Panel>

@@ -65,8 +65,8 @@ function run(d: AnyDestination, inputs: DestinationInput[], now = SAMPLE_NOW) {
   })
 }
 
-it('the registry keys are the manifest ids, and there are ten built-ins', () => {
-  expect(all).toHaveLength(10)
+it('the registry keys are the manifest ids, and there are fourteen built-ins', () => {
+  expect(all).toHaveLength(14)
   for (const [key, d] of Object.entries(builtinDestinations)) expect(d.manifest.id).toBe(key)
   expect(() => getDestination('builtin.nope')).toThrow(/unknown destination type/)
 })

@@ -3,7 +3,7 @@
  * The destination contract: what a transform receives (inputs), what it returns (effects as
  * data) and how a vendor's answer is judged (classification). Pure: no I/O, no clock of its own.
  *
- * A destination never performs a request. It returns `http`, `sql` or `file` effects; the
+ * A destination never performs a request. It returns `http`, `sql`, `file` or `stream` effects; the
  * dispatcher (src/engine) executes them through `src/activate/engine/executors`, feeds the response to
  * `classifyResponse`, and decides on retries, bisection and dead letters.
  */
@@ -169,10 +169,47 @@ export const FileEffectSchema = z.object({
 })
 export type FileEffect = z.infer<typeof FileEffectSchema>
 
+/** The message brokers stream destinations publish to (`src/activate/engine/executors`). */
+export const StreamProtocolSchema = z.enum(['amqp', 'redis', 'nats', 'mqtt'])
+export type StreamProtocol = z.infer<typeof StreamProtocolSchema>
+
+export const StreamMessageSchema = z.object({
+  /** The item this message carries (for per-message failures). */
+  itemId: z.string().min(1),
+  /**
+   * Stable across retries: AMQP `messageId`, a Redis field, JetStream's `Nats-Msg-Id` (the
+   * server drops a duplicate inside its window), so consumers can dedupe an at-least-once send.
+   */
+  messageId: z.string().min(1),
+  body: z.string(),
+})
+export type StreamMessage = z.infer<typeof StreamMessageSchema>
+
+/**
+ * Messages for one broker target: an AMQP exchange and routing key, a Redis stream key, a NATS
+ * subject or an MQTT topic. The executor publishes them on a pooled connection and counts one a
+ * success only once the broker confirmed it (publisher confirm, XADD reply, JetStream ack, PUBACK).
+ */
+export const StreamEffectSchema = z.object({
+  type: z.literal('stream'),
+  protocol: StreamProtocolSchema,
+  /** Name of the (secret) setting that holds the broker URL; the dispatcher resolves it. */
+  connectionRef: z.string().min(1),
+  target: z.string().min(1),
+  /** AMQP only: the exchange (`""` is the default exchange, routing by queue name). */
+  exchange: z.string().optional(),
+  /** Redis only: `MAXLEN ~` trimming of the stream (none when absent). */
+  maxLen: z.number().int().positive().optional(),
+  messages: z.array(StreamMessageSchema).min(1),
+  ...effectCommon,
+})
+export type StreamEffect = z.infer<typeof StreamEffectSchema>
+
 export const EffectSchema = z.discriminatedUnion('type', [
   HttpEffectSchema,
   SqlEffectSchema,
   FileEffectSchema,
+  StreamEffectSchema,
 ])
 export type Effect = z.infer<typeof EffectSchema>
 
@@ -232,6 +269,7 @@ export const CategorySchema = z.enum([
   'advertising',
   'warehouse',
   'storage',
+  'stream',
 ])
 export const PurposeSchema = z.enum(['analytics', 'marketing', 'advertising', 'personalization'])
 
@@ -240,10 +278,11 @@ export const SecretTransportSchema = z.enum(['header', 'url', 'connection', 'sig
 
 /**
  * A setting that decides where data goes: an http(s) `url` (checked against the outbound-address
- * policy), a postgres `connection` string (its host is checked), or an export `directory`.
+ * policy), a postgres `connection` string (its host is checked), an export `directory`, or a
+ * message `broker` URL (amqp://, redis://, nats://, mqtt://…; its host is checked).
  * Changing one makes the secrets stored with the old target unusable until they are re-entered.
  */
-export const EndpointKindSchema = z.enum(['url', 'connection', 'directory'])
+export const EndpointKindSchema = z.enum(['url', 'connection', 'directory', 'broker'])
 export type EndpointKind = z.infer<typeof EndpointKindSchema>
 
 export interface DestinationManifest<S extends z.ZodType = z.ZodType> {

@@ -129,6 +129,9 @@ describe('wholeRequestRefused', () => {
     [{ type: 'sql', ok: false, code: 'OUTBOUND_ADDRESS_REFUSED' }, true],
     [{ type: 'sql', ok: false, code: '23505' }, false],
     [{ type: 'file', ok: true }, false],
+    [{ type: 'stream', ok: false, code: 'BROKER_AUTH_REFUSED' }, true],
+    [{ type: 'stream', ok: false, code: 'OUTBOUND_SCHEME_REFUSED' }, true],
+    [{ type: 'stream', ok: false, code: 'BROKER_REFUSED' }, false],
   ])('%j → %s', (summary, refused) => {
     expect(wholeRequestRefused(summary)).toBe(refused)
   })

@@ -112,17 +112,23 @@ export function transformErrorKind(code: string | undefined): 'config' | 'items'
 /** The part of an execution `wholeRequestRefused` looks at. */
 export type ExecutionSummary =
   | { type: 'http'; last?: { ok: true; status: number } | { ok: false; code: string } }
-  | { type: 'sql' | 'file'; ok: true }
-  | { type: 'sql' | 'file'; ok: false; code: string }
+  | { type: 'sql' | 'file' | 'stream'; ok: true }
+  | { type: 'sql' | 'file' | 'stream'; ok: false; code: string }
 
 /**
  * Answers that no subset would change (credentials, redirects, an address or scheme the outbound
- * policy refuses, a path outside the export root): a rejected batch with one of these is not
+ * policy refuses, a path outside the export root, a broker refusing the credentials): a rejected batch with one of these is not
  * bisected.
  */
 export function wholeRequestRefused(summary: ExecutionSummary): boolean {
   if (summary.type !== 'http')
-    return !summary.ok && (summary.code.startsWith('OUTBOUND_') || summary.code === 'UNSAFE_PATH')
+    return (
+      !summary.ok &&
+      (summary.code.startsWith('OUTBOUND_') ||
+        summary.code === 'UNSAFE_PATH' ||
+        // A broker that refused the credentials refuses every subset too.
+        summary.code === 'BROKER_AUTH_REFUSED')
+    )
   const last = summary.last
   if (!last) return false
   if (!last.ok) return last.code.startsWith('OUTBOUND_')

@@ -18,7 +18,11 @@ import { hubspot } from './hubspot/transform.js'
 import { klaviyo } from './klaviyo/transform.js'
 import { mailchimp } from './mailchimp/transform.js'
 import { meta } from './meta/transform.js'
+import { mqtt } from './mqtt/transform.js'
+import { nats } from './nats/transform.js'
 import { postgresTable } from './postgres-table/transform.js'
+import { rabbitmq } from './rabbitmq/transform.js'
+import { redisStreams } from './redis-streams/transform.js'
 import { slack } from './slack/transform.js'
 import { webhook } from './webhook/transform.js'
 
@@ -35,6 +39,10 @@ export const builtinDestinations = {
   'builtin.meta': meta as unknown as AnyDestination,
   'builtin.postgres-table': postgresTable as unknown as AnyDestination,
   'builtin.file-export': fileExport as unknown as AnyDestination,
+  'builtin.rabbitmq': rabbitmq as unknown as AnyDestination,
+  'builtin.redis-streams': redisStreams as unknown as AnyDestination,
+  'builtin.nats': nats as unknown as AnyDestination,
+  'builtin.mqtt': mqtt as unknown as AnyDestination,
 } satisfies Record<BuiltinDestinationId, AnyDestination>
 
 export type DestinationTypeId = keyof typeof builtinDestinations

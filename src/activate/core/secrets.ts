@@ -242,6 +242,18 @@ export function redactEffectForLog(
       idempotencyKey: effect.idempotencyKey,
     }
   }
+  if (effect.type === 'stream') {
+    // Bodies are personal data and the broker URL is a secret setting: where and how many.
+    return {
+      type: 'stream',
+      protocol: effect.protocol,
+      target: effect.target,
+      ...(effect.exchange !== undefined ? { exchange: effect.exchange } : {}),
+      messageCount: effect.messages.length,
+      itemIds: effect.itemIds,
+      idempotencyKey: effect.idempotencyKey,
+    }
+  }
   return {
     type: 'file',
     path: effect.path,

@@ -43,7 +43,7 @@ describe('destinations API', () => {
         actions: string[]
       }[]
     }
-    expect(data).toHaveLength(10)
+    expect(data).toHaveLength(14)
     const hook = data.find((d) => d.id === 'builtin.webhook')
     expect(hook?.secretFields).toEqual(['signingSecret', 'headers'])
     expect(hook?.settingsSchema.properties.signingSecret?.writeOnly).toBe(true)

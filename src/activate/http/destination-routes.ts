@@ -224,6 +224,13 @@ export interface DeliveryView {
 function requestSummary(request: Record<string, unknown>): { method: string; url: string } {
   if (request.type === 'sql') return { method: 'SQL', url: String(request.statement ?? '') }
   if (request.type === 'file') return { method: 'FILE', url: String(request.path ?? '') }
+  if (request.type === 'stream') {
+    const exchange = typeof request.exchange === 'string' ? `${request.exchange}/` : ''
+    return {
+      method: String(request.protocol ?? 'stream').toUpperCase(),
+      url: `${exchange}${String(request.target ?? '')}`,
+    }
+  }
   // Rows written before query values were masked at logging time are masked here.
   return { method: String(request.method ?? ''), url: maskUrl(String(request.url ?? '')) }
 }

@@ -430,6 +430,9 @@ export function registerTrackingRoutes(app: FastifyInstance, ctx: AppContext, au
           'Segment.io': {
             apiKey: req.params.writeKey,
             apiHost: `${host}/v1`,
+            // analytics.js posts to https:// unless told otherwise: say how this host was reached
+            // (behind a TLS-terminating proxy, `trustProxy` makes this https).
+            protocol: req.protocol,
             unbundledIntegrations: [],
             addBundledMetadata: true,
           },

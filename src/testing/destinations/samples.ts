@@ -119,4 +119,21 @@ export const sampleSettings: Record<string, Record<string, unknown>> = {
     connectionString: 'postgres://kindred:s3cretpw@db.example.com:5432/crm',
   },
   'builtin.file-export': { directory: 'crm', format: 'csv' },
+  'builtin.rabbitmq': {
+    url: 'amqp://kindred:amqp-s3cret@mq.example.com:5672/crm',
+    routingKey: 'kindred.events',
+  },
+  'builtin.redis-streams': {
+    url: 'redis://default:redis-s3cret@cache.example.com:6379/0',
+    stream: 'kindred:events',
+    maxLen: 100000,
+  },
+  'builtin.nats': {
+    url: 'nats://kindred:nats-s3cret@nats.example.com:4222',
+    subject: 'kindred.events',
+  },
+  'builtin.mqtt': {
+    url: 'mqtt://kindred:mqtt-s3cret@broker.example.com:1883',
+    topic: 'kindred/events',
+  },
 }

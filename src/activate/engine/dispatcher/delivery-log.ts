@@ -98,7 +98,13 @@ export function logRowsOf(
       status: attemptStatus(result.classification.outcome),
       request: redactEffectForLog(group[0] as Effect, meta.secrets),
       response_status: null,
-      response_excerpt: !ex.ok ? null : 'rowCount' in ex ? `${ex.rowCount} rows` : 'written',
+      response_excerpt: !ex.ok
+        ? null
+        : 'rowCount' in ex
+          ? `${ex.rowCount} rows`
+          : 'published' in ex
+            ? `${ex.published} messages confirmed`
+            : 'written',
       latency_ms: ex.latencyMs,
       error: ex.ok ? null : ex.error.message,
     })

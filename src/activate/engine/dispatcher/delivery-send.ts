@@ -26,6 +26,7 @@ import {
   type FetchLike,
   type GroupResult,
   type SqlPoolLike,
+  type StreamPublishers,
 } from '../executors/index.js'
 import type { DestinationRow } from '../destinations-repository.js'
 import { countRequests, logRowsOf, type DispatcherMetrics, type LogRow } from './delivery-log.js'
@@ -39,6 +40,8 @@ export interface SendDeps {
   fetch: FetchLike
   pool(destinationId: string, connectionString: string): SqlPoolLike
   exportRoot: string
+  /** Broker connections of stream destinations, pooled per destination. */
+  streams: StreamPublishers
   bucket: TokenBucket
   metrics?: DispatcherMetrics
 }
@@ -145,6 +148,11 @@ async function runGroup(
       pool: (ref) => deps.pool(d.id, String(settings[ref] ?? '')),
       exportRoot: deps.exportRoot,
       directory: String(settings.directory ?? '.'),
+      streams: {
+        publishers: deps.streams,
+        key: d.id,
+        url: (ref) => String(settings[ref] ?? ''),
+      },
     })
   } catch (err) {
     for (const id of ids) outcomes.set(id, { kind: 'retry', message: (err as Error).message })

@@ -34,6 +34,7 @@ import { strictOutboundPolicy, type OutboundPolicy } from '../../../protocol/out
 import {
   createOutboundGuard,
   createPgPool,
+  createStreamPublishers,
   type FetchLike,
   type SqlPoolLike,
 } from '../executors/index.js'
@@ -127,6 +128,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const active = new Map<string, Promise<void>>()
   const buckets = new Map<string, TokenBucket>()
   const pools = new Map<string, { conn: string; pool: SqlPoolLike & { end(): Promise<void> } }>()
+  // One broker connection per stream destination, reused across claims (not one per message).
+  const streams = createStreamPublishers({ guard })
 
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -161,6 +164,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       fetch: options.fetch ?? guard.fetch,
       pool: poolFor,
       exportRoot,
+      streams,
       bucket: bucketFor(d, def),
       ...(metrics ? { metrics } : {}),
     }
@@ -377,6 +381,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       await Promise.all([...active.values()])
       for (const { pool } of pools.values()) await pool.end().catch(() => undefined)
       pools.clear()
+      await streams.close()
     },
     wake: loop.wake,
     runOnce,

@@ -1,0 +1,18 @@
+import type { Destination } from '../contract.js'
+import { defineDestination } from '../contract.js'
+import { defaultClassify } from '../shared/classify.js'
+import { streamTransform } from '../shared/stream-messages.js'
+import { manifest } from './manifest.js'
+
+export const rabbitmq: Destination<typeof manifest.settings> = defineDestination({
+  manifest,
+  transform: (inputs, ctx) =>
+    streamTransform(
+      inputs,
+      ctx,
+      { protocol: 'amqp', target: ctx.settings.routingKey, exchange: ctx.settings.exchange },
+      manifest.maxBatchSize,
+    ),
+  // Stream effects are judged by the executor (broker acks); this reads HTTP answers only.
+  classifyResponse: defaultClassify,
+})
