@@ -204,7 +204,17 @@ export interface HttpResponseLike {
 
 export type Classification =
   | { outcome: 'success' }
-  | { outcome: 'retry'; retryAfterMs?: number; message: string }
+  | {
+      outcome: 'retry'
+      retryAfterMs?: number
+      message: string
+      /**
+       * The vendor's quota (a rate or daily limit) refused the request and said when it resets
+       * (`retryAfterMs`): waiting for it is not a failed attempt, so the dispatcher does not
+       * count it against the job's retry budget (`nextJobState` in delivery-policy.ts).
+       */
+      quota?: true
+    }
   | { outcome: 'fail'; message: string }
   | {
       outcome: 'partial'
