@@ -26,6 +26,13 @@ export const klaviyoSettings = z.object({
     .record(z.string(), z.string())
     .default({})
     .describe('Optional: Kindred audience key → Klaviyo list id (overrides listId).'),
+  defaultCountry: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .default('US')
+    .describe(
+      'Country (ISO 3166-1 alpha-2) used to read phone numbers written without a country code; Klaviyo needs E.164.',
+    ),
   revision: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/)
