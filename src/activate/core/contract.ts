@@ -132,8 +132,11 @@ export const HttpEffectSchema = z.object({
   headers: z.record(z.string(), z.string()),
   body: z.string().nullable(),
   ...effectCommon,
-  /** Vendor record key (email, array index…) → item id, for per-item partial failures. */
-  itemKeys: z.record(z.string(), z.string()).optional(),
+  /**
+   * Vendor record key (email, array index…) → item id, for per-item partial failures; several
+   * ids when jobs were merged into one record (HubSpot refuses one email twice in a batch).
+   */
+  itemKeys: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
   /** Statuses that count as success besides 2xx (e.g. 404 when removing what is already gone). */
   okStatuses: z.array(z.number().int()).optional(),
   captures: z.array(CaptureSchema).optional(),

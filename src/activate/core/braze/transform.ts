@@ -19,6 +19,7 @@ import { normaliseEmail } from '../shared/hashing.js'
 import {
   chunk,
   idempotencyKey,
+  itemIdsOfKey,
   partitionSupported,
   profileUserId,
   skip,
@@ -235,8 +236,7 @@ export function classifyResponse(res: HttpResponseLike, ctx: ClassifyContext): C
     { errors?: { type?: string; input_array?: string; index?: number }[] } | undefined
   const failed = new Map<string, { itemId: string; message: string; retryable: boolean }>()
   for (const e of json?.errors ?? []) {
-    const itemId = ctx.effect.itemKeys[`${e.input_array}:${e.index}`]
-    if (itemId)
+    for (const itemId of itemIdsOfKey(ctx.effect.itemKeys, `${e.input_array}:${e.index}`))
       failed.set(itemId, { itemId, message: e.type ?? 'rejected by Braze', retryable: false })
   }
   return failed.size > 0 ? { outcome: 'partial', failed: [...failed.values()] } : base

@@ -12,7 +12,13 @@ import type {
 import { defineDestination } from '../contract.js'
 import { defaultClassify, parseJson, parseProtoDuration, quotaRetry } from '../shared/classify.js'
 import { normaliseEmailForGoogle, normalisePhoneE164, sha256Hex } from '../shared/hashing.js'
-import { idempotencyKey, partitionSupported, profilePhone, skip } from '../shared/profile-fields.js'
+import {
+  idempotencyKey,
+  itemIdsOfKey,
+  partitionSupported,
+  profilePhone,
+  skip,
+} from '../shared/profile-fields.js'
 import { manifest, type GoogleAdsSettings } from './manifest.js'
 
 /** Hashed identifiers for one profile, as Customer Match `userIdentifiers`. */
@@ -164,7 +170,7 @@ export function classifyResponse(res: HttpResponseLike, ctx: ClassifyContext): C
       const first = e.location?.fieldPathElements?.[0]
       const itemId =
         first?.fieldName === 'operations' && first.index !== undefined
-          ? keys[`operations:${first.index}`]
+          ? itemIdsOfKey(keys, `operations:${first.index}`)[0]
           : undefined
       if (!itemId)
         return { outcome: 'fail', message: `partial failure: ${pf.message ?? reason(e)}` }
