@@ -52,7 +52,8 @@ export const NO_OUTCOME: DeliveryOutcome = {
  * A wait for the vendor's quota (a daily limit until its reset, a rate limit that said when it
  * frees up) is not a failure of the job: it uses no attempt and is not held to `maxAgeMs` (a
  * daily limit can outlast it), only to `maxQuotaAgeMs`. Otherwise a day's worth of jobs hitting
- * HubSpot's daily limit would be dead-lettered within minutes of backoff.
+ * HubSpot's daily limit would be dead-lettered within minutes of backoff. See
+ * docs/adr/0015-vendor-quota-waits-use-no-attempt.md.
  */
 export function nextJobState(
   outcome: DeliveryOutcome | undefined,
