@@ -282,6 +282,13 @@ export interface DestinationManifest<S extends z.ZodType = z.ZodType> {
   supportsDeletion: boolean
   /** The vendor documentation this connector follows. */
   docs: string[]
+  /**
+   * The vendor API this connector targets, for the catalog (docs/destinations.md is generated
+   * from the manifests): its name, and its version, fixed or the default of a setting.
+   */
+  vendorApi: { name: string; version: string } | { name: string; versionSetting: string }
+  /** The vendor's limits the connector works within, as the vendor states them (one per line). */
+  limits: string[]
 }
 
 /** The manifest fields that can be checked as data (settings is a zod schema). */
@@ -299,6 +306,11 @@ export const ManifestDataSchema = z.object({
   rateLimit: z.number().positive(),
   supportsDeletion: z.boolean(),
   docs: z.array(z.string().url()).min(1),
+  vendorApi: z.union([
+    z.object({ name: z.string().min(1), version: z.string().min(1) }),
+    z.object({ name: z.string().min(1), versionSetting: z.string().min(1) }),
+  ]),
+  limits: z.array(z.string().min(1)),
 })
 
 export interface TransformContext<S> {

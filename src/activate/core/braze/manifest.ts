@@ -61,4 +61,11 @@ export const manifest: DestinationManifest<typeof brazeSettings> = {
     'https://www.braze.com/docs/api/api_limits/',
     'https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/',
   ],
+  vendorApi: { name: 'Braze REST API (/users/track, /users/delete)', version: 'unversioned' },
+  limits: [
+    '/users/track: 75 objects combined per request (50 on Monthly Active Users CY 24-25 contracts: setting `maxObjectsPerRequest`); 3,000 requests per 3 seconds.',
+    '/users/delete: 50 ids per request.',
+    'Event property names without leading `$`, at most 255 characters; string values at most 255.',
+    '429 waits for X-RateLimit-Reset (a quota wait).',
+  ],
 }

@@ -70,4 +70,13 @@ export const manifest: DestinationManifest<typeof googleAdsSettings> = {
     'https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started',
     'https://developers.google.com/google-ads/api/rest/overview',
   ],
+  vendorApi: {
+    name: 'Google Ads API (REST), OfflineUserDataJobService',
+    versionSetting: 'apiVersion',
+  },
+  limits: [
+    'One offline user-data job per action (creations and removals never mixed).',
+    'At most 100,000 identifiers per addOperations request, 20 per operation.',
+    'RESOURCE_EXHAUSTED waits QuotaErrorDetails.retryDelay (a quota wait); 409 ABORTED is retried.',
+  ],
 }

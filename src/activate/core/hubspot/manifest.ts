@@ -59,4 +59,10 @@ export const manifest: DestinationManifest<typeof hubspotSettings> = {
     'https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/read-contacts',
     'https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr-delete',
   ],
+  vendorApi: { name: 'HubSpot CRM API', version: 'v3' },
+  limits: [
+    'Batch endpoints: up to 100 inputs per request.',
+    'Daily and per-10-seconds limits, stated in X-HubSpot-RateLimit-* headers; a DAILY 429 waits for the reset (probed each quarter hour).',
+    'One record per email in a batch upsert.',
+  ],
 }

@@ -60,4 +60,10 @@ export const manifest: DestinationManifest<typeof klaviyoSettings> = {
     'https://developers.klaviyo.com/en/reference/get_profiles',
     'https://developers.klaviyo.com/en/reference/request_profile_deletion',
   ],
+  vendorApi: { name: 'Klaviyo REST API', versionSetting: 'revision' },
+  limits: [
+    'Bulk import: up to 10,000 profiles and 5 MB per job; burst 10/s, steady 150/min.',
+    'List removal: up to 1,000 profiles per call; profile lookup pages of 100.',
+    '429 with Retry-After (a quota wait).',
+  ],
 }
