@@ -137,9 +137,7 @@ describe('dispatcher', () => {
     const r = await receiver()
     // maxAttempts is 3 here: four quota refusals would dead-letter an ordinary retry.
     r.handler = (_req, n) =>
-      n <= 4
-        ? { status: 429, headers: { 'retry-after': '0.2' }, body: '{"message":"quota"}' }
-        : {}
+      n <= 4 ? { status: 429, headers: { 'retry-after': '0.2' }, body: '{"message":"quota"}' } : {}
     const d = await createWebhook(r.url, { forwardEvents: { events: ['Quota Me'] } })
     await track('Quota Me')
     await until(() => r.received.length >= 5, 10_000)
