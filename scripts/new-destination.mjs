@@ -65,6 +65,8 @@ export const manifest: DestinationManifest<typeof ${camel}Settings> = {
   rateLimit: 10,
   supportsDeletion: false,
   docs: ['https://api.example.com/docs'],
+  vendorApi: { name: 'TODO: the vendor API', version: 'TODO: its version' },
+  limits: ['TODO: the vendor limits this connector works within'],
 }
 `
 

@@ -132,8 +132,11 @@ export const HttpEffectSchema = z.object({
   headers: z.record(z.string(), z.string()),
   body: z.string().nullable(),
   ...effectCommon,
-  /** Vendor record key (email, array index…) → item id, for per-item partial failures. */
-  itemKeys: z.record(z.string(), z.string()).optional(),
+  /**
+   * Vendor record key (email, array index…) → item id, for per-item partial failures; several
+   * ids when jobs were merged into one record (HubSpot refuses one email twice in a batch).
+   */
+  itemKeys: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
   /** Statuses that count as success besides 2xx (e.g. 404 when removing what is already gone). */
   okStatuses: z.array(z.number().int()).optional(),
   captures: z.array(CaptureSchema).optional(),
@@ -241,7 +244,17 @@ export interface HttpResponseLike {
 
 export type Classification =
   | { outcome: 'success' }
-  | { outcome: 'retry'; retryAfterMs?: number; message: string }
+  | {
+      outcome: 'retry'
+      retryAfterMs?: number
+      message: string
+      /**
+       * The vendor's quota (a rate or daily limit) refused the request and said when it resets
+       * (`retryAfterMs`): waiting for it is not a failed attempt, so the dispatcher does not
+       * count it against the job's retry budget (`nextJobState` in delivery-policy.ts).
+       */
+      quota?: true
+    }
   | { outcome: 'fail'; message: string }
   | {
       outcome: 'partial'
@@ -308,6 +321,13 @@ export interface DestinationManifest<S extends z.ZodType = z.ZodType> {
   supportsDeletion: boolean
   /** The vendor documentation this connector follows. */
   docs: string[]
+  /**
+   * The vendor API this connector targets, for the catalog (docs/destinations.md is generated
+   * from the manifests): its name, and its version, fixed or the default of a setting.
+   */
+  vendorApi: { name: string; version: string } | { name: string; versionSetting: string }
+  /** The vendor's limits the connector works within, as the vendor states them (one per line). */
+  limits: string[]
 }
 
 /** The manifest fields that can be checked as data (settings is a zod schema). */
@@ -325,6 +345,11 @@ export const ManifestDataSchema = z.object({
   rateLimit: z.number().positive(),
   supportsDeletion: z.boolean(),
   docs: z.array(z.string().url()).min(1),
+  vendorApi: z.union([
+    z.object({ name: z.string().min(1), version: z.string().min(1) }),
+    z.object({ name: z.string().min(1), versionSetting: z.string().min(1) }),
+  ]),
+  limits: z.array(z.string().min(1)),
 })
 
 export interface TransformContext<S> {

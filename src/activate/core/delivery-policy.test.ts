@@ -22,6 +22,47 @@ const budget: DeliveryBudget = {
 }
 const young = (attempts: number) => ({ attempts, createdAt: NOW - 1_000 })
 
+describe('nextJobState: waiting for a vendor quota', () => {
+  const quota: DeliveryOutcome = {
+    kind: 'retry',
+    message: 'HTTP 429: daily limit',
+    retryAfterMs: 3_600_000,
+    quota: true,
+  }
+
+  it('waits until the reset without using an attempt, even past the retry budget and age', () => {
+    // attempts 3 of 3, and the wait runs past maxAgeMs: an ordinary retry would be dead.
+    expect(nextJobState(quota, young(3), budget, NOW)).toEqual({
+      kind: 'retry',
+      runAt: NOW + 3_600_000,
+      error: "waiting for the vendor's quota to reset: HTTP 429: daily limit",
+      uncounted: true,
+    })
+    expect(nextJobState({ ...quota, quota: undefined }, young(3), budget, NOW)).toMatchObject({
+      kind: 'dead',
+    })
+  })
+
+  it('dead-letters once the job would wait past maxQuotaAgeMs', () => {
+    const b = { ...budget, maxQuotaAgeMs: 3_000_000 }
+    expect(nextJobState(quota, young(1), b, NOW)).toEqual({
+      kind: 'dead',
+      error: "still waiting for the vendor's quota after 3000 s: HTTP 429: daily limit",
+    })
+  })
+
+  it('groupOutcomes carries the quota mark to every item', () => {
+    const out = groupOutcomes(
+      { outcome: 'retry', message: 'm', retryAfterMs: 5, quota: true },
+      ['1'],
+      { complete: true, canBisect: true },
+    )
+    expect(out).toEqual(
+      new Map([['1', { kind: 'retry', message: 'm', retryAfterMs: 5, quota: true }]]),
+    )
+  })
+})
+
 describe('nextJobState', () => {
   it.each<[string, DeliveryOutcome | undefined, { attempts: number; createdAt: number }, unknown]>([
     [

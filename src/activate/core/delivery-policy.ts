@@ -12,13 +12,15 @@ import type { Classification } from './contract.js'
 export type DeliveryOutcome =
   | { kind: 'success' }
   | { kind: 'skip'; message: string }
-  | { kind: 'retry'; message: string; retryAfterMs?: number }
+  /** `quota`: the vendor's quota refused it until `retryAfterMs` (see `Classification`). */
+  | { kind: 'retry'; message: string; retryAfterMs?: number; quota?: true }
   | { kind: 'fail'; message: string }
 
 /** The job's next state; the shape the leased queue settles (minus the key). */
 export type JobTransition =
   | { kind: 'finished'; state: 'succeeded' | 'skipped'; error: string | null }
-  | { kind: 'retry'; runAt: number; error: string }
+  /** `uncounted`: the claim's attempt is given back (a wait for a quota, not a failure). */
+  | { kind: 'retry'; runAt: number; error: string; uncounted?: true }
   | { kind: 'dead'; error: string }
 
 export interface DeliveryBudget {
@@ -28,7 +30,14 @@ export interface DeliveryBudget {
   maxAgeMs: number
   /** Delay after failed attempt `n` (1-based), jitter included. */
   backoffMs(attempt: number): number
+  /**
+   * Age past which even a job waiting for a vendor's quota is dead-lettered (default 7 days): a
+   * daily limit resets within a day, so a job still refused after a week needs a person.
+   */
+  maxQuotaAgeMs?: number
 }
+
+export const DEFAULT_MAX_QUOTA_AGE_MS = 7 * 86_400_000
 
 /** An item the transform and the executors said nothing about: sent again. */
 export const NO_OUTCOME: DeliveryOutcome = {
@@ -39,6 +48,12 @@ export const NO_OUTCOME: DeliveryOutcome = {
 /**
  * Outcome → next state. A retry waits for the vendor's `Retry-After` when it gave one, else the
  * backoff; it is dead-lettered once the job used its attempts or would run past its age.
+ *
+ * A wait for the vendor's quota (a daily limit until its reset, a rate limit that said when it
+ * frees up) is not a failure of the job: it uses no attempt and is not held to `maxAgeMs` (a
+ * daily limit can outlast it), only to `maxQuotaAgeMs`. Otherwise a day's worth of jobs hitting
+ * HubSpot's daily limit would be dead-lettered within minutes of backoff. See
+ * docs/adr/0015-vendor-quota-waits-use-no-attempt.md.
  */
 export function nextJobState(
   outcome: DeliveryOutcome | undefined,
@@ -50,6 +65,20 @@ export function nextJobState(
   if (o.kind === 'success') return { kind: 'finished', state: 'succeeded', error: null }
   if (o.kind === 'skip') return { kind: 'finished', state: 'skipped', error: o.message }
   if (o.kind === 'fail') return { kind: 'dead', error: o.message }
+  if (o.quota && o.retryAfterMs !== undefined) {
+    const maxQuotaAge = budget.maxQuotaAgeMs ?? DEFAULT_MAX_QUOTA_AGE_MS
+    if (now + o.retryAfterMs - job.createdAt > maxQuotaAge)
+      return {
+        kind: 'dead',
+        error: `still waiting for the vendor's quota after ${Math.round(maxQuotaAge / 1000)} s: ${o.message}`,
+      }
+    return {
+      kind: 'retry',
+      runAt: now + o.retryAfterMs,
+      error: `waiting for the vendor's quota to reset: ${o.message}`,
+      uncounted: true,
+    }
+  }
   const delay = o.retryAfterMs ?? budget.backoffMs(job.attempts)
   if (job.attempts >= budget.maxAttempts || now + delay - job.createdAt > budget.maxAgeMs)
     return {
@@ -170,6 +199,7 @@ export function groupOutcomes(
         kind: 'retry',
         message: c.message,
         ...(c.retryAfterMs === undefined ? {} : { retryAfterMs: c.retryAfterMs }),
+        ...(c.quota ? { quota: true as const } : {}),
       })
   } else if (ids.length > 1 && options.canBisect) {
     return 'bisect'

@@ -64,23 +64,45 @@ class BoundedEmitter implements Emitter {
   }
 }
 
-const engine = new Liquid({
-  templates: {},
-  strictFilters: true,
-  strictVariables: false,
-  ownPropertyOnly: true,
-  parseLimit: 100_000,
-  // Ranges, array filters and dates count here; a range as long as a message is plenty.
-  memoryLimit: 1_000_000,
-  renderLimit: defaultTemplateLimits.renderTimeMs,
-  cache: false,
-})
-// Every block (a loop body, a capture, the template itself) renders through here; without an
-// emitter LiquidJS would build its strings unbounded.
-const renderer = engine.renderer
-const renderTemplates = renderer.renderTemplates.bind(renderer)
-renderer.renderTemplates = (templates, ctx, emitter) =>
-  renderTemplates(templates, ctx, emitter ?? new BoundedEmitter())
+function createEngine(outputEscape?: (value: unknown) => string): Liquid {
+  const liquid = new Liquid({
+    templates: {},
+    strictFilters: true,
+    strictVariables: false,
+    ownPropertyOnly: true,
+    parseLimit: 100_000,
+    // Ranges, array filters and dates count here; a range as long as a message is plenty.
+    memoryLimit: 1_000_000,
+    renderLimit: defaultTemplateLimits.renderTimeMs,
+    cache: false,
+    ...(outputEscape ? { outputEscape } : {}),
+  })
+  // Every block (a loop body, a capture, the template itself) renders through here; without an
+  // emitter LiquidJS would build its strings unbounded.
+  const renderer = liquid.renderer
+  const renderTemplates = renderer.renderTemplates.bind(renderer)
+  renderer.renderTemplates = (templates, ctx, emitter) =>
+    renderTemplates(templates, ctx, emitter ?? new BoundedEmitter())
+  return liquid
+}
+
+/**
+ * Slack's control characters as HTML entities, the only three Slack decodes: a value written
+ * by `{{ }}` can then neither mention (`<!channel>`) nor link (`<url|label>`).
+ * https://docs.slack.dev/messaging/formatting-message-text#escaping-text
+ */
+export function escapeSlack(value: unknown): string {
+  return stringify(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** How `{{ }}` output is escaped: not at all (JSON bodies), or for Slack's mrkdwn. */
+export type OutputEscape = 'none' | 'slack'
+
+const engines: Record<OutputEscape, Liquid> = {
+  none: createEngine(),
+  slack: createEngine(escapeSlack),
+}
+const engine = engines.none
 
 function templateError(err: unknown, limits: Required<TemplateLimits>): DestinationError {
   const message = (err as Error).message
@@ -112,6 +134,7 @@ export function renderTemplate(
   source: string,
   scope: Record<string, unknown>,
   partialLimits: TemplateLimits = defaultTemplateLimits,
+  escape: OutputEscape = 'none',
 ): string {
   const limits = { ...defaultTemplateLimits, ...partialLimits }
   if (source.length > limits.maxTemplateLength) {
@@ -123,7 +146,7 @@ export function renderTemplate(
   let out: unknown
   budget = { left: limits.maxWrittenLength, exceeded: false }
   try {
-    out = engine.parseAndRenderSync(source, scope, { renderLimit: limits.renderTimeMs })
+    out = engines[escape].parseAndRenderSync(source, scope, { renderLimit: limits.renderTimeMs })
   } catch (err) {
     throw templateError(err, limits)
   } finally {

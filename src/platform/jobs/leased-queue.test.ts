@@ -228,6 +228,29 @@ describe.each(storeTargets().map((t) => [t.name, t] as const))(
       ])
     })
 
+    it('settles a retry that used no attempt (a wait, not a failure) with the claim uncounted', async () => {
+      const [id] = (await insert(store.db, 1)) as [string]
+      const [job] = await queue.claim(store.db, { now: T0, leaseMs: 60_000 })
+      expect(job?.attempts).toBe(1)
+      await queue.settle(
+        store.db,
+        [{ key: id, kind: 'retry', runAt: T0 + 5_000, error: 'quota', uncounted: true }],
+        T0,
+      )
+      expect(await row(store.db, id)).toMatchObject({ attempts: 0, state: 'pending' })
+      const failures = createLeasedQueue({
+        ...spec,
+        attempts: { column: 'attempts', countedOn: 'failure' },
+      })
+      await failures.claim(store.db, { now: T0 + 5_000, leaseMs: 60_000 })
+      await failures.settle(
+        store.db,
+        [{ key: id, kind: 'retry', runAt: T0, error: 'quota', uncounted: true }],
+        T0,
+      )
+      expect(await row(store.db, id)).toMatchObject({ attempts: 0, state: 'pending' })
+    })
+
     it('claims an early lane ahead of a backlog of a later one', async () => {
       await insert(store.db, 50, 'normal', T0 - 60_000)
       const [urgent] = await insert(store.db, 1, 'urgent', T0)

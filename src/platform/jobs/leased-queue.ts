@@ -79,8 +79,11 @@ export interface ClaimOptions {
 export type Settlement<Key> =
   /** Done, in a final state of the caller's (succeeded, skipped, completed…). */
   | { key: Key; kind: 'finished'; state: string; error?: string | null }
-  /** Failed, and runs again at `runAt` (epoch ms). */
-  | { key: Key; kind: 'retry'; runAt: number; error: string | null }
+  /**
+   * Failed, and runs again at `runAt` (epoch ms). `uncounted`: this attempt was a wait, not a
+   * failure (a vendor's quota): the attempts counter is left as it was before the claim.
+   */
+  | { key: Key; kind: 'retry'; runAt: number; error: string | null; uncounted?: boolean }
   /** Failed for good: the dead letter, kept with its error for inspection and replay. */
   | { key: Key; kind: 'dead'; error: string }
 
@@ -239,7 +242,8 @@ export function createLeasedQueue<Job, Key>(
         run_at: s.kind === 'retry' ? iso(s.runAt) : null,
         error: s.error ?? null,
         finished: s.kind === 'retry' ? null : iso(now),
-        failed: s.kind === 'finished' ? 0 : 1,
+        failed: s.kind === 'finished' || (s.kind === 'retry' && s.uncounted) ? 0 : 1,
+        uncounted: s.kind === 'retry' && s.uncounted ? 1 : 0,
       }))
       for (const r of rows)
         if (!stateValue.test(r.state)) throw new Error(`leased queue: bad state "${r.state}"`)
@@ -252,10 +256,12 @@ export function createLeasedQueue<Job, Key>(
       if (spec.updatedAt) sets.push(`${spec.updatedAt} = $${params.push(iso(now))}::timestamptz`)
       if (spec.attempts?.countedOn === 'failure')
         sets.push(`${spec.attempts.column} = t.${spec.attempts.column} + x.failed`)
+      if (spec.attempts?.countedOn === 'claim')
+        sets.push(`${spec.attempts.column} = greatest(0, t.${spec.attempts.column} - x.uncounted)`)
       const r = await tx.query(
         `UPDATE ${spec.table} t SET ${sets.join(', ')}
          FROM jsonb_to_recordset($1::jsonb) AS x(${keyTypes}, state text, run_at timestamptz,
-           error text, finished timestamptz, failed int)
+           error text, finished timestamptz, failed int, uncounted int)
          WHERE ${keyMatch('x')}`,
         params,
       )

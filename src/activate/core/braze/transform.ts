@@ -9,10 +9,17 @@ import type {
   TransformResult,
 } from '../contract.js'
 import { defineDestination } from '../contract.js'
-import { defaultClassify, parseJson } from '../shared/classify.js'
+import {
+  defaultClassify,
+  delayUntilEpochSeconds,
+  parseJson,
+  quotaRetry,
+} from '../shared/classify.js'
+import { normaliseEmail } from '../shared/hashing.js'
 import {
   chunk,
   idempotencyKey,
+  itemIdsOfKey,
   partitionSupported,
   profileUserId,
   skip,
@@ -33,15 +40,52 @@ function ident(
   return undefined
 }
 
-const RESERVED = new Set(['user_id', 'userId', 'id', 'external_id', 'phone_number'])
+const RESERVED = new Set(['user_id', 'userId', 'id', 'external_id'])
 
+/**
+ * User attributes from traits. `phone_number` is Braze's `phone` profile field; the email is
+ * trimmed and lower-cased (Braze answers 400 for whitespace in an email, which fails the whole
+ * request), and an email that is not an address is left out rather than sink the batch.
+ */
 function attributesFrom(traits: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(traits)) {
     if (v === undefined || RESERVED.has(k)) continue
+    if (k === 'email') {
+      const email = normaliseEmail(v)
+      if (email) out.email = email
+      continue
+    }
     out[k === 'phone_number' ? 'phone' : k] = v
   }
   return out
+}
+
+/** Braze's event property limits (event object docs): names and string values. */
+const MAX_PROPERTY_CHARS = 255
+
+/**
+ * Event properties Braze accepts: names without leading `$` (stripped; a name that is only
+ * dollars is dropped), names of at most 255 characters (longer ones dropped: a cut name would
+ * collide or mislead), string values cut to 255 characters.
+ */
+export function eventProperties(props: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(props)) {
+    const name = k.replace(/^\$+/, '')
+    if (name === '' || name.length > MAX_PROPERTY_CHARS || v === undefined) continue
+    out[name] = typeof v === 'string' ? v.slice(0, MAX_PROPERTY_CHARS) : v
+  }
+  return out
+}
+
+/**
+ * An alias-only user exists in Braze only if an attributes object with `_update_existing_only:
+ * false` creates it: without it alias attributes are dropped, and alias events are always
+ * update-only, so an unknown alias's events vanish behind a 201.
+ */
+function aliasCreate(id: Ident): Record<string, unknown> {
+  return 'user_alias' in id ? { _update_existing_only: false } : {}
 }
 
 export function transform(
@@ -55,7 +99,8 @@ export function transform(
   const headers = { authorization: `Bearer ${s.apiKey}`, 'content-type': 'application/json' }
 
   type Obj = { itemId: string; array: 'attributes' | 'events'; value: Record<string, unknown> }
-  const objects: Obj[] = []
+  // The objects of one input stay together (an alias's creation before its event).
+  const objects: Obj[][] = []
   const deletes: { itemId: string; externalId: string }[] = []
   for (const input of supported) {
     if (input.kind === 'delete') {
@@ -70,17 +115,29 @@ export function transform(
       if (!id) {
         result.skipped.push(skip(input.id, 'MISSING_IDENTIFIER', 'event has no user'))
       } else if (e.type === 'track' && e.event) {
-        objects.push({
-          itemId: input.id,
-          array: 'events',
-          value: { ...id, name: e.event, time: e.timestamp, properties: e.properties },
-        })
+        const value = {
+          ...id,
+          name: e.event,
+          time: e.timestamp,
+          properties: eventProperties(e.properties),
+        }
+        const event: Obj = { itemId: input.id, array: 'events', value }
+        objects.push(
+          'user_alias' in id
+            ? [
+                { itemId: input.id, array: 'attributes', value: { ...id, ...aliasCreate(id) } },
+                event,
+              ]
+            : [event],
+        )
       } else if (e.type === 'identify') {
-        objects.push({
-          itemId: input.id,
-          array: 'attributes',
-          value: { ...id, ...attributesFrom(e.traits) },
-        })
+        objects.push([
+          {
+            itemId: input.id,
+            array: 'attributes',
+            value: { ...id, ...aliasCreate(id), ...attributesFrom(e.traits) },
+          },
+        ])
       } else {
         result.skipped.push(
           skip(
@@ -96,21 +153,25 @@ export function transform(
     if (!id) {
       result.skipped.push(skip(input.id, 'MISSING_IDENTIFIER', 'profile has no id'))
     } else if (input.kind === 'profile') {
-      objects.push({
-        itemId: input.id,
-        array: 'attributes',
-        value: { ...id, ...attributesFrom(input.profile.traits) },
-      })
+      objects.push([
+        {
+          itemId: input.id,
+          array: 'attributes',
+          value: { ...id, ...attributesFrom(input.profile.traits) },
+        },
+      ])
     } else {
       const op = input.action === 'add' ? 'add' : 'remove'
-      objects.push({
-        itemId: input.id,
-        array: 'attributes',
-        value: { ...id, [s.audienceAttribute]: { [op]: [input.audience.key] } },
-      })
+      objects.push([
+        {
+          itemId: input.id,
+          array: 'attributes',
+          value: { ...id, [s.audienceAttribute]: { [op]: [input.audience.key] } },
+        },
+      ])
     }
   }
-  for (const part of chunk(objects, 75)) {
+  for (const part of packObjects(objects, s.maxObjectsPerRequest)) {
     const attributes = part.filter((o) => o.array === 'attributes')
     const events = part.filter((o) => o.array === 'events')
     const body: Record<string, unknown> = {}
@@ -146,16 +207,36 @@ export function transform(
   return result
 }
 
+/** Inputs' objects packed into requests of at most `max` objects, an input never split. */
+function packObjects<T>(groups: T[][], max: number): T[][] {
+  const out: T[][] = []
+  let current: T[] = []
+  for (const g of groups) {
+    if (current.length > 0 && current.length + g.length > max) {
+      out.push(current)
+      current = []
+    }
+    current.push(...g)
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
 /** 201 can carry non-fatal per-object `errors: [{type, input_array, index}]`. */
 export function classifyResponse(res: HttpResponseLike, ctx: ClassifyContext): Classification {
   const base = defaultClassify(res, ctx)
+  // Braze states its limits in X-RateLimit-Limit/-Remaining/-Reset (UTC epoch seconds), with no
+  // Retry-After: https://www.braze.com/docs/api/api_limits/#monitoring-your-rate-limits
+  if (res.status === 429 && base.outcome === 'retry') {
+    const reset = delayUntilEpochSeconds(res.headers['x-ratelimit-reset'], ctx.now)
+    if (reset !== undefined) return quotaRetry(base.message, reset)
+  }
   if (base.outcome !== 'success' || !ctx.effect.itemKeys) return base
   const json = parseJson(res.body) as
     { errors?: { type?: string; input_array?: string; index?: number }[] } | undefined
   const failed = new Map<string, { itemId: string; message: string; retryable: boolean }>()
   for (const e of json?.errors ?? []) {
-    const itemId = ctx.effect.itemKeys[`${e.input_array}:${e.index}`]
-    if (itemId)
+    for (const itemId of itemIdsOfKey(ctx.effect.itemKeys, `${e.input_array}:${e.index}`))
       failed.set(itemId, { itemId, message: e.type ?? 'rejected by Braze', retryable: false })
   }
   return failed.size > 0 ? { outcome: 'partial', failed: [...failed.values()] } : base

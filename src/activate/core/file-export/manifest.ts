@@ -66,4 +66,6 @@ export const manifest: DestinationManifest<typeof fileExportSettings> = {
     'https://jsonlines.org/',
     'https://parquet.apache.org/docs/file-format/',
   ],
+  vendorApi: { name: 'Files (CSV RFC 4180, JSON Lines, Parquet)', version: 'n/a' },
+  limits: ['Up to 10,000 rows per file; one file per batch and kind.'],
 }

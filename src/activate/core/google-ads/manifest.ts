@@ -1,8 +1,9 @@
 /**
  * Google Ads Customer Match through the REST interface of the Google Ads API.
  *
- * Flow (one chain of three requests per batch; a retry starts the chain again, which only leaves
- * an unused job behind):
+ * Flow (one chain of three requests per batch and action: Google refuses a job that mixes
+ * creations and removals, CONFLICTING_OPERATION; a retry starts the chain again, which only
+ * leaves an unused job behind):
  * 1. POST /{version}/customers/{customerId}/offlineUserDataJobs:create with a
  *    CUSTOMER_MATCH_USER_LIST job for `customers/{customerId}/userLists/{userListId}` (consent for
  *    ad user data and personalization declared GRANTED: the dispatcher only sends profiles whose
@@ -10,7 +11,8 @@
  * 2. POST /{version}/{resourceName}:addOperations with `create` (audience add) or `remove`
  *    operations; each carries `userIdentifiers` of SHA-256 hex hashes of the normalised email
  *    (trimmed, lower-case, dots removed for gmail.com/googlemail.com) and phone (E.164).
- *    `enablePartialFailure: true` so one bad identifier does not reject the rest.
+ *    `enablePartialFailure: true` so one bad identifier does not reject the rest: a 200 with
+ *    `partialFailureError` fails the operations it locates (`operations[i]`), the job still runs.
  * 3. POST /{version}/{resourceName}:run — Google processes the job asynchronously (hours).
  *
  * Headers: `Authorization: Bearer <OAuth access token>`, `developer-token`, optional
@@ -20,6 +22,9 @@
  * - https://developers.google.com/google-ads/api/reference/rpc/latest/OfflineUserDataJobService
  * - https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started
  * - https://developers.google.com/google-ads/api/rest/overview
+ * - https://developers.google.com/google-ads/api/docs/best-practices/partial-failures and
+ *   .../best-practices/quotas (RESOURCE_EXHAUSTED with QuotaErrorDetails.retryDelay; 409 ABORTED
+ *   CONCURRENT_MODIFICATION is retried)
  */
 import { z } from 'zod'
 import type { DestinationManifest } from '../contract.js'
@@ -69,5 +74,14 @@ export const manifest: DestinationManifest<typeof googleAdsSettings> = {
     'https://developers.google.com/google-ads/api/reference/rpc/latest/OfflineUserDataJobService',
     'https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started',
     'https://developers.google.com/google-ads/api/rest/overview',
+  ],
+  vendorApi: {
+    name: 'Google Ads API (REST), OfflineUserDataJobService',
+    versionSetting: 'apiVersion',
+  },
+  limits: [
+    'One offline user-data job per action (creations and removals never mixed).',
+    'At most 100,000 identifiers per addOperations request, 20 per operation.',
+    'RESOURCE_EXHAUSTED waits QuotaErrorDetails.retryDelay (a quota wait); 409 ABORTED is retried.',
   ],
 }

@@ -44,3 +44,38 @@ describe('google-ads transform', () => {
     expect((r.effects[0] as HttpEffect).headers).not.toHaveProperty('login-customer-id')
   })
 })
+
+// Google's OfflineUserDataJobService reference and error protos:
+// https://developers.google.com/google-ads/api/reference/rpc/latest/OfflineUserDataJobError
+// (CONFLICTING_OPERATION: "Mixing creation and removal of offline data in the same job is not
+// allowed.") and https://developers.google.com/google-ads/api/docs/best-practices/partial-failures
+describe('google-ads vendor conformance', () => {
+  const ctx = { settings, destinationId: 'd', now: SAMPLE_NOW }
+  const ops = (e: HttpEffect) =>
+    (JSON.parse(e.body ?? '{}') as { operations: Record<string, unknown>[] }).operations
+
+  it('never mixes create and remove operations in one job: one chain per action', () => {
+    const r = transform([sampleInputs.audienceAdd, sampleInputs.audienceRemove], ctx)
+    const effects = r.effects as HttpEffect[]
+    const chains = [...new Set(effects.map((e) => e.chain))]
+    expect(chains).toHaveLength(2)
+    for (const chain of chains) {
+      const add = effects.find((e) => e.chain === chain && e.url.endsWith(':addOperations'))
+      expect(add).toBeDefined()
+      const kinds = new Set(ops(add as HttpEffect).flatMap((o) => Object.keys(o)))
+      expect(kinds.size).toBe(1)
+    }
+    const byItem = Object.fromEntries(
+      effects
+        .filter((e) => e.url.endsWith(':addOperations'))
+        .map((e) => [e.itemIds.join(','), Object.keys(ops(e)[0] ?? {})[0]]),
+    )
+    expect(byItem).toEqual({ job_4: 'create', job_5: 'remove' })
+  })
+
+  it('maps operation indexes to items, so partialFailureError can be attributed', () => {
+    const r = transform([sampleInputs.audienceAdd, { ...sampleInputs.audienceAdd, id: 'j2' }], ctx)
+    const add = (r.effects as HttpEffect[]).find((e) => e.url.endsWith(':addOperations'))
+    expect(add?.itemKeys).toEqual({ 'operations:0': 'job_4', 'operations:1': 'j2' })
+  })
+})

@@ -8,7 +8,10 @@
  *   (PUT /crm/v3/lists/{listId}/memberships/add-and-remove, `recordIdsToAdd`/`recordIdsToRemove`:
  *   record ids, so emails are resolved first; MANUAL or SNAPSHOT lists only)
  * - https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/read-contacts
- *   (POST /crm/v3/objects/contacts/batch/read with idProperty=email)
+ *   (POST /crm/v3/objects/contacts/batch/read with idProperty=email; the spec requires
+ *   `propertiesWithHistory`)
+ * - https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines (429 with
+ *   `policyName` DAILY or the secondly limit, `X-HubSpot-RateLimit-*` headers, no Retry-After)
  * - https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr-delete
  *   (POST /crm/v3/objects/contacts/gdpr-delete)
  */
@@ -20,7 +23,7 @@ export const hubspotSettings = z.object({
     .string()
     .min(8)
     .describe(
-      'Private app access token with crm.objects.contacts.write and crm.lists.write scopes.',
+      'Private app access token with the crm.objects.contacts.read, crm.objects.contacts.write, crm.lists.read and crm.lists.write scopes (batch read and list membership need the read scopes).',
     ),
   listId: z
     .string()
@@ -55,5 +58,11 @@ export const manifest: DestinationManifest<typeof hubspotSettings> = {
     'https://developers.hubspot.com/docs/api-reference/latest/crm/lists/memberships/update-list-memberships',
     'https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/read-contacts',
     'https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr-delete',
+  ],
+  vendorApi: { name: 'HubSpot CRM API', version: 'v3' },
+  limits: [
+    'Batch endpoints: up to 100 inputs per request.',
+    'Daily and per-10-seconds limits, stated in X-HubSpot-RateLimit-* headers; a DAILY 429 waits for the reset (probed each quarter hour).',
+    'One record per email in a batch upsert.',
   ],
 }

@@ -9,10 +9,11 @@ import type {
   TransformResult,
 } from '../contract.js'
 import { defineDestination } from '../contract.js'
-import { defaultClassify, parseJson } from '../shared/classify.js'
+import { defaultClassify, parseJson, quotaRetry } from '../shared/classify.js'
 import {
   chunk,
   idempotencyKey,
+  itemIdsOfKey,
   mapTraits,
   jsonRequests,
   partitionSupported,
@@ -33,19 +34,36 @@ export function transform(
   const s = ctx.settings
   const headers = { authorization: `Bearer ${s.accessToken}`, 'content-type': 'application/json' }
   const http = jsonRequests(ctx.destinationId, 'hubspot', headers)
-  type Item = { id: string; email: string; profile: ProfileSnapshot }
+  // One record per email: HubSpot refuses a unique-property batch that names a record twice,
+  // so jobs for the same contact are merged (traits in job order, the later one wins) and the
+  // record is attributed to all of them.
+  type Item = { ids: string[]; email: string; traits: Record<string, unknown> }
   const upsertBody = (items: Item[]) => ({
     inputs: items.map((i) => ({
       id: i.email,
       idProperty: 'email',
-      properties: { ...stringify(mapTraits(i.profile.traits, s.propertyMapping)), email: i.email },
+      properties: { ...stringify(mapTraits(i.traits, s.propertyMapping)), email: i.email },
     })),
   })
-  const keys = (items: Item[]) => Object.fromEntries(items.map((i) => [i.email, i.id]))
+  const keys = (items: Item[]) =>
+    Object.fromEntries(
+      items.map((i): [string, string | string[]] => [
+        i.email,
+        i.ids.length === 1 ? i.ids[0]! : i.ids,
+      ]),
+    )
+  const idsOf = (items: Item[]) => items.flatMap((i) => i.ids)
+  const add = (into: Map<string, Item>, id: string, email: string, profile: ProfileSnapshot) => {
+    const hit = into.get(email)
+    if (hit) {
+      hit.ids.push(id)
+      hit.traits = { ...hit.traits, ...profile.traits }
+    } else into.set(email, { ids: [id], email, traits: { ...profile.traits } })
+  }
 
-  const upserts: Item[] = []
-  const adds = new Map<string, Item[]>()
-  const removes = new Map<string, Item[]>()
+  const upserts = new Map<string, Item>()
+  const adds = new Map<string, Map<string, Item>>()
+  const removes = new Map<string, Map<string, Item>>()
   for (const input of supported) {
     if (input.kind === 'event') continue
     const email = profileEmail(input.profile)
@@ -55,8 +73,7 @@ export function transform(
       )
       continue
     }
-    const item = { id: input.id, email, profile: input.profile }
-    if (input.kind === 'profile') upserts.push(item)
+    if (input.kind === 'profile') add(upserts, input.id, email, input.profile)
     else if (input.kind === 'delete') {
       result.effects.push(
         http(
@@ -81,25 +98,30 @@ export function transform(
         continue
       }
       const map = input.action === 'add' ? adds : removes
-      map.set(listId, [...(map.get(listId) ?? []), item])
+      const members = map.get(listId) ?? new Map<string, Item>()
+      map.set(listId, members)
+      add(members, input.id, email, input.profile)
     }
   }
-  for (const part of chunk(upserts, 100)) {
+  for (const part of chunk([...upserts.values()], 100)) {
     result.effects.push(
       http(
         'upsert',
-        part.map((p) => p.id),
+        idsOf(part),
         'POST',
         `${API}/crm/v3/objects/contacts/batch/upsert`,
         upsertBody(part),
-        { itemKeys: keys(part) },
+        {
+          itemKeys: keys(part),
+        },
       ),
     )
   }
   const membership = (listId: string, items: Item[], add: boolean) => {
-    const itemIds = items.map((p) => p.id)
+    const itemIds = idsOf(items)
     const chain = `hubspot:${add ? 'add' : 'remove'}:${idempotencyKey(ctx.destinationId, listId, itemIds)}`
-    // Adding creates missing contacts (upsert); removing only looks them up (batch read).
+    // Adding creates missing contacts (upsert); removing only looks them up (batch read, whose
+    // body the spec requires to name propertiesWithHistory, even empty).
     const first = add
       ? http(
           `upsert:${listId}`,
@@ -113,6 +135,7 @@ export function transform(
           idProperty: 'email',
           inputs: items.map((i) => ({ id: i.email })),
           properties: ['email'],
+          propertiesWithHistory: [],
         })
     result.effects.push(
       { ...first, chain, captures: [{ name: 'recordIds', pointer: '/results/*/id' }] },
@@ -130,9 +153,9 @@ export function transform(
     )
   }
   for (const [listId, items] of adds)
-    for (const part of chunk(items, 100)) membership(listId, part, true)
+    for (const part of chunk([...items.values()], 100)) membership(listId, part, true)
   for (const [listId, items] of removes)
-    for (const part of chunk(items, 100)) membership(listId, part, false)
+    for (const part of chunk([...items.values()], 100)) membership(listId, part, false)
   return result
 }
 
@@ -162,13 +185,14 @@ export function classifyResponse(res: HttpResponseLike, ctx: ClassifyContext): C
         .flat()
         .filter((x): x is string => typeof x === 'string')
       const message = e.message ?? e.category ?? 'error'
-      const matched = Object.entries(keys).filter(
-        ([email]) =>
+      const matched = Object.keys(keys).filter(
+        (email) =>
           ids.some((i) => i.toLowerCase() === email) || message.toLowerCase().includes(email),
       )
       if (matched.length === 0) unattributed++
-      for (const [, itemId] of matched)
-        failed.set(itemId, { itemId, message, retryable: e.category === 'RATE_LIMITS' })
+      for (const email of matched)
+        for (const itemId of itemIdsOfKey(keys, email))
+          failed.set(itemId, { itemId, message, retryable: e.category === 'RATE_LIMITS' })
     }
     if (unattributed > 0)
       return { outcome: 'fail', message: `HTTP 207: ${errors[0]?.message ?? 'batch errors'}` }
@@ -176,7 +200,35 @@ export function classifyResponse(res: HttpResponseLike, ctx: ClassifyContext): C
       ? { outcome: 'success' }
       : { outcome: 'partial', failed: [...failed.values()] }
   }
+  if (res.status === 429) return classifyLimit(res, ctx)
   return defaultClassify(res, ctx)
+}
+
+const QUARTER_HOUR = 15 * 60_000
+
+/**
+ * HubSpot's 429s name the limit they hit (`policyName`) and state it in `X-HubSpot-RateLimit-*`
+ * headers, with no Retry-After (https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines).
+ * - DAILY: resets at midnight in the account's time zone, which the API does not say. Every
+ *   time zone in use is offset by a multiple of 15 minutes, so the job waits for the next
+ *   quarter hour and tries again, without using an attempt: a day of 429s costs at most 96
+ *   requests, and the first quarter hour after the reset gets through.
+ * - the secondly / ten-secondly rolling limit: wait the stated interval
+ *   (`X-HubSpot-RateLimit-Interval-Milliseconds`), also a quota wait.
+ * A Retry-After, should HubSpot send one, wins (the shared rules).
+ */
+function classifyLimit(res: HttpResponseLike, ctx: ClassifyContext): Classification {
+  const base = defaultClassify(res, ctx)
+  if (base.outcome !== 'retry' || base.retryAfterMs !== undefined) return base
+  const json = parseJson(res.body) as { policyName?: string } | undefined
+  const policy = json?.policyName ?? ''
+  if (policy === 'DAILY' || res.headers['x-hubspot-ratelimit-daily-remaining'] === '0') {
+    const next = (Math.floor(ctx.now / QUARTER_HOUR) + 1) * QUARTER_HOUR
+    return quotaRetry(`${base.message} (daily limit: waiting for its reset)`, next - ctx.now)
+  }
+  const interval = Number(res.headers['x-hubspot-ratelimit-interval-milliseconds'])
+  if (Number.isFinite(interval) && interval > 0) return quotaRetry(base.message, interval)
+  return base
 }
 
 export const hubspot: Destination<typeof manifest.settings> = defineDestination({

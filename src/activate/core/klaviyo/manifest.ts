@@ -26,6 +26,13 @@ export const klaviyoSettings = z.object({
     .record(z.string(), z.string())
     .default({})
     .describe('Optional: Kindred audience key → Klaviyo list id (overrides listId).'),
+  defaultCountry: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .default('US')
+    .describe(
+      'Country (ISO 3166-1 alpha-2) used to read phone numbers written without a country code; Klaviyo needs E.164.',
+    ),
   revision: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/)
@@ -52,5 +59,11 @@ export const manifest: DestinationManifest<typeof klaviyoSettings> = {
     'https://developers.klaviyo.com/en/reference/remove_profiles_from_list',
     'https://developers.klaviyo.com/en/reference/get_profiles',
     'https://developers.klaviyo.com/en/reference/request_profile_deletion',
+  ],
+  vendorApi: { name: 'Klaviyo REST API', versionSetting: 'revision' },
+  limits: [
+    'Bulk import: up to 10,000 profiles and 5 MB per job; burst 10/s, steady 150/min.',
+    'List removal: up to 1,000 profiles per call; profile lookup pages of 100.',
+    '429 with Retry-After (a quota wait).',
   ],
 }

@@ -65,3 +65,40 @@ describe('klaviyo transform', () => {
     ])
   })
 })
+
+// Klaviyo's profile schema (openapi/stable.json, ProfileUpsertQueryResourceObject): phone_number is
+// "Individual's phone number in E.164 format", and a profile needs one of email, phone_number or
+// external_id: https://developers.klaviyo.com/en/reference/spawn_bulk_profile_import_job
+describe('klaviyo vendor conformance', () => {
+  const phoneOnly = (phone: string) => ({
+    kind: 'profile' as const,
+    id: 'jp',
+    profile: { id: 'prof_p', traits: { phone_number: phone, first_name: 'P' }, identities: [] },
+    changedTraits: [],
+  })
+  const profilesOf = (r: ReturnType<typeof run>) =>
+    (
+      JSON.parse(r.effects[0]?.type === 'http' ? (r.effects[0].body ?? '{}') : '{}') as {
+        data: { attributes: { profiles: { data: { attributes: Record<string, unknown> }[] } } }
+      }
+    ).data.attributes.profiles.data.map((p) => p.attributes)
+
+  it('reads national-format phones in the defaultCountry setting (US unless set)', () => {
+    expect(profilesOf(run({}, [phoneOnly('(415) 555-0100')]))[0]?.phone_number).toBe('+14155550100')
+    expect(
+      profilesOf(run({ defaultCountry: 'DE' }, [phoneOnly('030 12345678')]))[0]?.phone_number,
+    ).toBe('+493012345678')
+  })
+
+  it('skips a profile whose only phone is not a valid number instead of sending no identifier', () => {
+    const r = run({}, [phoneOnly('12')])
+    expect(r.effects).toEqual([])
+    expect(r.skipped.map((s) => [s.itemId, s.code])).toEqual([['jp', 'MISSING_IDENTIFIER']])
+  })
+
+  it('every profile it sends carries an identifier', () => {
+    const r = run({}, [phoneOnly('(415) 555-0100'), sampleInputs.profile, phoneOnly('nope')])
+    for (const p of profilesOf(r))
+      expect(p.email ?? p.phone_number ?? p.external_id, JSON.stringify(p)).toBeDefined()
+  })
+})

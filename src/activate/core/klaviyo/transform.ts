@@ -36,10 +36,14 @@ const STANDARD: Record<string, string> = {
 const IDENTIFIERS = new Set(['email', 'phone', 'phone_number', 'user_id', 'external_id'])
 
 /** A Klaviyo `profile` resource: standard attributes, the rest of the traits as properties. */
-export function klaviyoProfile(profile: ProfileSnapshot, email: string | undefined) {
+export function klaviyoProfile(
+  profile: ProfileSnapshot,
+  email: string | undefined,
+  defaultCountry = 'US',
+) {
   const attributes: Record<string, unknown> = {}
   if (email) attributes.email = email
-  const phone = normalisePhoneE164(profilePhone(profile))
+  const phone = klaviyoPhone(profile, defaultCountry)
   if (phone) attributes.phone_number = phone
   const externalId = profileUserId(profile)
   if (externalId) attributes.external_id = externalId
@@ -53,6 +57,11 @@ export function klaviyoProfile(profile: ProfileSnapshot, email: string | undefin
   properties.kindred_profile_id = profile.id
   attributes.properties = properties
   return { type: 'profile', attributes }
+}
+
+/** E.164, as Klaviyo's `phone_number` requires; national numbers read in `defaultCountry`. */
+function klaviyoPhone(profile: ProfileSnapshot, defaultCountry: string): string | undefined {
+  return normalisePhoneE164(profilePhone(profile), defaultCountry)
 }
 
 export function transform(
@@ -73,7 +82,9 @@ export function transform(
     items: { id: string; profile: ProfileSnapshot; email?: string }[],
     listId?: string,
   ) => {
-    const attributes = { profiles: { data: items.map((i) => klaviyoProfile(i.profile, i.email)) } }
+    const attributes = {
+      profiles: { data: items.map((i) => klaviyoProfile(i.profile, i.email, s.defaultCountry)) },
+    }
     const data: Record<string, unknown> = { type: 'profile-bulk-import-job', attributes }
     if (listId) data.relationships = { lists: { data: [{ type: 'list', id: listId }] } }
     return http(
@@ -91,9 +102,19 @@ export function transform(
   for (const input of supported) {
     const email = profileEmail(input.profile)
     if (input.kind === 'profile') {
-      if (!email && !profilePhone(input.profile) && !profileUserId(input.profile)) {
+      // The identifiers as they will be sent: a phone that does not parse is not sent, so it
+      // cannot be the profile's identifier (Klaviyo would accept the job and drop the profile).
+      if (
+        !email &&
+        !klaviyoPhone(input.profile, s.defaultCountry) &&
+        !profileUserId(input.profile)
+      ) {
         result.skipped.push(
-          skip(input.id, 'MISSING_IDENTIFIER', 'Klaviyo needs an email, phone or user id'),
+          skip(
+            input.id,
+            'MISSING_IDENTIFIER',
+            'Klaviyo needs an email, a valid phone (E.164, or national in defaultCountry) or a user id',
+          ),
         )
       } else
         upserts.push(

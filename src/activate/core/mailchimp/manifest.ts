@@ -65,4 +65,9 @@ export const manifest: DestinationManifest<typeof mailchimpSettings> = {
     'https://mailchimp.com/developer/marketing/api/list-members/archive-list-member/',
     'https://mailchimp.com/developer/marketing/docs/fundamentals/',
   ],
+  vendorApi: { name: 'Mailchimp Marketing API', version: '3.0' },
+  limits: [
+    'One member per request; 10 concurrent connections per API key.',
+    '429 when over the connection limit.',
+  ],
 }

@@ -49,4 +49,10 @@ export const manifest: DestinationManifest<typeof metaSettings> = {
     'https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users',
     'https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences',
   ],
+  vendorApi: { name: 'Meta Graph API, Custom Audience users', versionSetting: 'apiVersion' },
+  limits: [
+    'At most 10,000 rows per request.',
+    'Throttling codes 4, 17, 32, 613 and 80003 wait 60 s (a quota wait).',
+    "Rows counted in num_invalid_entries fail with Meta's reason.",
+  ],
 }

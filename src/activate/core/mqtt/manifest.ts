@@ -41,4 +41,9 @@ export const manifest: DestinationManifest<typeof mqttSettings> = {
     'https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html#_Toc398718101',
     'https://mosquitto.org/man/mqtt-7.html',
   ],
+  vendorApi: { name: 'MQTT publish, QoS 1', version: '3.1.1' },
+  limits: [
+    'At most 100 messages per batch, each confirmed by its PUBACK.',
+    'QoS 1 is at least once: consumers drop duplicates by the message id in the body.',
+  ],
 }

@@ -45,4 +45,9 @@ export const manifest: DestinationManifest<typeof natsSettings> = {
     'https://docs.nats.io/nats-concepts/jetstream/streams#duplicates',
     'https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication',
   ],
+  vendorApi: { name: 'NATS JetStream publish', version: 'JetStream (nats-server 2.2+)' },
+  limits: [
+    'At most 100 messages per batch, each confirmed by its PubAck.',
+    '`Nats-Msg-Id` deduplicates retries inside the duplicate window of the stream.',
+  ],
 }

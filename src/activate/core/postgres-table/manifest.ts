@@ -58,4 +58,6 @@ export const manifest: DestinationManifest<typeof postgresTableSettings> = {
     'https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT',
     'https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS',
   ],
+  vendorApi: { name: 'PostgreSQL', version: '14 or later' },
+  limits: ['Up to 1,000 rows per statement; values always bound as parameters.'],
 }

@@ -47,4 +47,9 @@ export const manifest: DestinationManifest<typeof rabbitmqSettings> = {
     'https://www.rabbitmq.com/docs/uri-spec',
     'https://www.rabbitmq.com/amqp-0-9-1-reference#basic.publish',
   ],
+  vendorApi: { name: 'RabbitMQ AMQP 0-9-1 (publisher confirms)', version: '0-9-1' },
+  limits: [
+    'At most 100 messages per confirm round; a message is delivered only once the broker confirms it.',
+    'Unroutable messages (mandatory publish returned) are retried, never counted delivered.',
+  ],
 }

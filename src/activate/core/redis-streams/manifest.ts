@@ -43,4 +43,9 @@ export const manifest: DestinationManifest<typeof redisStreamsSettings> = {
     'https://redis.io/docs/latest/commands/xadd/',
     'https://redis.io/docs/latest/develop/data-types/streams/',
   ],
+  vendorApi: { name: 'Redis Streams (XADD)', version: 'Redis 5+' },
+  limits: [
+    'At most 100 XADD commands per pipeline; the reply to each is its confirmation.',
+    '`maxLen` trims the stream approximately (MAXLEN ~).',
+  ],
 }

@@ -1,7 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { HttpEffect } from '../contract.js'
-import { defaultClassify, extractErrorMessage, parseRetryAfter } from './classify.js'
+import {
+  defaultClassify,
+  delayUntilEpochSeconds,
+  extractErrorMessage,
+  parseProtoDuration,
+  parseRetryAfter,
+} from './classify.js'
 
 const effect: HttpEffect = {
   type: 'http',
@@ -50,6 +56,9 @@ describe('defaultClassify', () => {
       retryAfterMs: 2000,
     })
     expect(classify(429)).not.toHaveProperty('retryAfterMs')
+    // A 429 that states its reset is the vendor's quota (no attempt used); a 503's is not.
+    expect(classify(429, '', { 'retry-after': '2' })).toHaveProperty('quota', true)
+    expect(classify(503, '', { 'retry-after': '2' })).not.toHaveProperty('quota')
     for (const s of [408, 500, 502, 503, 504]) expect(classify(s).outcome).toBe('retry')
     for (const s of [501, 505, 400, 401, 403, 413, 301]) expect(classify(s).outcome).toBe('fail')
   })
@@ -85,5 +94,17 @@ describe('extractErrorMessage', () => {
 
   it('caps long bodies', () => {
     expect(extractErrorMessage('x'.repeat(2000), 100)).toHaveLength(101)
+  })
+})
+
+describe('vendor reset formats', () => {
+  it('reads protobuf Durations (Google retryDelay) and epoch-second resets (Braze)', () => {
+    expect(parseProtoDuration('3600s')).toBe(3_600_000)
+    expect(parseProtoDuration('1.5s')).toBe(1500)
+    expect(parseProtoDuration('soon')).toBeUndefined()
+    expect(parseProtoDuration(30)).toBeUndefined()
+    expect(delayUntilEpochSeconds(String(now / 1000 + 42), now)).toBe(42_000)
+    expect(delayUntilEpochSeconds(String(now / 1000 - 5), now)).toBe(0)
+    expect(delayUntilEpochSeconds('tomorrow', now)).toBeUndefined()
   })
 })

@@ -69,9 +69,38 @@ export function extractErrorMessage(body: string, max = 500): string {
 }
 
 /**
+ * A protobuf JSON `Duration` (`"3600s"`, `"1.5s"`) in ms, as Google's `retryDelay` is written;
+ * undefined when absent or unreadable.
+ * @example parseProtoDuration('1.5s') // 1500
+ */
+export function parseProtoDuration(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined
+  const m = /^(\d+(?:\.\d+)?)s$/.exec(value.trim())
+  return m ? Math.round(Number(m[1]) * 1000) : undefined
+}
+
+/**
+ * A reset given as a Unix time in seconds (Braze's `X-RateLimit-Reset`), as a delay from `now`;
+ * undefined when absent or unreadable, never negative.
+ */
+export function delayUntilEpochSeconds(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined
+  return Math.max(0, Math.round(Number(value) * 1000) - now)
+}
+
+/**
+ * A retry that waits for the vendor's quota to reset: the dispatcher does not count it as a
+ * failed attempt (the request was refused for the moment, not for its content).
+ */
+export function quotaRetry(message: string, retryAfterMs: number): Classification {
+  return { outcome: 'retry', retryAfterMs, message, quota: true }
+}
+
+/**
  * The shared rules: 2xx and `okStatuses` succeed; 429, 408 and 5xx other than 501/505 retry;
  * everything else fails fast with the vendor's message (including 3xx: redirects are not
- * followed, a signed request must not be replayed to another host).
+ * followed, a signed request must not be replayed to another host). A 429 with `Retry-After`
+ * is the vendor's quota stating its reset (RFC 6585 §4): a quota wait, which uses no attempt.
  */
 export function defaultClassify(res: HttpResponseLike, ctx: ClassifyContext): Classification {
   const { status } = res
@@ -81,8 +110,9 @@ export function defaultClassify(res: HttpResponseLike, ctx: ClassifyContext): Cl
   const message = `HTTP ${status}: ${extractErrorMessage(res.body)}`
   if (status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505)) {
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], ctx.now)
-    return retryAfterMs === undefined
-      ? { outcome: 'retry', message }
+    if (retryAfterMs === undefined) return { outcome: 'retry', message }
+    return status === 429
+      ? quotaRetry(message, retryAfterMs)
       : { outcome: 'retry', retryAfterMs, message }
   }
   return { outcome: 'fail', message }

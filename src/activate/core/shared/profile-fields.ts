@@ -130,3 +130,12 @@ export function mapTraits(
   }
   return out
 }
+
+/** The item ids an effect's `itemKeys` maps a vendor record key to (none when unknown). */
+export function itemIdsOfKey(
+  itemKeys: Record<string, string | string[]> | undefined,
+  key: string,
+): string[] {
+  const v = itemKeys?.[key]
+  return v === undefined ? [] : typeof v === 'string' ? [v] : v
+}

@@ -57,4 +57,10 @@ export const manifest: DestinationManifest<typeof slackSettings> = {
   rateLimit: 1,
   supportsDeletion: false,
   docs: ['https://api.slack.com/messaging/webhooks', 'https://api.slack.com/apis/rate-limits'],
+  vendorApi: { name: 'Slack incoming webhooks', version: 'unversioned' },
+  limits: [
+    "About 1 message per second per webhook (Slack's rate-limit docs).",
+    'Text at most 40,000 characters.',
+    '429 with Retry-After.',
+  ],
 }

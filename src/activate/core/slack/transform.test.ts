@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { DestinationInput } from '../contract.js'
 import { SAMPLE_NOW, sampleInputs } from '../../../testing/destinations/samples.js'
 import { slackSettings } from './manifest.js'
 import { transform } from './transform.js'
@@ -46,5 +47,32 @@ describe('slack transform', () => {
   it('skips messages that render empty', () => {
     const r = run({ eventTemplate: '{{ traits.missing }}' })
     expect(r.skipped[0]?.code).toBe('EMPTY_MESSAGE')
+  })
+})
+
+// Slack's formatting reference: "&, <, and > … are control characters … you must convert them
+// to HTML entities" (https://docs.slack.dev/messaging/formatting-message-text#escaping-text).
+// Only data is escaped: the editor's own template text may use Slack's <!here>, <url|label>.
+describe('slack vendor conformance', () => {
+  const event = sampleInputs.event.kind === 'event' ? sampleInputs.event.event : ({} as never)
+  const evil = (firstName: string, name = 'Signed Up'): DestinationInput => ({
+    kind: 'event',
+    id: 'je',
+    event: { ...event, event: name },
+    profile: { id: 'p', traits: { first_name: firstName }, identities: [] },
+  })
+
+  it('escapes &, < and > in profile and event data, so data cannot mention @channel or inject links', () => {
+    const r = run({ eventTemplate: '<!here> {{ traits.first_name }} did *{{ event.event }}*' }, [
+      evil('<!channel> Tom & <Jerry>', 'Signed <Up> & Paid'),
+    ])
+    expect(text(r)).toBe(
+      '<!here> &lt;!channel&gt; Tom &amp; &lt;Jerry&gt; did *Signed &lt;Up&gt; &amp; Paid*',
+    )
+  })
+
+  it('leaves quotes and other characters alone (Slack shows entities it does not decode)', () => {
+    const r = run({ eventTemplate: '{{ traits.first_name }}' }, [evil(`O'Brien "Zoë"`)])
+    expect(text(r)).toBe(`O'Brien "Zoë"`)
   })
 })

@@ -7,7 +7,7 @@ import type {
 import { defineDestination } from '../contract.js'
 import { defaultClassify } from '../shared/classify.js'
 import { idempotencyKey, partitionSupported, skip } from '../shared/profile-fields.js'
-import { renderTemplate } from '../template.js'
+import { defaultTemplateLimits, renderTemplate } from '../template.js'
 import { manifest, type SlackSettings } from './manifest.js'
 
 function scopeFor(input: DestinationInput): Record<string, unknown> {
@@ -45,7 +45,8 @@ export function transform(
     }
     const template =
       input.kind === 'event' ? ctx.settings.eventTemplate : ctx.settings.audienceTemplate
-    const text = renderTemplate(template, scopeFor(input))
+    // Data is escaped for Slack (&, <, >): a profile's name must not @channel the workspace.
+    const text = renderTemplate(template, scopeFor(input), defaultTemplateLimits, 'slack')
     if (text.trim() === '') {
       result.skipped.push(skip(input.id, 'EMPTY_MESSAGE', 'the template rendered an empty message'))
       continue

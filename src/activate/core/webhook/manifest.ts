@@ -46,4 +46,12 @@ export const manifest: DestinationManifest<typeof webhookSettings> = {
   rateLimit: 50,
   supportsDeletion: true,
   docs: ['https://www.standardwebhooks.com/', 'https://docs.stripe.com/webhooks#verify-manually'],
+  vendorApi: {
+    name: 'Kindred webhook (JSON POST, Standard Webhooks signature)',
+    version: 'v1 signature',
+  },
+  limits: [
+    'One POST per input, or up to 100 inputs per POST with `batch` on.',
+    'Redirects are not followed; 2xx is success, 429 and 5xx are retried (Retry-After honoured).',
+  ],
 }

@@ -57,6 +57,11 @@ export interface SendContext {
   attemptOf: Map<string, number>
   /** Set when the stored configuration turned out invalid (the destination is degraded). */
   configError?: string
+  /**
+   * Epoch ms until which the vendor's quota refuses this destination's requests (set by a quota
+   * answer): the claim's remaining groups are not sent, they wait for the reset too.
+   */
+  quotaUntil?: number
 }
 
 export function summarize(result: GroupResult): ExecutionSummary {
@@ -123,11 +128,31 @@ export async function sendInputs(
   const worker = async (): Promise<void> => {
     while (next < groups.length) {
       const group = groups[next++] as Effect[]
+      if (waitForQuota(deps, ctx, group)) continue
       await deps.bucket.take(group.length)
+      if (waitForQuota(deps, ctx, group)) continue
       await runGroup(deps, ctx, group, inputs)
     }
   }
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, groups.length) }, worker))
+}
+
+/**
+ * While the vendor's quota is exhausted, a group is not sent: its items wait for the reset like
+ * the ones it refused (no attempt used, `nextJobState`), instead of each spending a request the
+ * vendor would refuse.
+ */
+function waitForQuota(deps: SendDeps, ctx: SendContext, group: Effect[]): boolean {
+  const now = deps.clock()
+  if (ctx.quotaUntil === undefined || ctx.quotaUntil <= now) return false
+  const outcome: DeliveryOutcome = {
+    kind: 'retry',
+    message: "not sent: the vendor's quota is exhausted until its reset",
+    retryAfterMs: ctx.quotaUntil - now,
+    quota: true,
+  }
+  for (const id of new Set(group.flatMap((e) => e.itemIds))) ctx.outcomes.set(id, outcome)
+  return true
 }
 
 async function runGroup(
@@ -166,6 +191,9 @@ async function runGroup(
   })
   ctx.log.push(...rows)
   countRequests(deps.metrics, d.type, rows)
+  const c = result.classification
+  if (c.outcome === 'retry' && c.quota && c.retryAfterMs !== undefined)
+    ctx.quotaUntil = Math.max(ctx.quotaUntil ?? 0, deps.clock() + c.retryAfterMs)
   const per = groupOutcomes(result.classification, ids, {
     // A partial answer mid-chain stops the chain: the other items still need the later steps.
     complete: result.type !== 'http' || result.steps.length === group.length,

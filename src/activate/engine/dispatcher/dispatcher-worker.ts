@@ -23,6 +23,7 @@ import {
   type AnyDestination,
 } from '../../core/index.js'
 import {
+  DEFAULT_MAX_QUOTA_AGE_MS,
   configFailure,
   healthChange,
   isConfigError,
@@ -72,6 +73,8 @@ export interface DispatcherOptions {
   maxAttempts?: number
   /** Age after which a failing job is dead-lettered. Default 24 h. */
   maxAgeMs?: number
+  /** Age after which even a job waiting for a vendor's quota is dead-lettered. Default 7 days. */
+  maxQuotaAgeMs?: number
   /** Per-request timeout. Default 10 s. */
   requestTimeoutMs?: number
   /** Execution units (requests, chains) in flight at once per destination. Default 4. */
@@ -110,6 +113,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const budget: DeliveryBudget = {
     maxAttempts: options.maxAttempts ?? 8,
     maxAgeMs: options.maxAgeMs ?? 86_400_000,
+    maxQuotaAgeMs: options.maxQuotaAgeMs ?? DEFAULT_MAX_QUOTA_AGE_MS,
     backoffMs: exponentialBackoff({
       baseMs: options.baseDelayMs ?? 1_000,
       maxMs: options.maxDelayMs ?? 600_000,
@@ -127,6 +131,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let lastLeaseSweep = 0
   const active = new Map<string, Promise<void>>()
   const buckets = new Map<string, TokenBucket>()
+  // Destination id → epoch ms until which its vendor's quota is exhausted: no claims until then
+  // (jobs enqueued meanwhile would only be refused; they wait in the queue, attempts unused).
+  const quotaUntil = new Map<string, number>()
   const pools = new Map<string, { conn: string; pool: SqlPoolLike & { end(): Promise<void> } }>()
   // One broker connection per stream destination, reused across claims (not one per message).
   const streams = createStreamPublishers({ guard })
@@ -224,6 +231,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       attemptOf: new Map(jobs.map((j) => [j.id, j.attempts])),
     }
     await sendInputs(sendDeps(d, def), ctx, built.inputs)
+    if (ctx.quotaUntil !== undefined) quotaUntil.set(d.id, ctx.quotaUntil)
     return ctx.configError === undefined
       ? { log: ctx.log }
       : { log: ctx.log, configError: ctx.configError }
@@ -298,6 +306,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       const d = loaded.d
       if (!d.enabled) return
+      if ((quotaUntil.get(d.id) ?? 0) > clock()) return
       let def: AnyDestination | undefined
       let unknown: string | undefined
       try {
@@ -352,7 +361,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const now = clock()
     await sweepLeases(now)
-    for (const id of await deliveryJobsRepository.dueDestinations(db, now)) spawn(id)
+    for (const id of await deliveryJobsRepository.dueDestinations(db, now))
+      if ((quotaUntil.get(id) ?? 0) <= now) spawn(id)
   }
 
   async function runOnce(): Promise<void> {

@@ -133,6 +133,27 @@ describe('dispatcher', () => {
     expect(r.received).toHaveLength(2)
   })
 
+  it('waits for a vendor quota without using attempts: more 429s than maxAttempts, then delivered', async () => {
+    const r = await receiver()
+    // maxAttempts is 3 here: four quota refusals would dead-letter an ordinary retry.
+    r.handler = (_req, n) =>
+      n <= 4 ? { status: 429, headers: { 'retry-after': '0.2' }, body: '{"message":"quota"}' } : {}
+    const d = await createWebhook(r.url, { forwardEvents: { events: ['Quota Me'] } })
+    await track('Quota Me')
+    await until(() => r.received.length >= 5, 10_000)
+    const log = await until(async () => {
+      const l = await deliveries(d.id)
+      return l.some((x) => x.status === 'success') ? l : undefined
+    })
+    expect(log.filter((l) => l.status === 'retry')).toHaveLength(4)
+    // Every quota wait gave its attempt back: the delivery is the job's first counted attempt.
+    expect(log.map((l) => l.attempt)).toEqual([1, 1, 1, 1, 1])
+    const state = (await (await k.admin(`/api/v1/destinations/${d.id}`)).json()) as {
+      jobs: Record<string, number>
+    }
+    expect(state.jobs).toMatchObject({ dead: 0, succeeded: 1 })
+  })
+
   it('fails fast on a 400 with the vendor message', async () => {
     const r = await receiver()
     r.handler = () => ({ status: 400, body: '{"message":"field x is required"}' })

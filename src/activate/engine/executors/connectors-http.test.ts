@@ -300,24 +300,34 @@ describe('braze', () => {
 })
 
 describe('google-ads', () => {
-  it('creates a Customer Match job, adds hashed operations to the returned job, then runs it', async () => {
-    const job = 'customers/1234567890/offlineUserDataJobs/555'
+  it('creates a Customer Match job per action (entries, exits), adds hashed operations, then runs each', async () => {
+    let n = 0
+    const jobs: string[] = []
     const { requests, outcomes } = await send(
       'builtin.google-ads',
       [sampleInputs.audienceAdd, sampleInputs.audienceRemove],
-      (r) => (r.path.endsWith(':create') ? { body: { resourceName: job } } : { body: {} }),
+      (r) => {
+        if (!r.path.endsWith(':create')) return { body: {} }
+        const job = `customers/1234567890/offlineUserDataJobs/${555 + n++}`
+        jobs.push(job)
+        return { body: { resourceName: job } }
+      },
     )
-    expect(outcomes[0]?.classification.outcome).toBe('success')
+    expect(outcomes.map((o) => o.classification.outcome)).toEqual(['success', 'success'])
     expect(requests.map((r) => r.path)).toEqual([
       '/v26/customers/1234567890/offlineUserDataJobs:create',
-      `/v26/${job}:addOperations`,
-      `/v26/${job}:run`,
+      `/v26/${jobs[0]}:addOperations`,
+      `/v26/${jobs[0]}:run`,
+      '/v26/customers/1234567890/offlineUserDataJobs:create',
+      `/v26/${jobs[1]}:addOperations`,
+      `/v26/${jobs[1]}:run`,
     ])
     for (const r of requests) {
       expect(r.headers['developer-token']).toBe('devtoken-0123456789')
       expect(r.headers['login-customer-id']).toBe('1112223334')
       expect(r.headers.authorization).toBe('Bearer ya29.test-access-token')
     }
+    // Google refuses a job mixing creations and removals (CONFLICTING_OPERATION).
     expect(requests[1]?.json).toEqual({
       enablePartialFailure: true,
       operations: [
@@ -329,6 +339,11 @@ describe('google-ads', () => {
             ],
           },
         },
+      ],
+    })
+    expect(requests[4]?.json).toEqual({
+      enablePartialFailure: true,
+      operations: [
         // gmail.com: dots in the local part are dropped before hashing.
         {
           remove: {
@@ -337,6 +352,57 @@ describe('google-ads', () => {
               { hashedPhoneNumber: sha('+14155550100') },
             ],
           },
+        },
+      ],
+    })
+  })
+
+  it('a partialFailureError fails the refused operation only, and the job still runs for the rest', async () => {
+    const job = 'customers/1234567890/offlineUserDataJobs/9'
+    const second: DestinationInput = { ...sampleInputs.audienceAdd, id: 'job_4b' }
+    const { requests, outcomes } = await send(
+      'builtin.google-ads',
+      [sampleInputs.audienceAdd, second],
+      (r) => {
+        if (r.path.endsWith(':create')) return { body: { resourceName: job } }
+        if (!r.path.endsWith(':addOperations')) return { body: {} }
+        return {
+          body: {
+            partialFailureError: {
+              code: 3,
+              message:
+                'The SHA256 encoded value is malformed., at operations[1].create.user_identifiers[0].hashed_email',
+              details: [
+                {
+                  '@type': 'type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure',
+                  errors: [
+                    {
+                      errorCode: { offlineUserDataJobError: 'INVALID_SHA256_FORMAT' },
+                      message: 'The SHA256 encoded value is malformed.',
+                      location: {
+                        fieldPathElements: [
+                          { fieldName: 'operations', index: 1 },
+                          { fieldName: 'create' },
+                          { fieldName: 'user_identifiers', index: 0 },
+                        ],
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          },
+        }
+      },
+    )
+    expect(requests.map((r) => r.path.split(':').pop())).toEqual(['create', 'addOperations', 'run'])
+    expect(outcomes[0]?.classification).toEqual({
+      outcome: 'partial',
+      failed: [
+        {
+          itemId: 'job_4b',
+          message: 'INVALID_SHA256_FORMAT: The SHA256 encoded value is malformed.',
+          retryable: false,
         },
       ],
     })
@@ -406,6 +472,7 @@ describe('executor behaviour', () => {
       outcome: 'retry',
       retryAfterMs: 1000,
       message: 'HTTP 429: (empty response body)',
+      quota: true,
     })
     await vendor?.close()
     const r = await send('builtin.webhook', [sampleInputs.event], () => ({

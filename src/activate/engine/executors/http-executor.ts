@@ -178,7 +178,8 @@ export interface ChainResult {
 /**
  * Run one execution unit from `groupEffects` (a chain, or a single effect): steps in order,
  * captures carried forward, stopping at the first step that does not succeed. A `partial` step
- * ends the chain with that partial outcome.
+ * whose refused items are all permanent failures goes on with the rest (its failures are kept
+ * in the chain's outcome); one with retryable failures ends the chain with that partial outcome.
  */
 export async function executeHttpChain(
   steps: HttpEffect[],
@@ -187,6 +188,7 @@ export async function executeHttpChain(
   const now = opts.now ?? (() => Date.now())
   const values: Record<string, unknown> = {}
   const done: ChainStep[] = []
+  const refused: Extract<Classification, { outcome: 'partial' }>['failed'] = []
   let classification: Classification = { outcome: 'success' }
   for (const step of steps) {
     const effect = resolveEffect(step, values)
@@ -204,9 +206,18 @@ export async function executeHttpChain(
       break
     }
     const execution = await executeHttp(effect, opts)
-    classification = classifyExecution(execution, effect, opts.classify, now())
-    done.push({ effect, execution, skipped: false, classification })
-    if (classification.outcome !== 'success') break
+    const c = classifyExecution(execution, effect, opts.classify, now())
+    done.push({ effect, execution, skipped: false, classification: c })
+    // A step the vendor accepted but for records it refused for good (Google's
+    // partialFailureError, HubSpot's 207) lets the chain go on for the rest: the refused items
+    // fail with the vendor's reason, the others still need the later steps (Google's `run`).
+    const permanentOnly = c.outcome === 'partial' && c.failed.every((f) => !f.retryable)
+    if (c.outcome !== 'success' && !permanentOnly) {
+      classification = c
+      break
+    }
+    if (c.outcome === 'partial') refused.push(...c.failed)
+    classification = refused.length > 0 ? { outcome: 'partial', failed: [...refused] } : c
     if (execution.ok) Object.assign(values, extractCaptures(step.captures, execution.body))
   }
   return { classification, steps: done }
