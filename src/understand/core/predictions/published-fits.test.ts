@@ -24,30 +24,13 @@ import {
   bgNbdProbabilityAlive,
   fitBgNbd,
 } from './bg-nbd-model.js'
-import { summarizePurchases, type Purchase } from './customer-summary.js'
+import { summarizePurchases } from './customer-summary.js'
+import { cdnowPurchases } from '../../../testing/cdnow-data.js'
 import { fitGammaGamma } from './gamma-gamma-model.js'
 import { fitParetoNbd } from './pareto-nbd-model.js'
 import { fitSbg, sbgSurvival } from './sbg-model.js'
 
 const here = import.meta.dirname
-const cdnowFile = path.join(here, '../../engine/insights/fixtures/cdnow/CDNOW_sample.txt')
-
-export function cdnowPurchases(): Purchase[] {
-  return readFileSync(cdnowFile, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim())
-    .map((l) => {
-      // The published summary names customers by the sample's index column.
-      const [, index, date, , dollars] = l.trim().split(/\s+/)
-      const d = date!
-      return {
-        customerId: String(Number(index)),
-        timeMs: Date.UTC(Number(d.slice(0, 4)), Number(d.slice(4, 6)) - 1, Number(d.slice(6, 8))),
-        value: Number(dollars),
-      }
-    })
-}
-
 const summary = summarizePurchases(cdnowPurchases(), {
   calibrationEndMs: Date.UTC(1997, 8, 30),
   holdoutEndMs: Date.UTC(1998, 5, 30),
