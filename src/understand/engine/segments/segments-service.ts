@@ -63,12 +63,15 @@ async function checkReferences(
   const cts = new Set((await loadComputedTraits(q, workspaceId)).map((c) => c.id))
   // A prediction's outputs are computed-trait values with reserved ids, `predicted.<name>.<output>`
   // (src/understand/core/predictions/prediction-traits.ts): known while the prediction exists.
-  const predicted = dependencies(def).computedTraits.filter((c) => predictionOfTraitId(c) !== undefined)
+  const predicted = dependencies(def).computedTraits.filter(
+    (c) => predictionOfTraitId(c) !== undefined,
+  )
   const predictions = new Set<string>()
   if (predicted.length > 0) {
-    const r = await q.query<{ name: string }>('SELECT name FROM predictions WHERE workspace_id = $1', [
-      workspaceId,
-    ])
+    const r = await q.query<{ name: string }>(
+      'SELECT name FROM predictions WHERE workspace_id = $1',
+      [workspaceId],
+    )
     for (const row of r.rows) predictions.add(row.name)
   }
   const missing = dependencies(def).computedTraits.filter((c) => {
