@@ -19,6 +19,7 @@ export type PredictionsModuleOptions = Pick<
   | 'minRepeatCustomers'
   | 'maxAttempts'
   | 'chunkSize'
+  | 'refreshEveryMs'
 >
 
 export function createPredictionsModule(options: PredictionsModuleOptions = {}): ModuleFactory {

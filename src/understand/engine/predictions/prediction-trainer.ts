@@ -11,6 +11,8 @@
  * it removes what the run wrote instead.
  *
  * A failing training is retried with backoff, then dead-lettered as `failed` with its error.
+ * A ready prediction is queued again once its model is `refreshEveryMs` old (default daily), so
+ * scores follow new purchases; `POST …/retrain` does it at once.
  */
 import type { Logger } from 'pino'
 import {
@@ -46,6 +48,8 @@ export interface PredictionTrainerOptions {
   maxAttempts?: number
   /** Profiles per write transaction. Default 2,000. */
   chunkSize?: number
+  /** A ready prediction is retrained once its model is this old. Default 24 h. */
+  refreshEveryMs?: number
 }
 
 export interface PredictionTrainer {
@@ -155,6 +159,7 @@ export function createPredictionTrainer(options: PredictionTrainerOptions): Pred
   const leaseMs = options.leaseMs ?? 15 * 60_000
   const maxTrainingMs = options.maxTrainingMs ?? 5 * 60_000
   const chunkSize = options.chunkSize ?? 2_000
+  const refreshEveryMs = options.refreshEveryMs ?? 24 * 3_600_000
   const budget = { maxAttempts: options.maxAttempts ?? 3 }
   const backoff = exponentialBackoff({ baseMs: 5_000, maxMs: 5 * 60_000, jitter: 'none' })
 
@@ -295,8 +300,18 @@ export function createPredictionTrainer(options: PredictionTrainerOptions): Pred
     })
   }
 
+  /** Queues the ready predictions whose model is older than `refreshEveryMs` (the schedule). */
+  async function queueStale(now: number): Promise<void> {
+    await db.query(
+      `UPDATE predictions SET status = 'queued', next_run_at = $1, attempts = 0, updated_at = $1
+       WHERE status = 'ready' AND trained_at < $2`,
+      [new Date(now).toISOString(), new Date(now - refreshEveryMs).toISOString()],
+    )
+  }
+
   async function pass(): Promise<boolean> {
     const now = clock()
+    await queueStale(now)
     const [row] = await trainings.claim(db, { now, leaseMs, limit: 1 })
     if (row === undefined) return false
     try {
