@@ -94,6 +94,38 @@ export function bgNbdLogLikelihoodDirect(p: BgNbdParams, d: RfmData): number {
   return total
 }
 
+/**
+ * Customers with the same (x, tx, T) contribute the same likelihood term: one weighted row each.
+ * Purchases are counted per day, so tx and T take few distinct values (multiples of 1/periodDays)
+ * and a large customer base shrinks to far fewer rows (docs/benchmarks.md).
+ */
+export function groupRfm(d: RfmData): {
+  x: number[]
+  tx: number[]
+  T: number[]
+  weights: number[]
+} {
+  const index = new Map<string, number>()
+  const x: number[] = []
+  const tx: number[] = []
+  const T: number[] = []
+  const weights: number[] = []
+  for (let i = 0; i < d.x.length; i++) {
+    const key = `${d.x[i]!}|${d.tx[i]!}|${d.T[i]!}`
+    const w = d.weights ? d.weights[i]! : 1
+    const at = index.get(key)
+    if (at !== undefined) weights[at]! += w
+    else {
+      index.set(key, x.length)
+      x.push(d.x[i]!)
+      tx.push(d.tx[i]!)
+      T.push(d.T[i]!)
+      weights.push(w)
+    }
+  }
+  return { x, tx, T, weights }
+}
+
 function totalWeight(d: { x: ArrayLike<number>; weights?: ArrayLike<number> }): number {
   if (!d.weights) return d.x.length
   let s = 0

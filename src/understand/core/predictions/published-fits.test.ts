@@ -23,6 +23,7 @@ import {
   bgNbdLogLikelihoodDirect,
   bgNbdProbabilityAlive,
   fitBgNbd,
+  groupRfm,
 } from './bg-nbd-model.js'
 import { summarizePurchases } from './customer-summary.js'
 import { cdnowPurchases } from '../../../testing/cdnow-data.js'
@@ -82,6 +83,14 @@ describe('BG/NBD on CDNOW', () => {
     expect(fit.standardErrors.r).toBeLessThan(0.03)
     expect(fit.standardErrors.alpha).toBeGreaterThan(0.2)
     expect(fit.standardErrors.alpha).toBeLessThan(0.6)
+  })
+  it('grouping equal customers into weighted rows keeps the likelihood', () => {
+    const grouped = groupRfm(rfm)
+    expect(grouped.x.length).toBeLessThan(rfm.x.length)
+    expect(grouped.weights.reduce((a, w) => a + w, 0)).toBe(rfm.x.length)
+    const p = { r: 0.3, alpha: 5, a: 0.9, b: 2 }
+    expect(bgNbdLogLikelihood(p, grouped)).toBeCloseTo(bgNbdLogLikelihood(p, rfm), 6)
+    expect(fitBgNbd(grouped).params.r).toBeCloseTo(fit.params.r, 4)
   })
   it('tabled likelihood equals the per-customer reference', () => {
     const p = { r: 0.3, alpha: 5, a: 0.9, b: 2 }
