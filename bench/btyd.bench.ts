@@ -183,7 +183,8 @@ const result = {
     fitSec: round(big.ms / 1000, 1),
     evaluations: big.evaluations,
     projectedDirectFitSec: round((directPass * big.evaluations) / 1000, 0),
-    fitRssGrowthMiB: round((rssAfter - rss0) / 2 ** 20, 1),
+    rssBeforeFitMiB: round(rss0 / 2 ** 20, 0),
+    rssAfterFitMiB: round(rssAfter / 2 ** 20, 0),
     maxRssMiB: round(maxRssMiB, 0),
     params: bigFit.params,
     scoredPerSec: round(scoreN / (scoring.ms / 1000), 0),
@@ -221,8 +222,8 @@ synthetic customers: ${p4(s.params)} (at day resolution, grouped: ${p4(s.grouped
 trainer groups customers with equal (x, t_x, T) into one weighted row
 (\`groupRfm\`): with purchases counted per day, t_x and T take at most a few hundred values each,
 so a million customers become ${fmt(s.groupedRows)} rows. Memory: the ${fmt(N)} customers' (x, t_x, T) take
-${s.dataMiB} MiB (three Float64Arrays); the fit allocates nothing per customer (RSS grew by
-${s.fitRssGrowthMiB} MiB during it; peak RSS of the whole run ${s.maxRssMiB} MiB, generation
+${s.dataMiB} MiB (three Float64Arrays); the fit allocates nothing per customer (RSS
+${s.rssBeforeFitMiB} MiB before it, ${s.rssAfterFitMiB} MiB after; peak RSS of the whole run ${s.maxRssMiB} MiB, generation
 included). Generating the customers took ${s.generateSec} s. Scoring (P(alive), expected
 purchases and the value over 52 weekly periods, discounted, 52 ₂F₁ evaluations per customer):
 ${fmt(s.scoredPerSec)} customers/s on one core.`
