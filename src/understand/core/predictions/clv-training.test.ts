@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { clvSettingsSchema, trainClv } from './clv-training.js'
 import { cdnowPurchases } from '../../../testing/cdnow-data.js'
 import { predictionOfTraitId, predictionTraitId } from './prediction-traits.js'
+import { perPeriodDiscount, scoreCustomer } from './clv-value.js'
 
 const settings = clvSettingsSchema.parse({
   calibrationEnd: '1997-09-30',
@@ -85,5 +86,19 @@ describe('trainClv', () => {
     expect(predictionOfTraitId('predicted.vip.p_alive')).toBe('vip')
     expect(predictionOfTraitId('predicted.vip.other')).toBeUndefined()
     expect(predictionOfTraitId('ct_123')).toBeUndefined()
+  })
+  it('discounts period by period: without discounting the value is purchases × spend', () => {
+    const bg = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }
+    const gg = { p: 6.25, q: 3.74, v: 15.44 }
+    const c = { x: 2, tx: 30.43, T: 38.86, mx: 22.35 }
+    const flat = scoreCustomer(bg, gg, c, { horizonPeriods: 52, discountRate: 0, periodDays: 7 })
+    expect(flat.value).toBeCloseTo(flat.expectedPurchases * flat.expectedSpend, 9)
+    // Hardie's note, eq. 5: (p(v + x·mx)) / (px + q − 1)
+    expect(flat.expectedSpend).toBeCloseTo((6.25 * (15.44 + 2 * 22.35)) / (6.25 * 2 + 3.74 - 1), 9)
+    const disc = scoreCustomer(bg, gg, c, { horizonPeriods: 52, discountRate: 0.1, periodDays: 7 })
+    expect(disc.value).toBeLessThan(flat.value)
+    expect(disc.value).toBeGreaterThan(flat.value / 1.1)
+    expect(perPeriodDiscount(0.1, 365.25)).toBeCloseTo(0.1, 12)
+    expect((1 + perPeriodDiscount(0.1, 7)) ** (365.25 / 7)).toBeCloseTo(1.1, 12)
   })
 })

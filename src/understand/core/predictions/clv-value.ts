@@ -4,9 +4,9 @@
  * discounted period by period. The purchases expected in period i are
  * E[Y(i)] − E[Y(i−1)], each worth the customer's expected spend and discounted by (1+d)^−i,
  * where d is the per-period rate equivalent to the annual `discountRate`
- * ((1+annual)^(periodDays/365.25) − 1). This is the discrete form `lifetimes` uses for its
- * `customer_lifetime_value`; the continuous form (Fader, Hardie & Lee 2005, "RFM and CLV")
- * differs from it by less than the period's discounting.
+ * ((1+annual)^(periodDays/365.25) − 1). This is the discrete, period-by-period form (the one
+ * `lifetimes` uses for its `customer_lifetime_value`), not the continuous discounted expected
+ * residual transactions of Fader, Hardie & Lee (2005), "RFM and CLV".
  */
 import { bgNbdExpectedPurchases, bgNbdProbabilityAlive, type BgNbdParams } from './bg-nbd-model.js'
 import { gammaGammaExpectedSpend, type GammaGammaParams } from './gamma-gamma-model.js'
