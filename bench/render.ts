@@ -12,6 +12,7 @@ const order = [
   'profiles',
   'segments',
   'insights',
+  'btyd',
   'destinations',
   'streams',
   'import',

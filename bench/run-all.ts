@@ -19,6 +19,7 @@ const benches = [
   'import',
   'matching-cdp',
   'matching-shoppers',
+  'btyd',
 ]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)

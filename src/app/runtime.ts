@@ -43,6 +43,7 @@ import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/mod
 import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { insightsModule } from '../understand/insights-module.js'
+import { predictionsModule } from '../understand/predictions-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
@@ -246,6 +247,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     createConsentModule({ deliveries }),
     segmentsModule,
     insightsModule,
+    predictionsModule,
     destinationsModule,
     importsModule,
     matchingModule,

@@ -38,6 +38,7 @@ function fixtureFor(url: string, param: string): string | undefined {
     sources: A.source,
     segments: A.segment,
     insights: A.insight,
+    predictions: A.prediction,
     'computed-traits': A.computedTrait,
     destinations: A.destination,
     imports: A.import,
@@ -214,6 +215,18 @@ beforeAll(async () => {
     }),
   )
   A.insight = insight.id
+  const prediction = await json<{ id: string }>(
+    await k.admin('/api/v1/predictions', {
+      body: {
+        name: 'alpha_prediction',
+        kind: 'clv',
+        purchaseEvent: `${MARKER} Order`,
+        horizonPeriods: 52,
+        discountRate: 0.1,
+      },
+    }),
+  )
+  A.prediction = prediction.id
   const dest = await json<{ id: string }>(
     await k.admin('/api/v1/destinations', {
       body: {

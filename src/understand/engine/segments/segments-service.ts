@@ -20,6 +20,7 @@ import {
   SqlParams,
   type SegmentDefinition,
 } from '../../core/segments/index.js'
+import { predictionOfTraitId } from '../../core/predictions/index.js'
 import { KindredError } from '../../../protocol/errors.js'
 import type { Db, Queryable } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
@@ -60,7 +61,23 @@ async function checkReferences(
   const segs = new Map((await loadSegments(q, workspaceId)).map((s) => [s.id, s.definition]))
   assertNoSegmentCycle(id, def, (ref) => segs.get(ref))
   const cts = new Set((await loadComputedTraits(q, workspaceId)).map((c) => c.id))
-  const missing = dependencies(def).computedTraits.filter((c) => !cts.has(c))
+  // A prediction's outputs are computed-trait values with reserved ids, `predicted.<name>.<output>`
+  // (src/understand/core/predictions/prediction-traits.ts): known while the prediction exists.
+  const predicted = dependencies(def).computedTraits.filter(
+    (c) => predictionOfTraitId(c) !== undefined,
+  )
+  const predictions = new Set<string>()
+  if (predicted.length > 0) {
+    const r = await q.query<{ name: string }>(
+      'SELECT name FROM predictions WHERE workspace_id = $1',
+      [workspaceId],
+    )
+    for (const row of r.rows) predictions.add(row.name)
+  }
+  const missing = dependencies(def).computedTraits.filter((c) => {
+    const prediction = predictionOfTraitId(c)
+    return prediction === undefined ? !cts.has(c) : !predictions.has(prediction)
+  })
   if (missing.length > 0)
     throw new KindredError(
       'VALIDATION_FAILED',
