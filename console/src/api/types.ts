@@ -31,6 +31,7 @@ import type { importView } from '../../../src/collect/http/import-routes.js'
 import type {
   RecentEvent,
   SourceSchemaEvent,
+  eventCatalogRepository,
 } from '../../../src/collect/engine/event-catalog-repository.js'
 import type { ImportPreview as ImportPreviewView } from '../../../src/collect/engine/imports/import-preview.js'
 import type {
@@ -180,3 +181,6 @@ export type SourceEvent = RecentEvent
 
 /** One call of a source's schema (type and event name) with its volume and fields. */
 export type SourceSchemaCall = SourceSchemaEvent
+
+/** `GET /api/v1/catalog`: the workspace's event, property and trait names with volumes. */
+export type Catalog = Awaited<ReturnType<(typeof eventCatalogRepository)['workspaceNames']>>

@@ -3,7 +3,7 @@
  * to pick from.
  */
 import { createContext, useContext } from 'react'
-import type { ComputedTrait, Segment } from '../../api/types.js'
+import type { Catalog, ComputedTrait, Segment } from '../../api/types.js'
 import type { SegmentNode } from '../../lib/segment-tree.js'
 
 export interface BuilderContext {
@@ -11,6 +11,8 @@ export interface BuilderContext {
   onChange: (root: SegmentNode) => void
   segments: Segment[]
   computedTraits: ComputedTrait[]
+  /** What the workspace's sources have sent (names to suggest); undefined until loaded. */
+  catalog?: Catalog | undefined
   excludeSegmentId?: string
 }
 

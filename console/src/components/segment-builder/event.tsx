@@ -1,20 +1,13 @@
 /** An event condition: performed or not, how many times, in which window, with property filters. */
-import {
-  Button,
-  Group,
-  NumberInput,
-  SegmentedControl,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-} from '@mantine/core'
+import { Button, Group, NumberInput, SegmentedControl, Select, Stack, Text } from '@mantine/core'
 import type { CountOp } from '../../lib/segment-tree.js'
-import type { FieldsProps } from './context.js'
+import { useBuilder, type FieldsProps } from './context.js'
+import { NameInput } from './name-input.js'
 import { DurationInput } from './inputs/duration.js'
 import { PropertyFilters } from './property-filters.js'
 
 export function EventFields({ node, set }: FieldsProps<'event'>) {
+  const { catalog } = useBuilder()
   return (
     <Stack gap={6}>
       <Group gap="xs">
@@ -27,14 +20,15 @@ export function EventFields({ node, set }: FieldsProps<'event'>) {
             { value: 'didnt', label: 'did not perform' },
           ]}
         />
-        <TextInput
-          size="xs"
+        <NameInput
           w={200}
           placeholder="event, e.g. Order Completed"
           aria-label="Event name"
           data-testid="event-name"
+          what="event"
+          known={catalog?.events.map((e) => e.name)}
           value={node.event ?? ''}
-          onChange={(e) => set({ ...node, event: e.currentTarget.value || undefined })}
+          onChange={(v) => set({ ...node, event: v || undefined })}
         />
       </Group>
       <Group gap="xs">
@@ -103,6 +97,7 @@ export function EventFields({ node, set }: FieldsProps<'event'>) {
         )}
       </Group>
       <PropertyFilters
+        known={node.event ? catalog?.properties[node.event] : undefined}
         filters={node.where ?? []}
         onChange={(where) => set({ ...node, where: where.length ? where : undefined })}
       />

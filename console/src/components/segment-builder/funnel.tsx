@@ -1,9 +1,11 @@
 /** A funnel: two to five event steps in order, all within a duration. */
-import { ActionIcon, Button, Group, Stack, Text, TextInput } from '@mantine/core'
-import type { FieldsProps } from './context.js'
+import { ActionIcon, Button, Group, Stack, Text } from '@mantine/core'
+import { useBuilder, type FieldsProps } from './context.js'
+import { NameInput } from './name-input.js'
 import { DurationInput } from './inputs/duration.js'
 
 export function FunnelFields({ node, set }: FieldsProps<'funnel'>) {
+  const { catalog } = useBuilder()
   return (
     <Stack gap={6}>
       {node.steps.map((step, i) => (
@@ -11,18 +13,17 @@ export function FunnelFields({ node, set }: FieldsProps<'funnel'>) {
           <Text size="xs" c="dimmed" w={50}>
             {i === 0 ? 'did' : 'then'}
           </Text>
-          <TextInput
-            size="xs"
+          <NameInput
             w={220}
             aria-label={`Step ${i + 1} event`}
             placeholder={`step ${i + 1} event`}
+            what="event"
+            known={catalog?.events.map((e) => e.name)}
             value={step.event ?? ''}
-            onChange={(e) =>
+            onChange={(v) =>
               set({
                 ...node,
-                steps: node.steps.map((s, j) =>
-                  j === i ? { ...s, event: e.currentTarget.value } : s,
-                ),
+                steps: node.steps.map((s, j) => (j === i ? { ...s, event: v } : s)),
               })
             }
           />

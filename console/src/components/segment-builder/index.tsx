@@ -5,7 +5,7 @@
  */
 import { useQuery } from '@tanstack/react-query'
 import { api } from '../../api/client.js'
-import type { ComputedTrait, Page, Segment } from '../../api/types.js'
+import type { Catalog, ComputedTrait, Page, Segment } from '../../api/types.js'
 import type { SegmentNode } from '../../lib/segment-tree.js'
 import { BuilderCtx } from './context.js'
 import { NodeEditor } from './group.js'
@@ -27,6 +27,8 @@ export function SegmentBuilder({
     queryKey: ['computed-traits'],
     queryFn: () => api<Page<ComputedTrait>>('/computed-traits'),
   })
+  // Suggestions only: the builder works the same while this loads or when it fails.
+  const catalog = useQuery({ queryKey: ['catalog'], queryFn: () => api<Catalog>('/catalog') })
   return (
     <BuilderCtx.Provider
       value={{
@@ -34,6 +36,7 @@ export function SegmentBuilder({
         onChange,
         segments: segments.data?.data ?? [],
         computedTraits: computed.data?.data ?? [],
+        catalog: catalog.data,
         excludeSegmentId,
       }}
     >

@@ -1,12 +1,16 @@
 /** "where property … condition" rows of an event condition (all must hold). */
-import { ActionIcon, Button, Group, Stack, Text, TextInput } from '@mantine/core'
+import { ActionIcon, Button, Group, Stack, Text } from '@mantine/core'
+import { NameInput } from './name-input.js'
 import { toPathRef, type PropertyFilter } from '../../lib/segment-tree.js'
 import { ConditionInput } from './inputs/value.js'
 
 export function PropertyFilters({
   filters,
   onChange,
+  known,
 }: {
+  /** The event's property names seen so far (suggestions). */
+  known?: string[] | undefined
   filters: PropertyFilter[]
   onChange: (filters: PropertyFilter[]) => void
 }) {
@@ -17,18 +21,15 @@ export function PropertyFilters({
           <Text size="xs" c="dimmed" w={40}>
             where
           </Text>
-          <TextInput
-            size="xs"
+          <NameInput
             w={150}
             placeholder="property"
             aria-label="Property"
+            what="property of this event"
+            known={known}
             value={typeof f.property === 'string' ? f.property : f.property.join('.')}
-            onChange={(e) =>
-              onChange(
-                filters.map((x, j) =>
-                  j === i ? { ...x, property: toPathRef(e.currentTarget.value) } : x,
-                ),
-              )
+            onChange={(v) =>
+              onChange(filters.map((x, j) => (j === i ? { ...x, property: toPathRef(v) } : x)))
             }
           />
           <ConditionInput

@@ -1,15 +1,18 @@
 /** A trait condition: a trait name or dotted path, and a condition on its value. */
-import { Group, TextInput } from '@mantine/core'
+import { Group } from '@mantine/core'
 import { pathText, toPathRef } from '../../lib/segment-tree.js'
-import type { FieldsProps } from './context.js'
+import { useBuilder, type FieldsProps } from './context.js'
+import { NameInput } from './name-input.js'
 import { ConditionInput } from './inputs/value.js'
 
 export function TraitFields({ node, set }: FieldsProps<'trait'>) {
+  const { catalog } = useBuilder()
   return (
     <Group gap="xs" align="flex-start">
-      <TextInput
-        size="xs"
+      <NameInput
         w={170}
+        what="trait"
+        known={catalog?.traits.map((t) => t.name)}
         placeholder="trait, e.g. plan"
         aria-label="Trait name"
         data-testid="trait-name"
@@ -20,7 +23,7 @@ export function TraitFields({ node, set }: FieldsProps<'trait'>) {
               ? node.trait
               : node.trait.join('.')
         }
-        onChange={(e) => set({ ...node, trait: toPathRef(e.currentTarget.value) })}
+        onChange={(v) => set({ ...node, trait: toPathRef(v) })}
       />
       <ConditionInput
         condition={node.condition}
