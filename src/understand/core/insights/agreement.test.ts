@@ -2,8 +2,9 @@
  * Three evaluators, one meaning: random insight definitions over random event histories must
  * give the same answer through the reference evaluator (plain TypeScript), through Postgres SQL
  * on the store's `events` table (PGlite always; a Postgres server too when
- * KINDRED_TEST_DATABASE_URL is set) and through DuckDB SQL over a Parquet file of the same
- * events. Histories cluster on DST changes, local midnights, week and month starts of five
+ * KINDRED_TEST_DATABASE_URL is set) and through DuckDB SQL over the lake: the files and
+ * Delta log the lake writer makes of the same events (Hive-partitioned by workspace and date, as
+ * `npm start` reads them). Histories cluster on DST changes, local midnights, week and month starts of five
  * zones, with ties and offsets of exactly the conversion windows.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,8 +18,8 @@ import {
   approxDiff,
   arbHistoryIn,
   insertStoredEvents,
+  insertThroughLake,
   SEASON_FROM,
-  writeEventsParquet,
   ZONES,
   type Season,
   type StoredEvent,
@@ -40,6 +41,7 @@ import {
   postgresInsightDialect,
   referenceFunnelProfiles,
   type FunnelDefinition,
+  type DuckdbEventSource,
   type InsightContext,
   type InsightEvent,
   type InsightResult,
@@ -256,15 +258,22 @@ function seasonal<T>(of: (scene: Scene) => fc.Arbitrary<T>): fc.Arbitrary<[Store
 // ---------------------------------------------------------------------------------------------
 // Running
 
-let file = 0
-async function load(events: StoredEvent[]): Promise<string> {
+let lakes = 0
+/** Stores the history in every store; the embedded one's lake writer writes it to a new lake. */
+async function load(events: StoredEvent[]): Promise<DuckdbEventSource> {
+  let lake: DuckdbEventSource | undefined
   for (const s of stores) {
     await s.store.db.exec('TRUNCATE events')
-    await insertStoredEvents(s.store.db, events)
+    if (s.name === 'pglite' && lake === undefined)
+      lake = await insertThroughLake(s.store.db, events, join(dir, `lake-${lakes++}`), WS)
+    else await insertStoredEvents(s.store.db, events)
   }
-  const path = join(dir, `events-${file++}.parquet`)
-  await writeEventsParquet(path, events)
-  return path
+  if (lake === undefined) throw new Error('the agreement suite needs the embedded store')
+  // The writer's files: one per workspace and UTC date, the partition only in the path.
+  expect(
+    lake.events.every((f) => /workspace_id=[^/]+[/]event_date=\d{4}-\d\d-\d\d[/]/.test(f)),
+  ).toBe(true)
+  return lake
 }
 
 const ctxOf = (zone: string): InsightContext => ({ nowMs: NOW, timeZone: zone })
@@ -275,7 +284,11 @@ function referenceEvents(events: StoredEvent[]): InsightEvent[] {
     .map(({ workspaceId: _w, messageId: _m, ...e }) => e)
 }
 
-async function agree(raw: unknown, events: StoredEvent[], parquet: string): Promise<InsightResult> {
+async function agree(
+  raw: unknown,
+  events: StoredEvent[],
+  lake: DuckdbEventSource,
+): Promise<InsightResult> {
   const def = parseInsightDefinition(raw)
   const ctx = ctxOf('Europe/Berlin')
   const expected = evaluateInsight(def, referenceEvents(events), ctx)
@@ -287,7 +300,7 @@ async function agree(raw: unknown, events: StoredEvent[], parquet: string): Prom
     expect(approxDiff(expected, got), `${s.name}: ${JSON.stringify(raw)}`).toBeUndefined()
   }
   const got = await duck.run(
-    planInsight(def, ctx, { dialect: duckdbInsightDialect([parquet]), workspaceId: WS }),
+    planInsight(def, ctx, { dialect: duckdbInsightDialect(lake), workspaceId: WS }),
     { timeoutMs: 60_000 },
   )
   expect(approxDiff(expected, got), `duckdb: ${JSON.stringify(raw)}`).toBeUndefined()
@@ -327,11 +340,11 @@ describe('insights: reference = Postgres = DuckDB', () => {
         fc.asyncProperty(
           seasonal((scene) => fc.array(arb(scene), { minLength: 3, maxLength: 3 })),
           async ([events, defs]) => {
-            const parquet = await load(events)
+            const lake = await load(events)
             for (const raw of defs) {
               expect(insightDefinitionSchema.safeParse(raw).success).toBe(true)
               total++
-              if (informative(await agree(raw, events, parquet))) said++
+              if (informative(await agree(raw, events, lake))) said++
             }
           },
         ),
@@ -348,7 +361,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.constantFrom('converted' as const, 'dropped' as const),
         async ([events, raw], stepSeed, outcome) => {
-          const parquet = await load(events)
+          const lake = await load(events)
           const def = parseInsightDefinition(raw) as FunnelDefinition
           const step =
             outcome === 'dropped'
@@ -379,7 +392,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
               planFunnelProfiles(
                 def,
                 ctx,
-                { dialect: duckdbInsightDialect([parquet]), workspaceId: WS },
+                { dialect: duckdbInsightDialect(lake), workspaceId: WS },
                 q,
               ),
               { timeoutMs: 60_000 },
