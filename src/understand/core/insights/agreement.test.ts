@@ -245,6 +245,28 @@ const arbRfm = (scene: Scene) =>
     { requiredKeys: ['kind'] },
   )
 
+const arbValue = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('value'),
+      purchase: arbFilter(false),
+      value: fc.constant({ property: 'v' }),
+      asOf: fc.constantFrom(
+        ...(scene.season === 'spring'
+          ? ['2025-03-31', '2025-04-15']
+          : ['2025-11-02', '2025-11-30']),
+      ),
+      since: fc.constantFrom(
+        ...(scene.season === 'spring'
+          ? ['2025-03-09', '2025-03-30']
+          : ['2025-10-05', '2025-10-26']),
+      ),
+      top: fc.integer({ min: 0, max: 5 }),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind'] },
+  )
+
 /** A season, then a history of that season and something drawn for the same season. */
 function seasonal<T>(of: (scene: Scene) => fc.Arbitrary<T>): fc.Arbitrary<[StoredEvent[], T]> {
   return fc.constantFrom<Season>('spring', 'autumn').chain((season) =>
@@ -318,6 +340,8 @@ function informative(r: InsightResult): boolean {
       return r.cohorts.some((c) => c.values.slice(1).some((v) => v > 0))
     case 'rfm':
       return r.profiles > 1
+    case 'value':
+      return r.total.customers > 1 && r.total.revenue !== 0
   }
 }
 
@@ -331,6 +355,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
     ['funnels', arbFunnel, 60, 1 / 12],
     ['retention', arbRetention, 40, 1 / 10],
     ['RFM', arbRfm, 40, 1 / 5],
+    ['customer value', arbValue, 40, 1 / 5],
   ]
   for (const [kind, arb, runs, share] of kinds) {
     it(`${kind} on random histories`, async () => {
@@ -426,7 +451,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
   }, 600_000)
 
   it('the generators produce valid definitions', () => {
-    for (const arb of [arbTrends, arbFunnel, arbRetention, arbRfm] as const)
+    for (const arb of [arbTrends, arbFunnel, arbRetention, arbRfm, arbValue] as const)
       for (const season of ['spring', 'autumn'] as const)
         fc.assert(
           fc.property(

@@ -103,6 +103,28 @@ export function insightCsv(result: InsightResult): string[][] {
         ])
       break
     }
+    case 'value': {
+      rows.push([
+        'cohort',
+        'customers',
+        'orders',
+        'revenue',
+        'average_order_value',
+        'orders_per_customer',
+        'ltv',
+      ])
+      for (const c of [...result.cohorts, { ...result.total, start: 'all' }])
+        rows.push([
+          c.start,
+          c.customers,
+          c.orders,
+          c.revenue,
+          c.averageOrderValue,
+          c.ordersPerCustomer,
+          c.ltv,
+        ])
+      break
+    }
   }
   return rows.map((r) => r.map(cell))
 }

@@ -204,11 +204,31 @@ export const rfmSchema = z.object({
 })
 export type RfmDefinition = z.infer<typeof rfmSchema>
 
+/**
+ * Customer value: per customer (a profile with a purchase in [since, asOf]) orders and revenue,
+ * and from them revenue, orders, average order value, orders per customer and historical LTV
+ * (revenue per customer) over everyone and per cohort (the month of the first purchase).
+ */
+export const valueSchema = z.object({
+  kind: z.literal('value'),
+  purchase: eventFilterSchema.default({ event: 'Order Completed' }),
+  value: z.object({ property: pathSchema }).default({ property: 'revenue' }),
+  /** The last day of purchases counted (default today). */
+  asOf: dateSchema.optional(),
+  /** First day of purchases counted (default: all history). */
+  since: dateSchema.optional(),
+  /** How many of the customers with the most revenue to list. */
+  top: z.number().int().min(0).max(100).default(10),
+  timeZone: timeZoneSchema.optional(),
+})
+export type ValueDefinition = z.infer<typeof valueSchema>
+
 export const insightDefinitionSchema = z.discriminatedUnion('kind', [
   trendsSchema,
   funnelSchema,
   retentionSchema,
   rfmSchema,
+  valueSchema,
 ])
 export type InsightDefinition = z.infer<typeof insightDefinitionSchema>
 export type InsightKind = InsightDefinition['kind']

@@ -30,6 +30,7 @@ import type {
   RetentionDefinition,
   RfmDefinition,
   TrendsDefinition,
+  ValueDefinition,
 } from './insight-definition.js'
 import type {
   FunnelGroup,
@@ -41,6 +42,7 @@ import type {
   TrendLine,
   TrendsPeriod,
   TrendsResult,
+  ValueResult,
 } from './insight-result.js'
 import {
   breakdownKey,
@@ -52,6 +54,7 @@ import {
   retentionLastDay,
   timeToConvertBins,
   topGroups,
+  valueFigures,
   type BreakdownValue,
   type DayRange,
   type InsightContext,
@@ -181,6 +184,8 @@ export function planInsight(
         return planRetention(def, r, t)
       case 'rfm':
         return planRfm(def, r, t)
+      case 'value':
+        return planValue(def, r, t)
     }
   })()
   return { ...plan, scans }
@@ -745,6 +750,83 @@ function planRfm(def: RfmDefinition, r: ResolvedInsight, t: PlanTarget): Unscann
             profiles: num(row.n),
           }))
           .sort((a, b) => a.r - b.r || a.f - b.f || a.m - b.m),
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer value
+
+/**
+ * Two statements over one per-customer aggregate (orders, revenue rounded as RFM's monetary,
+ * first and last purchase day, first purchase month): its sums per cohort month, and the top
+ * customers by revenue. Totals are the cohorts' sums, added up by the assembler.
+ */
+function planValue(def: ValueDefinition, r: ResolvedInsight, t: PlanTarget): Unscanned {
+  const d = t.dialect
+  const asOf = r.range.to
+  const since = Number.isFinite(r.range.from) ? r.range.from : undefined
+  const perCustomer = (p: SqlParams) => {
+    const src = d.events(
+      {
+        workspaceId: t.workspaceId,
+        timeZone: r.timeZone,
+        lo: since === undefined ? undefined : coarseBounds(since, asOf).lo,
+        hi: coarseBounds(asOf, asOf).hi,
+        names: namesOf([def.purchase]),
+      },
+      p,
+    )
+    const v = d.num(d.property('s.properties', toPath(def.value.property), p))
+    const where = [
+      's.profile_id IS NOT NULL',
+      `s.dn <= ${p.add(asOf, 'int')}`,
+      ...(since === undefined ? [] : [`s.dn >= ${p.add(since, 'int')}`]),
+      filterSql(def.purchase, d, p, r.nowMs),
+    ]
+    return (
+      `WITH ev AS (SELECT s.profile_id, s.dn, s.mi, ${v} AS v FROM (${src}) s WHERE ${where.join(' AND ')}), ` +
+      `pc AS (SELECT profile_id, min(mi) AS mi, min(dn) AS first_dn, max(dn) AS last_dn, ` +
+      `${d.int('count(*)')} AS orders, ${d.round6(d.float('coalesce(sum(v), 0)'))} AS m ` +
+      `FROM ev GROUP BY profile_id) `
+    )
+  }
+  const pc = new SqlParams()
+  const cohortText =
+    perCustomer(pc) +
+    `SELECT ${d.int('mi')} AS mi, ${d.int('count(*)')} AS customers, ${d.float('sum(orders)')} AS orders, ` +
+    `${d.float('sum(m)')} AS m FROM pc GROUP BY mi ORDER BY mi`
+  const pt = new SqlParams()
+  const topText =
+    perCustomer(pt) +
+    `SELECT profile_id, orders, m, ${d.int('first_dn')} AS first_dn, ${d.int('last_dn')} AS last_dn ` +
+    `FROM pc ORDER BY m DESC, ${d.byCodePoint('profile_id')} LIMIT ${pt.add(def.top, 'int')}`
+  return {
+    statements: [
+      { name: 'cohorts', query: { text: cohortText, values: pc.values } },
+      { name: 'top', query: { text: topText, values: pt.values } },
+    ],
+    assemble(rows): ValueResult {
+      const cohorts = [...rowsOf(rows, 'cohorts')].sort((a, b) => num(a.mi) - num(b.mi))
+      const sum = (k: string) => cohorts.reduce((s, row) => s + num(row[k]), 0)
+      return {
+        kind: 'value',
+        timeZone: r.timeZone,
+        asOf: formatDay(asOf),
+        since: since === undefined ? null : formatDay(since),
+        total: valueFigures(sum('customers'), sum('orders'), sum('m')),
+        cohorts: cohorts.map((row) => ({
+          start: periodLabel(num(row.mi), 'month'),
+          ...valueFigures(num(row.customers), num(row.orders), num(row.m)),
+        })),
+        topCustomers: rowsOf(rows, 'top').map((row) => ({
+          profileId: String(row.profile_id),
+          orders: num(row.orders),
+          revenue: num(row.m),
+          firstPurchase: formatDay(num(row.first_dn)),
+          lastPurchase: formatDay(num(row.last_dn)),
+        })),
       }
     },
   }

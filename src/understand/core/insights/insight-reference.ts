@@ -14,6 +14,7 @@ import type {
   RetentionDefinition,
   RfmDefinition,
   TrendsDefinition,
+  ValueDefinition,
 } from './insight-definition.js'
 import type {
   FunnelGroup,
@@ -25,6 +26,7 @@ import type {
   TrendLine,
   TrendsPeriod,
   TrendsResult,
+  ValueResult,
 } from './insight-result.js'
 import {
   breakdownKey,
@@ -40,6 +42,7 @@ import {
   roundMoney,
   timeToConvertBins,
   topGroups,
+  valueFigures,
   type BreakdownValue,
   type DayRange,
   type InsightContext,
@@ -102,6 +105,8 @@ export function evaluateInsight(
       return retention(def, r, prepare(events, r.timeZone))
     case 'rfm':
       return rfm(def, r, prepare(events, r.timeZone))
+    case 'value':
+      return value(def, r, prepare(events, r.timeZone))
   }
 }
 
@@ -472,5 +477,76 @@ function rfm(def: RfmDefinition, r: ResolvedInsight, evs: Ev[]): RfmResult {
       totalMonetary: g.monetary,
     })),
     cells: [...cells.values()].sort((a, b) => a.r - b.r || a.f - b.f || a.m - b.m),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer value
+
+function value(def: ValueDefinition, r: ResolvedInsight, evs: Ev[]): ValueResult {
+  const asOf = r.range.to
+  const per = new Map<
+    string,
+    { first: number; last: number; orders: number; m: number; mi: number }
+  >()
+  for (const e of evs) {
+    if (e.profileId === null || e.dn > asOf || e.dn < r.range.from) continue
+    if (!matches(def.purchase, e, r.nowMs)) continue
+    const v = toNumber(prop(e, def.value.property)) ?? 0
+    const mi = periodIndex(e.dn, 'month')
+    const p = per.get(e.profileId)
+    if (p === undefined) per.set(e.profileId, { first: e.dn, last: e.dn, orders: 1, m: v, mi })
+    else {
+      p.first = Math.min(p.first, e.dn)
+      p.last = Math.max(p.last, e.dn)
+      p.mi = Math.min(p.mi, mi)
+      p.orders++
+      p.m += v
+    }
+  }
+  // Each customer's revenue is rounded first (as RFM's monetary), then summed and rounded again.
+  const customers = [...per.entries()].map(([profileId, p]) => ({
+    profileId,
+    ...p,
+    m: roundMoney(p.m),
+  }))
+  const cohorts = new Map<number, { customers: number; orders: number; m: number }>()
+  for (const c of customers) {
+    const g = cohorts.get(c.mi)
+    if (g === undefined) cohorts.set(c.mi, { customers: 1, orders: c.orders, m: c.m })
+    else {
+      g.customers++
+      g.orders += c.orders
+      g.m += c.m
+    }
+  }
+  const sum = (f: (c: (typeof customers)[number]) => number) =>
+    customers.reduce((s, c) => s + f(c), 0)
+  return {
+    kind: 'value',
+    timeZone: r.timeZone,
+    asOf: formatDay(asOf),
+    since: Number.isFinite(r.range.from) ? formatDay(r.range.from) : null,
+    total: valueFigures(
+      customers.length,
+      sum((c) => c.orders),
+      sum((c) => c.m),
+    ),
+    cohorts: [...cohorts.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([mi, g]) => ({
+        start: periodLabel(mi, 'month'),
+        ...valueFigures(g.customers, g.orders, g.m),
+      })),
+    topCustomers: customers
+      .sort((a, b) => b.m - a.m || compareCodePoints(a.profileId, b.profileId))
+      .slice(0, def.top)
+      .map((c) => ({
+        profileId: c.profileId,
+        orders: c.orders,
+        revenue: c.m,
+        firstPurchase: formatDay(c.first),
+        lastPurchase: formatDay(c.last),
+      })),
   }
 }

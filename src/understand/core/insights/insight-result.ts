@@ -125,7 +125,45 @@ export interface RfmResult {
   cells: Array<{ r: number; f: number; m: number; profiles: number }>
 }
 
-export type InsightResult = TrendsResult | FunnelResult | RetentionResult | RfmResult
+/** Value figures of a set of customers. Money is rounded to 6 decimals, as RFM's monetary. */
+export interface ValueFigures {
+  customers: number
+  orders: number
+  revenue: number
+  /** revenue / orders; null without orders. */
+  averageOrderValue: number | null
+  /** orders / customers; null without customers. */
+  ordersPerCustomer: number | null
+  /** Historical lifetime value: revenue / customers; null without customers. */
+  ltv: number | null
+}
+
+export interface ValueCohort extends ValueFigures {
+  /** First day of the month of the cohort's first purchases. */
+  start: string
+}
+
+export interface ValueCustomer {
+  profileId: string
+  orders: number
+  revenue: number
+  firstPurchase: string
+  lastPurchase: string
+}
+
+export interface ValueResult {
+  kind: 'value'
+  timeZone: string
+  asOf: string
+  since: string | null
+  total: ValueFigures
+  /** Months with at least one first purchase, in order. */
+  cohorts: ValueCohort[]
+  /** The `top` customers by revenue (ties by profile id, code point order). */
+  topCustomers: ValueCustomer[]
+}
+
+export type InsightResult = TrendsResult | FunnelResult | RetentionResult | RfmResult | ValueResult
 
 /** Profile ids of one funnel step, paged by id (code point order). */
 export interface FunnelProfilesPage {
