@@ -267,6 +267,30 @@ const arbValue = (scene: Scene) =>
     { requiredKeys: ['kind'] },
   )
 
+const arbLifecycle = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('lifecycle'),
+      event: arbFilter(false),
+      interval: fc.constantFrom('day', 'week', 'month'),
+      range: arbRange(scene),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind', 'event', 'range'] },
+  )
+
+const arbStickiness = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('stickiness'),
+      event: arbFilter(false),
+      interval: fc.constantFrom('week', 'month'),
+      range: arbRange(scene),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind', 'event', 'range'] },
+  )
+
 /** A season, then a history of that season and something drawn for the same season. */
 function seasonal<T>(of: (scene: Scene) => fc.Arbitrary<T>): fc.Arbitrary<[StoredEvent[], T]> {
   return fc.constantFrom<Season>('spring', 'autumn').chain((season) =>
@@ -342,6 +366,10 @@ function informative(r: InsightResult): boolean {
       return r.profiles > 1
     case 'value':
       return r.total.customers > 1 && r.total.revenue !== 0
+    case 'lifecycle':
+      return r.periods.some((x) => x.returning + x.resurrecting > 0 && x.dormant + x.new > 0)
+    case 'stickiness':
+      return r.periods.some((x) => x.days.slice(1).some((n) => n > 0))
   }
 }
 
@@ -356,6 +384,8 @@ describe('insights: reference = Postgres = DuckDB', () => {
     ['retention', arbRetention, 40, 1 / 10],
     ['RFM', arbRfm, 40, 1 / 5],
     ['customer value', arbValue, 40, 1 / 5],
+    ['lifecycle', arbLifecycle, 40, 1 / 10],
+    ['stickiness', arbStickiness, 40, 1 / 10],
   ]
   for (const [kind, arb, runs, share] of kinds) {
     it(`${kind} on random histories`, async () => {
@@ -451,7 +481,15 @@ describe('insights: reference = Postgres = DuckDB', () => {
   }, 600_000)
 
   it('the generators produce valid definitions', () => {
-    for (const arb of [arbTrends, arbFunnel, arbRetention, arbRfm, arbValue] as const)
+    for (const arb of [
+      arbTrends,
+      arbFunnel,
+      arbRetention,
+      arbRfm,
+      arbValue,
+      arbLifecycle,
+      arbStickiness,
+    ] as const)
       for (const season of ['spring', 'autumn'] as const)
         fc.assert(
           fc.property(

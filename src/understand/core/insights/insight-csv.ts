@@ -103,6 +103,21 @@ export function insightCsv(result: InsightResult): string[][] {
         ])
       break
     }
+    case 'lifecycle': {
+      rows.push(['period', 'new', 'returning', 'resurrecting', 'dormant'])
+      for (const x of result.periods)
+        rows.push([x.start, x.new, x.returning, x.resurrecting, x.dormant])
+      break
+    }
+    case 'stickiness': {
+      rows.push([
+        'period',
+        'profiles',
+        ...(result.periods[0]?.days ?? []).map((_, i) => `days_${i + 1}`),
+      ])
+      for (const x of result.periods) rows.push([x.start, x.profiles, ...x.days])
+      break
+    }
     case 'value': {
       rows.push([
         'cohort',

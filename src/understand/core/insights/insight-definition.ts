@@ -223,12 +223,36 @@ export const valueSchema = z.object({
 })
 export type ValueDefinition = z.infer<typeof valueSchema>
 
+/**
+ * Lifecycle: per period, the profiles active (an event matching `event`) that are new (their
+ * first such event ever), returning (active the period before too) or resurrecting (active
+ * before, not the period before), and those dormant (active the period before, not this one).
+ */
+export const lifecycleSchema = z.object({
+  kind: z.literal('lifecycle'),
+  event: eventFilterSchema,
+  interval: intervalSchema.default('week'),
+  ...common,
+})
+export type LifecycleDefinition = z.infer<typeof lifecycleSchema>
+
+/** Stickiness: per week or month, how many profiles were active on exactly 1, 2, … days. */
+export const stickinessSchema = z.object({
+  kind: z.literal('stickiness'),
+  event: eventFilterSchema,
+  interval: z.enum(['week', 'month']).default('week'),
+  ...common,
+})
+export type StickinessDefinition = z.infer<typeof stickinessSchema>
+
 export const insightDefinitionSchema = z.discriminatedUnion('kind', [
   trendsSchema,
   funnelSchema,
   retentionSchema,
   rfmSchema,
   valueSchema,
+  lifecycleSchema,
+  stickinessSchema,
 ])
 export type InsightDefinition = z.infer<typeof insightDefinitionSchema>
 export type InsightKind = InsightDefinition['kind']

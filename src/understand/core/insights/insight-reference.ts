@@ -8,10 +8,12 @@
 import { matchesEventFilter } from '../segments/evaluate.js'
 import type { EventFilter } from '../segments/definition.js'
 import { durationMs, getPath, toNumber, toPath, type PathRef } from '../segments/value-condition.js'
-import { formatDay, localDay, periodIndex } from './insight-calendar.js'
+import { formatDay, localDay, periodIndex, type Interval } from './insight-calendar.js'
 import type {
   FunnelDefinition,
+  LifecycleDefinition,
   RetentionDefinition,
+  StickinessDefinition,
   RfmDefinition,
   TrendsDefinition,
   ValueDefinition,
@@ -21,7 +23,9 @@ import type {
   FunnelProfilesPage,
   FunnelResult,
   InsightResult,
+  LifecycleResult,
   RetentionResult,
+  StickinessResult,
   RfmResult,
   TrendLine,
   TrendsPeriod,
@@ -107,6 +111,10 @@ export function evaluateInsight(
       return rfm(def, r, prepare(events, r.timeZone))
     case 'value':
       return value(def, r, prepare(events, r.timeZone))
+    case 'lifecycle':
+      return lifecycle(def, r, prepare(events, r.timeZone))
+    case 'stickiness':
+      return stickiness(def, r, prepare(events, r.timeZone))
   }
 }
 
@@ -548,5 +556,84 @@ function value(def: ValueDefinition, r: ResolvedInsight, evs: Ev[]): ValueResult
         firstPurchase: formatDay(c.first),
         lastPurchase: formatDay(c.last),
       })),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle and stickiness
+
+/**
+ * Periods each profile was active in (an event matching the filter on a local day up to the
+ * range's end), and the days of each: activity before the range counts (a profile's first
+ * event ever decides `new`; the period before the first one decides `returning`).
+ */
+function activity(
+  filter: EventFilter,
+  r: ResolvedInsight,
+  evs: Ev[],
+  interval: Interval,
+): Map<string, Map<number, Set<number>>> {
+  const out = new Map<string, Map<number, Set<number>>>()
+  for (const e of evs) {
+    if (e.profileId === null || e.dn > r.range.to || !matches(filter, e, r.nowMs)) continue
+    let per = out.get(e.profileId)
+    if (per === undefined) out.set(e.profileId, (per = new Map()))
+    const k = periodIndex(e.dn, interval)
+    let days = per.get(k)
+    if (days === undefined) per.set(k, (days = new Set()))
+    days.add(e.dn)
+  }
+  return out
+}
+
+function lifecycle(def: LifecycleDefinition, r: ResolvedInsight, evs: Ev[]): LifecycleResult {
+  const act = activity(def.event, r, evs, def.interval)
+  const periods = periodsOf(r.range, def.interval).map((k) => {
+    const row = {
+      start: periodLabel(k, def.interval),
+      new: 0,
+      returning: 0,
+      resurrecting: 0,
+      dormant: 0,
+    }
+    for (const per of act.values()) {
+      const first = Math.min(...per.keys())
+      if (per.has(k)) {
+        if (first === k) row.new++
+        else if (per.has(k - 1)) row.returning++
+        else row.resurrecting++
+      } else if (per.has(k - 1)) row.dormant++
+    }
+    return row
+  })
+  return {
+    kind: 'lifecycle',
+    timeZone: r.timeZone,
+    interval: def.interval,
+    range: range(r.range),
+    periods,
+  }
+}
+
+function stickiness(def: StickinessDefinition, r: ResolvedInsight, evs: Ev[]): StickinessResult {
+  const act = activity(def.event, r, evs, def.interval)
+  const width = def.interval === 'week' ? 7 : 31
+  const periods = periodsOf(r.range, def.interval).map((k) => {
+    const days = Array.from({ length: width }, () => 0)
+    let profiles = 0
+    for (const per of act.values()) {
+      const d = per.get(k)
+      if (d === undefined) continue
+      profiles++
+      days[d.size - 1] = (days[d.size - 1] as number) + 1
+    }
+    return { start: periodLabel(k, def.interval), profiles, days }
+  })
+  return {
+    kind: 'stickiness',
+    timeZone: r.timeZone,
+    interval: def.interval,
+    range: range(r.range),
+    periods,
   }
 }

@@ -116,6 +116,12 @@ export function resolveInsight(def: InsightDefinition, ctx: InsightContext): Res
       checkRange(range, def.period, 'cohorts')
       return { ...base, range }
     }
+    case 'lifecycle':
+    case 'stickiness': {
+      const range = resolveRange(def.range, todayDn)
+      checkRange(range, def.interval, 'periods')
+      return { ...base, range }
+    }
     case 'rfm':
     case 'value': {
       const to = def.asOf === undefined ? todayDn : (parseDay(def.asOf) as number)

@@ -163,7 +163,48 @@ export interface ValueResult {
   topCustomers: ValueCustomer[]
 }
 
-export type InsightResult = TrendsResult | FunnelResult | RetentionResult | RfmResult | ValueResult
+export interface LifecyclePeriod {
+  /** First local day of the period. */
+  start: string
+  new: number
+  returning: number
+  resurrecting: number
+  /** Active the period before, not in this one (a count: show it below the axis). */
+  dormant: number
+}
+
+export interface LifecycleResult {
+  kind: 'lifecycle'
+  timeZone: string
+  interval: Interval
+  range: ResultRange
+  periods: LifecyclePeriod[]
+}
+
+export interface StickinessPeriod {
+  start: string
+  /** Profiles active in the period. */
+  profiles: number
+  /** days[k − 1]: profiles active on exactly k local days of it (7 for a week, 31 for a month). */
+  days: number[]
+}
+
+export interface StickinessResult {
+  kind: 'stickiness'
+  timeZone: string
+  interval: 'week' | 'month'
+  range: ResultRange
+  periods: StickinessPeriod[]
+}
+
+export type InsightResult =
+  | TrendsResult
+  | FunnelResult
+  | RetentionResult
+  | RfmResult
+  | ValueResult
+  | LifecycleResult
+  | StickinessResult
 
 /** Profile ids of one funnel step, paged by id (code point order). */
 export interface FunnelProfilesPage {
