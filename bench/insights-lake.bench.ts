@@ -13,7 +13,8 @@
  * - `one sorted file`: fewer, larger files: everything in one file sorted the same way.
  * Each at 1 and 2 DuckDB threads. Every answer is checked equal to the baseline's.
  *
- * `BENCH_EVENTS=10000000 node --import tsx bench/insights-lake.bench.ts`
+ * `BENCH_EVENTS=10000000 BENCH_QUERIES=funnel BENCH_THREADS=2 BENCH_RUNS=1 node --import tsx bench/insights-lake.bench.ts`
+ * (the 10M funnel run in docs/benchmarks.md; BENCH_QUERIES and BENCH_THREADS pick a subset).
  * → bench/results/insights-lake[-N].json and .md, then docs/benchmarks.md.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
@@ -43,6 +44,9 @@ const total = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const spanDays = Number(process.env.BENCH_SPAN_DAYS ?? 60)
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const SLICE = 1_000_000
+/** Which queries (comma-separated names; default all) and DuckDB thread counts (default 1,2). */
+const only = process.env.BENCH_QUERIES?.split(',')
+const threadCounts = (process.env.BENCH_THREADS ?? '1,2').split(',').map(Number)
 const WS = 'bench'
 const START = '2026-01-01'
 const ctx = { nowMs: Date.parse('2026-04-01T00:00:00Z'), timeZone: 'Europe/Berlin' }
@@ -53,7 +57,7 @@ const end = new Date(Date.parse(`${START}T00:00:00Z`) + (spanDays + 20) * 86_400
   .slice(0, 10)
 const range = { kind: 'between', from: START, to: end }
 
-const QUERIES: Array<{ name: string; what: string; def: InsightDefinition }> = [
+const ALL_QUERIES: Array<{ name: string; what: string; def: InsightDefinition }> = [
   {
     name: 'funnel',
     what: '4-step funnel, 14-day window',
@@ -93,6 +97,8 @@ const QUERIES: Array<{ name: string; what: string; def: InsightDefinition }> = [
     }),
   },
 ]
+
+const QUERIES = ALL_QUERIES.filter((q) => only === undefined || only.includes(q.name))
 
 function* slice(seed: number, n: number): Generator<StoredEvent> {
   for (const e of generateEvents({
@@ -215,7 +221,7 @@ async function main() {
     runs: number[]
   }> = []
   const answers = new Map<string, InsightResult>()
-  for (const threads of [1, 2]) {
+  for (const threads of threadCounts) {
     const duck = duckdbInsightsBackend({ threads })
     for (const l of layouts) {
       const dialect = duckdbInsightDialect(l.source)
@@ -269,7 +275,7 @@ async function main() {
       : `${r1(b.medianMs / a.medianMs)}×`
   }
   const rows = layouts.flatMap((l) =>
-    [1, 2].map(
+    threadCounts.map(
       (t) =>
         `| ${l.name} | ${t} | ${QUERIES.map((q) => `${cell(l.name, t, q.name)} | ${ratio(l.name, t, q.name)}`).join(' | ')} |`,
     ),
