@@ -12,6 +12,7 @@ const order = [
   'profiles',
   'segments',
   'insights',
+  'insights-lake',
   'btyd',
   'destinations',
   'streams',

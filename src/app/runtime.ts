@@ -42,7 +42,7 @@ import { statsRoutes } from '../understand/http/stats-routes.js'
 import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/module-contract.js'
 import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
-import { insightsModule } from '../understand/insights-module.js'
+import { createInsightsModule } from '../understand/insights-module.js'
 import { predictionsModule } from '../understand/predictions-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
@@ -50,7 +50,8 @@ import { qualityModule } from '../collect/quality-module.js'
 import { createPrivacyModule } from '../govern/privacy-module.js'
 import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
-import { createLakeModule, type LakeModuleOptions } from '../platform/lake/lake-module.js'
+import { createLakeModule, lakeDir, type LakeModuleOptions } from '../platform/lake/lake-module.js'
+import { openLakeEventSource } from '../platform/lake/lake-reader.js'
 import { loadSecretKey, writeKeySealer } from './secret-key.js'
 import { parseOutboundAllow, type OutboundPolicy } from '../protocol/outbound-policy.js'
 
@@ -246,7 +247,17 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
   for (const factory of options.modules ?? [
     createConsentModule({ deliveries }),
     segmentsModule,
-    insightsModule,
+    // Insights read the lake's live files with DuckDB whenever the lake is written here (the
+    // writer may run on another node of the same shared directory); off means stale files.
+    (d) => {
+      const dir =
+        options.lake?.enabled === false ? undefined : lakeDir(options.lake ?? {}, d.dataDir)
+      const lake =
+        dir === undefined
+          ? undefined
+          : openLakeEventSource({ db: d.db, dir, clock: () => d.clock().getTime() })
+      return createInsightsModule(lake === undefined ? {} : { lake })(d)
+    },
     predictionsModule,
     destinationsModule,
     importsModule,

@@ -34,6 +34,8 @@ export const scopeCatalog = {
   'read:api-keys': 'list API keys (never their secrets)',
   'write:api-keys': 'create and revoke API keys',
   'read:audit': 'read the audit log',
+  'read:settings': 'read the workspace’s settings (its time zone)',
+  'write:settings': 'change the workspace’s settings (its time zone)',
   'write:workspace': 'create workspaces, delete the workspace, transfer ownership',
   admin: 'everything, in the workspaces the key or user may use',
 } as const
@@ -68,6 +70,7 @@ const viewerScopes: NamedScope[] = [
   'read:sources',
   'read:imports',
   'read:users',
+  'read:settings',
 ]
 const editorScopes: NamedScope[] = [
   ...viewerScopes,
@@ -90,12 +93,14 @@ const adminRoleScopes: NamedScope[] = [
   'read:api-keys',
   'write:api-keys',
   'read:audit',
+  'write:settings',
 ]
 
 /**
  * viewer reads everything but the audit log, keys and privacy requests; editor also changes the
  * marketing configuration (segments, computed traits, destinations, tracking plans, identity
- * rules, consent); admin also manages sources, imports, keys, members and privacy requests;
+ * rules, consent); admin also manages sources, imports, keys, members, privacy requests and the
+ * workspace's settings;
  * owner holds `admin`, which adds workspace deletion and ownership (`write:workspace`).
  */
 export const roleScopes: Record<UserRole, readonly string[]> = {

@@ -1,15 +1,20 @@
 /**
  * Test support for insights (imported by *.test.ts and the benchmark only): loads one event
  * history into the store's `events` table and into a Parquet file written by DuckDB itself,
- * with the columns of that table, so the Postgres and the DuckDB backends read the same events.
+ * with the columns of that table, so the Postgres and the DuckDB backends read the same events;
+ * or through the lake itself (`insertThroughLake`): the writer's own Parquet files and Delta log.
  */
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import fc from 'fast-check'
-import type { Queryable } from '../platform/store/db.js'
-import type { InsightEvent } from '../understand/core/insights/index.js'
+import pino from 'pino'
+import { openLakeFileReader } from '../platform/lake/lake-reader.js'
+import { setCapture } from '../platform/lake/lake-store.js'
+import { createLakeWriter } from '../platform/lake/lake-writer.js'
+import type { Db, Queryable } from '../platform/store/db.js'
+import type { DuckdbEventSource, InsightEvent } from '../understand/core/insights/index.js'
 import { localDay, parseDay } from '../understand/core/insights/insight-calendar.js'
 import { arbJsonValue } from './segments-harness.js'
 
@@ -316,4 +321,38 @@ export function arbHistoryIn(season: Season): fc.Arbitrary<StoredEvent[]> {
       })
       return out
     })
+}
+
+/**
+ * Stores `events` (as `insertStoredEvents`) with the lake capturing, then has a lake writer
+ * write them to a new lake in `lakeDir` (its Parquet files, Hive-partitioned, and Delta log),
+ * and returns the live files of `workspaceId` as the log lists them: what `npm start`'s insights
+ * read. Clears the store's pending lake changes first. For an embedded store (the writer takes
+ * the lease at once); on a server the previous writer's lease would make the next one wait.
+ */
+export async function insertThroughLake(
+  db: Db,
+  events: readonly StoredEvent[],
+  lakeDir: string,
+  workspaceId: string,
+): Promise<DuckdbEventSource> {
+  await setCapture(db, true)
+  await db.query('DELETE FROM lake_changes')
+  await insertStoredEvents(db, events)
+  const writer = createLakeWriter({ db, dir: lakeDir, logger: pino({ level: 'silent' }) })
+  try {
+    await writer.flush()
+  } finally {
+    await writer.stop()
+  }
+  const reader = openLakeFileReader(lakeDir)
+  try {
+    return {
+      events: await reader.files('events', workspaceId),
+      profiles: await reader.files('profiles', workspaceId),
+      hive: true,
+    }
+  } finally {
+    reader.close()
+  }
 }

@@ -7,7 +7,7 @@ import type { ModuleFactory } from '../platform/module-contract.js'
 import { duckdbInsightsBackend } from './engine/insights/duckdb-insights-backend.js'
 import { DEFAULT_INSIGHT_TIMEOUT_MS } from './engine/insights/insight-timeout.js'
 import {
-  type BackendName,
+  type BackendChoice,
   type InsightsDeps,
   type InsightsLake,
 } from './engine/insights/insights-service.js'
@@ -19,8 +19,10 @@ export interface InsightsModuleOptions {
   timeoutMs?: number
   /** The lake's live Parquet files per workspace: enables backend `duckdb`. */
   lake?: InsightsLake
-  /** The backend a request gets when it names none (default `postgres`). */
-  defaultBackend?: BackendName
+  /** The backend a request gets when it names none (default `auto`: the lake when fresh). */
+  defaultBackend?: BackendChoice
+  /** `auto` reads the lake while it is at most this many seconds behind (default 120). */
+  maxLagSeconds?: number
   /** DuckDB worker threads (default 1). */
   duckdbThreads?: number
   /** Embedded store: events read per second of time limit (see postgres-insights-backend.ts). */
@@ -47,12 +49,14 @@ export function createInsightsModule(options: InsightsModuleOptions = {}): Modul
       duckdb,
       timeoutMs: options.timeoutMs ?? DEFAULT_INSIGHT_TIMEOUT_MS,
       defaultBackend: options.defaultBackend,
+      maxLagSeconds: options.maxLagSeconds,
     }
     return {
       name: 'insights',
       routes: [insightRoutes(service)],
       stop() {
         duckdb?.backend.close()
+        options.lake?.close?.()
         return Promise.resolve()
       },
     }

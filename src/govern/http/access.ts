@@ -1,6 +1,6 @@
 /**
  * Access control over HTTP, one route group per concern: sign-in sessions, the caller, workspaces,
- * members and their roles, scoped API keys (and the keys for every workspace), the audit log.
+ * the workspace's settings, members and their roles, scoped API keys (and the keys for every workspace), the audit log.
  * Scopes and roles are defined once in `src/protocol/scopes.ts`.
  * @module
  */
@@ -10,6 +10,7 @@ import { auditRoutes } from './audit-routes.js'
 import { meRoutes } from './me-routes.js'
 import { membersRoutes } from './members-routes.js'
 import { sessionRoutes } from './session-routes.js'
+import { workspaceSettingsRoutes } from './workspace-settings-routes.js'
 import { workspacesRoutes } from './workspaces-routes.js'
 
 export function accessRoutes(): RouteModule[] {
@@ -17,6 +18,7 @@ export function accessRoutes(): RouteModule[] {
     sessionRoutes(),
     meRoutes(),
     workspacesRoutes(),
+    workspaceSettingsRoutes(),
     membersRoutes(),
     apiKeysRoutes(),
     auditRoutes(),

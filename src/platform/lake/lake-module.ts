@@ -26,15 +26,19 @@ export interface LakeModuleOptions {
   onWriter?: (writer: LakeWriter) => void
 }
 
+/** The lake's directory: `dir`, else `<data dir>/lake`; none without either (in-memory stores). */
+export function lakeDir(
+  options: LakeModuleOptions,
+  dataDir: string | undefined,
+): string | undefined {
+  if (options.dir !== undefined) return path.resolve(options.dir)
+  return dataDir === undefined ? undefined : path.join(dataDir, 'lake')
+}
+
 export function createLakeModule(options: LakeModuleOptions = {}): ModuleFactory {
   return async (deps): Promise<KindredModule> => {
     const none: KindredModule = { name: 'lake' }
-    const dir =
-      options.dir !== undefined
-        ? path.resolve(options.dir)
-        : deps.dataDir === undefined
-          ? undefined
-          : path.join(deps.dataDir, 'lake')
+    const dir = lakeDir(options, deps.dataDir)
     if (dir === undefined || (deps.role !== 'all' && deps.role !== 'scheduler')) return none
     const enabled = options.enabled ?? true
     if (!enabled) {

@@ -186,6 +186,41 @@ describe.each(testStores())('insights API on %s', (store) => {
     expect(JSON.stringify(q)).not.toContain(ids.u3)
   })
 
+  it('saves and runs customer value, lifecycle and stickiness insights', async () => {
+    const range = { kind: 'between', from: '2025-01-06', to: '2025-01-12' }
+    const defs = [
+      { kind: 'value', purchase: { event: 'Bought' }, asOf: '2025-01-31' },
+      { kind: 'lifecycle', event: { event: 'Viewed' }, interval: 'day', range },
+      { kind: 'stickiness', event: { event: 'Viewed' }, range },
+    ]
+    const results: unknown[] = []
+    for (const definition of defs) {
+      const created = await k.admin('/api/v1/insights', {
+        body: { name: definition.kind, definition },
+      })
+      expect(created.status).toBe(201)
+      const { id } = (await created.json()) as { id: string }
+      const run = await k.admin(`/api/v1/insights/${id}/query`, { body: {} })
+      expect(run.status).toBe(200)
+      results.push(((await run.json()) as { result: unknown }).result)
+      const csv = await k.admin(`/api/v1/insights/${id}/query?format=csv`, { body: {} })
+      expect(csv.status).toBe(200)
+    }
+    // u1 bought once for 30; in Berlin u2's first view is on the 7th, u1's and u3's on the 6th.
+    expect(results[0]).toMatchObject({
+      total: { customers: 1, orders: 1, revenue: 30, averageOrderValue: 30, ltv: 30 },
+      cohorts: [{ start: '2025-01-01', customers: 1 }],
+    })
+    const days = (results[1] as { periods: unknown[] }).periods
+    expect(days).toHaveLength(7)
+    expect(days.slice(0, 3)).toMatchObject([
+      { start: '2025-01-06', new: 2, returning: 0, dormant: 0 },
+      { start: '2025-01-07', new: 1, returning: 0, dormant: 2 },
+      { start: '2025-01-08', new: 0, dormant: 1 },
+    ])
+    expect(results[2]).toMatchObject({ periods: [{ start: '2025-01-06', profiles: 3 }] })
+  })
+
   it('keeps to the scopes: read to query, profiles to list people, write to save', async () => {
     const key = async (scopes: string[]) => {
       const res = await k.admin('/api/v1/api-keys', { body: { name: scopes.join(' '), scopes } })

@@ -18,6 +18,7 @@ import {
   type InsightResult,
 } from '../core/insights/index.js'
 import {
+  backendChoiceSchema,
   createInsight,
   deleteInsight,
   funnelProfiles,
@@ -38,7 +39,7 @@ import { jsonBody, notFound, parseQuery } from '../../platform/http/http-helpers
 const READ = 'read:insights'
 const WRITE = 'write:insights'
 
-const backendSchema = z.enum(['postgres', 'duckdb']).optional()
+const backendSchema = backendChoiceSchema.optional()
 const querySchema = z.object({ definition: z.unknown(), backend: backendSchema })
 const runSavedSchema = z.object({ backend: backendSchema })
 const formatQuery = z.object({ format: z.enum(['json', 'csv']).optional() })

@@ -2,8 +2,9 @@
  * Three evaluators, one meaning: random insight definitions over random event histories must
  * give the same answer through the reference evaluator (plain TypeScript), through Postgres SQL
  * on the store's `events` table (PGlite always; a Postgres server too when
- * KINDRED_TEST_DATABASE_URL is set) and through DuckDB SQL over a Parquet file of the same
- * events. Histories cluster on DST changes, local midnights, week and month starts of five
+ * KINDRED_TEST_DATABASE_URL is set) and through DuckDB SQL over the lake: the files and
+ * Delta log the lake writer makes of the same events (Hive-partitioned by workspace and date, as
+ * `npm start` reads them). Histories cluster on DST changes, local midnights, week and month starts of five
  * zones, with ties and offsets of exactly the conversion windows.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,8 +18,8 @@ import {
   approxDiff,
   arbHistoryIn,
   insertStoredEvents,
+  insertThroughLake,
   SEASON_FROM,
-  writeEventsParquet,
   ZONES,
   type Season,
   type StoredEvent,
@@ -40,6 +41,7 @@ import {
   postgresInsightDialect,
   referenceFunnelProfiles,
   type FunnelDefinition,
+  type DuckdbEventSource,
   type InsightContext,
   type InsightEvent,
   type InsightResult,
@@ -243,6 +245,52 @@ const arbRfm = (scene: Scene) =>
     { requiredKeys: ['kind'] },
   )
 
+const arbValue = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('value'),
+      purchase: arbFilter(false),
+      value: fc.constant({ property: 'v' }),
+      asOf: fc.constantFrom(
+        ...(scene.season === 'spring'
+          ? ['2025-03-31', '2025-04-15']
+          : ['2025-11-02', '2025-11-30']),
+      ),
+      since: fc.constantFrom(
+        ...(scene.season === 'spring'
+          ? ['2025-03-09', '2025-03-30']
+          : ['2025-10-05', '2025-10-26']),
+      ),
+      top: fc.integer({ min: 0, max: 5 }),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind'] },
+  )
+
+const arbLifecycle = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('lifecycle'),
+      event: arbFilter(false),
+      interval: fc.constantFrom('day', 'week', 'month'),
+      range: arbRange(scene),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind', 'event', 'range'] },
+  )
+
+const arbStickiness = (scene: Scene) =>
+  fc.record(
+    {
+      kind: fc.constant('stickiness'),
+      event: arbFilter(false),
+      interval: fc.constantFrom('week', 'month'),
+      range: arbRange(scene),
+      timeZone: arbZone,
+    },
+    { requiredKeys: ['kind', 'event', 'range'] },
+  )
+
 /** A season, then a history of that season and something drawn for the same season. */
 function seasonal<T>(of: (scene: Scene) => fc.Arbitrary<T>): fc.Arbitrary<[StoredEvent[], T]> {
   return fc.constantFrom<Season>('spring', 'autumn').chain((season) =>
@@ -256,15 +304,22 @@ function seasonal<T>(of: (scene: Scene) => fc.Arbitrary<T>): fc.Arbitrary<[Store
 // ---------------------------------------------------------------------------------------------
 // Running
 
-let file = 0
-async function load(events: StoredEvent[]): Promise<string> {
+let lakes = 0
+/** Stores the history in every store; the embedded one's lake writer writes it to a new lake. */
+async function load(events: StoredEvent[]): Promise<DuckdbEventSource> {
+  let lake: DuckdbEventSource | undefined
   for (const s of stores) {
     await s.store.db.exec('TRUNCATE events')
-    await insertStoredEvents(s.store.db, events)
+    if (s.name === 'pglite' && lake === undefined)
+      lake = await insertThroughLake(s.store.db, events, join(dir, `lake-${lakes++}`), WS)
+    else await insertStoredEvents(s.store.db, events)
   }
-  const path = join(dir, `events-${file++}.parquet`)
-  await writeEventsParquet(path, events)
-  return path
+  if (lake === undefined) throw new Error('the agreement suite needs the embedded store')
+  // The writer's files: one per workspace and UTC date, the partition only in the path.
+  expect(
+    lake.events.every((f) => /workspace_id=[^/]+[/]event_date=\d{4}-\d\d-\d\d[/]/.test(f)),
+  ).toBe(true)
+  return lake
 }
 
 const ctxOf = (zone: string): InsightContext => ({ nowMs: NOW, timeZone: zone })
@@ -275,7 +330,11 @@ function referenceEvents(events: StoredEvent[]): InsightEvent[] {
     .map(({ workspaceId: _w, messageId: _m, ...e }) => e)
 }
 
-async function agree(raw: unknown, events: StoredEvent[], parquet: string): Promise<InsightResult> {
+async function agree(
+  raw: unknown,
+  events: StoredEvent[],
+  lake: DuckdbEventSource,
+): Promise<InsightResult> {
   const def = parseInsightDefinition(raw)
   const ctx = ctxOf('Europe/Berlin')
   const expected = evaluateInsight(def, referenceEvents(events), ctx)
@@ -287,7 +346,7 @@ async function agree(raw: unknown, events: StoredEvent[], parquet: string): Prom
     expect(approxDiff(expected, got), `${s.name}: ${JSON.stringify(raw)}`).toBeUndefined()
   }
   const got = await duck.run(
-    planInsight(def, ctx, { dialect: duckdbInsightDialect([parquet]), workspaceId: WS }),
+    planInsight(def, ctx, { dialect: duckdbInsightDialect(lake), workspaceId: WS }),
     { timeoutMs: 60_000 },
   )
   expect(approxDiff(expected, got), `duckdb: ${JSON.stringify(raw)}`).toBeUndefined()
@@ -305,6 +364,12 @@ function informative(r: InsightResult): boolean {
       return r.cohorts.some((c) => c.values.slice(1).some((v) => v > 0))
     case 'rfm':
       return r.profiles > 1
+    case 'value':
+      return r.total.customers > 1 && r.total.revenue !== 0
+    case 'lifecycle':
+      return r.periods.some((x) => x.returning + x.resurrecting > 0 && x.dormant + x.new > 0)
+    case 'stickiness':
+      return r.periods.some((x) => x.days.slice(1).some((n) => n > 0))
   }
 }
 
@@ -318,6 +383,9 @@ describe('insights: reference = Postgres = DuckDB', () => {
     ['funnels', arbFunnel, 60, 1 / 12],
     ['retention', arbRetention, 40, 1 / 10],
     ['RFM', arbRfm, 40, 1 / 5],
+    ['customer value', arbValue, 40, 1 / 5],
+    ['lifecycle', arbLifecycle, 40, 1 / 10],
+    ['stickiness', arbStickiness, 40, 1 / 10],
   ]
   for (const [kind, arb, runs, share] of kinds) {
     it(`${kind} on random histories`, async () => {
@@ -327,11 +395,11 @@ describe('insights: reference = Postgres = DuckDB', () => {
         fc.asyncProperty(
           seasonal((scene) => fc.array(arb(scene), { minLength: 3, maxLength: 3 })),
           async ([events, defs]) => {
-            const parquet = await load(events)
+            const lake = await load(events)
             for (const raw of defs) {
               expect(insightDefinitionSchema.safeParse(raw).success).toBe(true)
               total++
-              if (informative(await agree(raw, events, parquet))) said++
+              if (informative(await agree(raw, events, lake))) said++
             }
           },
         ),
@@ -348,7 +416,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.constantFrom('converted' as const, 'dropped' as const),
         async ([events, raw], stepSeed, outcome) => {
-          const parquet = await load(events)
+          const lake = await load(events)
           const def = parseInsightDefinition(raw) as FunnelDefinition
           const step =
             outcome === 'dropped'
@@ -379,7 +447,7 @@ describe('insights: reference = Postgres = DuckDB', () => {
               planFunnelProfiles(
                 def,
                 ctx,
-                { dialect: duckdbInsightDialect([parquet]), workspaceId: WS },
+                { dialect: duckdbInsightDialect(lake), workspaceId: WS },
                 q,
               ),
               { timeoutMs: 60_000 },
@@ -413,7 +481,15 @@ describe('insights: reference = Postgres = DuckDB', () => {
   }, 600_000)
 
   it('the generators produce valid definitions', () => {
-    for (const arb of [arbTrends, arbFunnel, arbRetention, arbRfm] as const)
+    for (const arb of [
+      arbTrends,
+      arbFunnel,
+      arbRetention,
+      arbRfm,
+      arbValue,
+      arbLifecycle,
+      arbStickiness,
+    ] as const)
       for (const season of ['spring', 'autumn'] as const)
         fc.assert(
           fc.property(

@@ -18,10 +18,44 @@ const pointer = (keys: readonly string[]) =>
   keys.map((k) => `/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`).join('')
 
 /**
- * The properties relation of one set of Parquet files. `files` are the paths to read (the lake
- * lists its live files); none means an empty relation.
+ * Where a DuckDB backend reads events. Plain files carry every column of the `events` table,
+ * `workspace_id` included. The lake's files do not: Delta (and Kindred's writer) keep the
+ * partition columns `workspace_id` and `event_date` in Hive-style folder names only
+ * (`events/workspace_id=ws_1/event_date=2025-03-30/part-….parquet`), so they are read with
+ * `hive_partitioning`; and a lake event keeps the profile it was processed under, so `profiles`
+ * (the lake's profile versions) maps each profile to the one it was merged into since.
  */
-export function duckdbInsightDialect(files: readonly string[]): InsightDialect {
+export interface DuckdbEventSource {
+  events: readonly string[]
+  /** The files are the lake's: partition columns come from the paths (docs/lake.md). */
+  hive?: boolean
+  /**
+   * Profile versions (the lake's `profiles` table, Hive-partitioned): an event counts for its
+   * profile's `merged_into` in the profile's latest version, when set. Kindred keeps that
+   * redirect one hop (a merge into a merged profile rewrites the older redirects), so one join
+   * reaches today's profile. Without it, events count under the profile they were written with.
+   */
+  profiles?: readonly string[]
+}
+
+const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
+/** The partition columns' types, as docs/lake.md gives them (DuckDB would guess otherwise). */
+const hive = (dateColumn: string) =>
+  `hive_partitioning = true, hive_types = {'workspace_id': VARCHAR, '${dateColumn}': DATE}, ` +
+  `union_by_name = true`
+
+/**
+ * The events relation of a set of Parquet files: a list of plain files (the events' own
+ * columns), or a `DuckdbEventSource` (the lake); none means an empty relation.
+ */
+export function duckdbInsightDialect(
+  source: readonly string[] | DuckdbEventSource,
+): InsightDialect {
+  const src: DuckdbEventSource = Array.isArray(source)
+    ? { events: source as readonly string[] }
+    : (source as DuckdbEventSource)
+  const files = src.events
   return {
     name: 'duckdb',
     events(scope: EventsScope, p: SqlParams): string {
@@ -31,25 +65,47 @@ export function duckdbInsightDialect(files: readonly string[]): InsightDialect {
           `NULL::VARCHAR AS properties, NULL::BIGINT AS ms, NULL::INTEGER AS dn, ` +
           `NULL::INTEGER AS mi WHERE false`
         )
-      const where = [`workspace_id = ${p.add(scope.workspaceId, 'text')}`]
+      const ws = p.add(scope.workspaceId, 'text')
+      const where = [`e.workspace_id = ${ws}`]
       if (scope.lo !== undefined)
-        where.push(`"timestamp" >= make_timestamptz(${p.add(scope.lo * 1000, 'bigint')})`)
+        where.push(`e."timestamp" >= make_timestamptz(${p.add(scope.lo * 1000, 'bigint')})`)
       if (scope.hi !== undefined)
-        where.push(`"timestamp" < make_timestamptz(${p.add(scope.hi * 1000, 'bigint')})`)
+        where.push(`e."timestamp" < make_timestamptz(${p.add(scope.hi * 1000, 'bigint')})`)
+      // The date partition is the event's UTC date: the same bounds, as folder names DuckDB
+      // prunes before it opens a file.
+      if (src.hive === true && scope.lo !== undefined)
+        where.push(`e.event_date >= CAST(${p.add(utcDate(scope.lo), 'text')} AS DATE)`)
+      if (src.hive === true && scope.hi !== undefined)
+        where.push(`e.event_date <= CAST(${p.add(utcDate(scope.hi), 'text')} AS DATE)`)
       if (scope.names !== undefined)
         where.push(
           scope.names.length === 1
-            ? `event = ${p.add(scope.names[0], 'text')}`
-            : `event = ANY(${p.add([...scope.names], 'text[]')})`,
+            ? `e.event = ${p.add(scope.names[0], 'text')}`
+            : `e.event = ANY(${p.add([...scope.names], 'text[]')})`,
         )
+      const opts = src.hive === true ? `, ${hive('event_date')}` : ''
+      const from = `read_parquet(${p.add([...files], 'text[]')}${opts}) e`
+      const profiles = src.profiles ?? []
+      let profile = 'e.profile_id'
+      let join = ''
+      if (profiles.length > 0) {
+        // The latest version of every profile that has one with a redirect; arg_max_null, as
+        // the latest version's NULL (a merge undone) must win over an older redirect.
+        join =
+          ` LEFT JOIN (SELECT profile_id, arg_max_null(merged_into, version) AS into_id ` +
+          `FROM read_parquet(${p.add([...profiles], 'text[]')}, ${hive('changed_date')}) ` +
+          `WHERE workspace_id = ${ws} GROUP BY profile_id) m ON m.profile_id = e.profile_id`
+        profile = 'coalesce(m.into_id, e.profile_id)'
+      }
       return (
         `SELECT profile_id, event, type, properties, ms, ` +
         `CAST(date_diff('day', DATE '1970-01-01', CAST(lt AS DATE)) AS INTEGER) AS dn, ` +
         `CAST(year(lt) * 12 + month(lt) - 1 AS INTEGER) AS mi ` +
-        `FROM (SELECT profile_id, event, type, CAST(properties AS VARCHAR) AS properties, ` +
-        `epoch_ms(CAST("timestamp" AS TIMESTAMPTZ)) AS ms, ` +
-        `timezone(${p.add(scope.timeZone, 'text')}, CAST("timestamp" AS TIMESTAMPTZ)) AS lt ` +
-        `FROM read_parquet(${p.add([...files], 'text[]')}) WHERE ${where.join(' AND ')})`
+        `FROM (SELECT ${profile} AS profile_id, e.event, e.type, ` +
+        `CAST(e.properties AS VARCHAR) AS properties, ` +
+        `epoch_ms(CAST(e."timestamp" AS TIMESTAMPTZ)) AS ms, ` +
+        `timezone(${p.add(scope.timeZone, 'text')}, CAST(e."timestamp" AS TIMESTAMPTZ)) AS lt ` +
+        `FROM ${from}${join} WHERE ${where.join(' AND ')})`
       )
     },
     property(col, path, p) {

@@ -18,7 +18,7 @@ export {
 } from './insight-planner.js'
 export type { InsightDialect, EventsScope } from './insight-dialect.js'
 export { postgresInsightDialect } from './postgres-insight-dialect.js'
-export { duckdbInsightDialect } from './duckdb-insight-dialect.js'
+export { duckdbInsightDialect, type DuckdbEventSource } from './duckdb-insight-dialect.js'
 export { DUCKDB_INSIGHT_MACROS } from './duckdb-value-condition.js'
 export { resolveInsight, type InsightContext, type BreakdownValue } from './insight-resolve.js'
 export { isTimeZone } from './insight-calendar.js'

@@ -138,22 +138,8 @@ export function localDay(ms: number, timeZone: string): number {
   return Math.round(d.getTime() / DAY_MS)
 }
 
-const ZONE_RE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/
-
-/**
- * Is this an IANA zone name all three evaluators read the same way? Names only (`Europe/Berlin`,
- * `UTC`, `America/Argentina/Salta`): offsets such as `+01:00` are refused, because Postgres
- * reads a bare offset as a POSIX zone, with the sign the other way round.
- */
-export function isTimeZone(zone: string): boolean {
-  if (zone.length > 64 || !ZONE_RE.test(zone)) return false
-  try {
-    formatter(zone)
-    return true
-  } catch {
-    return false
-  }
-}
+/** Zone names: one rule for the whole API (src/protocol/time-zone.ts). */
+export { isTimeZone } from '../../../protocol/time-zone.js'
 
 /**
  * Bounds in epoch ms that surely contain every instant whose local date lies in [fromDn, toDn]

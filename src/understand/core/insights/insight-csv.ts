@@ -103,6 +103,43 @@ export function insightCsv(result: InsightResult): string[][] {
         ])
       break
     }
+    case 'lifecycle': {
+      rows.push(['period', 'new', 'returning', 'resurrecting', 'dormant'])
+      for (const x of result.periods)
+        rows.push([x.start, x.new, x.returning, x.resurrecting, x.dormant])
+      break
+    }
+    case 'stickiness': {
+      rows.push([
+        'period',
+        'profiles',
+        ...(result.periods[0]?.days ?? []).map((_, i) => `days_${i + 1}`),
+      ])
+      for (const x of result.periods) rows.push([x.start, x.profiles, ...x.days])
+      break
+    }
+    case 'value': {
+      rows.push([
+        'cohort',
+        'customers',
+        'orders',
+        'revenue',
+        'average_order_value',
+        'orders_per_customer',
+        'ltv',
+      ])
+      for (const c of [...result.cohorts, { ...result.total, start: 'all' }])
+        rows.push([
+          c.start,
+          c.customers,
+          c.orders,
+          c.revenue,
+          c.averageOrderValue,
+          c.ordersPerCustomer,
+          c.ltv,
+        ])
+      break
+    }
   }
   return rows.map((r) => r.map(cell))
 }

@@ -204,11 +204,55 @@ export const rfmSchema = z.object({
 })
 export type RfmDefinition = z.infer<typeof rfmSchema>
 
+/**
+ * Customer value: per customer (a profile with a purchase in [since, asOf]) orders and revenue,
+ * and from them revenue, orders, average order value, orders per customer and historical LTV
+ * (revenue per customer) over everyone and per cohort (the month of the first purchase).
+ */
+export const valueSchema = z.object({
+  kind: z.literal('value'),
+  purchase: eventFilterSchema.default({ event: 'Order Completed' }),
+  value: z.object({ property: pathSchema }).default({ property: 'revenue' }),
+  /** The last day of purchases counted (default today). */
+  asOf: dateSchema.optional(),
+  /** First day of purchases counted (default: all history). */
+  since: dateSchema.optional(),
+  /** How many of the customers with the most revenue to list. */
+  top: z.number().int().min(0).max(100).default(10),
+  timeZone: timeZoneSchema.optional(),
+})
+export type ValueDefinition = z.infer<typeof valueSchema>
+
+/**
+ * Lifecycle: per period, the profiles active (an event matching `event`) that are new (their
+ * first such event ever), returning (active the period before too) or resurrecting (active
+ * before, not the period before), and those dormant (active the period before, not this one).
+ */
+export const lifecycleSchema = z.object({
+  kind: z.literal('lifecycle'),
+  event: eventFilterSchema,
+  interval: intervalSchema.default('week'),
+  ...common,
+})
+export type LifecycleDefinition = z.infer<typeof lifecycleSchema>
+
+/** Stickiness: per week or month, how many profiles were active on exactly 1, 2, … days. */
+export const stickinessSchema = z.object({
+  kind: z.literal('stickiness'),
+  event: eventFilterSchema,
+  interval: z.enum(['week', 'month']).default('week'),
+  ...common,
+})
+export type StickinessDefinition = z.infer<typeof stickinessSchema>
+
 export const insightDefinitionSchema = z.discriminatedUnion('kind', [
   trendsSchema,
   funnelSchema,
   retentionSchema,
   rfmSchema,
+  valueSchema,
+  lifecycleSchema,
+  stickinessSchema,
 ])
 export type InsightDefinition = z.infer<typeof insightDefinitionSchema>
 export type InsightKind = InsightDefinition['kind']

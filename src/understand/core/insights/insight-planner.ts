@@ -21,26 +21,38 @@
 import type { EventFilter } from '../segments/definition.js'
 import { SqlParams, type SqlQuery } from '../segments/sql-params.js'
 import { durationMs, toPath, type PathRef } from '../segments/value-condition.js'
-import { coarseBounds, formatDay, type Interval } from './insight-calendar.js'
+import {
+  coarseBounds,
+  formatDay,
+  periodIndex,
+  periodStart,
+  type Interval,
+} from './insight-calendar.js'
 import type { EventsScope, InsightDialect } from './insight-dialect.js'
 import type {
   Breakdown,
   FunnelDefinition,
   InsightDefinition,
+  LifecycleDefinition,
   RetentionDefinition,
+  StickinessDefinition,
   RfmDefinition,
   TrendsDefinition,
+  ValueDefinition,
 } from './insight-definition.js'
 import type {
   FunnelGroup,
   FunnelProfilesPage,
   FunnelResult,
   InsightResult,
+  LifecycleResult,
   RetentionResult,
+  StickinessResult,
   RfmResult,
   TrendLine,
   TrendsPeriod,
   TrendsResult,
+  ValueResult,
 } from './insight-result.js'
 import {
   breakdownKey,
@@ -52,6 +64,7 @@ import {
   retentionLastDay,
   timeToConvertBins,
   topGroups,
+  valueFigures,
   type BreakdownValue,
   type DayRange,
   type InsightContext,
@@ -181,6 +194,12 @@ export function planInsight(
         return planRetention(def, r, t)
       case 'rfm':
         return planRfm(def, r, t)
+      case 'value':
+        return planValue(def, r, t)
+      case 'lifecycle':
+        return planLifecycle(def, r, t)
+      case 'stickiness':
+        return planStickiness(def, r, t)
     }
   })()
   return { ...plan, scans }
@@ -745,6 +764,203 @@ function planRfm(def: RfmDefinition, r: ResolvedInsight, t: PlanTarget): Unscann
             profiles: num(row.n),
           }))
           .sort((a, b) => a.r - b.r || a.f - b.f || a.m - b.m),
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer value
+
+/**
+ * Two statements over one per-customer aggregate (orders, revenue rounded as RFM's monetary,
+ * first and last purchase day, first purchase month): its sums per cohort month, and the top
+ * customers by revenue. Totals are the cohorts' sums, added up by the assembler.
+ */
+function planValue(def: ValueDefinition, r: ResolvedInsight, t: PlanTarget): Unscanned {
+  const d = t.dialect
+  const asOf = r.range.to
+  const since = Number.isFinite(r.range.from) ? r.range.from : undefined
+  const perCustomer = (p: SqlParams) => {
+    const src = d.events(
+      {
+        workspaceId: t.workspaceId,
+        timeZone: r.timeZone,
+        lo: since === undefined ? undefined : coarseBounds(since, asOf).lo,
+        hi: coarseBounds(asOf, asOf).hi,
+        names: namesOf([def.purchase]),
+      },
+      p,
+    )
+    const v = d.num(d.property('s.properties', toPath(def.value.property), p))
+    const where = [
+      's.profile_id IS NOT NULL',
+      `s.dn <= ${p.add(asOf, 'int')}`,
+      ...(since === undefined ? [] : [`s.dn >= ${p.add(since, 'int')}`]),
+      filterSql(def.purchase, d, p, r.nowMs),
+    ]
+    return (
+      `WITH ev AS (SELECT s.profile_id, s.dn, s.mi, ${v} AS v FROM (${src}) s WHERE ${where.join(' AND ')}), ` +
+      `pc AS (SELECT profile_id, min(mi) AS mi, min(dn) AS first_dn, max(dn) AS last_dn, ` +
+      `${d.int('count(*)')} AS orders, ${d.round6(d.float('coalesce(sum(v), 0)'))} AS m ` +
+      `FROM ev GROUP BY profile_id) `
+    )
+  }
+  const pc = new SqlParams()
+  const cohortText =
+    perCustomer(pc) +
+    `SELECT ${d.int('mi')} AS mi, ${d.int('count(*)')} AS customers, ${d.float('sum(orders)')} AS orders, ` +
+    `${d.float('sum(m)')} AS m FROM pc GROUP BY mi ORDER BY mi`
+  const pt = new SqlParams()
+  const topText =
+    perCustomer(pt) +
+    `SELECT profile_id, orders, m, ${d.int('first_dn')} AS first_dn, ${d.int('last_dn')} AS last_dn ` +
+    `FROM pc ORDER BY m DESC, ${d.byCodePoint('profile_id')} LIMIT ${pt.add(def.top, 'int')}`
+  return {
+    statements: [
+      { name: 'cohorts', query: { text: cohortText, values: pc.values } },
+      { name: 'top', query: { text: topText, values: pt.values } },
+    ],
+    assemble(rows): ValueResult {
+      const cohorts = [...rowsOf(rows, 'cohorts')].sort((a, b) => num(a.mi) - num(b.mi))
+      const sum = (k: string) => cohorts.reduce((s, row) => s + num(row[k]), 0)
+      return {
+        kind: 'value',
+        timeZone: r.timeZone,
+        asOf: formatDay(asOf),
+        since: since === undefined ? null : formatDay(since),
+        total: valueFigures(sum('customers'), sum('orders'), sum('m')),
+        cohorts: cohorts.map((row) => ({
+          start: periodLabel(num(row.mi), 'month'),
+          ...valueFigures(num(row.customers), num(row.orders), num(row.m)),
+        })),
+        topCustomers: rowsOf(rows, 'top').map((row) => ({
+          profileId: String(row.profile_id),
+          orders: num(row.orders),
+          revenue: num(row.m),
+          firstPurchase: formatDay(num(row.first_dn)),
+          lastPurchase: formatDay(num(row.last_dn)),
+        })),
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle and stickiness
+
+/** Active (profile, period, day) rows up to the range's end; `from`: the first day scanned. */
+function activitySql(
+  filter: EventFilter,
+  interval: Interval,
+  r: ResolvedInsight,
+  t: PlanTarget,
+  p: SqlParams,
+  from: number | undefined,
+): string {
+  const d = t.dialect
+  const src = d.events(
+    {
+      workspaceId: t.workspaceId,
+      timeZone: r.timeZone,
+      lo: from === undefined ? undefined : coarseBounds(from, r.range.to).lo,
+      hi: coarseBounds(r.range.to, r.range.to).hi,
+      names: namesOf([filter]),
+    },
+    p,
+  )
+  const where = [
+    's.profile_id IS NOT NULL',
+    `s.dn <= ${p.add(r.range.to, 'int')}`,
+    ...(from === undefined ? [] : [`s.dn >= ${p.add(from, 'int')}`]),
+    filterSql(filter, d, p, r.nowMs),
+  ]
+  return `SELECT s.profile_id, s.dn, ${d.int(periodSql(interval, d))} AS pk FROM (${src}) s WHERE ${where.join(' AND ')}`
+}
+
+/**
+ * Whole history (a profile's first period decides `new`), then per active (profile, period) of
+ * the range its state from the period before by an equi-join, and the dormant ones from the
+ * periods before that have no successor.
+ */
+function planLifecycle(def: LifecycleDefinition, r: ResolvedInsight, t: PlanTarget): Unscanned {
+  const d = t.dialect
+  const p = new SqlParams()
+  const k0 = periodIndex(r.range.from, def.interval)
+  const k1 = periodIndex(r.range.to, def.interval)
+  const ev = activitySql(def.event, def.interval, r, t, p, undefined)
+  const k0p = p.add(k0, 'int')
+  const k1p = p.add(k1, 'int')
+  const text =
+    `WITH ev AS (${ev}), ` +
+    `fp AS (SELECT profile_id, min(pk) AS fp FROM ev GROUP BY profile_id), ` +
+    `act AS (SELECT profile_id, pk FROM ev WHERE pk >= ${k0p} - 1 GROUP BY profile_id, pk), ` +
+    `cur AS (SELECT a.pk, CASE WHEN f.fp = a.pk THEN 'new' WHEN b.profile_id IS NOT NULL ` +
+    `THEN 'returning' ELSE 'resurrecting' END AS st FROM act a ` +
+    `JOIN fp f ON f.profile_id = a.profile_id ` +
+    `LEFT JOIN act b ON b.profile_id = a.profile_id AND b.pk = a.pk - 1 WHERE a.pk >= ${k0p}), ` +
+    `dor AS (SELECT b.pk + 1 AS pk, 'dormant' AS st FROM act b ` +
+    `LEFT JOIN act a ON a.profile_id = b.profile_id AND a.pk = b.pk + 1 ` +
+    `WHERE a.profile_id IS NULL AND b.pk + 1 >= ${k0p} AND b.pk + 1 <= ${k1p}) ` +
+    `SELECT ${d.int('pk')} AS pk, st, ${d.int('count(*)')} AS n ` +
+    `FROM (SELECT pk, st FROM cur UNION ALL SELECT pk, st FROM dor) x GROUP BY pk, st`
+  return {
+    statements: [{ name: 'lifecycle', query: { text, values: p.values } }],
+    assemble(rows): LifecycleResult {
+      const by = new Map<string, number>()
+      for (const row of rowsOf(rows, 'lifecycle'))
+        by.set(`${num(row.pk)}:${String(row.st)}`, num(row.n))
+      const get = (k: number, st: string) => by.get(`${k}:${st}`) ?? 0
+      return {
+        kind: 'lifecycle',
+        timeZone: r.timeZone,
+        interval: def.interval,
+        range: rangeOf(r.range),
+        periods: periodsOf(r.range, def.interval).map((k) => ({
+          start: periodLabel(k, def.interval),
+          new: get(k, 'new'),
+          returning: get(k, 'returning'),
+          resurrecting: get(k, 'resurrecting'),
+          dormant: get(k, 'dormant'),
+        })),
+      }
+    },
+  }
+}
+
+function planStickiness(def: StickinessDefinition, r: ResolvedInsight, t: PlanTarget): Unscanned {
+  const d = t.dialect
+  const p = new SqlParams()
+  const first = periodStart(periodIndex(r.range.from, def.interval), def.interval)
+  const ev = activitySql(def.event, def.interval, r, t, p, first)
+  const text =
+    `WITH ev AS (${ev}), ` +
+    `pd AS (SELECT profile_id, pk, count(DISTINCT dn) AS days FROM ev GROUP BY profile_id, pk) ` +
+    `SELECT ${d.int('pk')} AS pk, ${d.int('days')} AS days, ${d.int('count(*)')} AS n FROM pd GROUP BY pk, days`
+  const width = def.interval === 'week' ? 7 : 31
+  return {
+    statements: [{ name: 'stickiness', query: { text, values: p.values } }],
+    assemble(rows): StickinessResult {
+      const per = new Map<number, number[]>()
+      for (const row of rowsOf(rows, 'stickiness')) {
+        const k = num(row.pk)
+        let days = per.get(k)
+        if (days === undefined) per.set(k, (days = Array.from({ length: width }, () => 0)))
+        days[num(row.days) - 1] = num(row.n)
+      }
+      return {
+        kind: 'stickiness',
+        timeZone: r.timeZone,
+        interval: def.interval,
+        range: rangeOf(r.range),
+        periods: periodsOf(r.range, def.interval).map((k) => {
+          const days = per.get(k) ?? Array.from({ length: width }, () => 0)
+          return {
+            start: periodLabel(k, def.interval),
+            profiles: days.reduce((a, b) => a + b, 0),
+            days,
+          }
+        }),
       }
     },
   }

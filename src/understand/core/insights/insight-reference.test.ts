@@ -10,6 +10,8 @@ import {
   type FunnelDefinition,
   type FunnelResult,
   type InsightEvent,
+  type LifecycleResult,
+  type StickinessResult,
   type RetentionResult,
   type RfmResult,
   type TrendsResult,
@@ -343,5 +345,48 @@ describe('definitions', () => {
     ) as TrendsResult
     // 13:00 UTC on 1 June is 01:00 on 2 June in Auckland.
     expect(r.range).toEqual({ from: '2025-05-27', to: '2025-06-02' })
+  })
+})
+
+describe('lifecycle and stickiness (worked by hand)', () => {
+  // Weeks from Monday: W0 = 3 March, W1 = 10 March (T), W2 = 17 March, W3 = 24 March.
+  const W = 7 * D
+  const events = [
+    ev('old', 'A', T - 3 * W), // first seen weeks before the range
+    ev('old', 'A', T + W), // back in W2 after a gap: resurrecting
+    ev('p1', 'A', T), // new in W1
+    ev('p1', 'A', T + D), // a second day of W1
+    ev('p1', 'A', T + W), // returning in W2
+    ev('p2', 'A', T - W), // W0, before the range: W1 dormant for p2
+    ev('p3', 'B', T), // not the event
+    ev(null, 'A', T), // no profile
+  ]
+  const range = { kind: 'between', from: '2025-03-10', to: '2025-03-30' }
+
+  it('labels each active profile new, returning or resurrecting, and counts the dormant', () => {
+    const r = evaluateInsight(
+      parseInsightDefinition({ kind: 'lifecycle', event: { event: 'A' }, interval: 'week', range }),
+      events,
+      ctx,
+    ) as LifecycleResult
+    expect(r.periods).toEqual([
+      { start: '2025-03-10', new: 1, returning: 0, resurrecting: 0, dormant: 1 },
+      { start: '2025-03-17', new: 0, returning: 1, resurrecting: 1, dormant: 0 },
+      { start: '2025-03-24', new: 0, returning: 0, resurrecting: 0, dormant: 2 },
+    ])
+  })
+
+  it('counts profiles by the days they were active in each week', () => {
+    const r = evaluateInsight(
+      parseInsightDefinition({ kind: 'stickiness', event: { event: 'A' }, range }),
+      events,
+      ctx,
+    ) as StickinessResult
+    expect(r.periods.map((x) => [x.start, x.profiles, x.days.slice(0, 3)])).toEqual([
+      ['2025-03-10', 1, [0, 1, 0]],
+      ['2025-03-17', 2, [2, 0, 0]],
+      ['2025-03-24', 0, [0, 0, 0]],
+    ])
+    expect(r.periods[0]?.days).toHaveLength(7)
   })
 })

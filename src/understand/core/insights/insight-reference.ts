@@ -8,23 +8,29 @@
 import { matchesEventFilter } from '../segments/evaluate.js'
 import type { EventFilter } from '../segments/definition.js'
 import { durationMs, getPath, toNumber, toPath, type PathRef } from '../segments/value-condition.js'
-import { formatDay, localDay, periodIndex } from './insight-calendar.js'
+import { formatDay, localDay, periodIndex, type Interval } from './insight-calendar.js'
 import type {
   FunnelDefinition,
+  LifecycleDefinition,
   RetentionDefinition,
+  StickinessDefinition,
   RfmDefinition,
   TrendsDefinition,
+  ValueDefinition,
 } from './insight-definition.js'
 import type {
   FunnelGroup,
   FunnelProfilesPage,
   FunnelResult,
   InsightResult,
+  LifecycleResult,
   RetentionResult,
+  StickinessResult,
   RfmResult,
   TrendLine,
   TrendsPeriod,
   TrendsResult,
+  ValueResult,
 } from './insight-result.js'
 import {
   breakdownKey,
@@ -40,6 +46,7 @@ import {
   roundMoney,
   timeToConvertBins,
   topGroups,
+  valueFigures,
   type BreakdownValue,
   type DayRange,
   type InsightContext,
@@ -102,6 +109,12 @@ export function evaluateInsight(
       return retention(def, r, prepare(events, r.timeZone))
     case 'rfm':
       return rfm(def, r, prepare(events, r.timeZone))
+    case 'value':
+      return value(def, r, prepare(events, r.timeZone))
+    case 'lifecycle':
+      return lifecycle(def, r, prepare(events, r.timeZone))
+    case 'stickiness':
+      return stickiness(def, r, prepare(events, r.timeZone))
   }
 }
 
@@ -472,5 +485,155 @@ function rfm(def: RfmDefinition, r: ResolvedInsight, evs: Ev[]): RfmResult {
       totalMonetary: g.monetary,
     })),
     cells: [...cells.values()].sort((a, b) => a.r - b.r || a.f - b.f || a.m - b.m),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Customer value
+
+function value(def: ValueDefinition, r: ResolvedInsight, evs: Ev[]): ValueResult {
+  const asOf = r.range.to
+  const per = new Map<
+    string,
+    { first: number; last: number; orders: number; m: number; mi: number }
+  >()
+  for (const e of evs) {
+    if (e.profileId === null || e.dn > asOf || e.dn < r.range.from) continue
+    if (!matches(def.purchase, e, r.nowMs)) continue
+    const v = toNumber(prop(e, def.value.property)) ?? 0
+    const mi = periodIndex(e.dn, 'month')
+    const p = per.get(e.profileId)
+    if (p === undefined) per.set(e.profileId, { first: e.dn, last: e.dn, orders: 1, m: v, mi })
+    else {
+      p.first = Math.min(p.first, e.dn)
+      p.last = Math.max(p.last, e.dn)
+      p.mi = Math.min(p.mi, mi)
+      p.orders++
+      p.m += v
+    }
+  }
+  // Each customer's revenue is rounded first (as RFM's monetary), then summed and rounded again.
+  const customers = [...per.entries()].map(([profileId, p]) => ({
+    profileId,
+    ...p,
+    m: roundMoney(p.m),
+  }))
+  const cohorts = new Map<number, { customers: number; orders: number; m: number }>()
+  for (const c of customers) {
+    const g = cohorts.get(c.mi)
+    if (g === undefined) cohorts.set(c.mi, { customers: 1, orders: c.orders, m: c.m })
+    else {
+      g.customers++
+      g.orders += c.orders
+      g.m += c.m
+    }
+  }
+  const sum = (f: (c: (typeof customers)[number]) => number) =>
+    customers.reduce((s, c) => s + f(c), 0)
+  return {
+    kind: 'value',
+    timeZone: r.timeZone,
+    asOf: formatDay(asOf),
+    since: Number.isFinite(r.range.from) ? formatDay(r.range.from) : null,
+    total: valueFigures(
+      customers.length,
+      sum((c) => c.orders),
+      sum((c) => c.m),
+    ),
+    cohorts: [...cohorts.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([mi, g]) => ({
+        start: periodLabel(mi, 'month'),
+        ...valueFigures(g.customers, g.orders, g.m),
+      })),
+    topCustomers: customers
+      .sort((a, b) => b.m - a.m || compareCodePoints(a.profileId, b.profileId))
+      .slice(0, def.top)
+      .map((c) => ({
+        profileId: c.profileId,
+        orders: c.orders,
+        revenue: c.m,
+        firstPurchase: formatDay(c.first),
+        lastPurchase: formatDay(c.last),
+      })),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle and stickiness
+
+/**
+ * Periods each profile was active in (an event matching the filter on a local day up to the
+ * range's end), and the days of each: activity before the range counts (a profile's first
+ * event ever decides `new`; the period before the first one decides `returning`).
+ */
+function activity(
+  filter: EventFilter,
+  r: ResolvedInsight,
+  evs: Ev[],
+  interval: Interval,
+): Map<string, Map<number, Set<number>>> {
+  const out = new Map<string, Map<number, Set<number>>>()
+  for (const e of evs) {
+    if (e.profileId === null || e.dn > r.range.to || !matches(filter, e, r.nowMs)) continue
+    let per = out.get(e.profileId)
+    if (per === undefined) out.set(e.profileId, (per = new Map()))
+    const k = periodIndex(e.dn, interval)
+    let days = per.get(k)
+    if (days === undefined) per.set(k, (days = new Set()))
+    days.add(e.dn)
+  }
+  return out
+}
+
+function lifecycle(def: LifecycleDefinition, r: ResolvedInsight, evs: Ev[]): LifecycleResult {
+  const act = activity(def.event, r, evs, def.interval)
+  const periods = periodsOf(r.range, def.interval).map((k) => {
+    const row = {
+      start: periodLabel(k, def.interval),
+      new: 0,
+      returning: 0,
+      resurrecting: 0,
+      dormant: 0,
+    }
+    for (const per of act.values()) {
+      const first = Math.min(...per.keys())
+      if (per.has(k)) {
+        if (first === k) row.new++
+        else if (per.has(k - 1)) row.returning++
+        else row.resurrecting++
+      } else if (per.has(k - 1)) row.dormant++
+    }
+    return row
+  })
+  return {
+    kind: 'lifecycle',
+    timeZone: r.timeZone,
+    interval: def.interval,
+    range: range(r.range),
+    periods,
+  }
+}
+
+function stickiness(def: StickinessDefinition, r: ResolvedInsight, evs: Ev[]): StickinessResult {
+  const act = activity(def.event, r, evs, def.interval)
+  const width = def.interval === 'week' ? 7 : 31
+  const periods = periodsOf(r.range, def.interval).map((k) => {
+    const days = Array.from({ length: width }, () => 0)
+    let profiles = 0
+    for (const per of act.values()) {
+      const d = per.get(k)
+      if (d === undefined) continue
+      profiles++
+      days[d.size - 1] = (days[d.size - 1] as number) + 1
+    }
+    return { start: periodLabel(k, def.interval), profiles, days }
+  })
+  return {
+    kind: 'stickiness',
+    timeZone: r.timeZone,
+    interval: def.interval,
+    range: range(r.range),
+    periods,
   }
 }

@@ -22,6 +22,7 @@ import {
   type DateRange,
   type InsightDefinition,
 } from './insight-definition.js'
+import type { ValueFigures } from './insight-result.js'
 import { durationMs } from '../segments/value-condition.js'
 
 /** What an insight is evaluated against, besides its events. */
@@ -115,7 +116,14 @@ export function resolveInsight(def: InsightDefinition, ctx: InsightContext): Res
       checkRange(range, def.period, 'cohorts')
       return { ...base, range }
     }
-    case 'rfm': {
+    case 'lifecycle':
+    case 'stickiness': {
+      const range = resolveRange(def.range, todayDn)
+      checkRange(range, def.interval, 'periods')
+      return { ...base, range }
+    }
+    case 'rfm':
+    case 'value': {
       const to = def.asOf === undefined ? todayDn : (parseDay(def.asOf) as number)
       const from =
         def.since === undefined ? Number.NEGATIVE_INFINITY : (parseDay(def.since) as number)
@@ -253,4 +261,17 @@ export function nearestRankCut(sortedAsc: readonly number[], percent: number): n
   const n = sortedAsc.length
   const rank = Math.floor((percent * n + 99) / 100)
   return sortedAsc[Math.max(1, rank) - 1] as number
+}
+
+/** Figures of customers from their totals (money summed, then rounded to 6 decimals). */
+export function valueFigures(customers: number, orders: number, revenueSum: number): ValueFigures {
+  const revenue = roundMoney(revenueSum)
+  return {
+    customers,
+    orders,
+    revenue,
+    averageOrderValue: orders === 0 ? null : revenue / orders,
+    ordersPerCustomer: customers === 0 ? null : orders / customers,
+    ltv: customers === 0 ? null : revenue / customers,
+  }
 }

@@ -125,7 +125,86 @@ export interface RfmResult {
   cells: Array<{ r: number; f: number; m: number; profiles: number }>
 }
 
-export type InsightResult = TrendsResult | FunnelResult | RetentionResult | RfmResult
+/** Value figures of a set of customers. Money is rounded to 6 decimals, as RFM's monetary. */
+export interface ValueFigures {
+  customers: number
+  orders: number
+  revenue: number
+  /** revenue / orders; null without orders. */
+  averageOrderValue: number | null
+  /** orders / customers; null without customers. */
+  ordersPerCustomer: number | null
+  /** Historical lifetime value: revenue / customers; null without customers. */
+  ltv: number | null
+}
+
+export interface ValueCohort extends ValueFigures {
+  /** First day of the month of the cohort's first purchases. */
+  start: string
+}
+
+export interface ValueCustomer {
+  profileId: string
+  orders: number
+  revenue: number
+  firstPurchase: string
+  lastPurchase: string
+}
+
+export interface ValueResult {
+  kind: 'value'
+  timeZone: string
+  asOf: string
+  since: string | null
+  total: ValueFigures
+  /** Months with at least one first purchase, in order. */
+  cohorts: ValueCohort[]
+  /** The `top` customers by revenue (ties by profile id, code point order). */
+  topCustomers: ValueCustomer[]
+}
+
+export interface LifecyclePeriod {
+  /** First local day of the period. */
+  start: string
+  new: number
+  returning: number
+  resurrecting: number
+  /** Active the period before, not in this one (a count: show it below the axis). */
+  dormant: number
+}
+
+export interface LifecycleResult {
+  kind: 'lifecycle'
+  timeZone: string
+  interval: Interval
+  range: ResultRange
+  periods: LifecyclePeriod[]
+}
+
+export interface StickinessPeriod {
+  start: string
+  /** Profiles active in the period. */
+  profiles: number
+  /** days[k − 1]: profiles active on exactly k local days of it (7 for a week, 31 for a month). */
+  days: number[]
+}
+
+export interface StickinessResult {
+  kind: 'stickiness'
+  timeZone: string
+  interval: 'week' | 'month'
+  range: ResultRange
+  periods: StickinessPeriod[]
+}
+
+export type InsightResult =
+  | TrendsResult
+  | FunnelResult
+  | RetentionResult
+  | RfmResult
+  | ValueResult
+  | LifecycleResult
+  | StickinessResult
 
 /** Profile ids of one funnel step, paged by id (code point order). */
 export interface FunnelProfilesPage {

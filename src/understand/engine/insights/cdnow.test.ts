@@ -3,12 +3,15 @@
  * Q1 1997, 6,919 transactions to June 1998) imported as `Order Completed` events. Monthly
  * cohort retention (customers and revenue) and RFM from the store (PGlite), from DuckDB over a
  * Parquet file and from the reference evaluator must equal what a short script below computes
- * from the raw file directly, without any of Kindred's code; the sample's published size
- * (README of the data) is checked on the way.
+ * from the raw file directly, without any of Kindred's code; customer value (revenue, orders,
+ * AOV, LTV per first-purchase cohort, the top customers) must equal, to the cent, what one SQL
+ * statement computes in exact decimals over the raw text file with DuckDB; the sample's
+ * published size (README of the data) is checked on the way.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStore, type Store } from '../../../platform/store/open-store.js'
 import {
@@ -26,12 +29,14 @@ import {
   type InsightResult,
   type RetentionResult,
   type RfmResult,
+  type ValueResult,
 } from '../../core/insights/index.js'
 import { duckdbInsightsBackend } from './duckdb-insights-backend.js'
 import { postgresInsightsBackend } from './postgres-insights-backend.js'
 
 const WS = 'cdnow'
-const raw = readFileSync(join(import.meta.dirname, 'fixtures', 'cdnow', 'CDNOW_sample.txt'), 'utf8')
+const rawPath = join(import.meta.dirname, 'fixtures', 'cdnow', 'CDNOW_sample.txt')
+const raw = readFileSync(rawPath, 'utf8')
 
 // ---------------------------------------------------------------------------------------------
 // The independent script: the raw file in, the figures out (dates as strings, no time zones).
@@ -116,6 +121,52 @@ function scriptRfm(asOf: string) {
     cells.set(key, (cells.get(key) ?? 0) + 1)
   }
   return { customers: rows.length, transactions: rows.reduce((s, x) => s + x.f, 0), cuts, cells }
+}
+
+/**
+ * Customer value straight from the raw text in DuckDB, dollars as DECIMAL(12,2) (exact): per
+ * first-purchase month customers, orders and revenue; and the top customers by revenue.
+ */
+async function scriptValue(top: number) {
+  const inst = await DuckDBInstance.create(':memory:')
+  const c = await inst.connect()
+  try {
+    const tx =
+      `WITH lines AS (SELECT regexp_split_to_array(trim(line), '\\s+') AS f ` +
+      `FROM read_csv('${rawPath.replaceAll("'", "''")}', columns = {'line': 'VARCHAR'}, ` +
+      `delim = '\\t', header = false)), ` +
+      `tx AS (SELECT f[1] AS customer, strptime(f[3], '%Y%m%d')::DATE AS d, ` +
+      `CAST(f[5] AS DECIMAL(12,2)) AS dollars FROM lines WHERE trim(f[1]) <> ''), ` +
+      `pc AS (SELECT customer, min(d) AS first, max(d) AS last, count(*) AS orders, ` +
+      `sum(dollars) AS revenue FROM tx GROUP BY customer) `
+    const cohorts = (
+      await c.runAndReadAll(
+        tx +
+          `SELECT strftime(date_trunc('month', first), '%Y-%m-%d') AS start, count(*)::INT AS customers, ` +
+          `sum(orders)::INT AS orders, CAST(sum(revenue) AS VARCHAR) AS revenue FROM pc ` +
+          `GROUP BY 1 ORDER BY 1`,
+      )
+    ).getRowObjectsJS()
+    const total = (
+      await c.runAndReadAll(
+        tx +
+          `SELECT count(*)::INT AS customers, sum(orders)::INT AS orders, ` +
+          `CAST(sum(revenue) AS VARCHAR) AS revenue FROM pc`,
+      )
+    ).getRowObjectsJS()[0]
+    const best = (
+      await c.runAndReadAll(
+        tx +
+          `SELECT 'c' || customer AS "profileId", orders::INT AS orders, CAST(revenue AS VARCHAR) AS revenue, ` +
+          `strftime(first, '%Y-%m-%d') AS "firstPurchase", strftime(last, '%Y-%m-%d') AS "lastPurchase" ` +
+          `FROM pc ORDER BY pc.revenue DESC, pc.customer LIMIT ${top}`,
+      )
+    ).getRowObjectsJS()
+    return { cohorts, total, best }
+  } finally {
+    c.closeSync()
+    inst.closeSync()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,5 +268,31 @@ describe('CDNOW sample', () => {
     const transactions = r.groups.reduce((s, g) => s + (g.avgFrequency ?? 0) * g.profiles, 0)
     expect(Math.round(transactions)).toBe(6_919)
     expect(r.groups.reduce((s, g) => s + g.profiles, 0)).toBe(2_357)
+  })
+
+  it('customer value per first-purchase cohort and the top customers equal exact SQL on the raw file', async () => {
+    const r = (await everywhere({
+      kind: 'value',
+      purchase: { event: 'Order Completed' },
+      value: { property: 'revenue' },
+      asOf: '1998-06-30',
+      top: 5,
+    })) as ValueResult
+    const expected = await scriptValue(5)
+    const cents = (x: number) => x.toFixed(2)
+    const figures = (f: { customers: number; orders: number; revenue: number }) => ({
+      customers: f.customers,
+      orders: f.orders,
+      revenue: cents(f.revenue),
+    })
+    expect(figures(r.total)).toEqual(expected.total)
+    expect(r.cohorts.map((c) => ({ start: c.start, ...figures(c) }))).toEqual(expected.cohorts)
+    expect(r.topCustomers.map((c) => ({ ...c, revenue: cents(c.revenue) }))).toEqual(expected.best)
+    // The published size, and the ratios from the exact figures.
+    expect(r.total.customers).toBe(2_357)
+    expect(r.total.orders).toBe(6_919)
+    expect(r.total.averageOrderValue).toBeCloseTo(Number(expected.total?.revenue) / 6_919, 9)
+    expect(r.total.ltv).toBeCloseTo(Number(expected.total?.revenue) / 2_357, 9)
+    expect(r.total.ordersPerCustomer).toBeCloseTo(6_919 / 2_357, 12)
   })
 })

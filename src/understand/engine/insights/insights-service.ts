@@ -5,8 +5,11 @@
  *
  * Backends: `postgres` reads the store's `events` table (always there); `duckdb` reads the
  * lake's Parquet files through `lake.files(workspaceId)` and exists only when a lake is wired
- * (`InsightsModuleOptions.lake`). The zone is the definition's `timeZone`, else the workspace's
- * `settings.timeZone`, else UTC.
+ * (`InsightsModuleOptions.lake`); `auto` (what a request gets when it names none, unless the
+ * server says otherwise) takes DuckDB when a lake is wired, holds files of the workspace and is
+ * at most `maxLagSeconds` behind the store, else Postgres. Every result says which backend
+ * answered and, from the lake, how far behind the store it was. The zone is the definition's
+ * `timeZone`, else the workspace's `settings.timeZone`, else UTC.
  */
 import { z } from 'zod'
 import { KindredError } from '../../../protocol/errors.js'
@@ -24,17 +27,31 @@ import {
   type FunnelProfilesPage,
   type InsightDefinition,
   type InsightDialect,
+  type DuckdbEventSource,
   type InsightResult,
 } from '../../core/insights/index.js'
 import type { DuckdbInsightsBackend } from './duckdb-insights-backend.js'
 import type { InsightsBackend } from './postgres-insights-backend.js'
 
 export type BackendName = 'postgres' | 'duckdb'
+/** What a request may ask for: a backend, or `auto` (see the module comment). */
+export type BackendChoice = BackendName | 'auto'
+export const backendChoiceSchema = z.enum(['postgres', 'duckdb', 'auto'])
 
 export interface InsightsLake {
-  /** The live Parquet files of a workspace's events (the lake's Delta log knows them). */
-  files(workspaceId: string): Promise<string[]>
+  /**
+   * A workspace's live Parquet files (the lake's Delta log knows them): its events and, for the
+   * lake's layout, `hive: true` and the profile versions that map merged profiles to today's.
+   */
+  files(workspaceId: string): Promise<DuckdbEventSource>
+  /** Seconds the lake is behind the store (0: nothing waits); unknown when absent. */
+  lagSeconds?(): Promise<number>
+  /** Releases what `files` keeps open (called when the server stops). */
+  close?(): void
 }
+
+/** Auto picks the lake while it is at most this far behind: the writer's default flush is 30 s. */
+export const DEFAULT_MAX_LAKE_LAG_SECONDS = 120
 
 export interface InsightsDeps {
   db: Db
@@ -43,14 +60,28 @@ export interface InsightsDeps {
   duckdb?: { backend: DuckdbInsightsBackend; lake: InsightsLake } | undefined
   /** The time limit of one query. */
   timeoutMs: number
-  /** Which backend answers when the request does not say (default `postgres`). */
-  defaultBackend?: BackendName | undefined
+  /** Which backend answers when the request does not say (default `auto`). */
+  defaultBackend?: BackendChoice | undefined
+  /** `auto` reads the lake only while it is at most this far behind (default 120 s). */
+  maxLagSeconds?: number | undefined
 }
 
 export interface RunMeta {
   backend: BackendName
   elapsedMs: number
   timeZone: string
+  /**
+   * When the lake answered: how far it was behind the store when the query started (seconds;
+   * events processed within that time may be missing) and how many event files it read.
+   */
+  lake?: { lagSeconds: number | null; files: number } | undefined
+}
+
+interface Target {
+  name: BackendName
+  dialect: InsightDialect
+  runner: InsightsBackend
+  lake?: RunMeta['lake']
 }
 
 /** The workspace's zone: `settings.timeZone` when it is a zone name, else UTC. */
@@ -66,18 +97,43 @@ export async function workspaceTimeZone(q: Queryable, workspaceId: string): Prom
 async function target(
   deps: InsightsDeps,
   workspaceId: string,
-  backend: BackendName | undefined,
-): Promise<{ name: BackendName; dialect: InsightDialect; runner: InsightsBackend }> {
-  const name = backend ?? deps.defaultBackend ?? 'postgres'
-  if (name === 'postgres') return { name, dialect: postgresInsightDialect, runner: deps.postgres }
-  if (deps.duckdb === undefined)
+  backend: BackendChoice | undefined,
+): Promise<Target> {
+  const postgres: Target = {
+    name: 'postgres',
+    dialect: postgresInsightDialect,
+    runner: deps.postgres,
+  }
+  const choice = backend ?? deps.defaultBackend ?? 'auto'
+  if (choice === 'postgres') return postgres
+  const duckdb = deps.duckdb
+  if (duckdb === undefined) {
+    if (choice === 'auto') return postgres
     throw new KindredError(
       'VALIDATION_FAILED',
       'backend "duckdb" reads the lake, and no lake is configured on this server; use backend "postgres"',
       { details: [{ path: 'backend', message: 'no lake is configured' }] },
     )
-  const files = await deps.duckdb.lake.files(workspaceId)
-  return { name, dialect: duckdbInsightDialect(files), runner: deps.duckdb.backend }
+  }
+  const lag = duckdb.lake.lagSeconds === undefined ? null : await duckdb.lake.lagSeconds()
+  if (
+    choice === 'auto' &&
+    (lag === null || lag > (deps.maxLagSeconds ?? DEFAULT_MAX_LAKE_LAG_SECONDS))
+  )
+    return postgres
+  const source = await duckdb.lake.files(workspaceId)
+  // A workspace the lake has no file of yet (the lake was turned on after its events, or
+  // nothing was written so far) is answered from the store, where its events are.
+  if (choice === 'auto' && source.events.length === 0) return postgres
+  return {
+    name: 'duckdb',
+    dialect: duckdbInsightDialect(source),
+    runner: duckdb.backend,
+    lake: {
+      lagSeconds: lag === null ? null : Math.round(lag * 10) / 10,
+      files: source.events.length,
+    },
+  }
 }
 
 /** Parses and runs a definition. */
@@ -85,7 +141,7 @@ export async function runInsight(
   deps: InsightsDeps,
   workspaceId: string,
   input: unknown,
-  options: { backend?: BackendName | undefined } = {},
+  options: { backend?: BackendChoice | undefined } = {},
 ): Promise<{ result: InsightResult; meta: RunMeta }> {
   const def = parseInsightDefinition(input)
   return runParsed(deps, workspaceId, def, options)
@@ -95,7 +151,7 @@ export async function runParsed(
   deps: InsightsDeps,
   workspaceId: string,
   def: InsightDefinition,
-  options: { backend?: BackendName | undefined } = {},
+  options: { backend?: BackendChoice | undefined } = {},
 ): Promise<{ result: InsightResult; meta: RunMeta }> {
   const timeZone = await workspaceTimeZone(deps.db, workspaceId)
   const t = await target(deps, workspaceId, options.backend)
@@ -108,6 +164,7 @@ export async function runParsed(
       backend: t.name,
       elapsedMs: deps.clock().getTime() - started,
       timeZone: result.timeZone,
+      ...(t.lake === undefined ? {} : { lake: t.lake }),
     },
   }
 }
@@ -118,7 +175,7 @@ export const funnelProfilesSchema = z.object({
   outcome: z.enum(['converted', 'dropped']).default('dropped'),
   cursor: z.string().min(1).max(200).optional(),
   limit: z.number().int().min(1).max(INSIGHT_LIMITS.maxProfilesPage).default(1000),
-  backend: z.enum(['postgres', 'duckdb']).optional(),
+  backend: backendChoiceSchema.optional(),
 })
 export type FunnelProfilesInput = z.infer<typeof funnelProfilesSchema>
 
