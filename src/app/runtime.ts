@@ -42,6 +42,7 @@ import type { KindredModule, ModuleFactory, ProfileHooks } from '../platform/mod
 import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { insightsModule } from '../understand/insights-module.js'
+import { attributionModule } from '../understand/attribution-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
@@ -245,6 +246,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     createConsentModule({ deliveries }),
     segmentsModule,
     insightsModule,
+    attributionModule,
     destinationsModule,
     importsModule,
     matchingModule,
