@@ -18,6 +18,7 @@ const benches = [
   'import',
   'matching-cdp',
   'matching-shoppers',
+  'attribution',
 ]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)
