@@ -43,6 +43,7 @@ import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { insightsModule } from '../understand/insights-module.js'
 import { attributionModule } from '../understand/attribution-module.js'
+import { experimentsModule } from '../understand/experiments-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
@@ -247,6 +248,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     segmentsModule,
     insightsModule,
     attributionModule,
+    experimentsModule,
     destinationsModule,
     importsModule,
     matchingModule,

@@ -17,6 +17,7 @@ export const idPrefixes = {
   segment: 'seg',
   computedTrait: 'ct',
   insight: 'ins',
+  experiment: 'exp',
   destination: 'dst',
   privacyRequest: 'prq',
   suppression: 'sup',
