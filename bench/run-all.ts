@@ -19,6 +19,7 @@ const benches = [
   'matching-cdp',
   'matching-shoppers',
   'attribution',
+  'experiments',
 ]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)

@@ -5,8 +5,8 @@
  * exposure is an `Experiment Viewed` track event (the Segment spec's name) with
  * `properties.experiment_id` = the experiment's key and `properties.variation_id` = the arm; a
  * profile's first exposure decides its arm, and its metric events count from that instant on.
- * Each metric is one SQL aggregate grouped by arm, returning n, Σx, Σx² per arm: the stats engine
- * needs nothing else.
+ * All metrics are one SQL aggregate grouped by arm, returning n, Σx, Σx² per arm and metric: the
+ * stats engine needs nothing else.
  */
 
 import { z } from 'zod'
@@ -221,41 +221,60 @@ export async function experimentResults(
       `SELECT DISTINCT event FROM events WHERE workspace_id = $1 AND event = ANY($2::text[])`,
       [workspaceId, events],
     )
+    // Every metric in one statement: each exposed profile joined once to its metric events
+    // after exposure, a value per metric (converted 0/1, a count, or a sum of a numeric
+    // property), then n, Σx, Σx² per metric grouped by arm.
     const statistics = new Map<string, ArmStatistic[]>()
-    for (const m of e.metrics) {
-      // The unit's value: converted (0/1), how many events, or the sum of a numeric property.
-      const value =
-        m.kind === 'conversion'
-          ? `(count(m.profile_id) > 0)::int`
-          : m.kind === 'count'
-            ? `count(m.profile_id)`
-            : `coalesce(sum(CASE WHEN jsonb_typeof(m.properties->$4) = 'number' THEN (m.properties->>$4)::float8 END), 0)`
-      const params: unknown[] = [workspaceId, e.key, m.event]
-      if (m.kind === 'sum') params.push(m.property)
-      const { rows } = await tx.query<{ arm: string; n: number; s: number; ss: number }>(
+    if (e.metrics.length > 0) {
+      const params: unknown[] = [workspaceId, e.key, events]
+      const p = (v: unknown): string => {
+        params.push(v)
+        return `$${params.length}`
+      }
+      const values = e.metrics.map((m, i) => {
+        const ev = p(m.event)
+        const expr =
+          m.kind === 'conversion'
+            ? `(count(*) FILTER (WHERE m.event = ${ev}) > 0)::int`
+            : m.kind === 'count'
+              ? `count(*) FILTER (WHERE m.event = ${ev})`
+              : (() => {
+                  const prop = p(m.property)
+                  return `coalesce(sum(CASE WHEN m.event = ${ev} AND jsonb_typeof(m.properties->${prop}) = 'number' THEN (m.properties->>${prop})::float8 END), 0)`
+                })()
+        return `${expr}::float8 AS v${i}`
+      })
+      const sums = e.metrics.map(
+        (_, i) => `sum(v${i})::float8 AS s${i}, sum(v${i} * v${i})::float8 AS ss${i}`,
+      )
+      // Hash joins of whole sets, as the insights backend does (the planner underestimates CTEs).
+      await tx.query(`SELECT set_config('enable_nestloop', 'off', true)`)
+      const { rows } = await tx.query<Record<string, number | string>>(
         `WITH ${exposedCte},
          unit AS (
-           SELECT x.profile_id, x.arm, ${value}::float8 AS v
+           SELECT x.profile_id, x.arm, ${values.join(', ')}
              FROM exposed x
              LEFT JOIN events m ON m.workspace_id = $1 AND m.profile_id = x.profile_id
-                              AND m.type = 'track' AND m.event = $3 AND m."timestamp" >= x.at
+                              AND m.type = 'track' AND m.event = ANY($3::text[]) AND m."timestamp" >= x.at
             GROUP BY x.profile_id, x.arm)
-         SELECT arm, count(*)::int AS n, sum(v)::float8 AS s, sum(v * v)::float8 AS ss FROM unit GROUP BY arm`,
+         SELECT arm, count(*)::int AS n, ${sums.join(', ')} FROM unit GROUP BY arm`,
         params,
       )
-      const byArm = new Map(rows.map((r) => [r.arm, r]))
-      statistics.set(
-        m.key,
-        e.arms.map((a): ArmStatistic => {
-          const r = byArm.get(a.key)
-          const n = Number(r?.n ?? 0)
-          const s = Number(r?.s ?? 0)
-          const ss = Number(r?.ss ?? 0)
-          return m.kind === 'conversion'
-            ? { kind: 'proportion', n, sum: s }
-            : { kind: 'mean', n, sum: s, sumSquares: ss }
-        }),
-      )
+      const byArm = new Map(rows.map((r) => [String(r.arm), r]))
+      e.metrics.forEach((m, i) => {
+        statistics.set(
+          m.key,
+          e.arms.map((a): ArmStatistic => {
+            const r = byArm.get(a.key)
+            const n = Number(r?.n ?? 0)
+            const sum = Number(r?.[`s${i}`] ?? 0)
+            const sumSquares = Number(r?.[`ss${i}`] ?? 0)
+            return m.kind === 'conversion'
+              ? { kind: 'proportion', n, sum }
+              : { kind: 'mean', n, sum, sumSquares }
+          }),
+        )
+      })
     }
     return { exposure: exposure.rows, known: known.rows.map((r) => r.event), statistics }
   })
