@@ -53,6 +53,8 @@ export interface ArmComparison {
   readonly pValue: number | null
   readonly adjustedPValue: number | null
   readonly chanceToWin: number | null
+  /** CUPED's θ when the pre-exposure covariate was used, else null. */
+  readonly cupedTheta: number | null
   readonly significant: boolean
   readonly guards: readonly GuardFinding[]
   readonly summary: string
@@ -152,6 +154,7 @@ export function experimentReadout(input: ReadoutInput): Readout {
         relative: rel ? { estimate: rel.estimate, ci: rel.ci } : null,
         pValue: rel ? rel.pValue : w.ok ? w.absolute.pValue : null,
         chanceToWin: rel ? gaussianEffectTest(rel.estimate, rel.standardError).chanceToWin : null,
+        cupedTheta: w.ok ? w.cupedTheta : null,
         guards,
       })
     }

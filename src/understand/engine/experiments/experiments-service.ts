@@ -19,6 +19,8 @@ import type { ArmStatistic } from '../../core/experiments/sufficient-statistics.
 
 export const EXPOSURE_EVENT = 'Experiment Viewed'
 export const DEFAULT_RESULTS_TIMEOUT_MS = 30_000
+/** CUPED's pre-exposure window: the metric over the 14 days before a profile's first exposure. */
+export const PRE_EXPOSURE_DAYS = 14
 
 const slug = z
   .string()
@@ -231,21 +233,28 @@ export async function experimentResults(
         params.push(v)
         return `$${params.length}`
       }
-      const values = e.metrics.map((m, i) => {
+      // Each metric twice: after exposure (v), and over the pre-exposure window (w), the
+      // covariate CUPED regresses on (Deng et al. 2013; the same metric before is the usual
+      // choice).
+      const windows = { v: `m."timestamp" >= x.at`, w: `m."timestamp" < x.at` }
+      const values = e.metrics.flatMap((m, i) => {
         const ev = p(m.event)
-        const expr =
-          m.kind === 'conversion'
-            ? `(count(*) FILTER (WHERE m.event = ${ev}) > 0)::int`
-            : m.kind === 'count'
-              ? `count(*) FILTER (WHERE m.event = ${ev})`
-              : (() => {
-                  const prop = p(m.property)
-                  return `coalesce(sum(CASE WHEN m.event = ${ev} AND jsonb_typeof(m.properties->${prop}) = 'number' THEN (m.properties->>${prop})::float8 END), 0)`
-                })()
-        return `${expr}::float8 AS v${i}`
+        const prop = m.kind === 'sum' ? p(m.property) : ''
+        return (['v', 'w'] as const).map((col) => {
+          const when = `m.event = ${ev} AND ${windows[col]}`
+          const expr =
+            m.kind === 'conversion'
+              ? `(count(*) FILTER (WHERE ${when}) > 0)::int`
+              : m.kind === 'count'
+                ? `count(*) FILTER (WHERE ${when})`
+                : `coalesce(sum(CASE WHEN ${when} AND jsonb_typeof(m.properties->${prop}) = 'number' THEN (m.properties->>${prop})::float8 END), 0)`
+          return `${expr}::float8 AS ${col}${i}`
+        })
       })
       const sums = e.metrics.map(
-        (_, i) => `sum(v${i})::float8 AS s${i}, sum(v${i} * v${i})::float8 AS ss${i}`,
+        (_, i) =>
+          `sum(v${i})::float8 AS s${i}, sum(v${i} * v${i})::float8 AS ss${i}, ` +
+          `sum(w${i})::float8 AS ps${i}, sum(w${i} * w${i})::float8 AS pss${i}, sum(v${i} * w${i})::float8 AS pxs${i}`,
       )
       // Hash joins of whole sets, as the insights backend does (the planner underestimates CTEs).
       await tx.query(`SELECT set_config('enable_nestloop', 'off', true)`)
@@ -255,7 +264,8 @@ export async function experimentResults(
            SELECT x.profile_id, x.arm, ${values.join(', ')}
              FROM exposed x
              LEFT JOIN events m ON m.workspace_id = $1 AND m.profile_id = x.profile_id
-                              AND m.type = 'track' AND m.event = ANY($3::text[]) AND m."timestamp" >= x.at
+                              AND m.type = 'track' AND m.event = ANY($3::text[])
+                              AND m."timestamp" >= x.at - make_interval(days => ${PRE_EXPOSURE_DAYS})
             GROUP BY x.profile_id, x.arm)
          SELECT arm, count(*)::int AS n, ${sums.join(', ')} FROM unit GROUP BY arm`,
         params,
@@ -269,9 +279,14 @@ export async function experimentResults(
             const n = Number(r?.n ?? 0)
             const sum = Number(r?.[`s${i}`] ?? 0)
             const sumSquares = Number(r?.[`ss${i}`] ?? 0)
+            const covariate = {
+              sum: Number(r?.[`ps${i}`] ?? 0),
+              sumSquares: Number(r?.[`pss${i}`] ?? 0),
+              sumProducts: Number(r?.[`pxs${i}`] ?? 0),
+            }
             return m.kind === 'conversion'
-              ? { kind: 'proportion', n, sum }
-              : { kind: 'mean', n, sum, sumSquares }
+              ? { kind: 'proportion', n, sum, covariate }
+              : { kind: 'mean', n, sum, sumSquares, covariate }
           }),
         )
       })
