@@ -122,8 +122,8 @@ async function main(): Promise<void> {
 
 ${fmt(exposed)} exposed profiles, ${fmt(totalEvents)} events in all, on the machine's Postgres 15 server
 (generated in SQL, loaded in ${fmt(loadMs)} ms, then VACUUM ANALYZE), load average ${load.toFixed(1)} at
-the start. The readout is one exposure count and one aggregate per metric (each grouped by arm),
-then the stats; baseline: one \`count(*)\` over the workspace's events, in the same run (best of two).
+the start. The readout is one exposure count and one aggregate for all five metrics (grouped by arm,
+with each metric's 14-day pre-exposure covariate for CUPED), then the stats; baseline: one \`count(*)\` over the workspace's events, in the same run (best of two).
 The issue's target is < 2 s at 1,000,000 exposed profiles and 10,000,000 events.
 
 | step | time | × baseline |
