@@ -20,6 +20,8 @@ const benches = [
   'matching-cdp',
   'matching-shoppers',
   'btyd',
+  'attribution',
+  'experiments',
 ]
 for (const name of benches) {
   const file = path.join(repoRoot, 'bench', `${name}.bench.ts`)

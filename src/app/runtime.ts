@@ -44,6 +44,8 @@ import { createConsentModule } from '../govern/consent-module.js'
 import { segmentsModule } from '../understand/segments-module.js'
 import { createInsightsModule } from '../understand/insights-module.js'
 import { predictionsModule } from '../understand/predictions-module.js'
+import { attributionModule } from '../understand/attribution-module.js'
+import { experimentsModule } from '../understand/experiments-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
@@ -259,6 +261,8 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
       return createInsightsModule(lake === undefined ? {} : { lake })(d)
     },
     predictionsModule,
+    attributionModule,
+    experimentsModule,
     destinationsModule,
     importsModule,
     matchingModule,

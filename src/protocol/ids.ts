@@ -18,6 +18,7 @@ export const idPrefixes = {
   computedTrait: 'ct',
   insight: 'ins',
   prediction: 'prd',
+  experiment: 'exp',
   destination: 'dst',
   privacyRequest: 'prq',
   suppression: 'sup',

@@ -39,6 +39,7 @@ function fixtureFor(url: string, param: string): string | undefined {
     segments: A.segment,
     insights: A.insight,
     predictions: A.prediction,
+    experiments: A.experiment,
     'computed-traits': A.computedTrait,
     destinations: A.destination,
     imports: A.import,
@@ -227,6 +228,20 @@ beforeAll(async () => {
     }),
   )
   A.prediction = prediction.id
+  const experiment = await json<{ id: string }>(
+    await k.admin('/api/v1/experiments', {
+      body: {
+        key: 'alpha_experiment',
+        name: `${MARKER} experiment`,
+        arms: [
+          { key: 'control', weight: 1 },
+          { key: 'b', weight: 1 },
+        ],
+        metrics: [{ key: 'orders', kind: 'conversion', event: 'Order' }],
+      },
+    }),
+  )
+  A.experiment = experiment.id
   const dest = await json<{ id: string }>(
     await k.admin('/api/v1/destinations', {
       body: {
