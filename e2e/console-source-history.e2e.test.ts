@@ -2,7 +2,8 @@
  * A source's page in a real browser against a real Kindred process, for events sent before it
  * was opened: the debugger opens on the stored history, searches it by user id and event name,
  * and the schema lists each call with its volume and fields (a field sent with two value types
- * is marked). Screenshots go to test-results/screenshots/.
+ * is marked), and the segment builder suggests the names they carry, warning about a typo.
+ * Screenshots go to test-results/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -94,6 +95,24 @@ describe('Console source history and schema', { timeout: 240_000 }, () => {
     expect(await price.textContent()).toContain('number')
     expect(await price.textContent()).toContain('string')
     await screenshot(page, 'source-history-02-schema')
+  })
+
+  it('suggests the names sent in the segment builder and warns about one never seen', async () => {
+    await page.goto(`${server.url}/segments/new`)
+    await page.getByTestId('add-condition').click()
+    await page.getByTestId('add-event').click()
+    const name = page.getByTestId('event-name')
+    await name.fill('Order')
+    await page.getByRole('option', { name: 'Order Completed' }).waitFor()
+    // A typo: the builder says no such event has been received.
+    await name.fill('Order Complete')
+    await page.getByTestId('name-unseen').waitFor()
+    expect(await page.getByTestId('name-unseen').textContent()).toContain('Order Complete')
+    await name.fill('Order')
+    await page.getByRole('option', { name: 'Order Completed' }).click()
+    await expect.poll(async () => name.inputValue()).toBe('Order Completed')
+    expect(await page.getByTestId('name-unseen').count()).toBe(0)
+    await screenshot(page, 'source-history-03-builder-names')
     expect(pageErrors).toEqual([])
   })
 })

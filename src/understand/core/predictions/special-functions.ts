@@ -8,6 +8,9 @@
  * once n passes the parameters), and otherwise moved there by a linear transformation
  * (Abramowitz & Stegun 15.3.4 and 15.3.6, DLMF 15.8.1 and 15.8.4):
  * - z < −1/3: Pfaff, `(1−z)^(−a) ₂F₁(a, c−b; c; z/(z−1))`, whose argument lies in (1/4, 1);
+ *   Known limit: with a and b far above c (c ≪ a, b) and z < −1/3 the Pfaff series cancels
+ *   and the result is good to about 1e-5 relative only; the models never ask for that regime
+ *   (Pareto/NBD's c is a + 1 and its argument lies in [0, 1)).
  * - 0.75 < z < 1: the 1−z connection formula, two series in 1−z < 1/4. When c−a−b is within
  *   1e-6 of an integer that formula's gamma factors blow up (the logarithmic case), so the
  *   series is summed directly instead, with a larger term budget: slow near 1 but correct.
