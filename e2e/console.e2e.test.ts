@@ -80,6 +80,9 @@ describe('Kindred console', { timeout: 240_000 }, () => {
     await key.waitFor()
     writeKey = (await key.textContent())?.trim() ?? ''
     expect(writeKey.length).toBeGreaterThan(10)
+    // The website's script tag first, with the key; curl one tab away.
+    expect(await page.getByTestId('install-snippets').textContent()).toContain(writeKey)
+    await page.getByRole('tab', { name: 'curl' }).click()
     await expect(page.getByText('/v1/track').first().isVisible()).resolves.toBe(true)
     await screenshot(page, '03-source-created')
     await page.getByTestId('open-debugger').click()
