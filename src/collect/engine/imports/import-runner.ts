@@ -24,15 +24,8 @@ import { ftruncateSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { KindredError, isKindredError, type FieldIssue } from '../../../protocol/errors.js'
 import { importRowMessageId } from '../../../protocol/ids.js'
-import { normalizeEvent, type KindredEvent } from '../../../protocol/event-schema.js'
-import { serializeEvent } from '../../../protocol/serialize-event.js'
-import { MAX_EVENT_BYTES } from '../../../protocol/limits.js'
 import type { Db } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
-import { piiPolicyForSource } from '../../../govern/index.js'
-import { createIdentitySettingsCache } from '../../../unify/index.js'
-import { rowIdentityIssues } from '../../core/import-identity.js'
-import { protectEvent } from '../../../govern/core/index.js'
 import { sourcesRepository } from '../../../platform/store/repositories/sources-repository.js'
 import type { EventLogWriter } from '../../../platform/stream/event-log.js'
 import {
@@ -43,6 +36,8 @@ import {
 } from '../../core/import-mapping.js'
 import { importsRepository, type ImportRecord, type RejectSample } from './imports-repository.js'
 import { readRows } from './row-reader.js'
+import { rowEventChecker } from './row-events.js'
+import type { KindredEvent } from '../../../protocol/event-schema.js'
 
 /** Rejected rows kept on the import record (the rejects file has them all). */
 export const ERROR_SAMPLE_SIZE = 100
@@ -196,12 +191,8 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   const cancelled = () => cancelledElsewhere || o.cancelSignal?.aborted === true
   const stopping = () => cancelled() || o.signal?.aborted === true
   const receivedAt = new Date(record.importTime)
-  // Imported events get the same PII protection as tracked ones, before the event log (ADR 0003).
-  const source = await sourcesRepository.get(db, record.workspaceId, record.sourceId)
-  const pii = source ? await piiPolicyForSource(db, source) : undefined
-  // The rules as they are now (no cache): a row is checked for an identifier the way the
-  // processor will extract it, so what the import accepts resolves to a profile.
-  const identity = await createIdentitySettingsCache(() => 0, 0).get(db, record.workspaceId)
+  // Size, normalisation, PII protection (ADR 0003) and the identity check, shared with syncs.
+  const checker = await rowEventChecker(db, record.workspaceId, record.sourceId, receivedAt)
   const mapper = createRowMapper(record.mapping, {
     kind: record.kind,
     defaultTimestamp: record.importTime,
@@ -303,35 +294,11 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
         const mapped = mapper(r.values)
         if (!mapped.ok) reject(r.row, r.values, mapped.issues)
         else {
-          const raw = mapped.event
-          raw.messageId = messageIdFor(importKey, r.row)
-          const size = Buffer.byteLength(JSON.stringify(raw))
-          if (size > MAX_EVENT_BYTES) {
-            reject(r.row, r.values, [
-              {
-                path: '',
-                code: 'event_too_large',
-                message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
-              },
-            ])
-          } else {
-            const n = normalizeEvent(raw, undefined, {
-              receivedAt,
-              newMessageId: () => raw.messageId as string,
-              correctSkew: false,
-              requireUserOrAnonymousId: false,
-            })
-            if (n.ok && pii) n.event = protectEvent(n.event, pii)
-            // Any identifier the rules know, read from the event as it will be stored.
-            const unidentified = n.ok ? rowIdentityIssues(n.event, identity.compiled) : []
-            // The same checks as the tracking API, including what the store cannot hold.
-            const serialized = n.ok ? serializeEvent(n.event) : n
-            if (unidentified.length > 0) reject(r.row, r.values, unidentified)
-            else if (n.ok && serialized.ok) {
-              state.rowsAccepted++
-              events.push(n.event)
-            } else if (!serialized.ok) reject(r.row, r.values, serialized.issues)
-          }
+          const checked = checker.check(mapped.event, messageIdFor(importKey, r.row))
+          if (checked.ok) {
+            state.rowsAccepted++
+            events.push(checked.event)
+          } else reject(r.row, r.values, checked.issues)
         }
       }
       if (stopping()) break
