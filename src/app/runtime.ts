@@ -45,6 +45,7 @@ import { insightsModule } from '../understand/insights-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
+import { createSyncsModule } from '../collect/syncs-module.js'
 import { createPrivacyModule } from '../govern/privacy-module.js'
 import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
@@ -249,6 +250,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     importsModule,
     matchingModule,
     qualityModule,
+    createSyncsModule({ sealer: writeKeySealer(secretKey) }),
     createPrivacyModule({ deliveries }),
     createLakeModule(options.lake),
   ]) {

@@ -25,6 +25,8 @@ export const scopeCatalog = {
   'write:sources': 'create, change, rotate and delete sources, and see their write keys',
   'read:imports': 'read imports and their rejects',
   'write:imports': 'start imports (adds events to a source)',
+  'read:syncs': 'read database sync connections, models, runs and rejected rows',
+  'write:syncs': 'create, change and delete database syncs and run them (adds events)',
   'read:privacy': 'read privacy requests',
   'write:privacy': 'file privacy requests (access, deletion, suppression)',
   'read:users': 'list the workspace’s members',
@@ -64,6 +66,7 @@ const viewerScopes: NamedScope[] = [
   'read:identity',
   'read:sources',
   'read:imports',
+  'read:syncs',
   'read:users',
 ]
 const editorScopes: NamedScope[] = [
@@ -80,6 +83,7 @@ const adminRoleScopes: NamedScope[] = [
   ...editorScopes,
   'write:sources',
   'write:imports',
+  'write:syncs',
   'read:privacy',
   'write:privacy',
   'write:users',
