@@ -17,9 +17,9 @@ import {
   type SourceDialect,
 } from '../../../testing/source-databases.js'
 import { syncModelSchema, type SyncMode } from '../../core/sync-model.js'
-import { syncsRepository as repo } from './syncs-repository.js'
+import { syncRunQueue, syncsRepository as repo, type RunRecord } from './syncs-repository.js'
 import { queueRun, workPass } from './sync-worker.js'
-import type { SyncRunDeps } from './sync-runner.js'
+import { runSync, type SyncRunDeps } from './sync-runner.js'
 import { testSourceConnection } from './source-readers.js'
 
 interface SourceRow {
@@ -303,5 +303,129 @@ describe.each(dialects)('bad input from %s', (dialect) => {
     expect(down).toMatchObject({ ok: false, code: 'SOURCE_UNREACHABLE', transient: true })
     const refused = await testSourceConnection(base(), strictOutboundPolicy)
     expect(refused).toMatchObject({ ok: false, code: 'OUTBOUND_ADDRESS_REFUSED' })
+  })
+})
+
+describe.each(dialects)('a run from %s that dies mid-way', (dialect) => {
+  let k: TestKindred
+  let src: SourceDatabase
+  let deps: SyncRunDeps
+  let sourceId: string
+  const modelId = `smod_crash_${dialect}`
+
+  beforeAll(async () => {
+    src = await createSourceDatabase(dialect)
+    await src.exec(tableSql[dialect])
+    for (let id = 1; id <= 10; id++) {
+      await src.exec(
+        dialect === 'postgres'
+          ? 'INSERT INTO customers (id, email, plan, score) VALUES ($1, $2, $3, $4)'
+          : 'INSERT INTO customers (id, email, plan, score) VALUES (?, ?, ?, ?)',
+        [id, `c${id}@example.com`, id % 2 === 0 ? 'pro' : 'basic', `${id}.5000`],
+      )
+    }
+    k = await startTestKindred()
+    deps = {
+      db: k.kindred.store.db,
+      eventLog: k.kindred.eventLog,
+      clock: () => new Date(),
+      outbound: parseOutboundAllow(TEST_OUTBOUND_ALLOW),
+      openSecret: () => undefined,
+      batchSize: 3,
+      leaseMs: 60_000,
+    }
+    sourceId = (await k.createSource('sync: crash')).id
+    await repo.insertConnection(
+      deps.db,
+      {
+        workspaceId: 'default',
+        id: `scon_crash_${dialect}`,
+        name: dialect,
+        kind: dialect,
+        settings: {
+          kind: dialect,
+          host: src.host,
+          port: src.port,
+          database: src.database,
+          user: src.user,
+          ssl: false,
+          queryTimeoutMs: 30_000,
+        },
+        passwordSealed: null,
+      },
+      new Date(),
+    )
+    await repo.insertModel(
+      deps.db,
+      {
+        workspaceId: 'default',
+        id: modelId,
+        connectionId: `scon_crash_${dialect}`,
+        sourceId,
+        name: 'crash',
+        definition: syncModelSchema.parse({
+          name: 'crash',
+          connectionId: `scon_crash_${dialect}`,
+          source: { table: 'customers' },
+          key: 'id',
+          mode: 'mirror',
+          identifiers: { email: 'email' },
+          columns: { plan: 'traits.plan', score: 'traits.score' },
+        }),
+        schedule: null,
+        nextRunAt: null,
+      },
+      new Date(),
+    )
+  })
+  afterAll(async () => {
+    await k?.close()
+    await src?.drop()
+  })
+
+  it('resumes after its checkpoint once the lease runs out: every row applied once, same end state', async () => {
+    const queued = await queueRun(deps, 'default', modelId, 'manual')
+    // Dies with the third batch appended to the event log but its snapshot not committed.
+    let batches = 0
+    const dying: SyncRunDeps = {
+      ...deps,
+      beforeCommit: () => {
+        if (++batches === 3) throw new Error('kill -9')
+      },
+    }
+    const [claimed] = await syncRunQueue.claim(deps.db, { now: Date.now(), leaseMs: 60_000 })
+    expect(claimed?.id).toBe(queued?.id)
+    await expect(runSync(dying, claimed as RunRecord)).rejects.toThrow('kill -9')
+    const stopped = await repo.getRun(deps.db, 'default', queued?.id as string)
+    expect(stopped).toMatchObject({ status: 'running', checkpointKey: '6', rowsSent: 6 })
+    // Nothing claims it while the dead worker's lease holds…
+    expect(await workPass(deps)).toBe(false)
+    // …and once it has run out, the next worker resumes after the checkpoint.
+    const later: SyncRunDeps = { ...deps, clock: () => new Date(Date.now() + 120_000) }
+    expect(await workPass(later)).toBe(true)
+    const done = await repo.getRun(deps.db, 'default', queued?.id as string)
+    expect(done).toMatchObject({ status: 'succeeded', rowsRead: 10, rowsSent: 10, attempts: 2 })
+    await k.kindred.processor?.drain()
+    const stored = await deps.db.query<{ n: number; distinct_ids: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT message_id)::int AS distinct_ids FROM events
+       WHERE workspace_id = 'default' AND source_id = $1`,
+      [sourceId],
+    )
+    // Batch three was appended twice (before the kill, and by the resumed run): stored once.
+    expect(stored.rows[0]).toEqual({ n: 10, distinct_ids: 10 })
+    for (let id = 1; id <= 10; id++) {
+      const res = await k.admin(`/api/v1/profiles/lookup?type=email&value=c${id}%40example.com`)
+      const p = (await res.json()) as Profile
+      expect(p.traits).toMatchObject({ plan: id % 2 === 0 ? 'pro' : 'basic', score: `${id}.5000` })
+    }
+    // The next run finds nothing to do.
+    const again = await queueRun(deps, 'default', modelId, 'manual')
+    expect(await workPass(deps)).toBe(true)
+    expect(await repo.getRun(deps.db, 'default', again?.id as string)).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 10,
+      rowsChanged: 0,
+      rowsSent: 0,
+    })
   })
 })

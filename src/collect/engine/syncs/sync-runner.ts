@@ -52,7 +52,11 @@ export interface SyncRunDeps {
   batchSize?: number
   /** How long a checkpoint extends the run's lease (default 5 minutes). */
   leaseMs?: number
-  /** Tests: called after each committed batch (a crash test stops the run there). */
+  /**
+   * Tests: called after a batch's events are durable and before its snapshot commits (a crash
+   * test dies there: appended, not committed), and after the commit.
+   */
+  beforeCommit?: (counters: RunCounters) => void | Promise<void>
   afterBatch?: (counters: RunCounters) => void | Promise<void>
 }
 
@@ -140,6 +144,7 @@ export async function runSync(deps: SyncRunDeps, run: RunRecord): Promise<RunCou
     rejects: Array<{ rowKey: string; raw: unknown; errors: FieldIssue[] }>,
     forget: string[] = [],
   ) => {
+    await deps.beforeCommit?.({ ...counters })
     const now = deps.clock()
     await db.transaction(async (tx) => {
       await repo.saveRows(tx, model.workspaceId, model.id, run.id, changed, fullScan ? seen : [])
