@@ -14,6 +14,7 @@ const order = [
   'insights',
   'destinations',
   'import',
+  'syncs',
   'matching',
 ]
 

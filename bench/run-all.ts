@@ -16,6 +16,7 @@ const benches = [
   'segments',
   'insights',
   'import',
+  'syncs',
   'matching-cdp',
   'matching-shoppers',
 ]

@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestKindred, type TestKindred } from '../../testing/test-server.js'
 import { createSourceDatabase, type SourceDatabase } from '../../testing/source-databases.js'
+import { TEST_ADMIN_TOKEN } from '../../testing/test-server.js'
+import { parseSyncArgs, runSyncCommand } from '../../cli/sync-command.js'
 
 interface Run {
   id: string
@@ -214,5 +216,37 @@ describe('syncs API', () => {
     expect(run).toMatchObject({ status: 'succeeded', rowsRead: 1, rowsRejected: 1, rowsSent: 0 })
     const rejects = await (await k.admin(`/api/v1/syncs/runs/${run.id}/rejects`)).text()
     expect(rejects).toMatch(/unmappable_type/)
+  })
+
+  it('kindred sync run queues a run through the API and follows it to its end', async () => {
+    expect(parseSyncArgs(['run'], {}).ok).toBe(false)
+    const parsed = parseSyncArgs(['run', 'smod_x', '--url', k.url], { KINDRED_ADMIN_TOKEN: 't' })
+    expect(parsed).toMatchObject({
+      ok: true,
+      options: { modelId: 'smod_x', url: k.url, adminToken: 't' },
+    })
+    const m = await json<{ id: string }>(
+      await k.admin('/api/v1/syncs/models', { body: model({ name: 'from the cli' }) }),
+      201,
+    )
+    let out = ''
+    const run = await runSyncCommand(
+      {
+        modelId: m.id,
+        url: k.url,
+        workspaceId: 'default',
+        adminToken: TEST_ADMIN_TOKEN,
+        pollMs: 50,
+      },
+      { stdout: { write: (s: string) => (out += s) } },
+    )
+    expect(run).toMatchObject({ status: 'succeeded', rowsRead: 4 })
+    expect(out).toMatch(/succeeded: 4 read, \d+ changed, \d+ sent, 2 rejected/)
+    await expect(
+      runSyncCommand(
+        { modelId: 'smod_nope', url: k.url, workspaceId: 'default', adminToken: TEST_ADMIN_TOKEN },
+        { stdout: { write: () => true } },
+      ),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' })
   })
 })

@@ -30,6 +30,7 @@ import {
   syncMessageId,
   tombstoneEvent,
   type SyncModel,
+  type SyncRowResult,
 } from '../../core/sync-model.js'
 import { rowEventChecker } from '../imports/row-events.js'
 import { openSource, type SourceConnection, type SourceReader } from './source-readers.js'
@@ -65,6 +66,9 @@ export class RunLostError extends Error {
     super('the run is no longer this attempt’s (its lease was taken over)')
   }
 }
+
+/** Stands for the mapping of a row that is not mapped because it did not change. */
+const unchangedRow: SyncRowResult = { ok: false, issues: [] }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -180,11 +184,12 @@ export async function runSync(deps: SyncRunDeps, run: RunRecord): Promise<RunCou
       })
       const keys = prepared.flatMap((p) => (p.rowKey === undefined ? [] : [p.rowKey]))
       const known = await repo.knownRows(db, model.workspaceId, model.id, keys)
-      const mapped = prepared.map((p) => ({
-        ...p,
-        known: p.rowKey === undefined ? undefined : known.get(p.rowKey),
-        result: mapper(p.row),
-      }))
+      // Only rows whose checksum changed are mapped: an unchanged row costs its checksum alone.
+      const mapped = prepared.map((p) => {
+        const k = p.rowKey === undefined ? undefined : known.get(p.rowKey)
+        const same = k !== undefined && k.checksum === p.checksum
+        return { ...p, known: k, result: same ? unchangedRow : mapper(p.row) }
+      })
       // Update-only never creates a person: which of the new rows' identifiers have a profile.
       let existing = new Map<string, string>()
       if (def.mode === 'update_only') {
