@@ -20,7 +20,7 @@ import { syncModelSchema, type SyncMode } from '../../core/sync-model.js'
 import { syncRunQueue, syncsRepository as repo, type RunRecord } from './syncs-repository.js'
 import { queueRun, workPass } from './sync-worker.js'
 import { runSync, type SyncRunDeps } from './sync-runner.js'
-import { testSourceConnection } from './source-readers.js'
+import { openSource, testSourceConnection } from './source-readers.js'
 
 interface SourceRow {
   id: number
@@ -303,6 +303,22 @@ describe.each(dialects)('bad input from %s', (dialect) => {
     expect(down).toMatchObject({ ok: false, code: 'SOURCE_UNREACHABLE', transient: true })
     const refused = await testSourceConnection(base(), strictOutboundPolicy)
     expect(refused).toMatchObject({ ok: false, code: 'OUTBOUND_ADDRESS_REFUSED' })
+  })
+
+  it('stops a query over its time limit as a timeout, which a retry may get past', async () => {
+    const reader = await openSource(
+      { ...base(), queryTimeoutMs: 200 },
+      parseOutboundAllow(TEST_OUTBOUND_ALLOW),
+    )
+    try {
+      const sleep = dialect === 'postgres' ? 'SELECT pg_sleep(3) AS s' : 'SELECT SLEEP(3) AS s'
+      const read = async () => {
+        for await (const rows of reader.batches({ text: sleep, params: [] }, 10)) void rows
+      }
+      await expect(read()).rejects.toMatchObject({ code: 'SOURCE_TIMEOUT', transient: true })
+    } finally {
+      await reader.close()
+    }
   })
 })
 
