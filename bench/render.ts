@@ -17,6 +17,7 @@ const order = [
   'destinations',
   'streams',
   'import',
+  'syncs',
   'matching',
 ]
 

@@ -17,6 +17,7 @@ const benches = [
   'segments',
   'insights',
   'import',
+  'syncs',
   'matching-cdp',
   'matching-shoppers',
   'btyd',

@@ -7,7 +7,8 @@
 // step so CI shows exactly which one broke.
 //
 // Overrides: KINDRED_TEST_DATABASE_URL (a server to create the test database in; "none" runs the
-// store suites on PGlite only), KINDRED_TEST_NATS_URL, KINDRED_CHROMIUM.
+// store suites on PGlite only), KINDRED_TEST_NATS_URL, KINDRED_TEST_MARIADB_URL,
+// KINDRED_TEST_SOURCE_POSTGRES_URL (where sync suites create source databases), KINDRED_CHROMIUM.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import net from 'node:net'
@@ -186,6 +187,29 @@ async function ensureBrokers() {
   }
 }
 
+/**
+ * MariaDB (or MySQL) for the database-sync suites, which read real source tables from it: found at
+ * 127.0.0.1:3306 (root, no password), or started if installed but down (the machine's command).
+ */
+async function mariadbUrl() {
+  const given = process.env.KINDRED_TEST_MARIADB_URL
+  if (given) return given
+  const url = 'mysql://root@127.0.0.1:3306'
+  if (await portOpen('127.0.0.1', 3306)) return url
+  if (existsSync('/usr/sbin/mariadbd') && existsSync('/sbin/start-stop-daemon')) {
+    say('== starting MariaDB')
+    tryRun('start-stop-daemon', [
+      '--start',
+      '--oknodo',
+      '--background',
+      '--exec',
+      '/usr/sbin/mariadbd',
+    ])
+    if (await waitForPort('127.0.0.1', 3306, 30)) return url
+  }
+  return undefined
+}
+
 /** Debian's Chromium for the console's browser tests; never a downloaded browser. */
 function ensureChromium() {
   const executable = process.env.KINDRED_CHROMIUM ?? '/usr/bin/chromium'
@@ -218,6 +242,11 @@ else {
     '!! no PostgreSQL server: the store suites run on PGlite only and the server-only suites fail',
   )
 }
+// The sync suites create their source databases on the same server, beside the run's database.
+if (base) process.env.KINDRED_TEST_SOURCE_POSTGRES_URL ??= base
+const mariadb = await mariadbUrl()
+if (mariadb) process.env.KINDRED_TEST_MARIADB_URL = mariadb
+else say('!! no MariaDB server: the database-sync suites fail')
 const nats = await natsUrl()
 if (nats) process.env.KINDRED_TEST_NATS_URL = nats
 else say('!! no NATS server: the scale-out suites fail')

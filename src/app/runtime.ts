@@ -49,6 +49,7 @@ import { experimentsModule } from '../understand/experiments-module.js'
 import { destinationsModule } from '../activate/destinations-module.js'
 import { importsModule } from '../collect/imports-module.js'
 import { qualityModule } from '../collect/quality-module.js'
+import { createSyncsModule } from '../collect/syncs-module.js'
 import { createPrivacyModule } from '../govern/privacy-module.js'
 import { createGovernDeliveries } from '../activate/index.js'
 import { matchingModule } from '../unify/matching-module.js'
@@ -267,6 +268,7 @@ export async function startKindred(options: KindredOptions = {}): Promise<Kindre
     importsModule,
     matchingModule,
     qualityModule,
+    createSyncsModule({ sealer: writeKeySealer(secretKey) }),
     createPrivacyModule({ deliveries }),
     createLakeModule(options.lake),
   ]) {

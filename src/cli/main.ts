@@ -15,6 +15,7 @@ import {
   runImportCancel,
   runImportCommand,
 } from './import-command.js'
+import { SYNC_USAGE, parseSyncArgs, runSyncCommand } from './sync-command.js'
 import {
   TOKEN_USAGE,
   describeToken,
@@ -40,6 +41,7 @@ Usage:
   kindred reprocess [--workspace default] [--rules rules.json] [--dry-run] [--data-dir ./.kindred]
   ${IMPORT_USAGE.replace(/^Usage: /, '')}
   ${IMPORT_CANCEL_USAGE}
+  ${SYNC_USAGE.replace(/^Usage: /, '')}
   ${USER_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   ${TOKEN_USAGE.replace(/^Usage: /, '').replace(/\n {7}/g, '\n  ')}
   kindred dedupe --input people.csv --id-column rec_id [--config model.json] --out clusters.csv
@@ -262,6 +264,12 @@ export async function main(argv: string[]): Promise<void> {
       const parsed = parseImportArgs(rest)
       if (!parsed.ok) fail(parsed.error)
       await runImportCommand(parsed.options)
+      return
+    }
+    case 'sync': {
+      const parsed = parseSyncArgs(rest)
+      if (!parsed.ok) fail(parsed.error)
+      await runSyncCommand(parsed.options)
       return
     }
     case 'dedupe':

@@ -8,3 +8,5 @@ export type {
   WorkspaceIdentitySettings,
 } from './engine/identity-settings.js'
 export { createIdentitySettingsCache } from './engine/identity-settings.js'
+export type { IdentifierRef } from './engine/identity-lookup.js'
+export { profilesOfIdentifiers, traitSurvivorSources } from './engine/identity-lookup.js'

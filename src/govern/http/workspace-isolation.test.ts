@@ -52,6 +52,9 @@ function fixtureFor(url: string, param: string): string | undefined {
     'privacy/suppressions': A.suppression,
     'identity/matching/runs': A.matchingRun,
     'identity/review': A.reviewPair,
+    'syncs/connections': A.syncConnection,
+    'syncs/models': A.syncModel,
+    'syncs/runs': A.syncRun,
   }
   return byResource[resource]
 }
@@ -292,6 +295,46 @@ beforeAll(async () => {
     }),
   )
   A.suppression = suppression.id
+  // A database sync of A's: a connection to a private address the outbound policy refuses, so its
+  // run fails at once, for good (and is over before the fingerprint is taken).
+  const connection = await json<{ id: string }>(
+    await k.admin('/api/v1/syncs/connections', {
+      body: {
+        name: `${MARKER} crm`,
+        kind: 'postgres',
+        host: '10.255.255.1',
+        database: 'kindred_isolation_none',
+        user: 'nobody',
+        password: `${MARKER}-password`,
+      },
+    }),
+  )
+  A.syncConnection = connection.id
+  const syncModel = await json<{ id: string }>(
+    await k.admin('/api/v1/syncs/models', {
+      body: {
+        definition: {
+          name: `${MARKER} contacts`,
+          connectionId: connection.id,
+          source: { table: 'contacts' },
+          key: 'id',
+          identifiers: { email: 'email' },
+        },
+      },
+    }),
+  )
+  A.syncModel = syncModel.id
+  const syncRun = await json<{ id: string }>(
+    await k.admin(`/api/v1/syncs/models/${syncModel.id}/runs`, { method: 'POST' }),
+  )
+  A.syncRun = syncRun.id
+  let syncStatus = ''
+  for (let i = 0; i < 300 && syncStatus !== 'failed'; i++) {
+    const res = await k.admin(`/api/v1/syncs/runs/${syncRun.id}`)
+    syncStatus = ((await res.json()) as { status: string }).status
+    if (syncStatus !== 'failed') await new Promise((r) => setTimeout(r, 100))
+  }
+  expect(syncStatus).toBe('failed')
   const run = await json<{ data: { id: string } }>(
     await k.admin('/api/v1/identity/matching/runs', { method: 'POST', body: {} }),
   )

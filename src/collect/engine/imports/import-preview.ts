@@ -7,8 +7,7 @@
 import { Readable } from 'node:stream'
 import type { FieldIssue } from '../../../protocol/errors.js'
 import type { KindredEvent } from '../../../protocol/event-schema.js'
-import type { Queryable } from '../../../platform/store/db.js'
-import { piiPolicyForSource } from '../../../govern/index.js'
+import type { Db } from '../../../platform/store/db.js'
 import {
   extractIdentifiers,
   normalizeTraits,
@@ -24,7 +23,7 @@ import {
 } from '../../core/import-mapping.js'
 import { describeImportMapping, type MappingDescription } from '../../core/import-identity.js'
 import { suggestImportMapping, type SuggestedColumn } from '../../core/import-suggest.js'
-import { createRowChecker } from './import-runner.js'
+import { rowEventChecker } from './row-events.js'
 import { readRows } from './row-reader.js'
 
 /** Rows shown; the rest of the sample is only counted. */
@@ -69,8 +68,8 @@ function stored(event: KindredEvent, rules: CompiledIdentityRules): PreviewStore
 }
 
 export async function previewImport(o: {
-  db: Queryable
-  source: { workspaceId: string; settings: Record<string, unknown> }
+  db: Db
+  source: { workspaceId: string; id: string }
   rules: CompiledIdentityRules
   kind: ImportKind
   format: ImportFormat
@@ -108,12 +107,13 @@ export async function previewImport(o: {
         suggested.filter((s) => s.reason !== 'default').map((s) => [s.column, s.to]),
       ),
     })
-  const check = createRowChecker({
-    mapper: createRowMapper(mapping, { kind: o.kind, defaultTimestamp: o.now.toISOString() }),
-    receivedAt: o.now,
-    pii: await piiPolicyForSource(o.db, o.source),
-    rules: o.rules,
-  })
+  // The mapper and the row check an import of this file runs (shared with database syncs).
+  const mapper = createRowMapper(mapping, { kind: o.kind, defaultTimestamp: o.now.toISOString() })
+  const checker = await rowEventChecker(o.db, o.source.workspaceId, o.source.id, o.now)
+  const check = (values: Record<string, unknown>, messageId: string) => {
+    const mapped = mapper(values)
+    return mapped.ok ? checker.check(mapped.event, messageId) : mapped
+  }
   const rows: PreviewRow[] = []
   let accepted = 0
   for (const r of read) {

@@ -24,27 +24,20 @@ import { ftruncateSync, statSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { KindredError, isKindredError, type FieldIssue } from '../../../protocol/errors.js'
 import { importRowMessageId } from '../../../protocol/ids.js'
-import { normalizeEvent, type KindredEvent } from '../../../protocol/event-schema.js'
-import { serializeEvent } from '../../../protocol/serialize-event.js'
-import { MAX_EVENT_BYTES } from '../../../protocol/limits.js'
 import type { Db } from '../../../platform/store/db.js'
 import { newId } from '../../../platform/store/ids.js'
-import { piiPolicyForSource } from '../../../govern/index.js'
-import { createIdentitySettingsCache } from '../../../unify/index.js'
-import type { CompiledIdentityRules } from '../../../unify/core/index.js'
-import { rowIdentityIssues } from '../../core/import-identity.js'
-import { protectEvent, type PiiPolicy } from '../../../govern/core/index.js'
 import { sourcesRepository } from '../../../platform/store/repositories/sources-repository.js'
 import type { EventLogWriter } from '../../../platform/stream/event-log.js'
 import {
   createRowMapper,
-  type RowMapper,
   type ImportFormat,
   type ImportKind,
   type ImportMapping,
 } from '../../core/import-mapping.js'
 import { importsRepository, type ImportRecord, type RejectSample } from './imports-repository.js'
 import { readRows } from './row-reader.js'
+import { rowEventChecker } from './row-events.js'
+import type { KindredEvent } from '../../../protocol/event-schema.js'
 
 /** Rejected rows kept on the import record (the rejects file has them all). */
 export const ERROR_SAMPLE_SIZE = 100
@@ -181,56 +174,6 @@ async function appendWithRetry(
   }
 }
 
-export type CheckedRow = { ok: true; event: KindredEvent } | { ok: false; issues: FieldIssue[] }
-
-/**
- * What becomes of one read row: mapped, normalised as the tracking API would, PII-protected,
- * checked for an identifier the processor can resolve and for what the store cannot hold. The
- * import runner and the console's preview both use it, so the preview shows exactly what an
- * import of the same file and mapping will accept or reject.
- */
-export function createRowChecker(o: {
-  mapper: RowMapper
-  receivedAt: Date
-  pii: PiiPolicy | undefined
-  rules: CompiledIdentityRules
-}): (values: Record<string, unknown>, messageId: string) => CheckedRow {
-  return (values, messageId) => {
-    const mapped = o.mapper(values)
-    if (!mapped.ok) return mapped
-    const raw = mapped.event
-    raw.messageId = messageId
-    const size = Buffer.byteLength(JSON.stringify(raw))
-    if (size > MAX_EVENT_BYTES) {
-      return {
-        ok: false,
-        issues: [
-          {
-            path: '',
-            code: 'event_too_large',
-            message: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`,
-          },
-        ],
-      }
-    }
-    const n = normalizeEvent(raw, undefined, {
-      receivedAt: o.receivedAt,
-      newMessageId: () => messageId,
-      correctSkew: false,
-      requireUserOrAnonymousId: false,
-    })
-    if (n.ok && o.pii) n.event = protectEvent(n.event, o.pii)
-    // Any identifier the rules know, read from the event as it will be stored.
-    const unidentified = n.ok ? rowIdentityIssues(n.event, o.rules) : []
-    if (unidentified.length > 0) return { ok: false, issues: unidentified }
-    // The same checks as the tracking API, including what the store cannot hold.
-    const serialized = n.ok ? serializeEvent(n.event) : n
-    if (!serialized.ok) return { ok: false, issues: serialized.issues }
-    if (!n.ok) return { ok: false, issues: n.issues }
-    return { ok: true, event: n.event }
-  }
-}
-
 /** Runs (or resumes) an import to the end; returns the final record. */
 export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   const { db, record } = o
@@ -248,20 +191,11 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
   const cancelled = () => cancelledElsewhere || o.cancelSignal?.aborted === true
   const stopping = () => cancelled() || o.signal?.aborted === true
   const receivedAt = new Date(record.importTime)
-  // Imported events get the same PII protection as tracked ones, before the event log (ADR 0003).
-  const source = await sourcesRepository.get(db, record.workspaceId, record.sourceId)
-  const pii = source ? await piiPolicyForSource(db, source) : undefined
-  // The rules as they are now (no cache): a row is checked for an identifier the way the
-  // processor will extract it, so what the import accepts resolves to a profile.
-  const identity = await createIdentitySettingsCache(() => 0, 0).get(db, record.workspaceId)
-  const check = createRowChecker({
-    mapper: createRowMapper(record.mapping, {
-      kind: record.kind,
-      defaultTimestamp: record.importTime,
-    }),
-    receivedAt,
-    pii,
-    rules: identity.compiled,
+  // Size, normalisation, PII protection (ADR 0003) and the identity check, shared with syncs.
+  const checker = await rowEventChecker(db, record.workspaceId, record.sourceId, receivedAt)
+  const mapper = createRowMapper(record.mapping, {
+    kind: record.kind,
+    defaultTimestamp: record.importTime,
   })
 
   // Rejects file: cut back to its size at the checkpoint, so a resumed run does not repeat rows.
@@ -357,11 +291,15 @@ export async function runImport(o: RunImportOptions): Promise<ImportRecord> {
       if ('error' in r) {
         reject(r.row, r.raw, [{ path: '', code: 'unreadable_row', message: r.error }])
       } else {
-        const checked = check(r.values, messageIdFor(importKey, r.row))
-        if (checked.ok) {
-          state.rowsAccepted++
-          events.push(checked.event)
-        } else reject(r.row, r.values, checked.issues)
+        const mapped = mapper(r.values)
+        if (!mapped.ok) reject(r.row, r.values, mapped.issues)
+        else {
+          const checked = checker.check(mapped.event, messageIdFor(importKey, r.row))
+          if (checked.ok) {
+            state.rowsAccepted++
+            events.push(checked.event)
+          } else reject(r.row, r.values, checked.issues)
+        }
       }
       if (stopping()) break
       if (rowsInBatch >= batchSize) await startFlush()
