@@ -109,7 +109,10 @@ export async function waitHealthy(url: string, p: KindredProcess, timeoutMs = 12
   throw new Error(`kindred did not become healthy in ${timeoutMs / 1000} s:\n${p.output()}`)
 }
 
-export async function startKindred(token: string): Promise<RunningServer> {
+export async function startKindred(
+  token: string,
+  env: Record<string, string> = {},
+): Promise<RunningServer> {
   const port = await freePort()
   const dataDir = mkdtempSync(path.join(tmpdir(), 'kindred-console-e2e-'))
   // The browser tests build the console first (`ensureConsoleBuilt`), and deliver to receivers on
@@ -118,7 +121,7 @@ export async function startKindred(token: string): Promise<RunningServer> {
     port,
     token,
     dataDir,
-    env: { KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8' },
+    env: { KINDRED_OUTBOUND_ALLOW: '127.0.0.0/8', ...env },
   })
   const { child } = p
   const url = `http://127.0.0.1:${port}`

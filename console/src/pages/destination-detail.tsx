@@ -6,7 +6,9 @@ import {
   Button,
   Code,
   Group,
+  NumberInput,
   Paper,
+  SegmentedControl,
   Stack,
   Switch,
   Tabs,
@@ -127,6 +129,11 @@ function DestinationView({ destination }: { destination: Destination }) {
               saving={update.isPending}
               onSave={(settings) => update.mutate({ settings })}
             />
+            <RetryForm
+              destination={destination}
+              saving={update.isPending}
+              onSave={(retryHours) => update.mutate({ retryHours })}
+            />
           </Tabs.Panel>
           <Tabs.Panel value="actions">
             <ActionsForm
@@ -163,12 +170,24 @@ function statusColor(status: string): string {
   return 'gray'
 }
 
+type StatusFilter = 'all' | 'success' | 'retry' | 'failed'
+
 function Deliveries({ destinationId }: { destinationId: string }) {
   const queryClient = useQueryClient()
+  const [filter, setFilter] = useState<StatusFilter>('all')
+  // Jobs by state: what gave up (dead letters) is what a replay sends again.
+  const jobs = useQuery({
+    queryKey: ['destinations', destinationId, 'deliveries', 'jobs'],
+    queryFn: () => api<{ jobs: Record<string, number> }>(dpath(destinationId)),
+    refetchInterval: 3_000,
+  })
+  const dead = jobs.data?.jobs.dead ?? 0
   const deliveries = useInfiniteQuery({
-    queryKey: ['destinations', destinationId, 'deliveries'],
+    queryKey: ['destinations', destinationId, 'deliveries', filter],
     queryFn: ({ pageParam }) =>
-      api<Page<Delivery>>(dpath(destinationId, '/deliveries'), { query: { cursor: pageParam } }),
+      api<Page<Delivery>>(dpath(destinationId, '/deliveries'), {
+        query: { cursor: pageParam, status: filter === 'all' ? undefined : filter },
+      }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     refetchInterval: 3_000,
@@ -196,21 +215,36 @@ function Deliveries({ destinationId }: { destinationId: string }) {
     <QueryView query={deliveries} what="The delivery log">
       {(data) => {
         const rows = data.pages.flatMap((p) => p.data)
-        const failed = rows.filter((r) => statusColor(r.status) === 'red').length
         return (
           <Stack gap="sm">
             <Group justify="space-between">
-              <Text size="sm" c="dimmed">
-                Newest first · refreshes every few seconds{failed ? ` · ${failed} failed` : ''}
-              </Text>
+              <Group gap="sm">
+                <SegmentedControl
+                  size="xs"
+                  value={filter}
+                  onChange={(v) => setFilter(v as StatusFilter)}
+                  data={[
+                    { value: 'all', label: 'All' },
+                    { value: 'success', label: 'Delivered' },
+                    { value: 'retry', label: 'Retried' },
+                    { value: 'failed', label: 'Failed' },
+                  ]}
+                  data-testid="deliveries-filter"
+                />
+                <Text size="sm" c="dimmed" data-testid="dead-letter-count">
+                  Newest first · refreshes every few seconds
+                  {dead ? ` · ${dead} dead letter${dead === 1 ? '' : 's'}` : ''}
+                </Text>
+              </Group>
               <Button
                 size="xs"
                 variant="light"
-                disabled={!failed}
+                disabled={dead === 0}
                 loading={replay.isPending}
                 onClick={() => replay.mutate({})}
+                data-testid="replay-dead"
               >
-                Replay failed deliveries
+                Replay dead letters
               </Button>
             </Group>
             <ResourceTable
@@ -234,9 +268,17 @@ function Deliveries({ destinationId }: { destinationId: string }) {
                   title: 'Status',
                   render: (d) => (
                     <>
-                      <Badge size="sm" variant="light" color={statusColor(d.status)}>
-                        {d.status}
-                      </Badge>
+                      {d.deadJobIds.length ? (
+                        <Tooltip label="Retries gave up: replay sends it again">
+                          <Badge size="sm" variant="filled" color="red" data-testid="dead-letter">
+                            dead letter
+                          </Badge>
+                        </Tooltip>
+                      ) : (
+                        <Badge size="sm" variant="light" color={statusColor(d.status)}>
+                          {d.status}
+                        </Badge>
+                      )}
                       {d.attempt > 1 ? (
                         <Text size="xs" c="dimmed">
                           attempt {d.attempt}
@@ -281,14 +323,14 @@ function Deliveries({ destinationId }: { destinationId: string }) {
                 {
                   align: 'right',
                   render: (d) =>
-                    statusColor(d.status) === 'red' && d.jobIds.length ? (
+                    d.deadJobIds.length ? (
                       <Tooltip label="Send these items again">
                         <Button
                           size="compact-xs"
                           variant="subtle"
-                          onClick={() => replay.mutate({ ids: d.jobIds })}
+                          onClick={() => replay.mutate({ ids: d.deadJobIds })}
                         >
-                          Retry
+                          Replay
                         </Button>
                       </Tooltip>
                     ) : null,
@@ -346,6 +388,42 @@ function SettingsForm({
         ) : null}
       </Group>
     </Stack>
+  )
+}
+
+/** How long failing deliveries are retried before they become dead letters. */
+function RetryForm({
+  destination,
+  saving,
+  onSave,
+}: {
+  destination: Destination
+  saving: boolean
+  onSave: (retryHours: number | null) => void
+}) {
+  const [hours, setHours] = useState<number | string>(destination.retryHours ?? '')
+  return (
+    <Group align="flex-end" mt="xl" maw={640}>
+      <NumberInput
+        label="Retry failing deliveries for (hours)"
+        description="After this, a delivery is a dead letter until you replay it. Empty: 24 hours."
+        min={0.1}
+        max={168}
+        decimalScale={2}
+        value={hours}
+        onChange={setHours}
+        w={320}
+        data-testid="retry-hours"
+      />
+      <Button
+        variant="default"
+        loading={saving}
+        onClick={() => onSave(hours === '' ? null : Number(hours))}
+        data-testid="save-retry-hours"
+      >
+        Save
+      </Button>
+    </Group>
   )
 }
 

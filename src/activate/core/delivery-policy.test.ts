@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Classification } from './contract.js'
 import {
+  budgetFor,
   consentExempt,
   groupOutcomes,
   healthChange,
@@ -21,6 +22,41 @@ const budget: DeliveryBudget = {
   backoffMs: (attempt) => 1_000 * 2 ** (attempt - 1),
 }
 const young = (attempts: number) => ({ attempts, createdAt: NOW - 1_000 })
+
+describe('nextJobState: a time budget, not a count', () => {
+  // The dispatcher's default: no attempt limit, 24 hours, backoff capped at 10 minutes.
+  const hours = (h: number) => h * 3_600_000
+  const daily: DeliveryBudget = {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    maxAgeMs: hours(24),
+    backoffMs: (attempt) => Math.min(600_000, 1_000 * 2 ** (attempt - 1)),
+  }
+  const failing: DeliveryOutcome = { kind: 'retry', message: 'HTTP 503' }
+
+  it('keeps retrying a receiver that is down for hours, then gives up at the budget', () => {
+    // Attempt 60, six hours in: retried in ten minutes (Segment would still be retrying too).
+    expect(nextJobState(failing, { attempts: 60, createdAt: NOW - hours(6) }, daily, NOW)).toEqual({
+      kind: 'retry',
+      runAt: NOW + 600_000,
+      error: 'HTTP 503',
+    })
+    expect(
+      nextJobState(failing, { attempts: 150, createdAt: NOW - hours(23.95) }, daily, NOW).kind,
+    ).toBe('dead')
+  })
+
+  it('takes a destination’s own retry time over the default', () => {
+    const job = { attempts: 4, createdAt: NOW - hours(2) }
+    expect(nextJobState(failing, job, budgetFor(daily, { retryHours: null }), NOW).kind).toBe(
+      'retry',
+    )
+    expect(nextJobState(failing, job, budgetFor(daily, { retryHours: 1 }), NOW)).toMatchObject({
+      kind: 'dead',
+      error: 'retry budget exhausted after 4 attempts: HTTP 503',
+    })
+    expect(budgetFor(daily, { retryHours: 72 }).maxAgeMs).toBe(hours(72))
+  })
+})
 
 describe('nextJobState: waiting for a vendor quota', () => {
   const quota: DeliveryOutcome = {

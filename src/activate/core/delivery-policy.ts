@@ -39,6 +39,15 @@ export interface DeliveryBudget {
 
 export const DEFAULT_MAX_QUOTA_AGE_MS = 7 * 86_400_000
 
+/** The dispatcher's budget with a destination's own retry time (hours), when it set one. */
+export function budgetFor(
+  budget: DeliveryBudget,
+  destination: { retryHours?: number | null | undefined },
+): DeliveryBudget {
+  const h = destination.retryHours
+  return h === null || h === undefined ? budget : { ...budget, maxAgeMs: h * 3_600_000 }
+}
+
 /** An item the transform and the executors said nothing about: sent again. */
 export const NO_OUTCOME: DeliveryOutcome = {
   kind: 'retry',

@@ -18,6 +18,8 @@ export interface DestinationRow {
   actions: DestinationActions
   enabled: boolean
   rateLimit: number | null
+  /** Hours a failing delivery is retried before it is a dead letter; null: the default (24 h). */
+  retryHours: number | null
   status: 'healthy' | 'degraded'
   consecutiveFailures: number
   lastError: string | null
@@ -36,6 +38,7 @@ interface RawRow {
   actions: unknown
   enabled: boolean
   rate_limit: number | null
+  retry_hours: number | null
   status: 'healthy' | 'degraded'
   consecutive_failures: number
   last_error: string | null
@@ -58,6 +61,8 @@ function fromRow(r: RawRow): DestinationRow {
     actions: actionsSchema.parse(r.actions),
     enabled: r.enabled,
     rateLimit: r.rate_limit === null ? null : Number(r.rate_limit),
+    retryHours:
+      r.retry_hours === null || r.retry_hours === undefined ? null : Number(r.retry_hours),
     status: r.status,
     consecutiveFailures: r.consecutive_failures,
     lastError: r.last_error,
@@ -102,14 +107,22 @@ export const destinationsRepository = {
     db: Queryable,
     d: Pick<
       DestinationRow,
-      'workspaceId' | 'id' | 'type' | 'name' | 'settings' | 'actions' | 'enabled' | 'rateLimit'
+      | 'workspaceId'
+      | 'id'
+      | 'type'
+      | 'name'
+      | 'settings'
+      | 'actions'
+      | 'enabled'
+      | 'rateLimit'
+      | 'retryHours'
     >,
     now: Date,
   ): Promise<DestinationRow> {
     const r = await db.query<RawRow>(
       `INSERT INTO destinations (workspace_id, id, type, name, settings, actions, enabled, rate_limit,
-         created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING *`,
+         retry_hours, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING *`,
       [
         d.workspaceId,
         d.id,
@@ -120,6 +133,7 @@ export const destinationsRepository = {
         d.enabled,
         d.rateLimit,
         now.toISOString(),
+        d.retryHours,
       ],
     )
     return fromRow(r.rows[0] as RawRow)
@@ -129,13 +143,20 @@ export const destinationsRepository = {
     db: Queryable,
     d: Pick<
       DestinationRow,
-      'workspaceId' | 'id' | 'name' | 'settings' | 'actions' | 'enabled' | 'rateLimit'
+      | 'workspaceId'
+      | 'id'
+      | 'name'
+      | 'settings'
+      | 'actions'
+      | 'enabled'
+      | 'rateLimit'
+      | 'retryHours'
     >,
     now: Date,
   ): Promise<DestinationRow | undefined> {
     const r = await db.query<RawRow>(
       `UPDATE destinations SET name = $3, settings = $4, actions = $5, enabled = $6,
-         rate_limit = $7, updated_at = $8
+         rate_limit = $7, updated_at = $8, retry_hours = $9
        WHERE workspace_id = $1 AND id = $2 RETURNING *`,
       [
         d.workspaceId,
@@ -146,6 +167,7 @@ export const destinationsRepository = {
         d.enabled,
         d.rateLimit,
         now.toISOString(),
+        d.retryHours,
       ],
     )
     return r.rows[0] ? fromRow(r.rows[0]) : undefined

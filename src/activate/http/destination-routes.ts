@@ -50,6 +50,12 @@ const READ = 'read:destinations'
 const WRITE = 'write:destinations'
 const nameSchema = z.string().trim().min(1).max(200)
 const rateLimitSchema = z.number().positive().max(100_000).nullable()
+/** How long failing deliveries are retried: 5 minutes to 7 days; null takes the default (24 h). */
+const retryHoursSchema = z
+  .number()
+  .min(1 / 12)
+  .max(168)
+  .nullable()
 
 const createSchema = z.object({
   type: z.string().min(1),
@@ -58,6 +64,7 @@ const createSchema = z.object({
   actions: actionsSchema.default({}),
   enabled: z.boolean().default(true),
   rateLimit: rateLimitSchema.optional(),
+  retryHours: retryHoursSchema.optional(),
 })
 
 const updateSchema = z.object({
@@ -67,6 +74,7 @@ const updateSchema = z.object({
   actions: actionsSchema.optional(),
   enabled: z.boolean().optional(),
   rateLimit: rateLimitSchema.optional(),
+  retryHours: retryHoursSchema.optional(),
 })
 
 /** The bodies of `POST /destinations` and `PUT /destinations/:id`, as a client writes them. */
@@ -172,6 +180,8 @@ function output(d: DestinationRow, full = true) {
     actions: d.actions,
     enabled: d.enabled,
     rateLimit: d.rateLimit,
+    /** Hours a failing delivery is retried before it is a dead letter (null: the default, 24). */
+    retryHours: d.retryHours,
     status: d.status,
     consecutiveFailures: d.consecutiveFailures,
     lastError: viewerError(d.lastError, full),
@@ -214,6 +224,8 @@ export interface DeliveryView {
   attempt: number
   /** The delivery jobs this attempt carried (replay takes their ids). */
   jobIds: string[]
+  /** Those of them that gave up since (dead letters: only a replay sends them again). */
+  deadJobIds: string[]
   request: { method: string; url: string }
   responseStatus: number | null
   responseExcerpt: string | null
@@ -289,6 +301,7 @@ function registerDestinationRoutes(
           actions: body.actions,
           enabled: body.enabled,
           rateLimit: body.rateLimit ?? null,
+          retryHours: body.retryHours ?? null,
         },
         now,
       )
@@ -350,6 +363,7 @@ function registerDestinationRoutes(
           actions,
           enabled,
           rateLimit: body.rateLimit === undefined ? stored.rateLimit : body.rateLimit,
+          retryHours: body.retryHours === undefined ? stored.retryHours : body.retryHours,
         },
         now,
       )
@@ -387,6 +401,12 @@ function registerDestinationRoutes(
       status,
       limit,
     })
+    const dead = await deliveryJobsRepository.deadAmong(
+      db,
+      workspaceId,
+      req.params.id,
+      page.data.flatMap((x) => x.jobIds),
+    )
     return {
       data: page.data.map((x): DeliveryView => ({
         id: x.id,
@@ -394,6 +414,7 @@ function registerDestinationRoutes(
         status: x.status,
         attempt: x.attempt,
         jobIds: x.jobIds,
+        deadJobIds: x.jobIds.filter((id) => dead.has(id)),
         request: requestSummary(x.request),
         responseStatus: x.responseStatus,
         responseExcerpt: full ? x.responseExcerpt : null,

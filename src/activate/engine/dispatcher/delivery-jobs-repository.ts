@@ -183,6 +183,23 @@ export const deliveryJobsRepository = {
     return queue.sweep(db, now)
   },
 
+  /** The ids among `ids` that are dead letters now (the delivery log labels their attempts). */
+  async deadAmong(
+    db: Queryable,
+    workspaceId: string,
+    destinationId: string,
+    ids: readonly string[],
+  ): Promise<Set<string>> {
+    const numeric = ids.filter((id) => /^\d{1,18}$/.test(id))
+    if (numeric.length === 0) return new Set()
+    const r = await db.query<{ id: string | number }>(
+      `SELECT id FROM delivery_jobs
+       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead' AND id = ANY($3::bigint[])`,
+      [workspaceId, destinationId, numeric],
+    )
+    return new Set(r.rows.map((x) => String(x.id)))
+  },
+
   /** How many of a destination's jobs are in each state (every state named, 0 when none). */
   async countByState(
     db: Queryable,

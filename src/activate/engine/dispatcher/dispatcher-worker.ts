@@ -27,6 +27,7 @@ import {
   configFailure,
   healthChange,
   isConfigError,
+  budgetFor,
   nextJobState,
   type DeliveryBudget,
   type DeliveryOutcome,
@@ -69,7 +70,7 @@ export interface DispatcherOptions {
   baseDelayMs?: number
   /** Cap of one backoff delay. Default 10 minutes. */
   maxDelayMs?: number
-  /** Attempts before a job is dead-lettered. Default 8. */
+  /** Attempts before a job is dead-lettered. Default none: the time budget decides (`maxAgeMs`, or the destination's `retryHours`). */
   maxAttempts?: number
   /** Age after which a failing job is dead-lettered. Default 24 h. */
   maxAgeMs?: number
@@ -106,13 +107,18 @@ type Loaded =
   | { kind: 'gone' }
   | { kind: 'invalid'; workspaceId: string; type: string; detail: string }
 
+/** How long a failing delivery is retried when neither the destination nor the operator says. */
+export const DEFAULT_RETRY_HOURS = 24
+
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { db } = options
   const clock = options.clock ?? (() => Date.now())
   const pollIntervalMs = options.pollIntervalMs ?? 150
   const budget: DeliveryBudget = {
-    maxAttempts: options.maxAttempts ?? 8,
-    maxAgeMs: options.maxAgeMs ?? 86_400_000,
+    // A time budget, not a count (Segment retries for hours, not 8 times in two minutes): with
+    // backoff capped at `maxDelayMs` a receiver down for an afternoon gets everything once back.
+    maxAttempts: options.maxAttempts ?? Number.POSITIVE_INFINITY,
+    maxAgeMs: options.maxAgeMs ?? DEFAULT_RETRY_HOURS * 3_600_000,
     maxQuotaAgeMs: options.maxQuotaAgeMs ?? DEFAULT_MAX_QUOTA_AGE_MS,
     backoffMs: exponentialBackoff({
       baseMs: options.baseDelayMs ?? 1_000,
@@ -238,7 +244,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function settle(
-    d: { workspaceId: string; id: string; type: string },
+    d: { workspaceId: string; id: string; type: string; retryHours?: number | null },
     jobs: ClaimedDeliveryJob[],
     outcomes: Map<string, DeliveryOutcome>,
     log: LogRow[],
@@ -246,9 +252,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   ): Promise<void> {
     const now = clock()
     const nowIso = new Date(now).toISOString()
+    const destinationBudget = budgetFor(budget, d)
     const transitions = jobs.map((j) => ({
       id: j.id,
-      next: nextJobState(outcomes.get(j.id), j, budget, now),
+      next: nextJobState(outcomes.get(j.id), j, destinationBudget, now),
     }))
     const health = healthChange(log, configError)
     await db.transaction(async (tx) => {

@@ -192,6 +192,13 @@ describe('dispatcher', () => {
     expect(state.jobs).toMatchObject({ dead: 1, pending: 0 })
     const log = await deliveries(d.id)
     expect(log.map((l) => l.status)).toEqual(['retry', 'retry', 'retry'])
+    // Every attempt of the job that gave up says so: the console labels them dead letters.
+    const jobId = dead[0]?.id
+    expect(log.map((l) => (l as Delivery & { deadJobIds: string[] }).deadJobIds)).toEqual([
+      [jobId],
+      [jobId],
+      [jobId],
+    ])
 
     healthy = true
     const replay = await k.admin(`/api/v1/destinations/${d.id}/replay`, { body: {} })
@@ -203,6 +210,25 @@ describe('dispatcher', () => {
     })
     const after = await k.admin(`/api/v1/destinations/${d.id}/dead-letters`)
     expect(((await after.json()) as { data: unknown[] }).data).toHaveLength(0)
+    const relabelled = (await deliveries(d.id)) as Array<Delivery & { deadJobIds: string[] }>
+    expect(relabelled.every((l) => l.deadJobIds.length === 0)).toBe(true)
+  })
+
+  it('keeps a destination’s own retry time, validated, and the default when unset', async () => {
+    const r = await receiver()
+    const d = await createWebhook(r.url, { forwardEvents: {} }, { retryHours: 4 })
+    const read = async () =>
+      ((await (await k.admin(`/api/v1/destinations/${d.id}`)).json()) as { retryHours: unknown })
+        .retryHours
+    expect(await read()).toBe(4)
+    const put = (retryHours: unknown) =>
+      k.admin(`/api/v1/destinations/${d.id}`, { method: 'PUT', body: { retryHours } })
+    expect((await put(0)).status).toBe(400)
+    expect((await put(500)).status).toBe(400)
+    expect((await put(72)).status).toBe(200)
+    expect(await read()).toBe(72)
+    expect((await put(null)).status).toBe(200)
+    expect(await read()).toBeNull()
   })
 
   it('bisects a rejected batch to isolate the bad record', async () => {
