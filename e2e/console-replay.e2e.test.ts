@@ -85,6 +85,13 @@ describe('Console dead letters and replay', { timeout: 240_000 }, () => {
     expect(await page.getByTestId('dead-letter-count').textContent()).toContain('1 dead letter')
     const replay = page.getByTestId('replay-dead')
     await expect.poll(async () => replay.isEnabled()).toBe(true)
+    // Each row says what it carried and for whom, and shows the payload it sent.
+    const row = page.getByTestId('delivery-row').first()
+    expect(await row.textContent()).toContain('event')
+    await row.getByRole('link', { name: 'profile' }).waitFor()
+    await row.getByTestId('show-payload').click()
+    expect(await page.getByTestId('delivery-payload').textContent()).toContain('Order Completed')
+    await page.keyboard.press('Escape')
     await screenshot(page, 'replay-01-dead-letter')
 
     healthy = true

@@ -6,6 +6,7 @@ import {
   Button,
   Code,
   Group,
+  Modal,
   NumberInput,
   Paper,
   SegmentedControl,
@@ -182,6 +183,7 @@ function Deliveries({ destinationId }: { destinationId: string }) {
     refetchInterval: 3_000,
   })
   const dead = jobs.data?.jobs.dead ?? 0
+  const [shown, setShown] = useState<Delivery | null>(null)
   const deliveries = useInfiniteQuery({
     queryKey: ['destinations', destinationId, 'deliveries', filter],
     queryFn: ({ pageParam }) =>
@@ -288,6 +290,10 @@ function Deliveries({ destinationId }: { destinationId: string }) {
                   ),
                 },
                 {
+                  title: 'Carried',
+                  render: (d) => <Carried delivery={d} onPayload={() => setShown(d)} />,
+                },
+                {
                   title: 'Request',
                   render: (d) => (
                     <Text size="xs" ff="monospace" truncate maw={320}>
@@ -337,10 +343,73 @@ function Deliveries({ destinationId }: { destinationId: string }) {
                 },
               ]}
             />
+            <Modal
+              opened={shown !== null}
+              onClose={() => setShown(null)}
+              title="What this delivery sent"
+              size="xl"
+            >
+              {shown?.payload ? (
+                <Code block data-testid="delivery-payload">
+                  {prettyPayload(shown.payload)}
+                </Code>
+              ) : (
+                <Text size="sm" c="dimmed">
+                  No request body was logged for this delivery (or your role does not show it).
+                </Text>
+              )}
+            </Modal>
           </Stack>
         )
       }}
     </QueryView>
+  )
+}
+
+/** A logged body as indented JSON when it is JSON (it may be cut at 2,000 characters). */
+function prettyPayload(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2)
+  } catch {
+    return body
+  }
+}
+
+/** Who and what one delivery carried: kind and action, the profile (linked), how many more. */
+function Carried({ delivery, onPayload }: { delivery: Delivery; onPayload: () => void }) {
+  const first = delivery.jobs[0]
+  const more = delivery.jobIds.length - 1
+  return (
+    <Group gap={4} wrap="nowrap">
+      {first ? (
+        <Text size="xs">
+          {first.kind}
+          {first.action ? ` ${first.action}` : ''}
+          {first.profileId ? (
+            <>
+              {' · '}
+              <Anchor
+                component={Link}
+                to={`/profiles/${encodeURIComponent(first.profileId)}`}
+                size="xs"
+              >
+                profile
+              </Anchor>
+            </>
+          ) : null}
+          {more > 0 ? ` +${more} more` : ''}
+        </Text>
+      ) : (
+        <Text size="xs" c="dimmed">
+          {delivery.jobIds.length} item{delivery.jobIds.length === 1 ? '' : 's'}
+        </Text>
+      )}
+      {delivery.payload ? (
+        <Button size="compact-xs" variant="subtle" onClick={onPayload} data-testid="show-payload">
+          Payload
+        </Button>
+      ) : null}
+    </Group>
   )
 }
 

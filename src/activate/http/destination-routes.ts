@@ -226,6 +226,10 @@ export interface DeliveryView {
   jobIds: string[]
   /** Those of them that gave up since (dead letters: only a replay sends them again). */
   deadJobIds: string[]
+  /** Who and what the attempt carried (the first 20 jobs). */
+  jobs: Array<{ id: string; kind: string; profileId: string | null; action: string | null }>
+  /** The request body as logged (secrets redacted, cut at 2,000 characters); writers only. */
+  payload: string | null
   request: { method: string; url: string }
   responseStatus: number | null
   responseExcerpt: string | null
@@ -401,11 +405,11 @@ function registerDestinationRoutes(
       status,
       limit,
     })
-    const dead = await deliveryJobsRepository.deadAmong(
+    const jobs = await deliveryJobsRepository.describeJobs(
       db,
       workspaceId,
       req.params.id,
-      page.data.flatMap((x) => x.jobIds),
+      page.data.flatMap((x) => x.jobIds.slice(0, 1_000)),
     )
     return {
       data: page.data.map((x): DeliveryView => ({
@@ -414,7 +418,12 @@ function registerDestinationRoutes(
         status: x.status,
         attempt: x.attempt,
         jobIds: x.jobIds,
-        deadJobIds: x.jobIds.filter((id) => dead.has(id)),
+        deadJobIds: x.jobIds.filter((id) => jobs.get(id)?.state === 'dead'),
+        jobs: x.jobIds.slice(0, 20).flatMap((id) => {
+          const j = jobs.get(id)
+          return j ? [{ id, kind: j.kind, profileId: j.profileId, action: j.action }] : []
+        }),
+        payload: full && typeof x.request.body === 'string' ? x.request.body : null,
         request: requestSummary(x.request),
         responseStatus: x.responseStatus,
         responseExcerpt: full ? x.responseExcerpt : null,

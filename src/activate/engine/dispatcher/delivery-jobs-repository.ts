@@ -116,6 +116,14 @@ const queue = createLeasedQueue<ClaimedDeliveryJob, string>({
     }) as ClaimedDeliveryJob,
 })
 
+export interface JobSummary {
+  state: DeliveryJobState
+  kind: DeliveryJobKind
+  profileId: string | null
+  /** An audience job's `add` or `remove`. */
+  action: string | null
+}
+
 export const deliveryJobsRepository = {
   /** Inserts jobs in one statement; returns how many were new. */
   async enqueue(tx: Queryable, jobs: readonly NewDeliveryJob[], now: Date): Promise<number> {
@@ -183,21 +191,35 @@ export const deliveryJobsRepository = {
     return queue.sweep(db, now)
   },
 
-  /** The ids among `ids` that are dead letters now (the delivery log labels their attempts). */
-  async deadAmong(
+  /**
+   * What the delivery log says of the jobs an attempt carried: their state now (dead letters are
+   * labelled), kind, profile and action. Jobs deleted since are simply absent.
+   */
+  async describeJobs(
     db: Queryable,
     workspaceId: string,
     destinationId: string,
     ids: readonly string[],
-  ): Promise<Set<string>> {
-    const numeric = ids.filter((id) => /^\d{1,18}$/.test(id))
-    if (numeric.length === 0) return new Set()
-    const r = await db.query<{ id: string | number }>(
-      `SELECT id FROM delivery_jobs
-       WHERE workspace_id = $1 AND destination_id = $2 AND state = 'dead' AND id = ANY($3::bigint[])`,
+  ): Promise<Map<string, JobSummary>> {
+    const numeric = [...new Set(ids)].filter((id) => /^\d{1,18}$/.test(id))
+    if (numeric.length === 0) return new Map()
+    const r = await db.query<{
+      id: string | number
+      state: DeliveryJobState
+      kind: DeliveryJobKind
+      profile_id: string | null
+      action: string | null
+    }>(
+      `SELECT id, state, kind, profile_id, input->>'action' AS action FROM delivery_jobs
+       WHERE workspace_id = $1 AND destination_id = $2 AND id = ANY($3::bigint[])`,
       [workspaceId, destinationId, numeric],
     )
-    return new Set(r.rows.map((x) => String(x.id)))
+    return new Map(
+      r.rows.map((x) => [
+        String(x.id),
+        { state: x.state, kind: x.kind, profileId: x.profile_id, action: x.action },
+      ]),
+    )
   },
 
   /** How many of a destination's jobs are in each state (every state named, 0 when none). */

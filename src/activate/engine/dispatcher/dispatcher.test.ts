@@ -199,6 +199,15 @@ describe('dispatcher', () => {
       [jobId],
       [jobId],
     ])
+    // What each attempt carried, and the body it sent (an admin sees it).
+    const first = log[0] as Delivery & {
+      jobs: Array<{ id: string; kind: string; profileId: string | null }>
+      payload: string | null
+    }
+    expect(first.jobs).toEqual([
+      expect.objectContaining({ id: jobId, kind: 'event', profileId: expect.any(String) }),
+    ])
+    expect(first.payload).toContain('"Flaky"')
 
     healthy = true
     const replay = await k.admin(`/api/v1/destinations/${d.id}/replay`, { body: {} })
