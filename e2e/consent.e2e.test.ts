@@ -173,3 +173,48 @@ describe('consent enforcement end to end', () => {
     expect(r.received.length).toBe(before + 1)
   })
 })
+
+describe('a destination instance’s own consent purpose', () => {
+  it('delivers only for profiles that granted the purpose the instance chose', async () => {
+    const r2 = await startReceiver(SECRET)
+    try {
+      const refused = await k.admin('/api/v1/destinations', {
+        body: {
+          type: 'builtin.webhook',
+          name: 'unknown purpose',
+          settings: { url: r2.url, signingSecret: SECRET },
+          actions: { forwardEvents: { events: ['Coupon Claimed'] } },
+          purpose: 'telepathy',
+        },
+      })
+      expect(refused.status).toBe(400)
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+        'not one of the workspace',
+      )
+      const created = await k.admin('/api/v1/destinations', {
+        body: {
+          type: 'builtin.webhook',
+          name: 'marketing hook',
+          settings: { url: r2.url, signingSecret: SECRET },
+          actions: { forwardEvents: { events: ['Coupon Claimed'] } },
+          purpose: 'marketing',
+        },
+      })
+      expect(created.status).toBe(201)
+      const view = (await created.json()) as { purpose: string; purposeOverride: string | null }
+      expect(view).toMatchObject({ purpose: 'marketing', purposeOverride: 'marketing' })
+      const prefs = (marketing: boolean) => ({
+        consent: { categoryPreferences: { Analytics: true, Marketing: marketing } },
+      })
+      await send('/v1/track', { userId: 'cara', event: 'Coupon Claimed', context: prefs(false) })
+      await send('/v1/track', { userId: 'dan', event: 'Coupon Claimed', context: prefs(true) })
+      await until(() => r2.received.length >= 1)
+      await new Promise((res) => setTimeout(res, 500))
+      // The webhook type is for analytics, which both granted: only dan granted marketing.
+      const users = r2.received.map((x) => (x.json as Delivery).event?.userId)
+      expect(users).toEqual(['dan'])
+    } finally {
+      await r2.close()
+    }
+  })
+})

@@ -10,6 +10,7 @@ import {
   NumberInput,
   Paper,
   SegmentedControl,
+  Select,
   Stack,
   Switch,
   Tabs,
@@ -134,6 +135,11 @@ function DestinationView({ destination }: { destination: Destination }) {
               destination={destination}
               saving={update.isPending}
               onSave={(retryHours) => update.mutate({ retryHours })}
+            />
+            <PurposeForm
+              destination={destination}
+              saving={update.isPending}
+              onSave={(purpose) => update.mutate({ purpose })}
             />
           </Tabs.Panel>
           <Tabs.Panel value="actions">
@@ -457,6 +463,48 @@ function SettingsForm({
         ) : null}
       </Group>
     </Stack>
+  )
+}
+
+/** The consent purpose this instance's deliveries need (its type's unless chosen here). */
+function PurposeForm({
+  destination,
+  saving,
+  onSave,
+}: {
+  destination: Destination
+  saving: boolean
+  onSave: (purpose: string | null) => void
+}) {
+  const consent = useQuery({
+    queryKey: ['setting', 'consent'],
+    queryFn: () => api<{ purposes: string[] }>('/consent/settings'),
+  })
+  const [purpose, setPurpose] = useState<string>(destination.purposeOverride ?? '')
+  return (
+    <Group align="flex-end" mt="md" maw={640}>
+      <Select
+        label="Consent purpose"
+        description={`Deliveries go only to people who allow it. Empty: the type's (${destination.purpose ?? 'none'}).`}
+        data={[
+          { value: '', label: 'As the destination type' },
+          ...(consent.data?.purposes ?? []).map((p) => ({ value: p, label: p })),
+        ]}
+        value={purpose}
+        onChange={(v) => setPurpose(v ?? '')}
+        allowDeselect={false}
+        w={320}
+        data-testid="destination-purpose"
+      />
+      <Button
+        variant="default"
+        loading={saving}
+        onClick={() => onSave(purpose === '' ? null : purpose)}
+        data-testid="save-purpose"
+      >
+        Save
+      </Button>
+    </Group>
   )
 }
 

@@ -20,6 +20,8 @@ export interface DestinationRow {
   rateLimit: number | null
   /** Hours a failing delivery is retried before it is a dead letter; null: the default (24 h). */
   retryHours: number | null
+  /** The consent purpose its deliveries serve; null: its type's (the manifest's). */
+  purpose: string | null
   status: 'healthy' | 'degraded'
   consecutiveFailures: number
   lastError: string | null
@@ -39,6 +41,7 @@ interface RawRow {
   enabled: boolean
   rate_limit: number | null
   retry_hours: number | null
+  purpose: string | null
   status: 'healthy' | 'degraded'
   consecutive_failures: number
   last_error: string | null
@@ -63,6 +66,7 @@ function fromRow(r: RawRow): DestinationRow {
     rateLimit: r.rate_limit === null ? null : Number(r.rate_limit),
     retryHours:
       r.retry_hours === null || r.retry_hours === undefined ? null : Number(r.retry_hours),
+    purpose: r.purpose ?? null,
     status: r.status,
     consecutiveFailures: r.consecutive_failures,
     lastError: r.last_error,
@@ -116,13 +120,14 @@ export const destinationsRepository = {
       | 'enabled'
       | 'rateLimit'
       | 'retryHours'
+      | 'purpose'
     >,
     now: Date,
   ): Promise<DestinationRow> {
     const r = await db.query<RawRow>(
       `INSERT INTO destinations (workspace_id, id, type, name, settings, actions, enabled, rate_limit,
-         retry_hours, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING *`,
+         retry_hours, purpose, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $9, $9) RETURNING *`,
       [
         d.workspaceId,
         d.id,
@@ -134,6 +139,7 @@ export const destinationsRepository = {
         d.rateLimit,
         now.toISOString(),
         d.retryHours,
+        d.purpose,
       ],
     )
     return fromRow(r.rows[0] as RawRow)
@@ -151,12 +157,13 @@ export const destinationsRepository = {
       | 'enabled'
       | 'rateLimit'
       | 'retryHours'
+      | 'purpose'
     >,
     now: Date,
   ): Promise<DestinationRow | undefined> {
     const r = await db.query<RawRow>(
       `UPDATE destinations SET name = $3, settings = $4, actions = $5, enabled = $6,
-         rate_limit = $7, updated_at = $8, retry_hours = $9
+         rate_limit = $7, updated_at = $8, retry_hours = $9, purpose = $10
        WHERE workspace_id = $1 AND id = $2 RETURNING *`,
       [
         d.workspaceId,
@@ -168,6 +175,7 @@ export const destinationsRepository = {
         d.rateLimit,
         now.toISOString(),
         d.retryHours,
+        d.purpose,
       ],
     )
     return r.rows[0] ? fromRow(r.rows[0]) : undefined

@@ -31,6 +31,8 @@ import {
 import { deliveryJobsRepository } from '../engine/dispatcher/delivery-jobs-repository.js'
 import { readDeliveryLog } from '../engine/dispatcher/delivery-log.js'
 import { newId } from '../../platform/store/ids.js'
+import { loadConsentSettings } from '../../govern/index.js'
+import { purposeNameSchema } from '../../govern/core/index.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -65,6 +67,7 @@ const createSchema = z.object({
   enabled: z.boolean().default(true),
   rateLimit: rateLimitSchema.optional(),
   retryHours: retryHoursSchema.optional(),
+  purpose: purposeNameSchema.nullable().optional(),
 })
 
 const updateSchema = z.object({
@@ -75,6 +78,7 @@ const updateSchema = z.object({
   enabled: z.boolean().optional(),
   rateLimit: rateLimitSchema.optional(),
   retryHours: retryHoursSchema.optional(),
+  purpose: purposeNameSchema.nullable().optional(),
 })
 
 /** The bodies of `POST /destinations` and `PUT /destinations/:id`, as a client writes them. */
@@ -164,6 +168,14 @@ function viewerError(error: string | null, full: boolean): string | null {
   return `${prefix}(details need ${WRITE})`
 }
 
+function typePurpose(type: string): string | null {
+  try {
+    return getDestination(type).manifest.purpose
+  } catch {
+    return null
+  }
+}
+
 function output(d: DestinationRow, full = true) {
   let settings: Record<string, unknown> = d.settings
   try {
@@ -182,6 +194,10 @@ function output(d: DestinationRow, full = true) {
     rateLimit: d.rateLimit,
     /** Hours a failing delivery is retried before it is a dead letter (null: the default, 24). */
     retryHours: d.retryHours,
+    /** The consent purpose its deliveries need: its own when it chose one, else its type's. */
+    purpose: d.purpose ?? typePurpose(d.type),
+    /** Set when the instance chose its purpose (null: its type's). */
+    purposeOverride: d.purpose,
     status: d.status,
     consecutiveFailures: d.consecutiveFailures,
     lastError: viewerError(d.lastError, full),
@@ -263,6 +279,20 @@ function registerDestinationRoutes(
   deps: DestinationRoutesDeps,
 ): void {
   const { db } = ctx
+  /** A purpose a destination may serve: one of the workspace's consent purposes. */
+  async function knownPurpose(workspaceId: string, purpose: string | null) {
+    if (purpose === null) return null
+    const { purposes } = await loadConsentSettings(db, workspaceId)
+    if (!purposes.includes(purpose))
+      throw new KindredError(
+        'VALIDATION_FAILED',
+        `purpose "${purpose}" is not one of the workspace's consent purposes (${purposes.join(', ')}): add it under Settings → Consent first`,
+        {
+          details: [{ path: 'purpose', code: 'unknown_purpose', message: 'not a consent purpose' }],
+        },
+      )
+    return purpose
+  }
 
   async function load(workspaceId: string, id: string): Promise<DestinationRow> {
     const d = await destinationsRepository.get(db, workspaceId, id)
@@ -293,6 +323,9 @@ function registerDestinationRoutes(
     checkActions(def, body.actions)
     const settings = validSettings(def, body.settings, deps.outbound)
     const now = ctx.clock()
+    // Checked before the transaction: on the embedded store a read outside it would wait for it.
+    const purpose =
+      body.purpose === undefined ? undefined : await knownPurpose(workspaceId, body.purpose)
     const row = await db.transaction(async (tx) => {
       const d = await destinationsRepository.insert(
         tx,
@@ -306,6 +339,7 @@ function registerDestinationRoutes(
           enabled: body.enabled,
           rateLimit: body.rateLimit ?? null,
           retryHours: body.retryHours ?? null,
+          purpose: purpose ?? null,
         },
         now,
       )
@@ -356,6 +390,9 @@ function registerDestinationRoutes(
     }
     const now = ctx.clock()
     const enabled = body.enabled ?? stored.enabled
+    // Checked before the transaction: on the embedded store a read outside it would wait for it.
+    const purpose =
+      body.purpose === undefined ? undefined : await knownPurpose(workspaceId, body.purpose)
     const row = await db.transaction(async (tx) => {
       const d = await destinationsRepository.update(
         tx,
@@ -368,6 +405,7 @@ function registerDestinationRoutes(
           enabled,
           rateLimit: body.rateLimit === undefined ? stored.rateLimit : body.rateLimit,
           retryHours: body.retryHours === undefined ? stored.retryHours : body.retryHours,
+          purpose: purpose === undefined ? stored.purpose : purpose,
         },
         now,
       )

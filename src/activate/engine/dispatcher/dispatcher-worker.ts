@@ -225,7 +225,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         ? { log: [], configError: `${code}: ${e.message}` }
         : { log: [] }
     }
-    const built = await buildDeliveryInputs(db, d.workspaceId, def.manifest.purpose, jobs)
+    // The instance's own consent purpose when it chose one (a webhook feeding a marketing tool).
+    const built = await buildDeliveryInputs(
+      db,
+      d.workspaceId,
+      d.purpose ?? def.manifest.purpose,
+      jobs,
+    )
     for (const [id, o] of built.skipped) outcomes.set(id, o)
     const ctx: SendContext = {
       d,

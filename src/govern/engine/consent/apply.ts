@@ -126,16 +126,18 @@ export async function syncingDestinations(
   workspaceId: string,
   deliveries: GovernDeliveries,
 ): Promise<SyncingDestination[]> {
-  const r = await tx.query<{ id: string; type: string; actions: unknown }>(
-    `SELECT id, type, actions FROM destinations
+  const r = await tx.query<{ id: string; type: string; actions: unknown; purpose: string | null }>(
+    `SELECT id, type, actions, purpose FROM destinations
      WHERE workspace_id = $1 AND enabled AND actions ? 'syncAudience'`,
     [workspaceId],
   )
   const out: SyncingDestination[] = []
   for (const d of r.rows) {
-    // An unknown type (or nothing delivering): no audience to keep in step.
-    const purpose = deliveries.destinationType(d.type)?.purpose
-    if (purpose === undefined) continue
+    // An unknown type (or nothing delivering): no audience to keep in step. An instance's own
+    // purpose comes before its type's.
+    const typeFacts = deliveries.destinationType(d.type)
+    if (typeFacts === undefined) continue
+    const purpose = d.purpose ?? typeFacts.purpose
     const sync = (d.actions as { syncAudience?: { segmentIds?: string[] } }).syncAudience
     if (sync?.segmentIds?.length) out.push({ id: d.id, purpose, segmentIds: sync.segmentIds })
   }
