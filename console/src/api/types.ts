@@ -43,6 +43,7 @@ import type { segmentView } from '../../../src/understand/http/segment-routes.js
 import type { Identifier } from '../../../src/unify/core/identity/index.js'
 import type { TraitView } from '../../../src/unify/core/profiles/index.js'
 import type {
+  Profile360Summary,
   ProfileEventView,
   ProfileIdentityView,
   ProfileMergeView,
@@ -113,6 +114,9 @@ export type Identity = Identifier
 
 /** A search hit of `GET /api/v1/profiles`. */
 export type ProfileSummary = ProfileSummaryView
+
+/** `GET /api/v1/profiles/:id/summary`: the Profile 360 tiles. */
+export type ProfileTiles = Profile360Summary
 
 /** `GET /api/v1/profiles/:id`: traits, identities, segments, computed traits and consent. */
 export type ProfileDetail = ProfileView

@@ -40,6 +40,38 @@ export const palette = [
   '#82c91e',
 ]
 
+const timeLabel = (value: number | string) =>
+  new Date(value).toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  })
+
+/**
+ * Time axes label their ticks and the tooltip's axis value as dates and times; left to itself the
+ * axis pointer showed raw epoch milliseconds. Applied to every chart here, so no page has to
+ * remember; a page's own formatter wins.
+ */
+function withTimeLabels(option: EChartsOption): EChartsOption {
+  const axis = option.xAxis
+  if (axis === undefined || Array.isArray(axis) || axis.type !== 'time') return option
+  return {
+    ...option,
+    xAxis: {
+      ...axis,
+      axisLabel: { hideOverlap: true, formatter: (v: number) => timeLabel(v), ...axis.axisLabel },
+      axisPointer: {
+        ...axis.axisPointer,
+        label: {
+          formatter: (p: { value: unknown }) => timeLabel(Number(p.value)),
+          ...axis.axisPointer?.label,
+        },
+      },
+    },
+  }
+}
+
 export function Chart({
   option,
   height = 260,
@@ -53,7 +85,7 @@ export function Chart({
     <Box data-testid={testId}>
       <ReactEChartsCore
         echarts={echarts}
-        option={{ color: palette, animationDuration: 300, ...option }}
+        option={{ color: palette, animationDuration: 300, ...withTimeLabels(option) }}
         style={{ height, width: '100%' }}
         notMerge
         opts={{ renderer: 'svg' }}

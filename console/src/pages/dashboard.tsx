@@ -1,6 +1,15 @@
-import { Button, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core'
+import {
+  Button,
+  Group,
+  Paper,
+  SegmentedControl,
+  SimpleGrid,
+  Stack,
+  Text,
+  Title,
+} from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
-import type { ReactNode } from 'react'
+import { useState, type ReactNode } from 'react'
 import { api, isNotFound } from '../api/client.js'
 import type { Overview, Page, Source } from '../api/types.js'
 import { Chart } from '../components/chart.js'
@@ -10,10 +19,14 @@ import { formatNumber, percent } from '../lib/format.js'
 import { Link } from '../lib/router.js'
 
 export function DashboardPage() {
+  // Received time shows the pipeline live; event time shows when people acted (SDKs that batch
+  // or replay send events minutes or hours late).
+  const [clock, setClock] = useState<'received' | 'event'>('received')
   const overview = useQuery({
-    queryKey: ['stats', 'overview'],
-    queryFn: () => api<Overview>('/stats/overview'),
+    queryKey: ['stats', 'overview', clock],
+    queryFn: () => api<Overview>(`/stats/overview?time=${clock}`),
     refetchInterval: 15_000,
+    placeholderData: (previous) => previous,
   })
   const sources = useQuery({ queryKey: ['sources'], queryFn: () => api<Page<Source>>('/sources') })
   const header = (
@@ -49,7 +62,7 @@ export function DashboardPage() {
   const names = new Map((sources.data?.data ?? []).map((s) => [s.id, s.name]))
   const total = o.profiles.total
   const identified = o.profiles.identified
-  const noData = total === 0 && o.eventsPerMinute.length === 0
+  const noData = total === 0 && o.eventsPerMinute.every((e) => e.count === 0)
   return (
     <>
       {header}
@@ -84,7 +97,21 @@ export function DashboardPage() {
         />
       </SimpleGrid>
       <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="lg" data-testid="dashboard-charts">
-        <Card title="Events per minute, by source">
+        <Card
+          title="Events per minute, by source"
+          action={
+            <SegmentedControl
+              size="xs"
+              value={clock}
+              onChange={(v) => setClock(v === 'event' ? 'event' : 'received')}
+              data={[
+                { value: 'received', label: 'Received time' },
+                { value: 'event', label: 'Event time' },
+              ]}
+              data-testid="events-clock"
+            />
+          }
+        >
           <EventsChart data={o.eventsPerMinute} names={names} />
         </Card>
         <Card title="Profiles">
@@ -161,7 +188,14 @@ export function DashboardPage() {
                   },
                   {
                     type: 'bar',
-                    name: 'failed',
+                    name: 'retrying',
+                    stack: 'd',
+                    color: '#fab005',
+                    data: o.deliverySuccess.map((d) => d.retrying),
+                  },
+                  {
+                    type: 'bar',
+                    name: 'failed (dead letters)',
                     stack: 'd',
                     color: '#fa5252',
                     data: o.deliverySuccess.map((d) => d.failed),
@@ -175,7 +209,7 @@ export function DashboardPage() {
             </Hint>
           )}
         </Card>
-        <Card title="Data quality: share of profiles with…">
+        <Card title="Data quality: share of profiles with… (phones: valid E.164 only)">
           <Chart
             option={{
               tooltip: { trigger: 'axis', valueFormatter: (v) => `${String(v)}%` },
@@ -210,7 +244,7 @@ function EventsChart({
   data: Overview['eventsPerMinute']
   names: Map<string, string>
 }) {
-  if (data.length === 0) return <Hint>No events in the last hour.</Hint>
+  if (data.every((e) => e.count === 0)) return <Hint>No events in the last hour.</Hint>
   const bySource = new Map<string, Array<[string, number]>>()
   for (const point of data) {
     const list = bySource.get(point.sourceId) ?? []
@@ -257,12 +291,21 @@ function Stat({ label, value, hint }: { label: string; value: string; hint?: str
   )
 }
 
-function Card({ title, children }: { title: string; children: ReactNode }) {
+function Card({
+  title,
+  action,
+  children,
+}: {
+  title: string
+  action?: ReactNode
+  children: ReactNode
+}) {
   return (
     <Paper withBorder p="md">
       <Stack gap="xs">
         <Group justify="space-between">
           <Title order={5}>{title}</Title>
+          {action}
         </Group>
         {children}
       </Stack>

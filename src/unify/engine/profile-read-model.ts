@@ -150,6 +150,58 @@ export async function fullProfile(q: Queryable, workspaceId: string, row: Profil
   }
 }
 
+/**
+ * A number held in a jsonb property, whether sent as a number or as numeric text (CSV imports
+ * and many SDKs send `"19.90"`); anything else is null, so one bad value never fails the query.
+ */
+const jsonNumber = (expr: string) =>
+  `CASE WHEN jsonb_typeof(${expr}) = 'number' THEN (${expr})::text::numeric
+        WHEN jsonb_typeof(${expr}) = 'string' AND btrim(${expr} #>> '{}') ~ '^-?[0-9]+(\\.[0-9]+)?$'
+          THEN btrim(${expr} #>> '{}')::numeric END`
+
+/**
+ * The Profile 360 tiles in one statement: orders and revenue from `Order Completed` events
+ * (revenue, else total, as Segment's e-commerce spec names them), first and last seen as the
+ * profile keeps them (imports without their own time do not move them, see
+ * protocol/imported-events.ts), and how many devices and anonymous ids the person has used.
+ */
+export async function profileSummary(q: Queryable, workspaceId: string, profileId: string) {
+  const res = await q.query<{
+    orders: number
+    revenue: string | number | null
+    first_seen_at: Date | string | null
+    last_seen_at: Date | string | null
+    devices: number
+    anonymous_ids: number
+  }>(
+    `SELECT o.orders, o.revenue, p.first_seen_at, p.last_seen_at,
+       (SELECT count(*)::int FROM identities i WHERE i.workspace_id = p.workspace_id
+          AND i.profile_id = p.id AND i.type = 'device_id') AS devices,
+       (SELECT count(*)::int FROM identities i WHERE i.workspace_id = p.workspace_id
+          AND i.profile_id = p.id AND i.type = 'anonymous_id') AS anonymous_ids
+     FROM profiles p,
+       LATERAL (SELECT count(*)::int AS orders,
+                  coalesce(sum(coalesce(${jsonNumber("e.properties->'revenue'")},
+                                        ${jsonNumber("e.properties->'total'")})), 0) AS revenue
+                FROM events e WHERE e.workspace_id = p.workspace_id AND e.profile_id = p.id
+                  AND e.type = 'track' AND e.event = 'Order Completed') o
+     WHERE p.workspace_id = $1 AND p.id = $2`,
+    [workspaceId, profileId],
+  )
+  const r = res.rows[0]
+  return {
+    orders: r?.orders ?? 0,
+    revenue: Number(r?.revenue ?? 0),
+    firstSeenAt: r ? isoOrNull(r.first_seen_at) : null,
+    lastSeenAt: r ? isoOrNull(r.last_seen_at) : null,
+    devices: r?.devices ?? 0,
+    anonymousIds: r?.anonymous_ids ?? 0,
+  }
+}
+
+/** `GET /api/v1/profiles/:id/summary`: the Profile 360 tiles. */
+export type Profile360Summary = Awaited<ReturnType<typeof profileSummary>>
+
 /** `GET /api/v1/profiles/:id` and the lookup: the whole profile. */
 export type ProfileView = Awaited<ReturnType<typeof fullProfile>>
 

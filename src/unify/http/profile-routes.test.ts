@@ -345,6 +345,40 @@ describe.each(testStores())('identity resolution through the API on %s', (store)
     ])
   })
 
+  it('sums orders and revenue, and counts devices and anonymous ids, for the 360 tiles', async () => {
+    const order = (messageId: string, properties: Record<string, unknown>, anonymousId: string) =>
+      send('/v1/track', {
+        userId: 'olga',
+        anonymousId,
+        event: 'Order Completed',
+        properties,
+        messageId,
+        timestamp: '2026-03-0' + messageId.slice(-1) + 'T10:00:00.000Z',
+        context: { device: { id: `dev-${anonymousId}` } },
+      })
+    await order('o1', { revenue: 19.9, total: 25 }, 'olga-laptop')
+    // Text amounts count (CSV imports send text); total stands in when revenue is missing.
+    await order('o2', { total: '30.10' }, 'olga-phone')
+    // An unreadable amount is an order without revenue, not an error.
+    await order('o3', { revenue: 'lots' }, 'olga-phone')
+    await send('/v1/track', {
+      userId: 'olga',
+      event: 'Product Viewed',
+      properties: { revenue: 99 },
+      messageId: 'o4',
+    })
+    await settle()
+    const olga = await lookup('user_id', 'olga')
+    const res = await k.admin(`/api/v1/profiles/${olga?.id}/summary`)
+    expect(res.status).toBe(200)
+    const summary = (await res.json()) as Record<string, unknown>
+    expect(summary).toMatchObject({ orders: 3, devices: 2, anonymousIds: 2 })
+    expect(summary.revenue).toBeCloseTo(50, 9)
+    expect(summary.firstSeenAt).toBe('2026-03-01T10:00:00.000Z')
+    expect(typeof summary.lastSeenAt).toBe('string')
+    expect((await k.admin('/api/v1/profiles/p_missing/summary')).status).toBe(404)
+  })
+
   it('reads and changes identity rules per workspace', async () => {
     const rules = (await (await k.admin('/api/v1/identity/rules')).json()) as {
       rules: { limits: Record<string, number>; priority: string[] }

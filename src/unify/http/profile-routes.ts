@@ -1,6 +1,6 @@
 /**
  * The Profile API: lookup by any identifier, the golden record with provenance, identities,
- * merges, events (paged), search, and split (unmerge). The SQL is in the read model and the split
+ * the 360 summary tiles, merges, events (paged), search, and split (unmerge). The SQL is in the read model and the split
  * service (`../engine/`); these routes parse, call and shape.
  * @module
  */
@@ -21,6 +21,7 @@ import {
   profileIdentities,
   profileMerges,
   profileSegments,
+  profileSummary,
   searchProfiles,
   type PagePosition,
   type ProfileRow,
@@ -152,6 +153,12 @@ export function profileRoutes(deps: {
       const { workspaceId } = await auth.admin(req, READ)
       const row = await liveOrRedirect(db, workspaceId, req.params.id, reply, '/segments')
       return row ? { data: await profileSegments(db, workspaceId, row.id) } : reply
+    })
+
+    app.get<ById>('/api/v1/profiles/:id/summary', async (req, reply) => {
+      const { workspaceId } = await auth.admin(req, READ)
+      const row = await liveOrRedirect(db, workspaceId, req.params.id, reply, '/summary')
+      return row ? profileSummary(db, workspaceId, row.id) : reply
     })
 
     app.get<ById>('/api/v1/profiles/:id/merges', async (req, reply) => {

@@ -1,5 +1,5 @@
 /**
- * Profile 360: the header and split action, the cards (traits, computed traits, segments,
+ * Profile 360: the header and split action, the summary tiles, the cards (traits, computed traits, segments,
  * consent) and the tabs (timeline, identity graph, identities, merges), one file each.
  */
 import {
@@ -34,6 +34,7 @@ import { Timeline } from './timeline.js'
 import { Identities } from './identities.js'
 import { Merges } from './merges.js'
 import { SplitModal } from './split-modal.js'
+import { SummaryTiles } from './summary-tiles.js'
 
 export function ProfileDetailPage({ id }: { id: string }) {
   const profile = useQuery({
@@ -78,21 +79,32 @@ function Profile360({ profile, requestedId }: { profile: ProfileDetail; requeste
   const identityList: Identity[] = identities.data?.data ?? profile.identities
   return (
     <Stack gap="lg" data-testid="profile-360">
-      <Group justify="space-between" align="flex-start" wrap="nowrap">
-        <Stack gap={4}>
+      {/* Wraps, so the split button drops below the name on a narrow screen instead of being
+          pushed off its edge by long identifiers. */}
+      <Group justify="space-between" align="flex-start" wrap="wrap" gap="sm">
+        <Stack gap={4} style={{ minWidth: 0, flex: '1 1 18rem' }}>
           <Anchor component={Link} to="/profiles" size="sm">
             ← Profiles
           </Anchor>
           <Title order={2} data-testid="profile-name">
             {profileName(profile)}
           </Title>
-          <Text size="sm" c="dimmed">
-            <Code>{profile.id}</Code> · first seen {formatTime(profile.createdAt)} · updated{' '}
-            {formatTime(profile.updatedAt)}
+          {/* First seen is the person's earliest activity, not when the record was written:
+              imports and late events create profiles long after the person was first seen. */}
+          <Text size="sm" c="dimmed" style={{ wordBreak: 'break-word' }}>
+            <Code>{profile.id}</Code> · first seen{' '}
+            <span data-testid="profile-first-seen">{formatTime(profile.firstSeenAt)}</span> ·
+            updated {formatTime(profile.updatedAt)}
           </Text>
           <Group gap={4} mt={4}>
             {profile.identities.map((i) => (
-              <Badge key={`${i.type}:${i.value}`} variant="light" tt="none">
+              <Badge
+                key={`${i.type}:${i.value}`}
+                variant="light"
+                tt="none"
+                maw="100%"
+                style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}
+              >
                 {i.type}: {i.value}
               </Badge>
             ))}
@@ -101,6 +113,8 @@ function Profile360({ profile, requestedId }: { profile: ProfileDetail; requeste
         <Tooltip label="Move some identifiers (and their events) to a new, separate profile">
           <Button
             variant="default"
+            style={{ flexShrink: 0 }}
+            data-testid="split-profile"
             onClick={() => setSplitting(true)}
             disabled={identityList.length < 2}
           >
@@ -117,6 +131,7 @@ function Profile360({ profile, requestedId }: { profile: ProfileDetail; requeste
           . Its events and new events land here.
         </Alert>
       ) : null}
+      <SummaryTiles profileId={id} />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 5 }}>
           <Stack gap="lg">

@@ -2,7 +2,7 @@
 import { Anchor, Table, Text, Tooltip } from '@mantine/core'
 import { useQuery } from '@tanstack/react-query'
 import { api } from '../../api/client.js'
-import type { Page, ProfileDetail, TraitProvenance } from '../../api/types.js'
+import type { Page, ProfileDetail, Source, TraitProvenance } from '../../api/types.js'
 import { Loading } from '../../components/states.js'
 import { formatShort, formatValue } from '../../lib/format.js'
 import { Link } from '../../lib/router.js'
@@ -16,6 +16,10 @@ export function TraitsCard({ profile }: { profile: ProfileDetail }) {
   // The plain traits, without provenance, when the traits route fails.
   const rows: Array<Pick<TraitProvenance, 'key' | 'value'> & Partial<TraitProvenance>> =
     traits.data?.data ?? Object.entries(profile.traits).map(([key, value]) => ({ key, value }))
+  // Provenance records source ids; the names come from the sources list (the same cached query
+  // as the Sources page), and an id stays visible while it loads or for a deleted source.
+  const sources = useQuery({ queryKey: ['sources'], queryFn: () => api<Page<Source>>('/sources') })
+  const sourceName = new Map((sources.data?.data ?? []).map((s) => [s.id, s.name]))
   if (traits.isPending) return <Loading />
   if (rows.length === 0)
     return (
@@ -71,8 +75,14 @@ export function TraitsCard({ profile }: { profile: ProfileDetail }) {
                 {sourceId || at ? (
                   <Text size="xs" c="dimmed">
                     {sourceId ? (
-                      <Anchor component={Link} to={`/sources/${sourceId}`} size="xs">
-                        {sourceId}
+                      <Anchor
+                        component={Link}
+                        to={`/sources/${sourceId}`}
+                        size="xs"
+                        title={sourceId}
+                        data-testid="trait-source"
+                      >
+                        {sourceName.get(sourceId) ?? sourceId}
                       </Anchor>
                     ) : null}
                     <br />
