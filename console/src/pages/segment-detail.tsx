@@ -13,7 +13,7 @@ import {
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, isNotFound } from '../api/client.js'
+import { api, downloadFile, errorMessage, isNotFound } from '../api/client.js'
 import type { Destination, Page, Segment, SegmentMember } from '../api/types.js'
 import { Chart } from '../components/chart.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
@@ -90,9 +90,10 @@ function SegmentView({ segment }: { segment: Segment }) {
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 5 }}>
           <Paper withBorder p="md">
-            <Title order={4} mb="xs">
-              Members
-            </Title>
+            <Group justify="space-between" mb="xs" wrap="wrap">
+              <Title order={4}>Members</Title>
+              <ExportButton segment={segment} />
+            </Group>
             <Members segmentId={segment.id} />
           </Paper>
           <Paper withBorder p="md" mt="lg">
@@ -149,6 +150,35 @@ function Definition({ segment }: { segment: Segment }) {
         </Text>
       )}
     </Stack>
+  )
+}
+
+function ExportButton({ segment }: { segment: Segment }) {
+  const [downloading, setDownloading] = useState(false)
+  async function download() {
+    setDownloading(true)
+    try {
+      const file = segment.id.replace(/[^A-Za-z0-9_-]/g, '_')
+      await downloadFile(
+        `/segments/${encodeURIComponent(segment.id)}/members/export`,
+        `kindred-segment-${file}.csv`,
+      )
+    } catch (err) {
+      notifications.show({ message: errorMessage(err), color: 'red' })
+    } finally {
+      setDownloading(false)
+    }
+  }
+  return (
+    <Button
+      size="xs"
+      variant="light"
+      loading={downloading}
+      onClick={() => void download()}
+      data-testid="export-members"
+    >
+      Export CSV
+    </Button>
   )
 }
 
