@@ -197,7 +197,7 @@ function SyncingDestinations({ segmentId }: { segmentId: string }) {
         ) : (
           <Stack gap={6} data-testid="syncing-destinations">
             {data.data.map((d) => (
-              <Group key={d.id} justify="space-between" wrap="nowrap">
+              <Group key={d.id} justify="space-between" wrap="wrap" gap={4}>
                 <Anchor component={Link} to={`/destinations/${encodeURIComponent(d.id)}`} size="sm">
                   {d.name}
                 </Anchor>
