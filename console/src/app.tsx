@@ -2,7 +2,19 @@
  * The console shell: sign-in gate, header with the workspace switcher, navigation, and the
  * route table. Each page lives in `pages/` and owns its data fetching.
  */
-import { AppShell, Badge, Box, Button, Group, NavLink, Select, Text, Tooltip } from '@mantine/core'
+import {
+  AppShell,
+  Badge,
+  Box,
+  Burger,
+  Button,
+  Group,
+  NavLink,
+  Select,
+  Text,
+  Tooltip,
+} from '@mantine/core'
+import { useDisclosure } from '@mantine/hooks'
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { lazy, Suspense, type ReactNode } from 'react'
 import { api } from './api/client.js'
@@ -105,6 +117,8 @@ const nav: Array<{ to: string; label: string; icon: IconName }> = [
 export function App() {
   const session = useSession()
   const path = usePath()
+  // Below `sm` the navbar folds behind the burger and closes again once a page is picked.
+  const [menuOpen, menu] = useDisclosure(false)
   if (!isSignedIn(session)) return <SignInPage />
   let page: ReactNode = null
   for (const route of routes) {
@@ -115,9 +129,13 @@ export function App() {
     }
   }
   return (
-    <AppShell header={{ height: 56 }} navbar={{ width: 220, breakpoint: 'xs' }} padding="lg">
+    <AppShell
+      header={{ height: 56 }}
+      navbar={{ width: 220, breakpoint: 'sm', collapsed: { mobile: !menuOpen } }}
+      padding={{ base: 'sm', sm: 'lg' }}
+    >
       <AppShell.Header>
-        <Header />
+        <Header menuOpen={menuOpen} onMenu={menu.toggle} />
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Main navigation">
         {nav.map((item) => {
@@ -131,6 +149,7 @@ export function App() {
               label={item.label}
               leftSection={<Icon name={item.icon} />}
               aria-current={active ? 'page' : undefined}
+              onClick={menu.close}
               style={{ borderRadius: 6 }}
             />
           )
@@ -145,7 +164,7 @@ export function App() {
   )
 }
 
-function Header() {
+function Header({ menuOpen, onMenu }: { menuOpen: boolean; onMenu: () => void }) {
   const session = useSession()
   const queryClient = useQueryClient()
   const me = useQuery({ queryKey: ['me'], queryFn: () => api<Me>('/me') })
@@ -156,8 +175,16 @@ function Header() {
   const list: Workspace[] = workspaces.data?.data ?? (me.data ? [me.data.workspace] : [])
   const currentId = session.workspaceId ?? me.data?.workspace.id ?? null
   return (
-    <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+    <Group h="100%" px={{ base: 'xs', sm: 'md' }} justify="space-between" wrap="nowrap">
       <Group gap="xs" wrap="nowrap">
+        <Burger
+          opened={menuOpen}
+          onClick={onMenu}
+          hiddenFrom="sm"
+          size="sm"
+          aria-label={menuOpen ? 'Close the menu' : 'Open the menu'}
+          data-testid="menu-burger"
+        />
         <Link to="/" style={{ textDecoration: 'none', color: 'inherit' }}>
           <Group gap={8} wrap="nowrap">
             <Box
@@ -175,15 +202,15 @@ function Header() {
             </Text>
           </Group>
         </Link>
-        <Badge variant="light" color="gray" size="sm">
+        <Badge variant="light" color="gray" size="sm" visibleFrom="sm">
           console
         </Badge>
       </Group>
-      <Group gap="sm" wrap="nowrap">
+      <Group gap={6} wrap="nowrap" miw={0}>
         <Select
           aria-label="Workspace"
           size="xs"
-          w={220}
+          w={{ base: 110, sm: 220 }}
           data-testid="workspace-switcher"
           placeholder="Workspace"
           data={list.map((w) => ({ value: w.id, label: w.name || w.id }))}
@@ -203,6 +230,7 @@ function Header() {
             variant="subtle"
             data-testid="account-link"
             maw={240}
+            visibleFrom="sm"
           >
             <Text span size="xs" truncate="end">
               {me.data?.user?.email ?? 'Account'}

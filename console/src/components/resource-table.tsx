@@ -4,7 +4,7 @@
  * their queries and actions, and wrap this in `QueryView` for loading and errors; only the
  * table shape is here.
  */
-import { Button, Group, Table } from '@mantine/core'
+import { Box, Button, Group, Table } from '@mantine/core'
 import type { ReactNode } from 'react'
 
 export interface Column<T> {
@@ -51,33 +51,36 @@ export function ResourceTable<T>({
   if (rows.length === 0) return <>{empty}</>
   return (
     <>
-      <Table
-        highlightOnHover={highlightOnHover}
-        withTableBorder={!dense}
-        verticalSpacing={dense ? 6 : 'sm'}
-        data-testid={testId}
-      >
-        <Table.Thead>
-          <Table.Tr>
-            {columns.map((c, i) => (
-              <Table.Th key={i} ta={c.align}>
-                {c.title}
-              </Table.Th>
-            ))}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((row) => (
-            <Table.Tr key={rowKey(row)} data-testid={rowTestId}>
+      {/* Wide tables scroll sideways inside their box instead of widening the page (phones). */}
+      <Box style={{ overflowX: 'auto', maxWidth: '100%' }} data-testid="table-scroll">
+        <Table
+          highlightOnHover={highlightOnHover}
+          withTableBorder={!dense}
+          verticalSpacing={dense ? 6 : 'sm'}
+          data-testid={testId}
+        >
+          <Table.Thead>
+            <Table.Tr>
               {columns.map((c, i) => (
-                <Table.Td key={i} ta={c.align}>
-                  {c.render(row)}
-                </Table.Td>
+                <Table.Th key={i} ta={c.align}>
+                  {c.title}
+                </Table.Th>
               ))}
             </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((row) => (
+              <Table.Tr key={rowKey(row)} data-testid={rowTestId}>
+                {columns.map((c, i) => (
+                  <Table.Td key={i} ta={c.align}>
+                    {c.render(row)}
+                  </Table.Td>
+                ))}
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Box>
       {more?.hasNextPage ? (
         <Group justify="center" mt={dense ? 'xs' : 'md'}>
           <Button

@@ -1,14 +1,28 @@
-import { Anchor, Button, Grid, Group, Paper, Stack, Text, Title } from '@mantine/core'
+import {
+  Anchor,
+  Badge,
+  Button,
+  Grid,
+  Group,
+  Paper,
+  Stack,
+  Switch,
+  Text,
+  Title,
+} from '@mantine/core'
 import { notifications } from '@mantine/notifications'
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
-import { api, isNotFound } from '../api/client.js'
-import type { Page, Segment, SegmentMember } from '../api/types.js'
+import { api, downloadFile, errorMessage, isNotFound } from '../api/client.js'
+import type { Destination, Page, Segment, SegmentMember } from '../api/types.js'
 import { Chart } from '../components/chart.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import { ResourceTable } from '../components/resource-table.js'
 import { JsonView } from '../components/json-view.js'
 import { Empty, ErrorNotice, Loading, QueryView } from '../components/states.js'
+import { describeSegment } from '../lib/segment-describe.js'
+import type { SegmentNode } from '../lib/segment-tree.js'
+import { HealthBadge } from '../components/health-badge.js'
 import { formatNumber, formatTime, profileName } from '../lib/format.js'
 import { Link, navigate } from '../lib/router.js'
 
@@ -70,19 +84,23 @@ function SegmentView({ segment }: { segment: Segment }) {
               <SizeChart segmentId={segment.id} currentSize={segment.size} />
             </Paper>
             <Paper withBorder p="md">
-              <Title order={4} mb="xs">
-                Definition
-              </Title>
-              <JsonView value={segment.definition} maxHeight={360} />
+              <Definition segment={segment} />
             </Paper>
           </Stack>
         </Grid.Col>
         <Grid.Col span={{ base: 12, md: 5 }}>
           <Paper withBorder p="md">
-            <Title order={4} mb="xs">
-              Members
-            </Title>
+            <Group justify="space-between" mb="xs" wrap="wrap">
+              <Title order={4}>Members</Title>
+              <ExportButton segment={segment} />
+            </Group>
             <Members segmentId={segment.id} />
+          </Paper>
+          <Paper withBorder p="md" mt="lg">
+            <Title order={4} mb="xs">
+              Syncing destinations
+            </Title>
+            <SyncingDestinations segmentId={segment.id} />
           </Paper>
         </Grid.Col>
       </Grid>
@@ -101,6 +119,100 @@ function SegmentView({ segment }: { segment: Segment }) {
         is kept.
       </ConfirmModal>
     </Stack>
+  )
+}
+
+function Definition({ segment }: { segment: Segment }) {
+  const [json, setJson] = useState(false)
+  // Names for the segments this one refers to; ids are shown while the list loads.
+  const segments = useQuery({
+    queryKey: ['segments'],
+    queryFn: () => api<Page<Segment>>('/segments'),
+  })
+  const names = Object.fromEntries((segments.data?.data ?? []).map((s) => [s.id, s.name]))
+  return (
+    <Stack gap="xs">
+      <Group justify="space-between" wrap="wrap">
+        <Title order={4}>Definition</Title>
+        <Switch
+          size="xs"
+          label="JSON"
+          checked={json}
+          onChange={(e) => setJson(e.currentTarget.checked)}
+          data-testid="definition-json-toggle"
+        />
+      </Group>
+      {json ? (
+        <JsonView value={segment.definition} maxHeight={360} />
+      ) : (
+        <Text data-testid="segment-definition-words" style={{ overflowWrap: 'anywhere' }}>
+          {describeSegment(segment.definition as SegmentNode, { segments: names })}
+        </Text>
+      )}
+    </Stack>
+  )
+}
+
+function ExportButton({ segment }: { segment: Segment }) {
+  const [downloading, setDownloading] = useState(false)
+  async function download() {
+    setDownloading(true)
+    try {
+      const file = segment.id.replace(/[^A-Za-z0-9_-]/g, '_')
+      await downloadFile(
+        `/segments/${encodeURIComponent(segment.id)}/members/export`,
+        `kindred-segment-${file}.csv`,
+      )
+    } catch (err) {
+      notifications.show({ message: errorMessage(err), color: 'red' })
+    } finally {
+      setDownloading(false)
+    }
+  }
+  return (
+    <Button
+      size="xs"
+      variant="light"
+      loading={downloading}
+      onClick={() => void download()}
+      data-testid="export-members"
+    >
+      Export CSV
+    </Button>
+  )
+}
+
+function SyncingDestinations({ segmentId }: { segmentId: string }) {
+  const destinations = useQuery({
+    queryKey: ['destinations', { segment: segmentId }],
+    queryFn: () => api<Page<Destination>>('/destinations', { query: { segment: segmentId } }),
+  })
+  return (
+    <QueryView query={destinations} what="Destinations">
+      {(data) =>
+        data.data.length === 0 ? (
+          <Text size="sm" c="dimmed">
+            No destination syncs this segment. Add it to a destination&apos;s audience sync.
+          </Text>
+        ) : (
+          <Stack gap={6} data-testid="syncing-destinations">
+            {data.data.map((d) => (
+              <Group key={d.id} justify="space-between" wrap="wrap" gap={4}>
+                <Anchor component={Link} to={`/destinations/${encodeURIComponent(d.id)}`} size="sm">
+                  {d.name}
+                </Anchor>
+                <Group gap={4} wrap="nowrap">
+                  <Badge variant="outline" color="gray">
+                    {d.type}
+                  </Badge>
+                  <HealthBadge destination={d} />
+                </Group>
+              </Group>
+            ))}
+          </Stack>
+        )
+      }
+    </QueryView>
   )
 }
 

@@ -176,6 +176,12 @@ function typePurpose(type: string): string | null {
   }
 }
 
+const destinationsQuery = z.object({ segment: z.string().min(1).max(200).optional() })
+
+function syncsSegment(actions: DestinationActions, segmentId: string): boolean {
+  return actions.syncAudience?.segmentIds.includes(segmentId) ?? false
+}
+
 function output(d: DestinationRow, full = true) {
   let settings: Record<string, unknown> = d.settings
   try {
@@ -310,9 +316,14 @@ function registerDestinationRoutes(
 
   app.get('/api/v1/destinations', async (req) => {
     const { workspaceId, principal } = await auth.admin(req, READ)
+    const { segment } = parseQuery(destinationsQuery, req.query)
     const full = mayWrite(principal)
+    const rows = await destinationsRepository.list(db, workspaceId)
     return {
-      data: (await destinationsRepository.list(db, workspaceId)).map((d) => output(d, full)),
+      data: rows
+        // `?segment=` answers the segment page's "which destinations sync this audience".
+        .filter((d) => segment === undefined || syncsSegment(d.actions, segment))
+        .map((d) => output(d, full)),
     }
   })
 

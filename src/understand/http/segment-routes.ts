@@ -1,8 +1,9 @@
 /**
  * Segments API (`/api/v1/segments`): list with sizes, create (validated, cycle-checked, batch
  * backfill), get, update (re-evaluates), delete, preview of an unsaved definition, members
- * (paged), size over time, a profile's stays, and the published JSON schema of definitions.
+ * (paged, and as a streamed CSV export), size over time, a profile's stays, and the published JSON schema of definitions.
  */
+import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { segmentDefinitionJsonSchema, SEGMENT_LIMITS } from '../core/segments/index.js'
@@ -20,6 +21,7 @@ import {
   updateSegment,
 } from '../engine/segments/segments-service.js'
 import type { StoredSegment } from '../engine/segments/definitions.js'
+import { segmentMembersCsv } from '../engine/segments/member-export.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import type { Auth } from '../../platform/http/auth.js'
 import type { AppContext } from '../../platform/http/context.js'
@@ -108,6 +110,18 @@ function registerSegmentRoutes(app: FastifyInstance, ctx: AppContext, auth: Auth
     if ((await getSegment(db, workspaceId, req.params.id)) === undefined)
       throw notFound(`segment ${req.params.id}`)
     return segmentMembers(db, workspaceId, req.params.id, cursor, limit)
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/segments/:id/members/export', async (req, reply) => {
+    const { workspaceId } = await auth.admin(req, READ)
+    if ((await getSegment(db, workspaceId, req.params.id)) === undefined)
+      throw notFound(`segment ${req.params.id}`)
+    // The file name is the id made filename-safe; the id itself may hold any characters.
+    const file = req.params.id.replace(/[^A-Za-z0-9_-]/g, '_')
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="kindred-segment-${file}.csv"`)
+      .send(Readable.from(segmentMembersCsv(db, workspaceId, req.params.id)))
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/segments/:id/sizes', async (req) => {
