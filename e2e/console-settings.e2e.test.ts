@@ -133,6 +133,31 @@ describe('Console data settings', { timeout: 240_000 }, () => {
       )
       .toBe(400)
     await screenshot(page, 'settings-02-personal-data')
+
+    // Delivery alerts go to a destination the workspace has.
+    const hook = await fetch(`${server.url}/api/v1/destinations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'builtin.webhook',
+        name: 'Ops alerts',
+        settings: { url: 'http://127.0.0.1:9/alerts', signingSecret: 'whsec-alerts-0123456789' },
+        actions: { forwardEvents: { events: ['Nothing'] } },
+      }),
+    })
+    const { id: hookId } = (await hook.json()) as { id: string }
+    await page.reload()
+    await page.getByTestId('tab-workspace').click()
+    await page.getByTestId('alert-destination').click()
+    await page.getByRole('option', { name: /Ops alerts/ }).click()
+    await page.getByTestId('alert-settings-save').click()
+    await expect
+      .poll(
+        async () =>
+          (await admin<{ alertDestinationId: string | null }>('/workspace/settings'))
+            .alertDestinationId,
+      )
+      .toBe(hookId)
     expect(pageErrors).toEqual([])
   })
 })

@@ -21,3 +21,4 @@ export {
   type ForwardState,
   type GovernDeliveries,
 } from './engine/delivery-port.js'
+export { readWorkspaceSettings } from './engine/workspace-settings.js'

@@ -510,3 +510,60 @@ function PersonalDataForm({
     </SettingCard>
   )
 }
+
+// ---------------------------------------------------------------- alerts
+
+/** Where delivery alerts go: one of the workspace's destinations (a Slack channel, a webhook). */
+export function AlertSettings() {
+  const { query, save } = useSetting<Json>('workspace', '/workspace/settings', (b) => b as Json)
+  const destinations = useQuery({
+    queryKey: ['destinations'],
+    queryFn: () =>
+      api<{ data: Array<{ id: string; name: string; type: string }> }>('/destinations'),
+  })
+  return (
+    <QueryView query={query} what="Workspace settings">
+      {(s) => (
+        <AlertForm
+          current={typeof s.alertDestinationId === 'string' ? s.alertDestinationId : ''}
+          options={(destinations.data?.data ?? []).map((d) => ({
+            value: d.id,
+            label: `${d.name} (${d.type.replace('builtin.', '')})`,
+          }))}
+          save={save}
+        />
+      )}
+    </QueryView>
+  )
+}
+
+function AlertForm({
+  current,
+  options,
+  save,
+}: {
+  current: string
+  options: Array<{ value: string; label: string }>
+  save: ReturnType<typeof useSetting<Json>>['save']
+}) {
+  const [to, setTo] = useState(current)
+  return (
+    <SettingCard
+      title="Delivery alerts"
+      description="When a destination gives up on deliveries (dead letters) or turns degraded, a “Destination Alert” event is sent here, at most once an hour per destination and kind."
+      onSubmit={() => save.mutate({ alertDestinationId: to === '' ? null : to })}
+      saving={save.isPending}
+      error={save.error}
+      testId="alert-settings"
+    >
+      <Select
+        label="Send alerts to"
+        data={[{ value: '', label: 'Nowhere' }, ...options]}
+        value={to}
+        onChange={(v) => setTo(v ?? '')}
+        allowDeselect={false}
+        data-testid="alert-destination"
+      />
+    </SettingCard>
+  )
+}

@@ -32,6 +32,7 @@ import type {
 } from '../api/types.js'
 import { ConfirmModal } from '../components/confirm-modal.js'
 import {
+  AlertSettings,
   ConsentSettings,
   IdentitySettings,
   MatchingSettings,
@@ -107,7 +108,10 @@ export function SettingsPage() {
           <PersonalDataSettings />
         </Tabs.Panel>
         <Tabs.Panel value="workspace">
-          <DeleteWorkspace />
+          <Stack gap="lg">
+            <AlertSettings />
+            <DeleteWorkspace />
+          </Stack>
         </Tabs.Panel>
       </Tabs>
     </>

@@ -162,7 +162,13 @@ function matchesSearch(row: LiveEvent, q: string): boolean {
 }
 
 function storedRow(e: SourceEvent, key: number): Row {
-  return { key, stored: true, status: 'accepted', receivedAt: e.receivedAt, event: e.payload as Record<string, unknown> }
+  return {
+    key,
+    stored: true,
+    status: 'accepted',
+    receivedAt: e.receivedAt,
+    event: e.payload as Record<string, unknown>,
+  }
 }
 
 /** Live event debugger over Server-Sent Events (EventSource cannot send headers: token in the URL). */

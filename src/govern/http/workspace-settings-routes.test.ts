@@ -50,7 +50,10 @@ describe.each(testStores())('workspace settings on %s', (store) => {
   }
 
   it('is UTC until set, and insights bucket days in the zone once it is', async () => {
-    expect(await (await k.admin('/api/v1/workspace/settings')).json()).toEqual({ timeZone: 'UTC' })
+    expect(await (await k.admin('/api/v1/workspace/settings')).json()).toEqual({
+      timeZone: 'UTC',
+      alertDestinationId: null,
+    })
     expect(await daily()).toEqual({
       zone: 'UTC',
       days: [
@@ -65,9 +68,10 @@ describe.each(testStores())('workspace settings on %s', (store) => {
       body: { timeZone: 'Europe/Berlin' },
     })
     expect(put.status).toBe(200)
-    expect(await put.json()).toEqual({ timeZone: 'Europe/Berlin' })
+    expect(await put.json()).toEqual({ timeZone: 'Europe/Berlin', alertDestinationId: null })
     expect(await (await k.admin('/api/v1/workspace/settings')).json()).toEqual({
       timeZone: 'Europe/Berlin',
+      alertDestinationId: null,
     })
     expect(await daily()).toEqual({
       zone: 'Europe/Berlin',
@@ -97,6 +101,7 @@ describe.each(testStores())('workspace settings on %s', (store) => {
     expect(unknownKey.status).toBe(400)
     expect(await (await k.admin('/api/v1/workspace/settings')).json()).toEqual({
       timeZone: 'Europe/Berlin',
+      alertDestinationId: null,
     })
   })
 
@@ -115,6 +120,7 @@ describe.each(testStores())('workspace settings on %s', (store) => {
       ...rows[0]?.settings,
       pii: { mode: 'x' },
       timeZone: 'UTC',
+      alertDestinationId: null,
     })
   })
 })

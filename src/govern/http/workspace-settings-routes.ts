@@ -10,14 +10,22 @@ import { isTimeZone } from '../../protocol/time-zone.js'
 import type { RouteModule } from '../../platform/http/app.js'
 import { annotateAudit } from '../../platform/http/audit.js'
 import { jsonBody, notFound } from '../../platform/http/http-helpers.js'
-import { readWorkspaceSettings, saveWorkspaceSettings } from '../engine/workspace-settings.js'
+import { KindredError } from '../../protocol/errors.js'
+import {
+  readWorkspaceSettings,
+  saveWorkspaceSettings,
+  workspaceHasDestination,
+} from '../engine/workspace-settings.js'
 
 const settingsSchema = z
   .object({
     timeZone: z
       .string()
       .max(64)
-      .refine(isTimeZone, 'an IANA time-zone name such as "Europe/Berlin" or "UTC"'),
+      .refine(isTimeZone, 'an IANA time-zone name such as "Europe/Berlin" or "UTC"')
+      .optional(),
+    /** A destination of this workspace that receives delivery alerts; null: none. */
+    alertDestinationId: z.string().min(1).max(200).nullable().optional(),
   })
   .strict()
 
@@ -38,8 +46,27 @@ export function workspaceSettingsRoutes(): RouteModule {
       return db.transaction(async (tx) => {
         const before = await readWorkspaceSettings(tx, workspaceId)
         if (before === undefined) throw notFound(`workspace ${workspaceId}`)
-        await saveWorkspaceSettings(tx, workspaceId, body)
-        const after = { ...before, ...body }
+        const after = {
+          timeZone: body.timeZone ?? before.timeZone,
+          alertDestinationId:
+            body.alertDestinationId === undefined
+              ? before.alertDestinationId
+              : body.alertDestinationId,
+        }
+        if (
+          after.alertDestinationId !== null &&
+          !(await workspaceHasDestination(tx, workspaceId, after.alertDestinationId))
+        )
+          throw new KindredError(
+            'VALIDATION_FAILED',
+            `alertDestinationId: no destination ${after.alertDestinationId} in this workspace; create a Slack or webhook destination first`,
+            {
+              details: [
+                { path: 'alertDestinationId', code: 'unknown', message: 'no such destination' },
+              ],
+            },
+          )
+        await saveWorkspaceSettings(tx, workspaceId, after)
         annotateAudit(req, {
           action: 'workspace.settings.update',
           target: { type: 'workspace', id: workspaceId },

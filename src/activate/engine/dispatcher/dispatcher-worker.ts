@@ -33,6 +33,7 @@ import {
   type DeliveryOutcome,
 } from '../../core/delivery-policy.js'
 import { strictOutboundPolicy, type OutboundPolicy } from '../../../protocol/outbound-policy.js'
+import { queueDeliveryAlert } from './delivery-alerts.js'
 import {
   createOutboundGuard,
   createPgPool,
@@ -250,7 +251,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function settle(
-    d: { workspaceId: string; id: string; type: string; retryHours?: number | null },
+    d: {
+      workspaceId: string
+      id: string
+      type: string
+      retryHours?: number | null
+      name?: string
+      status?: 'healthy' | 'degraded'
+    },
     jobs: ClaimedDeliveryJob[],
     outcomes: Map<string, DeliveryOutcome>,
     log: LogRow[],
@@ -264,6 +272,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       next: nextJobState(outcomes.get(j.id), j, destinationBudget, now),
     }))
     const health = healthChange(log, configError)
+    let newStatus: string | undefined
+    let alerted = false
     await db.transaction(async (tx) => {
       await deliveryJobsRepository.settle(tx, transitions, now)
       await insertDeliveryLog(tx, d, log)
@@ -274,21 +284,48 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           [d.workspaceId, d.id, nowIso],
         )
       } else if (health.kind === 'failed') {
-        await tx.query(
+        const r = await tx.query<{ status: string }>(
           `UPDATE destinations SET consecutive_failures = consecutive_failures + $3,
              status = CASE WHEN consecutive_failures + $3 >= $4 THEN 'degraded' ELSE status END,
              last_failure_at = $5, last_error = $6
-           WHERE workspace_id = $1 AND id = $2`,
+           WHERE workspace_id = $1 AND id = $2 RETURNING status`,
           [d.workspaceId, d.id, health.failures, degradedAfter, nowIso, health.lastError],
         )
+        newStatus = r.rows[0]?.status
       } else if (health.kind === 'misconfigured') {
         await tx.query(
           `UPDATE destinations SET status = 'degraded', last_failure_at = $3, last_error = $4
            WHERE workspace_id = $1 AND id = $2`,
           [d.workspaceId, d.id, nowIso, health.error],
         )
+        newStatus = 'degraded'
       }
+      // The workspace's alert channel hears of dead letters and of a destination turning bad.
+      const deadLetters = transitions.filter((t) => t.next.kind === 'dead').length
+      const lastError =
+        health.kind === 'failed'
+          ? health.lastError
+          : health.kind === 'misconfigured'
+            ? health.error
+            : null
+      const alert = {
+        workspaceId: d.workspaceId,
+        destination: d,
+        deadLetters,
+        lastError,
+        now: new Date(now),
+      }
+      if (deadLetters > 0 && (await queueDeliveryAlert(tx, { ...alert, kind: 'dead_letters' })))
+        alerted = true
+      if (
+        d.status === 'healthy' &&
+        newStatus === 'degraded' &&
+        (await queueDeliveryAlert(tx, { ...alert, kind: 'degraded' }))
+      )
+        alerted = true
     })
+    // The alert destination's job is due now: the next pass (this loop's, after this claim) sends it.
+    if (alerted) setTimeout(() => loop.wake(), 0)
     if (metrics) {
       for (const t of transitions) {
         const outcome =

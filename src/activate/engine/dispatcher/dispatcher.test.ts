@@ -223,6 +223,46 @@ describe('dispatcher', () => {
     expect(relabelled.every((l) => l.deadJobIds.length === 0)).toBe(true)
   })
 
+  it('alerts the workspace’s alert destination once when another gives up and turns degraded', async () => {
+    const alerts = await receiver()
+    const alertHook = await createWebhook(alerts.url, { forwardEvents: { events: ['Nothing'] } })
+    const set = await k.admin('/api/v1/workspace/settings', {
+      method: 'PUT',
+      body: { alertDestinationId: alertHook.id },
+    })
+    expect(set.status).toBe(200)
+    expect(
+      (
+        await k.admin('/api/v1/workspace/settings', {
+          method: 'PUT',
+          body: { alertDestinationId: 'dst_missing' },
+        })
+      ).status,
+    ).toBe(400)
+    try {
+      const r = await receiver()
+      r.handler = () => ({ status: 500, body: 'boom' })
+      const d = await createWebhook(r.url, { forwardEvents: { events: ['Alerting'] } })
+      await track('Alerting')
+      await track('Alerting')
+      const got = await until(() => (alerts.received.length >= 2 ? alerts.received : undefined))
+      await new Promise((res) => setTimeout(res, 600))
+      const events = alerts.received.map(
+        (x) => (x.json as { event: { event: string; properties: Record<string, unknown> } }).event,
+      )
+      expect(events.every((e) => e.event === 'Destination Alert')).toBe(true)
+      // Two dead letters, one alert of each kind (the hour's key holds the second back).
+      expect(events.map((e) => e.properties.kind).sort()).toEqual(['dead_letters', 'degraded'])
+      expect(events[0]?.properties.destinationId).toBe(d.id)
+      expect(got).toHaveLength(2)
+    } finally {
+      await k.admin('/api/v1/workspace/settings', {
+        method: 'PUT',
+        body: { alertDestinationId: null },
+      })
+    }
+  })
+
   it('keeps a destination’s own retry time, validated, and the default when unset', async () => {
     const r = await receiver()
     const d = await createWebhook(r.url, { forwardEvents: {} }, { retryHours: 4 })
