@@ -36,11 +36,13 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
   let a: TestKindred
   let b: Node
   const cleanup: Array<() => Promise<void>> = []
+  let dropDatabase: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
     if (store === 'postgres') {
       const database = await createTestDatabase(process.env.KINDRED_TEST_DATABASE_URL as string)
-      cleanup.push(() => database.drop())
+      // Dropped last, once both nodes have closed their connections to it.
+      dropDatabase = () => database.drop()
       a = await startTestKindred({
         databaseUrl: database.url,
         loginLimits: limits,
@@ -77,6 +79,7 @@ describe.each(testStores())('sign-in throttle shared by two nodes on %s', (store
       cleanup.unshift(() => app.fastify.close())
     }
     cleanup.push(() => a.close())
+    if (dropDatabase) cleanup.push(dropDatabase)
     for (const email of ['ada@example.com', 'bob@example.com', 'cy@example.com']) {
       const res = await a.admin('/api/v1/users', {
         body: { email, password: PASSWORD, role: 'viewer' },

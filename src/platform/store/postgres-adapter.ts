@@ -15,6 +15,10 @@ export async function openPostgresDb(url: string, options: { max?: number } = {}
   // 'error' on the pool; unhandled, it would crash the process. The pool drops that client and
   // the next query opens a new one, so there is nothing else to do here.
   pool.on('error', () => undefined)
+  // The same for a connection the server ends while it is checked out between two queries (a
+  // transaction awaiting its next statement): its next query fails and the caller retries, but
+  // the 'error' event itself must not go unheard.
+  pool.on('connect', (c) => c.on('error', () => undefined))
   // Fail fast on a wrong URL instead of at the first request.
   const client = await pool.connect()
   client.release()
