@@ -25,6 +25,10 @@ export const cursorField = {
   text: (maxLength: number): CursorField<string> => ({
     accepts: (v): v is string => typeof v === 'string' && v.length <= maxLength,
   }),
+  /** A safe integer (a sequence number the store casts to bigint). */
+  integer: (): CursorField<number> => ({
+    accepts: (v): v is number => typeof v === 'number' && Number.isSafeInteger(v),
+  }),
   /** A finite number (a score, a probability). */
   number: (): CursorField<number> => ({
     accepts: (v): v is number => typeof v === 'number' && Number.isFinite(v),

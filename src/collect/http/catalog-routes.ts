@@ -25,7 +25,7 @@ const eventsQuery = z.object({
   type: z.enum(['track', 'identify', 'page', 'screen', 'group', 'alias']).optional(),
 })
 
-const cursor = cursorCodec(cursorField.number(), cursorField.text(1024))
+const cursor = cursorCodec(cursorField.integer(), cursorField.text(1024))
 
 export function catalogRoutes(): RouteModule {
   return (app, ctx, auth) => {

@@ -96,6 +96,17 @@ describe('POST /api/v1/imports/preview', () => {
       body: { sourceId: 'src_missing', kind: 'events', format: 'jsonl', sample: '' },
     })
     expect(unknown.status).toBe(404)
+    // A quote the sample leaves open: the file's problem, said as such, not a server error.
+    const unclosed = await preview({
+      kind: 'profiles',
+      format: 'csv',
+      sample: 'email,note\na@example.com,"never closed\n',
+      complete: true,
+    })
+    expect(unclosed.status).toBe(400)
+    expect(((await unclosed.json()) as { error: { message: string } }).error.message).toContain(
+      'cannot be read as CSV',
+    )
     const list = (await (await k.admin('/api/v1/imports')).json()) as { data: unknown[] }
     expect(list.data).toEqual([])
   })

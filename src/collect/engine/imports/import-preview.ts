@@ -5,6 +5,7 @@
  * @module
  */
 import { Readable } from 'node:stream'
+import { KindredError } from '../../../protocol/errors.js'
 import type { FieldIssue } from '../../../protocol/errors.js'
 import type { KindredEvent } from '../../../protocol/event-schema.js'
 import type { Db } from '../../../platform/store/db.js'
@@ -87,17 +88,28 @@ export async function previewImport(o: {
   }> = []
   const columns: string[] = []
   const seen = new Set<string>()
-  for await (const r of readRows(Readable.from([text]), { format: o.format })) {
-    if ('values' in r) {
-      for (const k of Object.keys(r.values)) {
-        if (!seen.has(k)) {
-          seen.add(k)
-          columns.push(k)
+  try {
+    for await (const r of readRows(Readable.from([text]), { format: o.format })) {
+      if ('values' in r) {
+        for (const k of Object.keys(r.values)) {
+          if (!seen.has(k)) {
+            seen.add(k)
+            columns.push(k)
+          }
         }
-      }
-      read.push({ row: r.row, values: r.values })
-    } else read.push({ row: r.row, raw: r.raw, error: r.error })
+        read.push({ row: r.row, values: r.values })
+      } else read.push({ row: r.row, raw: r.raw, error: r.error })
+    }
+  } catch (err) {
+    // A sample the CSV parser cannot read (an unclosed quote, often a multi-line cell cut by the
+    // sample's end): the caller's file, not the server, is what needs fixing.
+    throw new KindredError(
+      'VALIDATION_FAILED',
+      `the file's first rows cannot be read as ${o.format.toUpperCase()}: ${(err as Error).message}`,
+      { details: [{ path: 'sample', code: 'unreadable', message: (err as Error).message }] },
+    )
   }
+
   const samples = read.flatMap((r) => (r.values ? [r.values] : []))
   const suggested = suggestImportMapping(columns, samples.slice(0, 50), o.kind)
   const mapping =
